@@ -1,0 +1,1 @@
+"""dydx-trader."""

@@ -1,0 +1,1 @@
+"""The pure domain: values and rules, standard library only."""

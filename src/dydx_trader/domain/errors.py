@@ -1,0 +1,171 @@
+"""The error taxonomy of dydx-trader.
+
+Every error carries the numbers that explain it (``numbers``) and a message a
+person can act on. The same classes serve as refusal *values*: the trade flow
+returns them inside a decision instead of raising them through the loop.
+
+Adapters translate vendor failures (gRPC status, chain codes, HTTP status)
+into these classes at the border; nothing past an adapter sees a vendor error.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from decimal import Decimal
+from typing import ClassVar
+
+Number = Decimal | int | str
+
+
+class DydxTraderError(Exception):
+    """Base of every error the system raises or returns on purpose.
+
+    ``code`` is a stable machine name (the class name), ``message`` the
+    sentence for a person, ``numbers`` the figures behind it (USDC as
+    ``Decimal``, quantums as ``int``).
+    """
+
+    code: ClassVar[str] = "DydxTraderError"
+
+    def __init__(self, message: str, **numbers: Number) -> None:
+        super().__init__(message)
+        self.message = message
+        self.numbers: Mapping[str, Number] = dict(numbers)
+
+    def __init_subclass__(cls, **kwargs: object) -> None:
+        super().__init_subclass__(**kwargs)
+        cls.code = cls.__name__
+
+    def __str__(self) -> str:
+        return f"{self.code}: {self.message}"
+
+    def __reduce__(self) -> tuple[object, ...]:
+        # Keep the numbers across pickling (multiprocessing, logging handlers).
+        return (_rebuild, (type(self), self.message, dict(self.numbers)))
+
+
+def _rebuild(
+    cls: type[DydxTraderError], message: str, numbers: dict[str, Number]
+) -> DydxTraderError:
+    return cls(message, **numbers)
+
+
+# -- input and data -------------------------------------------------------------
+
+
+class InvalidInput(DydxTraderError, ValueError):
+    """A value is NaN, infinite, negative, absurd or of the wrong type.
+
+    Refused at the domain's edge; the caller fixes the input. Never retried.
+    """
+
+
+class UnknownMarket(DydxTraderError, KeyError):
+    """The ticker is not a market the venue lists. Check the spelling (``BTC-USD``)."""
+
+    def __str__(self) -> str:  # KeyError would quote the message
+        return f"{self.code}: {self.message}"
+
+
+class MalformedPayload(DydxTraderError, ValueError):
+    """A venue payload did not have the shape or types the protocol documents.
+
+    Treated as "no data": nothing is sized from it.
+    """
+
+
+class StaleAccountData(DydxTraderError):
+    """The account snapshot cannot be proven fresh (TTL, a fill since, indexer lag,
+    or the indexer unreachable). No trade is sized from it; retry after a refresh."""
+
+
+class StaleMarketData(DydxTraderError):
+    """A market's oracle price or parameters are older than allowed. No trade is sized."""
+
+
+# -- market state ---------------------------------------------------------------
+
+
+class MarketNotTradable(DydxTraderError):
+    """The market is not ACTIVE (or has no oracle price). Wait for the venue."""
+
+
+# -- sizing and risk ------------------------------------------------------------
+
+
+class InsufficientFreeCollateral(DydxTraderError):
+    """The trade needs more initial margin than the free collateral left after the
+    safety buffer. Reduce the size, close positions or add collateral."""
+
+
+class LeverageLimitExceeded(DydxTraderError):
+    """The trade would take account or market leverage past a cap (the user's
+    configured maximum or the market's 1 / effective IMF)."""
+
+
+class ExposureLimitExceeded(DydxTraderError):
+    """Gross notional / equity after the trade would exceed the portfolio cap."""
+
+
+class NotionalLimitExceeded(DydxTraderError):
+    """The position's notional in one market would exceed its per-market cap."""
+
+
+class BelowMinimumOrderSize(DydxTraderError):
+    """The size is smaller than one step of the market; it is refused, never
+    rounded up to the minimum."""
+
+
+class ReduceOnlyViolation(DydxTraderError):
+    """A reduce-only order would open or increase a position (or there is nothing
+    to reduce)."""
+
+
+class NothingToTrade(DydxTraderError):
+    """The signal asks for no change (HOLD, or CLOSE with no position)."""
+
+
+# -- trading state and limits -----------------------------------------------------
+
+
+class TradingHalted(DydxTraderError):
+    """Trading is HALTED (kill switch or operator), or REDUCING and the order would
+    add risk. Resume explicitly from the CLI once the cause is understood."""
+
+
+class RateLimited(DydxTraderError):
+    """A local or venue rate limit refused the request. Wait, never burst."""
+
+
+class SignalRejected(DydxTraderError):
+    """A signal failed a validation rule (confidence, allowlist, staleness,
+    duplicate, cooldown). The rule's name is in ``numbers['rule']``."""
+
+
+# -- venue outcomes -------------------------------------------------------------
+
+
+class VenueRejected(DydxTraderError):
+    """The chain refused the transaction in CheckTx with a definitive code.
+
+    ``numbers`` holds ``codespace``, ``chain_code`` and the chain's message.
+    Not retried; the balance is refreshed.
+    """
+
+
+class VenueUnavailable(DydxTraderError):
+    """The indexer or node could not be reached, answered 5xx, or rate-limited us
+    (HTTP 429). Reads may be retried; the trade is refused for now."""
+
+
+class OrderOutcomeUnknown(DydxTraderError):
+    """A send whose answer was lost (timeout, dropped connection).
+
+    Not a rejection: the order stays in flight under the same client id until
+    the indexer settles it. Never resend under a new client id.
+    """
+
+
+class SecretUnavailable(DydxTraderError):
+    """The signing secret is missing or stored unsafely (for example a file
+    readable by other users). Set it as documented; it is never printed."""

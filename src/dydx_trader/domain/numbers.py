@@ -1,0 +1,75 @@
+"""Guards for numbers entering the domain.
+
+Money, prices and sizes are ``Decimal`` (human units) or ``int`` (quantums,
+subticks). Anything else, and any NaN, infinity or negative where a positive
+quantity is meant, is refused here with :class:`InvalidInput`, so a bad value
+never propagates into a size (``max(nan, 1.0)`` is ``nan`` in Python).
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal, InvalidOperation
+
+from dydx_trader.domain.errors import InvalidInput
+
+# Larger than any real price, size or balance on dYdX; beyond it a value is a bug
+# or an attack, and Decimal arithmetic on it would only hide that.
+ABSURD = Decimal("1e15")
+
+
+def to_decimal(name: str, value: object) -> Decimal:
+    """``value`` as a finite Decimal; ints and decimal strings are accepted,
+    floats and bools are not (a float has already lost digits)."""
+    if isinstance(value, bool) or isinstance(value, float):
+        raise InvalidInput(
+            f"{name} must be a Decimal, int or decimal string, not {type(value).__name__}",
+            field=name,
+        )
+    if isinstance(value, Decimal):
+        parsed = value
+    elif isinstance(value, int | str):
+        try:
+            parsed = Decimal(value)
+        except InvalidOperation:
+            raise InvalidInput(f"{name} {value!r} is not a number", field=name) from None
+    else:
+        raise InvalidInput(
+            f"{name} must be a Decimal, int or decimal string, not {type(value).__name__}",
+            field=name,
+        )
+    return require_finite(name, parsed)
+
+
+def require_finite(name: str, value: Decimal) -> Decimal:
+    """``value`` if it is a finite Decimal below :data:`ABSURD` in magnitude."""
+    if not isinstance(value, Decimal):
+        raise InvalidInput(f"{name} must be a Decimal, not {type(value).__name__}", field=name)
+    if not value.is_finite():
+        raise InvalidInput(f"{name} is {value}, a finite number is required", field=name)
+    if abs(value) >= ABSURD:
+        raise InvalidInput(f"{name} {value} is absurdly large", field=name, value=value)
+    return value
+
+
+def require_non_negative(name: str, value: Decimal) -> Decimal:
+    """``value`` if finite and >= 0."""
+    require_finite(name, value)
+    if value < 0:
+        raise InvalidInput(f"{name} is {value}, it must not be negative", field=name, value=value)
+    return value
+
+
+def require_positive(name: str, value: Decimal) -> Decimal:
+    """``value`` if finite and > 0."""
+    require_finite(name, value)
+    if value <= 0:
+        raise InvalidInput(f"{name} is {value}, it must be positive", field=name, value=value)
+    return value
+
+
+def require_fraction(name: str, value: Decimal) -> Decimal:
+    """``value`` if finite and within [0, 1]."""
+    require_finite(name, value)
+    if not Decimal(0) <= value <= 1:
+        raise InvalidInput(f"{name} is {value}, it must lie in [0, 1]", field=name, value=value)
+    return value
