@@ -23,6 +23,13 @@ NEWLY_UNDERCOLLATERALIZED: Final = "NewlyUndercollateralized"
 STILL_UNDERCOLLATERALIZED: Final = "StillUndercollateralized"
 
 
+def _ten_to(exponent: int) -> int:
+    """10^exponent for exponent >= 0, as an int."""
+    if exponent < 0:
+        raise ValueError(f"_ten_to: negative exponent {exponent}")
+    return int(10**exponent)
+
+
 def _quo(numerator: int, denominator: int) -> int:
     """Integer division truncating toward zero, as Go's ``big.Int.Quo``."""
     quotient = abs(numerator) // abs(denominator)
@@ -43,8 +50,8 @@ def _mul_ppm(value: int, ppm: int, *, round_up: bool) -> int:
 def _scale_by_power_of_ten(value: int, exponent: int) -> int:
     """``value x 10^exponent``, truncating toward zero for negative exponents."""
     if exponent >= 0:
-        return value * 10**exponent
-    return _quo(value, 10**-exponent)
+        return value * _ten_to(exponent)
+    return _quo(value, _ten_to(-exponent))
 
 
 def base_to_quote_quantums(
@@ -69,8 +76,8 @@ def quote_to_base_quantums(
         raise ZeroDivisionError("quote_to_base_quantums: price_value is 0")
     exponent = price_exponent + atomic_resolution - QUOTE_ATOMIC_RESOLUTION
     if exponent >= 0:
-        return _quo(quote_quantums, price_value * 10**exponent)
-    return _quo(quote_quantums * 10**-exponent, price_value)
+        return _quo(quote_quantums, price_value * _ten_to(exponent))
+    return _quo(quote_quantums * _ten_to(-exponent), price_value)
 
 
 def fill_amount_to_quote_quantums(
@@ -85,8 +92,8 @@ def fill_amount_to_quote_quantums(
         raise ValueError("fill_amount_to_quote_quantums: subticks and quantums are unsigned")
     product = subticks * base_quantums
     if quantum_conversion_exponent >= 0:
-        return product * 10**quantum_conversion_exponent
-    return product // 10**-quantum_conversion_exponent
+        return product * _ten_to(quantum_conversion_exponent)
+    return product // _ten_to(-quantum_conversion_exponent)
 
 
 def maintenance_margin_ppm(initial_margin_ppm: int, maintenance_fraction_ppm: int) -> int:
@@ -186,13 +193,13 @@ def is_valid_state_transition(
     riskier: maintenance does not grow and the NC / MMR ratio does not worsen.
     Returns the chain's ``UpdateResult`` name.
     """
-    failure = (
-        NEWLY_UNDERCOLLATERALIZED if old_initial <= old_net_collateral else STILL_UNDERCOLLATERALIZED
-    )
+    was_collateralized = old_initial <= old_net_collateral
+    failure = NEWLY_UNDERCOLLATERALIZED if was_collateralized else STILL_UNDERCOLLATERALIZED
     if new_maintenance > old_maintenance:
         return failure
     if new_maintenance == 0 or old_maintenance == 0:
-        if new_maintenance == 0 and old_maintenance == 0 and new_net_collateral > old_net_collateral:
+        both_flat = new_maintenance == 0 and old_maintenance == 0
+        if both_flat and new_net_collateral > old_net_collateral:
             return SUCCESS
         return failure
     if old_net_collateral * new_maintenance > new_net_collateral * old_maintenance:

@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 from decimal import ROUND_CEILING, ROUND_FLOOR, Decimal
-from enum import Enum
+from enum import StrEnum
 
 from dydx_trader.domain import chain_math
 from dydx_trader.domain.chain_math import QUOTE_ATOMIC_RESOLUTION
@@ -29,7 +29,7 @@ from dydx_trader.domain.side import Side
 _MILLION = Decimal(1_000_000)
 
 
-class MarketStatus(str, Enum):
+class MarketStatus(StrEnum):
     """The indexer's perpetual market status; only ACTIVE trades freely."""
 
     ACTIVE = "ACTIVE"
@@ -40,7 +40,7 @@ class MarketStatus(str, Enum):
     FINAL_SETTLEMENT = "FINAL_SETTLEMENT"
 
 
-class MarketType(str, Enum):
+class MarketType(StrEnum):
     """Cross-margined or isolated (one isolated position per subaccount)."""
 
     CROSS = "CROSS"
@@ -112,7 +112,8 @@ class MarketSpec:
     @property
     def open_interest_base_quantums(self) -> int:
         """One-sided open interest in base quantums."""
-        return int(self.open_interest.scaleb(-self.atomic_resolution).to_integral_value(ROUND_FLOOR))
+        base_quantums = self.open_interest.scaleb(-self.atomic_resolution)
+        return int(base_quantums.to_integral_value(ROUND_FLOOR))
 
     def effective_initial_margin_ppm(self, oracle_price: Decimal | None = None) -> int:
         """Open-interest-scaled IMF in ppm, as the chain applies it (section 2.3)."""

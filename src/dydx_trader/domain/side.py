@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from enum import Enum
+from enum import StrEnum
 
 
-class Side(str, Enum):
+class Side(StrEnum):
     """BUY opens or adds to a long / reduces a short; SELL the reverse."""
 
     BUY = "BUY"

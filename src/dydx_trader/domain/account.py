@@ -1,0 +1,106 @@
+"""A subaccount as read from the venue: USDC balance and signed positions."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from decimal import Decimal
+
+from dydx_trader.domain.errors import InvalidInput
+from dydx_trader.domain.numbers import require_finite, require_non_negative
+
+
+@dataclass(frozen=True, slots=True)
+class PerpetualPosition:
+    """One open perpetual position.
+
+    ``size`` is signed base units (negative = short), as the indexer reports
+    it; ``entry_price`` is USDC per base unit.
+    """
+
+    market: str
+    size: Decimal
+    entry_price: Decimal = Decimal(0)
+    unrealized_pnl: Decimal = Decimal(0)
+    realized_pnl: Decimal = Decimal(0)
+    net_funding: Decimal = Decimal(0)
+
+    def __post_init__(self) -> None:
+        require_finite(f"{self.market} position size", self.size)
+        require_non_negative(f"{self.market} entry price", self.entry_price)
+
+    @property
+    def is_long(self) -> bool:
+        return self.size > 0
+
+    @property
+    def is_short(self) -> bool:
+        return self.size < 0
+
+
+@dataclass(frozen=True, slots=True)
+class AccountSnapshot:
+    """One subaccount at one indexer height.
+
+    ``usdc_balance`` is signed USDC (negative = borrowed against positions;
+    the indexer's USDC ``side: SHORT``). ``indexer_equity`` and
+    ``indexer_free_collateral`` are the indexer's own figures (base IMF, no
+    open-interest scaling), kept for comparison with the chain-exact ones.
+    Heights are block heights; ``latest_processed_block_height`` is how far
+    the indexer had got when it answered.
+    """
+
+    address: str
+    subaccount_number: int
+    usdc_balance: Decimal
+    positions: tuple[PerpetualPosition, ...] = ()
+    indexer_equity: Decimal | None = None
+    indexer_free_collateral: Decimal | None = None
+    updated_at_height: int = 0
+    latest_processed_block_height: int = 0
+    _by_market: dict[str, PerpetualPosition] = field(
+        init=False, repr=False, compare=False, default_factory=dict
+    )
+
+    def __post_init__(self) -> None:
+        require_finite("USDC balance", self.usdc_balance)
+        if not 0 <= self.subaccount_number <= 128_000:
+            raise InvalidInput(
+                f"subaccount number {self.subaccount_number} is outside 0..128000",
+                subaccount_number=self.subaccount_number,
+            )
+        for position in self.positions:
+            if position.market in self._by_market:
+                raise InvalidInput(
+                    f"two positions in {position.market}", market=position.market
+                )
+            if position.size != 0:
+                self._by_market[position.market] = position
+
+    def position(self, market: str) -> PerpetualPosition | None:
+        """The open position in ``market``, or ``None`` when flat."""
+        return self._by_market.get(market)
+
+    def position_size(self, market: str) -> Decimal:
+        """Signed size in ``market`` (0 when flat), base units."""
+        position = self._by_market.get(market)
+        return position.size if position is not None else Decimal(0)
+
+    @property
+    def open_positions(self) -> tuple[PerpetualPosition, ...]:
+        """Positions with a non-zero size, in the order given."""
+        return tuple(self._by_market.values())
+
+    def with_position(self, market: str, size: Decimal, entry_price: Decimal) -> AccountSnapshot:
+        """A copy with ``market``'s position replaced (size 0 removes it)."""
+        kept = tuple(p for p in self.positions if p.market != market)
+        added = (PerpetualPosition(market, size, entry_price),) if size != 0 else ()
+        return AccountSnapshot(
+            address=self.address,
+            subaccount_number=self.subaccount_number,
+            usdc_balance=self.usdc_balance,
+            positions=kept + added,
+            indexer_equity=None,
+            indexer_free_collateral=None,
+            updated_at_height=self.updated_at_height,
+            latest_processed_block_height=self.latest_processed_block_height,
+        )
