@@ -18,6 +18,8 @@ app = typer.Typer(
 # One module per command group, in the order they appear in --help.
 _COMMAND_MODULES = (
     "dydx_trader.cli.run_cmd",
+    "dydx_trader.cli.account_cmd",
+    "dydx_trader.cli.signal_cmd",
 )
 
 

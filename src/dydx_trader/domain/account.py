@@ -70,9 +70,7 @@ class AccountSnapshot:
             )
         for position in self.positions:
             if position.market in self._by_market:
-                raise InvalidInput(
-                    f"two positions in {position.market}", market=position.market
-                )
+                raise InvalidInput(f"two positions in {position.market}", market=position.market)
             if position.size != 0:
                 self._by_market[position.market] = position
 

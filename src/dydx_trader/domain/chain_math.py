@@ -47,6 +47,11 @@ def _mul_ppm(value: int, ppm: int, *, round_up: bool) -> int:
     return _ceil_div(product, ONE_MILLION) if round_up else product // ONE_MILLION
 
 
+def big_mul_ppm(value: int, ppm: int, *, round_up: bool) -> int:
+    """``value x ppm / 1e6`` rounded up (toward +inf) or down (``lib.BigMulPpm``)."""
+    return _mul_ppm(value, ppm, round_up=round_up)
+
+
 def _scale_by_power_of_ten(value: int, exponent: int) -> int:
     """``value x 10^exponent``, truncating toward zero for negative exponents."""
     if exponent >= 0:

@@ -83,6 +83,11 @@ class StaleMarketData(DydxTraderError):
     """A market's oracle price or parameters are older than allowed. No trade is sized."""
 
 
+class SubaccountNotFound(DydxTraderError):
+    """The indexer has no such subaccount (HTTP 404): it was never funded. Check the
+    address and subaccount number, or deposit USDC first. Not retried."""
+
+
 # -- market state ---------------------------------------------------------------
 
 

@@ -190,8 +190,10 @@ class MarketSpec:
         require_finite("size", size)
         if size <= 0:
             return Decimal(0)
-        steps = (size / self.step_size).to_integral_value(ROUND_FLOOR)
-        return steps * self.step_size
+        # Through integers: a Decimal division rounds to the context precision
+        # and could round a size just below a step *up* onto it.
+        raw = int(size.scaleb(-self.atomic_resolution).to_integral_value(ROUND_FLOOR))
+        return Decimal(raw // self.step_base_quantums) * self.step_size
 
     # -- price <-> subticks ------------------------------------------------------
 
@@ -208,10 +210,15 @@ class MarketSpec:
             self.atomic_resolution - self.quantum_conversion_exponent - QUOTE_ATOMIC_RESOLUTION
         )
         round_up = (side is Side.SELL) != aggressive
-        ticks = (raw / self.subticks_per_tick).to_integral_value(
-            ROUND_CEILING if round_up else ROUND_FLOOR
-        )
-        subticks = int(ticks) * self.subticks_per_tick
+        # Integer division after rounding ``raw`` to a whole subtick is exact
+        # (floor(floor(x)/n) = floor(x/n)); a Decimal division is not.
+        spt = self.subticks_per_tick
+        if round_up:
+            whole = int(raw.to_integral_value(ROUND_CEILING))
+            subticks = -((-whole) // spt) * spt
+        else:
+            whole = int(raw.to_integral_value(ROUND_FLOOR))
+            subticks = whole // spt * spt
         if subticks <= 0:
             raise InvalidInput(
                 f"price {price} of {self.ticker} is below one tick ({self.tick_size})",
@@ -307,6 +314,21 @@ def _check_consistent(spec: MarketSpec) -> None:
         raise MalformedPayload(
             f"market {spec.ticker}: initialMarginFraction {spec.initial_margin_fraction} "
             "is outside (0, 1]",
+            market=spec.ticker,
+        )
+    # The human increments must agree with the integer ones: sizes are quantized
+    # with one and sent with the other.
+    if spec.quantums_to_size(spec.step_base_quantums) != spec.step_size:
+        raise MalformedPayload(
+            f"market {spec.ticker}: stepSize {spec.step_size} disagrees with "
+            f"stepBaseQuantums {spec.step_base_quantums} at atomicResolution "
+            f"{spec.atomic_resolution}",
+            market=spec.ticker,
+        )
+    if spec.subticks_to_price(spec.subticks_per_tick) != spec.tick_size:
+        raise MalformedPayload(
+            f"market {spec.ticker}: tickSize {spec.tick_size} disagrees with "
+            f"subticksPerTick {spec.subticks_per_tick}",
             market=spec.ticker,
         )
     if spec.oracle_price is not None and spec.oracle_price <= 0:

@@ -1,0 +1,146 @@
+"""Throughput of a full sizing decision: size an order, then pre-trade check it.
+
+The account holds 20 positions across 24 markets (mixed atomic resolutions,
+prices, margin tiers, some with open-interest scaling in force). Decisions
+rotate over 64 distinct snapshots, so every decision values its account from
+scratch (only the per-market integers, derived once per market and oracle
+price, are reused, as they are in the running system between price updates).
+
+Prints one JSON line: {"metric": "sizing_decisions_per_s", "value": ..., "unit": "decisions/s"}.
+"""
+
+from __future__ import annotations
+
+import json
+import statistics
+import time
+from decimal import Decimal
+
+from dydx_trader.domain.account import AccountSnapshot, PerpetualPosition
+from dydx_trader.domain.market import MarketSpec, MarketStatus
+from dydx_trader.domain.side import Side
+from dydx_trader.domain.sizing import (
+    PositionSizer,
+    RiskLimits,
+    Sized,
+    SizingPolicy,
+    SizingRequest,
+    check_order,
+)
+
+MARKET_COUNT = 24
+POSITION_COUNT = 20
+SNAPSHOTS = 64
+DECISIONS = 4_000
+ROUNDS = 5
+
+
+def _market(index: int) -> MarketSpec:
+    atomic_resolution = (-10, -9, -7, -6, -5)[index % 5]
+    qce = -9
+    price = Decimal(60_000 + 1_37 * index) / (Decimal(10) ** (index % 5))
+    step_base_quantums = 1_000_000
+    subticks_per_tick = 100_000 if atomic_resolution == -10 else 1_000_000
+    imf = (Decimal("0.02"), Decimal("0.05"), Decimal("0.1"), Decimal("0.2"))[index % 4]
+    lower, upper = (Decimal(0), Decimal(0))
+    if index % 4 >= 2:
+        lower, upper = Decimal(5_000_000), Decimal(10_000_000)
+    open_interest = (Decimal(7_000_000) / price).quantize(Decimal(1))
+    spec = MarketSpec(
+        ticker=f"M{index}-USD",
+        clob_pair_id=index,
+        status=MarketStatus.ACTIVE,
+        oracle_price=price,
+        initial_margin_fraction=imf,
+        maintenance_margin_fraction=imf * Decimal("0.6"),
+        open_interest=open_interest,
+        atomic_resolution=atomic_resolution,
+        quantum_conversion_exponent=qce,
+        tick_size=Decimal(subticks_per_tick).scaleb(qce - 6 - atomic_resolution),
+        step_size=Decimal(step_base_quantums).scaleb(atomic_resolution),
+        step_base_quantums=step_base_quantums,
+        subticks_per_tick=subticks_per_tick,
+        open_interest_lower_cap=lower,
+        open_interest_upper_cap=upper,
+    )
+    return spec
+
+
+def _account(markets: dict[str, MarketSpec], variant: int) -> AccountSnapshot:
+    positions = []
+    for index, spec in enumerate(list(markets.values())[:POSITION_COUNT]):
+        steps = 3 + (index * 7 + variant) % 11
+        size = spec.step_size * steps * (1 if index % 3 else -1)
+        assert spec.oracle_price is not None
+        positions.append(PerpetualPosition(spec.ticker, size, spec.oracle_price))
+    balance = Decimal(25_000 + variant * 10)
+    return AccountSnapshot("dydx1bench", 0, balance, tuple(positions), None, None)
+
+
+def main() -> None:
+    markets = {spec.ticker: spec for spec in (_market(i) for i in range(MARKET_COUNT))}
+    accounts = [_account(markets, v) for v in range(SNAPSHOTS)]
+    sizer = PositionSizer(
+        SizingPolicy.fixed_risk(Decimal("0.01")),
+        RiskLimits(max_leverage=Decimal(5), max_exposure=Decimal(10)),
+    )
+    requests = []
+    for index, spec in enumerate(markets.values()):
+        assert spec.oracle_price is not None
+        for side in Side:
+            price = spec.oracle_price
+            stop = price - side.sign * price / 50
+            requests.append(
+                SizingRequest(
+                    spec.ticker,
+                    side,
+                    price,
+                    Decimal("0.7"),
+                    stop_price=stop,
+                    fee_ppm=500 if index % 2 else 0,
+                )
+            )
+    limits = sizer.limits
+
+    def decide(i: int) -> bool:
+        account = accounts[i % SNAPSHOTS]
+        request = requests[i % len(requests)]
+        result = sizer.size(request, account, markets)
+        if isinstance(result, Sized):
+            refusal = check_order(
+                account,
+                markets,
+                result.market,
+                result.side,
+                result.size,
+                request.price,
+                limits,
+                fee_ppm=request.fee_ppm,
+            )
+            if refusal is not None:
+                raise AssertionError(f"a sized order failed its check: {refusal}")
+            return True
+        return False
+
+    sized = sum(decide(i) for i in range(len(requests) * 2))  # warm-up, and sanity
+    if sized == 0:
+        raise AssertionError("no decision produced an order; the benchmark measures nothing")
+    rates = []
+    for _ in range(ROUNDS):
+        start = time.perf_counter()
+        for i in range(DECISIONS):
+            decide(i)
+        rates.append(DECISIONS / (time.perf_counter() - start))
+    print(
+        json.dumps(
+            {
+                "metric": "sizing_decisions_per_s",
+                "value": round(statistics.median(rates)),
+                "unit": "decisions/s",
+            }
+        )
+    )
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,525 @@
+"""The devnet engine: a dYdX v4 chain and indexer in one process, without consensus.
+
+Public calls (``place_order``, ``cancel_order``, ``batch_cancel``, ``deposit``,
+``advance_block``, ...) are atomic: each takes :attr:`Engine.lock`, one
+``threading.RLock``, so the transport may call in from the asyncio loop and from
+gRPC worker threads alike. Listeners are called synchronously, in order, while
+the lock is held, at the end of the call that caused the events; a listener
+must not block (hand events to a queue or ``loop.call_soon_threadsafe``).
+
+Semantics follow the chain (protocol reference sections 2-3): short-term orders
+are validated and matched at once (CheckTx into the memclob; their fills are
+stamped with the current height); long-term orders are validated and
+collateral-checked at once and placed on the book at the next block.
+Conditional and TWAP orders are not implemented (clob code 9002).
+
+``v4_orderbook`` and ``v4_candles`` events are produced only for ids somebody
+watches: :func:`dydx_devnet.views.subscribed_contents` (the WebSocket's
+initial snapshot) marks the id watched, as does :meth:`Engine.watch`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
+
+from v4_proto.dydxprotocol.clob import tx_pb2
+from v4_proto.dydxprotocol.clob.order_pb2 import Order
+
+from dydx_devnet import codes, shapes
+from dydx_devnet import orders as o
+from dydx_devnet.blocks import Blocks
+from dydx_devnet.book import Book
+from dydx_devnet.candles import RESOLUTION_MS, Bar, SampledCandles, path_bars
+from dydx_devnet.codes import TxResult
+from dydx_devnet.markets import build_markets, load_genesis_params, to_price_value
+from dydx_devnet.orders import OrderState
+from dydx_devnet.replay import OracleReplay, from_ms
+from dydx_devnet.state import DevnetEvent, EngineConfig
+from dydx_devnet.subaccounts import risk
+from dydx_trader.domain import chain_math
+
+__all__ = ["DevnetEvent", "Engine", "EngineConfig", "TxResult"]
+
+_MAX_BATCH_CANCELS = 100
+
+
+class Engine(Blocks):
+    """Markets, subaccounts, order books and blocks. Build it with :meth:`create`."""
+
+    @classmethod
+    def create(cls, config: EngineConfig | None = None) -> Engine:
+        """A devnet at its genesis block, prices set from the replay."""
+        config = config or EngineConfig()
+        engine = cls(config, build_markets(config.markets))
+        engine._setup()
+        return engine
+
+    def _setup(self) -> None:
+        from dydx_devnet.markets import REPLAYED_TICKERS
+
+        replayed = {t: m.price_exponent for t, m in self.markets.items() if t in REPLAYED_TICKERS}
+        walked = {t: m.price_value for t, m in self.markets.items() if t not in REPLAYED_TICKERS}
+        self.replay = OracleReplay(
+            replayed, walked, seed=self.config.seed, genesis_ms=self.genesis_ms,
+            warmup_days=self.config.warmup_days,
+            hourly_vol_ppm=self.config.random_walk_hourly_vol_ppm,
+        )
+        bucket = max((r for r in RESOLUTION_MS.values() if r <= self.interval_ms), default=60_000)
+        for ticker, market in self.markets.items():
+            self.books[ticker] = Book(
+                market.spec.subticks_per_tick, self.config.spread_ppm,
+                self.config.level_spacing_ppm, self.config.levels,
+            )
+            if ticker not in replayed:
+                self.sampled[ticker] = SampledCandles(bucket)
+        tiers = load_genesis_params()["equity_tier_limit_config"]["stateful_order_equity_tiers"]
+        self.equity_tiers = sorted((int(t["usd_tnc_required"]), int(t["limit"])) for t in tiers)
+        self.update_prices()
+        for market in self.markets.values():
+            market.open_price_value = market.price_value
+        self.touched_books.clear()
+
+    # -- clock -----------------------------------------------------------------------
+
+    @property
+    def block_time(self) -> datetime:
+        """Chain time of the latest block (UTC)."""
+        return from_ms(self.block_time_ms)
+
+    @property
+    def chain_id(self) -> str:
+        return self.config.chain_id
+
+    @property
+    def replay_finished(self) -> bool:
+        """Whether the bundled price data has run out (a paper run ends then)."""
+        with self.lock:
+            return self.replay is not None and self.replay.finished(self.block_time_ms)
+
+    def block_time_at(self, height: int) -> int:
+        """Chain milliseconds of block ``height``."""
+        return self.genesis_ms + (height - self.config.initial_height) * self.interval_ms
+
+    @property
+    def indexer_height(self) -> int:
+        """The indexer's latest processed height: the chain height minus the lag."""
+        return max(self.config.initial_height, self.height - self.indexer_lag)
+
+    def set_indexer_lag(self, blocks: int) -> None:
+        """Make the indexer views trail the chain by ``blocks`` (>= 0)."""
+        if blocks < 0:
+            raise ValueError(f"indexer lag must be >= 0 blocks, got {blocks}")
+        with self.lock:
+            self.indexer_lag = blocks
+
+    def add_listener(self, callback: Callable[[DevnetEvent], None]) -> None:
+        """Call ``callback`` with every event from now on (under the engine lock)."""
+        with self.lock:
+            self.listeners.append(callback)
+
+    def watch(self, channel: str, channel_id: str) -> None:
+        """Produce events for a ``v4_orderbook`` ticker or a ``v4_candles`` id."""
+        with self.lock:
+            self.watched.add((channel, channel_id))
+            if channel == "v4_orderbook" and channel_id in self.books:
+                market, book = self.markets[channel_id], self.books[channel_id]
+                self.sent_books[channel_id] = (
+                    {shapes.price(market, p): shapes.size(market, q)
+                     for p, q in book.aggregated(bids=True)},
+                    {shapes.price(market, p): shapes.size(market, q)
+                     for p, q in book.aggregated(bids=False)},
+                )
+
+    # -- blocks --------------------------------------------------------------------
+
+    def advance_block(self) -> None:
+        """Produce one block (see :mod:`dydx_devnet.blocks` for the order of work)."""
+        with self.lock:
+            self.height += 1
+            self.block_time_ms = self.block_time_at(self.height)
+            self.event_index = 0
+            self.stateful_this_block.clear()
+            self.update_prices()
+            self.expire_orders()
+            self.place_pending_stateful()
+            self.fill_crossed_resting()
+            self.liquidate()
+            self.market_events()
+            self.flush()
+
+    def set_oracle_price(self, ticker: str, price: Decimal | None) -> None:
+        """Pin ``ticker``'s oracle price (USDC) until unpinned with ``None``.
+
+        For tests and fault drills: the book re-centres at once; liquidations
+        and resting-order fills happen at the next block. Raises ``KeyError``
+        for an unknown ticker and ``ValueError`` for a non-positive price.
+        """
+        with self.lock:
+            market = self.markets[ticker]
+            if price is None:
+                self.pinned_prices.pop(ticker, None)
+                return
+            if not price.is_finite() or price <= 0:
+                raise ValueError(f"oracle price of {ticker} must be positive, got {price}")
+            value = to_price_value(price, market.price_exponent)
+            self.pinned_prices[ticker] = value
+            market.price_value = value
+            self.books[ticker].recentre(market.oracle_subticks(), self.depth_quantums(market))
+            self.touched_books.add(ticker)
+            self.flush()
+
+    # -- faucet ----------------------------------------------------------------------
+
+    def deposit(self, address: str, subaccount_number: int, quote_quantums: int) -> None:
+        """Credit ``quote_quantums`` USDC (x 10^6) to a subaccount, creating it.
+
+        Raises ``ValueError`` for a non-positive amount or a subaccount number
+        outside 0..128000.
+        """
+        if quote_quantums <= 0:
+            raise ValueError(f"deposit amount must be positive, got {quote_quantums}")
+        if not 0 <= subaccount_number <= o.MAX_SUBACCOUNT_NUMBER:
+            raise ValueError(f"subaccount number {subaccount_number} is outside 0..128000")
+        if not address:
+            raise ValueError("deposit needs an address")
+        with self.lock:
+            account = self.account_or_new(address, subaccount_number)
+            self.register(account)
+            account.usdc += quote_quantums
+            account.updated_at_height = self.height
+            self.asset_changed(account)
+            self.transfer_recorded(account, {
+                "sender": {"address": "dydx1devnetfaucet"},
+                "recipient": {"address": address, "subaccountNumber": subaccount_number},
+                "symbol": "USDC",
+                "size": shapes.usdc(quote_quantums),
+                "type": "DEPOSIT",
+                "createdAt": shapes.iso(self.block_time_ms),
+                "createdAtHeight": str(self.height),
+                "transactionHash": self.tx_hash_for("faucet", address, self.next_sequence()),
+            })
+            self.flush()
+
+    # -- orders ----------------------------------------------------------------------
+
+    def check_order(self, order: Order) -> TxResult:
+        """Validate ``order`` as CheckTx would, without placing it (for ``Simulate``)."""
+        with self.lock:
+            return self._validate(order) or codes.OK
+
+    def place_order(self, order: Order, tx_hash: str | None = None) -> TxResult:
+        """``MsgPlaceOrder``: validate, then match (short-term) or queue (long-term).
+
+        Returns the chain's CheckTx result. A short-term order that fails its
+        collateral check at match time is removed as UNDERCOLLATERALIZED but
+        still returns code 0, as on the chain.
+        """
+        with self.lock:
+            rejected = self._validate(order)
+            if rejected is not None:
+                return rejected
+            key = o.order_key(order)
+            market = self.by_clob[key[4]]
+            good_til = order.WhichOneof("good_til_oneof")
+            state = OrderState(
+                key=key,
+                uuid=o.order_uuid(key),
+                subaccount_uuid=o.subaccount_uuid(key[0], key[1]),
+                ticker=market.ticker,
+                is_buy=order.side == o.SIDE_BUY,
+                quantums=order.quantums,
+                subticks=order.subticks,
+                time_in_force=order.time_in_force,
+                reduce_only=order.reduce_only,
+                client_metadata=order.client_metadata,
+                good_til_block=order.good_til_block if good_til == "good_til_block" else None,
+                good_til_block_time=(
+                    order.good_til_block_time if good_til == "good_til_block_time" else None
+                ),
+                created_at_height=self.height,
+                created_at_ms=self.block_time_ms,
+                sequence=self.next_sequence(),
+            )
+            previous = self.orders.get(key)
+            if previous is not None and previous.resting and not state.is_stateful:
+                self.finish(previous, o.BEST_EFFORT_CANCELED, o.REPLACED)
+            self._record(state)
+            if state.is_stateful:
+                self.pending_stateful.append(state)
+                self.stateful_this_block[state.address] += 1
+            else:
+                tx_hash = tx_hash or self.tx_hash_for(state.uuid, state.sequence)
+                self._place_short_term(state, tx_hash)
+            self.flush()
+            return codes.OK
+
+    def _record(self, state: OrderState) -> None:
+        previous = self.orders.get(state.key)
+        account_orders = self.subaccount_orders[(state.address, state.subaccount_number)]
+        if previous is not None and previous in account_orders:
+            account_orders.remove(previous)
+        self.orders[state.key] = state
+        self.orders_by_uuid[state.uuid] = state
+        account_orders.append(state)
+
+    def _place_short_term(self, state: OrderState, tx_hash: str) -> None:
+        market = self.by_clob[state.clob_pair_id]
+        carried = self.fill_amounts.get(state.key)
+        if carried is not None:
+            state.filled = carried[0]
+        stopped = self.match(state, market, tx_hash)
+        self.remember_fill_amount(state)
+        if stopped == o.UNDERCOLLATERALIZED:
+            self.finish(state, o.BEST_EFFORT_CANCELED, stopped)
+        elif state.remaining == 0:
+            self.finish(state, o.FILLED, None)
+        elif state.is_ioc:
+            self.finish(state, o.BEST_EFFORT_CANCELED, stopped or o.IOC_WOULD_REST)
+        else:
+            self.rest(state)
+            self.order_changed(state)
+
+    def _validate(self, order: Order) -> TxResult | None:
+        rejected = o.validate_basic(order)
+        if rejected is not None:
+            return rejected
+        key = o.order_key(order)
+        market = self.by_clob.get(key[4])
+        if market is None:
+            return codes.reject(codes.INVALID_CLOB, f"clob pair id {key[4]}")
+        spec = market.spec
+        if not market.is_active:
+            return codes.reject(
+                codes.CONFLICTS_WITH_CLOB_PAIR_STATUS,
+                f"Order {key} is not allowed when the ClobPair {key[4]} status is "
+                f"{spec.status.value}",
+            )
+        if order.subticks % spec.subticks_per_tick:
+            return codes.reject(
+                codes.INVALID_PLACE_ORDER,
+                f"Order subticks {order.subticks} must be a multiple of the ClobPair's "
+                f"SubticksPerTick {spec.subticks_per_tick}",
+            )
+        if order.quantums % spec.step_base_quantums:
+            return codes.reject(
+                codes.INVALID_PLACE_ORDER,
+                f"Order Quantums {order.quantums} must be a multiple of the ClobPair's "
+                f"StepBaseQuantums {spec.step_base_quantums}",
+            )
+        if key[3] == o.SHORT_TERM:
+            return self._validate_short_term(order, key, market)
+        return self._validate_stateful(order, key, market)
+
+    def _validate_good_til_block(self, good_til_block: int) -> TxResult | None:
+        next_height = self.height + 1
+        if good_til_block < next_height:
+            return codes.reject(
+                codes.HEIGHT_EXCEEDS_GOOD_TIL_BLOCK,
+                f"GoodTilBlock {good_til_block} is less than the next block height {next_height}",
+            )
+        limit = next_height + self.config.short_block_window
+        if good_til_block > limit:
+            return codes.reject(
+                codes.GOOD_TIL_BLOCK_EXCEEDS_WINDOW,
+                f"GoodTilBlock {good_til_block} is greater than ShortBlockWindow {limit}",
+            )
+        return None
+
+    def _validate_short_term(self, order: Order, key: o.OrderKey, market: Any) -> TxResult | None:
+        window = self._validate_good_til_block(order.good_til_block)
+        if window is not None:
+            return window
+        cancel = self.cancels.get(key)
+        if cancel is not None and cancel >= order.good_til_block:
+            return codes.reject(
+                codes.ORDER_IS_CANCELED, f"order {key} was canceled until block {cancel}"
+            )
+        carried = self.fill_amounts.get(key)
+        if carried is not None and carried[0] >= order.quantums:
+            return codes.reject(
+                codes.ORDER_FULLY_FILLED, f"order {key} is fully filled ({carried[0]} quantums)"
+            )
+        existing = self.orders.get(key)
+        if existing is not None and existing.resting:
+            old_gtb = existing.good_til_block
+            if old_gtb is not None and order.good_til_block <= old_gtb:
+                return codes.reject(codes.INVALID_REPLACEMENT, f"order {key}")
+        is_buy = order.side == o.SIDE_BUY
+        if order.reduce_only:
+            position = self.account_or_new(key[0], key[1]).position_quantums(market.ticker)
+            if position == 0 or (position > 0) == is_buy:
+                return codes.reject(
+                    codes.REDUCE_ONLY_WOULD_INCREASE,
+                    f"order {key} would increase the position of {position} quantums",
+                )
+        if order.time_in_force == o.TIF_POST_ONLY and self.crosses(market, is_buy, order.subticks):
+            return codes.reject(codes.POST_ONLY_WOULD_CROSS, f"order {key}")
+        return None
+
+    def _validate_stateful(self, order: Order, key: o.OrderKey, market: Any) -> TxResult | None:
+        if key[3] != o.LONG_TERM:
+            return codes.reject(
+                codes.NOT_IMPLEMENTED, f"order flags {key[3]}: only short-term and long-term orders"
+            )
+        now_s = self.block_time_ms // 1000
+        gtbt = order.good_til_block_time
+        if gtbt <= now_s:
+            return codes.reject(
+                codes.TIME_EXCEEDS_GOOD_TIL_BLOCK_TIME,
+                f"GoodTilBlockTime {gtbt} is less than or equal to the block time {now_s}",
+            )
+        if gtbt > now_s + self.config.stateful_order_time_window_s:
+            return codes.reject(
+                codes.GOOD_TIL_BLOCK_TIME_TOO_FAR,
+                f"GoodTilBlockTime {gtbt} exceeds the block time {now_s} plus "
+                f"{self.config.stateful_order_time_window_s} seconds",
+            )
+        pending = any(p.key == key for p in self.pending_stateful)
+        if key in self.stateful or pending:
+            return codes.reject(codes.STATEFUL_ORDER_ALREADY_EXISTS, f"order {key}")
+        if self.stateful_this_block[key[0]] >= 2:
+            return codes.reject(
+                codes.BLOCK_RATE_LIMIT_EXCEEDED,
+                f"Rate of {self.stateful_this_block[key[0]] + 1} exceeds configured block rate "
+                "limit of {Limit:2 NumBlocks:1} for stateful orders",
+            )
+        account = self.account_or_new(key[0], key[1])
+        before = risk(account, self.markets)
+        limit = 0
+        for required, tier_limit in self.equity_tiers:
+            if before.net_collateral >= required:
+                limit = tier_limit
+        open_count = sum(
+            1 for s in self.stateful.values() if (s.address, s.subaccount_number) == key[:2]
+        ) + sum(1 for p in self.pending_stateful if (p.address, p.subaccount_number) == key[:2])
+        if open_count + 1 > limit:
+            return codes.reject(
+                codes.EQUITY_TIER_LIMIT,
+                f"Opening order would exceed equity tier limit of {limit}. Order count: "
+                f"{open_count}, total net collateral: {before.net_collateral}",
+            )
+        verdict = self.can_fill(
+            account, market, order.side == o.SIDE_BUY, order.quantums, order.subticks,
+            self.maker_fee_ppm, match=False,
+        )
+        if verdict != chain_math.SUCCESS:
+            return codes.reject(
+                codes.STATEFUL_COLLATERALIZATION_FAILED,
+                f"PlaceStatefulOrder: order ({key}), result ({verdict})",
+            )
+        return None
+
+    # -- cancels ---------------------------------------------------------------------
+
+    def cancel_order(self, msg: tx_pb2.MsgCancelOrder) -> TxResult:
+        """``MsgCancelOrder`` for a short-term (good-til-block) or stateful order."""
+        with self.lock:
+            oid = msg.order_id
+            key: o.OrderKey = (
+                oid.subaccount_id.owner, oid.subaccount_id.number, oid.client_id,
+                oid.order_flags, oid.clob_pair_id,
+            )
+            if oid.subaccount_id.number > o.MAX_SUBACCOUNT_NUMBER:
+                return codes.reject(codes.INVALID_SUBACCOUNT_NUMBER, codespace=codes.SUBACCOUNTS)
+            if oid.order_flags == o.SHORT_TERM:
+                result = self._cancel_short_term(key, msg.good_til_block)
+            else:
+                result = self._cancel_stateful(key, msg.good_til_block_time)
+            self.flush()
+            return result
+
+    def _cancel_short_term(self, key: o.OrderKey, good_til_block: int) -> TxResult:
+        if good_til_block == 0:
+            return codes.reject(codes.INVALID_GOOD_TIL_BLOCK, "cancel goodTilBlock cannot be 0")
+        window = self._validate_good_til_block(good_til_block)
+        if window is not None:
+            return window
+        previous = self.cancels.get(key)
+        if previous is not None and previous >= good_til_block:
+            return codes.reject(codes.CANCEL_ALREADY_EXISTS, f"order {key}")
+        self.cancels[key] = good_til_block
+        self.prune_at[good_til_block].append(key)
+        order = self.orders.get(key)
+        if (
+            order is not None and order.resting and order.good_til_block is not None
+            and order.good_til_block <= good_til_block
+        ):
+            self.finish(order, o.BEST_EFFORT_CANCELED, o.USER_CANCELED)
+        return codes.OK
+
+    def _cancel_stateful(self, key: o.OrderKey, good_til_block_time: int) -> TxResult:
+        if good_til_block_time == 0:
+            return codes.reject(
+                codes.INVALID_GOOD_TIL_BLOCK_TIME, "cancel goodTilBlockTime cannot be 0"
+            )
+        order = self.stateful.get(key)
+        pending = next((p for p in self.pending_stateful if p.key == key), None)
+        if order is None and pending is None:
+            return codes.reject(codes.STATEFUL_ORDER_DOES_NOT_EXIST, f"order {key}")
+        if pending is not None:
+            self.pending_stateful.remove(pending)
+            order = pending
+        assert order is not None
+        self.finish(order, o.CANCELED, o.USER_CANCELED)
+        return codes.OK
+
+    def batch_cancel(self, msg: tx_pb2.MsgBatchCancel) -> TxResult:
+        """``MsgBatchCancel``: cancel up to 100 short-term orders of one subaccount."""
+        with self.lock:
+            owner, number = msg.subaccount_id.owner, msg.subaccount_id.number
+            total = sum(len(batch.client_ids) for batch in msg.short_term_cancels)
+            if total == 0 or total > _MAX_BATCH_CANCELS:
+                return codes.reject(
+                    codes.INVALID_PLACE_ORDER,
+                    f"batch cancel holds {total} cancels; 1 to {_MAX_BATCH_CANCELS} allowed",
+                )
+            window = self._validate_good_til_block(msg.good_til_block)
+            if window is not None:
+                return window
+            for batch in msg.short_term_cancels:
+                for client_id in batch.client_ids:
+                    key = (owner, number, client_id, o.SHORT_TERM, batch.clob_pair_id)
+                    self._cancel_short_term(key, msg.good_til_block)
+            self.flush()
+            return codes.OK
+
+    # -- candles -------------------------------------------------------------------------
+
+    def candle_bars(self, ticker: str, resolution: str, from_ms: int, to_ms: int) -> list[Bar]:
+        """Bars of ``ticker`` starting in ``[from_ms, to_ms]`` (chain time), oldest first."""
+        resolution_ms = RESOLUTION_MS[resolution]
+        market = self.markets[ticker]
+        to_ms = min(to_ms, self.block_time_ms)
+        if self.replay is not None and ticker in self.replay.paths:
+            return path_bars(
+                self.replay.paths[ticker], self.replay.shift_ms, resolution_ms, from_ms, to_ms,
+                self.block_time_ms, market.price_exponent,
+            )
+        return self.sampled[ticker].bars(resolution_ms, from_ms, to_ms)
+
+    def candle_object(self, ticker: str, resolution: str, bar: Bar) -> dict[str, Any]:
+        market = self.markets[ticker]
+        return {
+            "startedAt": shapes.iso(bar.started_ms),
+            "ticker": ticker,
+            "resolution": resolution,
+            "low": shapes.oracle(market, bar.low),
+            "high": shapes.oracle(market, bar.high),
+            "open": shapes.oracle(market, bar.open),
+            "close": shapes.oracle(market, bar.close),
+            "baseTokenVolume": shapes.dec(bar.base_volume),
+            "usdVolume": shapes.dec(bar.usd_volume),
+            "trades": bar.trades,
+            "startingOpenInterest": shapes.size(market, market.open_interest_bq),
+            "orderbookMidPriceOpen": None,
+            "orderbookMidPriceClose": None,
+        }
+
+    def latest_candle(self, ticker: str, resolution: str) -> dict[str, Any] | None:
+        resolution_ms = RESOLUTION_MS[resolution]
+        start = self.block_time_ms - self.block_time_ms % resolution_ms
+        bars = self.candle_bars(ticker, resolution, start, self.block_time_ms)
+        return self.candle_object(ticker, resolution, bars[-1]) if bars else None

@@ -1,0 +1,343 @@
+"""The indexer's WebSocket (socks) at ``/v4/ws``.
+
+Message shapes follow ``indexer/services/socks`` (protocol reference 4.4):
+``connected`` on open; ``subscribe`` answers ``subscribed`` with the initial
+contents (from :func:`dydx_devnet.views.subscribed_contents`), then every engine
+:class:`~dydx_devnet.state.DevnetEvent` for that channel and id arrives as
+``channel_data`` (or, for ``batched`` subscriptions, collected into
+``channel_batch_data`` every :data:`BATCH_INTERVAL_S`); ``unsubscribe`` answers
+``unsubscribed``; a JSON ``ping`` answers ``pong``; anything invalid answers
+``error`` with socks' own message text and the connection stays open.
+
+Engine listeners run under the engine lock, possibly on a gRPC worker thread:
+:meth:`WsHub.on_event` only hands the event to the loop
+(``call_soon_threadsafe``); all fan-out happens on the loop.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+import uuid
+from dataclasses import dataclass, field
+from typing import Any
+
+from aiohttp import WSMsgType, web
+
+from dydx_devnet import views
+from dydx_devnet.indexer_api import CANDLE_RESOLUTIONS, ENGINE_KEY, MAX_SUBACCOUNT_NUMBER
+
+log = logging.getLogger(__name__)
+
+BATCH_INTERVAL_S = 0.05
+CHANNEL_VERSIONS = {
+    "v4_subaccounts": "3.0.0",
+    "v4_markets": "1.0.0",
+    "v4_orderbook": "1.0.0",
+    "v4_trades": "2.1.0",
+    "v4_candles": "1.0.0",
+    "v4_block_height": "1.0.0",
+}
+# Channels whose subscription takes no id (socks: markets; block height by the same rule here).
+_NO_ID_CHANNELS = ("v4_markets", "v4_block_height")
+MAX_MESSAGE_BYTES = 64 * 1024
+
+HUB_KEY: web.AppKey[WsHub] = web.AppKey("ws_hub")
+
+SubscriptionKey = tuple[str, str | None]
+
+
+@dataclass(eq=False)
+class Connection:
+    """One socket: its id, its message counter and its subscriptions (key -> batched)."""
+
+    ws: web.WebSocketResponse
+    connection_id: str = field(default_factory=lambda: str(uuid.uuid4()))
+    message_id: int = 0
+    subscriptions: dict[SubscriptionKey, bool] = field(default_factory=dict)
+    pending_batches: dict[SubscriptionKey, list[dict[str, Any]]] = field(default_factory=dict)
+    flush_scheduled: bool = False
+    outbox: asyncio.Queue[dict[str, Any] | None] = field(default_factory=asyncio.Queue)
+
+    def next_message_id(self) -> int:
+        self.message_id += 1
+        return self.message_id
+
+
+class WsHub:
+    """All live connections and their subscriptions; lives on the event loop."""
+
+    def __init__(self, engine: Any, loop: asyncio.AbstractEventLoop) -> None:
+        self._engine = engine
+        self._loop = loop
+        self._connections: set[Connection] = set()
+        self._subscribers: dict[SubscriptionKey, set[Connection]] = {}
+        self._closed = False
+
+    # -- engine side (any thread) --
+
+    def on_event(self, event: Any) -> None:
+        """Engine listener: hand the event to the loop; never blocks, never raises."""
+        if self._closed:
+            return
+        with contextlib.suppress(RuntimeError):  # loop already closed at shutdown
+            self._loop.call_soon_threadsafe(self._dispatch, event)
+
+    # -- loop side --
+
+    def _dispatch(self, event: Any) -> None:
+        key: SubscriptionKey = (
+            event.channel,
+            None if event.channel in _NO_ID_CHANNELS else event.id,
+        )
+        for connection in list(self._subscribers.get(key, ())):
+            batched = connection.subscriptions.get(key)
+            if batched is None:
+                continue
+            if batched:
+                connection.pending_batches.setdefault(key, []).append(event.contents)
+                if not connection.flush_scheduled:
+                    connection.flush_scheduled = True
+                    self._loop.call_later(BATCH_INTERVAL_S, self._flush_batches, connection)
+            else:
+                self._send(connection, _data_message(connection, key, event.contents))
+
+    def _flush_batches(self, connection: Connection) -> None:
+        connection.flush_scheduled = False
+        batches, connection.pending_batches = connection.pending_batches, {}
+        for key, contents in batches.items():
+            if key in connection.subscriptions and contents:
+                message = _data_message(connection, key, contents)
+                message["type"] = "channel_batch_data"
+                self._send(connection, message)
+
+    def _send(self, connection: Connection, message: dict[str, Any]) -> None:
+        connection.outbox.put_nowait(message)
+
+    def _error(self, connection: Connection, text: str) -> None:
+        self._send(
+            connection,
+            {
+                "type": "error",
+                "message": text,
+                "connection_id": connection.connection_id,
+                "message_id": connection.next_message_id(),
+            },
+        )
+
+    def _unsubscribe_all(self, connection: Connection) -> None:
+        for key in connection.subscriptions:
+            subscribers = self._subscribers.get(key)
+            if subscribers is not None:
+                subscribers.discard(connection)
+                if not subscribers:
+                    del self._subscribers[key]
+        connection.subscriptions.clear()
+
+    # -- protocol --
+
+    def handle_text(self, connection: Connection, text: str) -> None:
+        """One client message (socks ``Index.onMessage``)."""
+        try:
+            parsed = json.loads(text)
+        except (json.JSONDecodeError, RecursionError):
+            self._error(connection, "Invalid message: could not parse")
+            return
+        if not isinstance(parsed, dict) or not parsed.get("type"):
+            self._error(connection, "Invalid message: type is required")
+            return
+        kind = parsed["type"]
+        if kind == "subscribe":
+            self._subscribe(connection, parsed)
+        elif kind == "unsubscribe":
+            self._unsubscribe(connection, parsed)
+        elif kind == "ping":
+            message: dict[str, Any] = {
+                "type": "pong",
+                "connection_id": connection.connection_id,
+                "message_id": connection.next_message_id(),
+            }
+            if isinstance(parsed.get("id"), str | int):
+                message["id"] = parsed["id"]
+            self._send(connection, message)
+        else:
+            self._error(connection, f"Invalid message type: {_js(kind)}")
+
+    def _validate_message(self, connection: Connection, parsed: dict[str, Any]) -> bool:
+        channel = parsed.get("channel")
+        if not channel:
+            self._error(connection, "Invalid subscribe message: channel is required")
+            return False
+        if channel not in CHANNEL_VERSIONS:
+            self._error(connection, f"Invalid channel: {_js(channel)}")
+            return False
+        if channel not in _NO_ID_CHANNELS and not isinstance(parsed.get("id"), str):
+            self._error(connection, f"Invalid id: {_js(parsed.get('id'))}")
+            return False
+        return True
+
+    def _valid_subscription(self, channel: str, channel_id: str | None) -> bool:
+        markets = self._engine.markets
+        if channel in _NO_ID_CHANNELS:
+            return True
+        if channel_id is None:
+            return False
+        if channel == "v4_subaccounts":
+            parts = channel_id.split("/")
+            if len(parts) != 2 or not parts[1].isdigit():
+                return False
+            return int(parts[1]) <= MAX_SUBACCOUNT_NUMBER
+        if channel in ("v4_orderbook", "v4_trades"):
+            return channel_id in markets
+        if channel == "v4_candles":
+            ticker, _, resolution = channel_id.partition("/")
+            return ticker in markets and resolution in CANDLE_RESOLUTIONS
+        return False
+
+    def _subscribe(self, connection: Connection, parsed: dict[str, Any]) -> None:
+        if not self._validate_message(connection, parsed):
+            return
+        channel = str(parsed["channel"])
+        channel_id = None if channel in _NO_ID_CHANNELS else str(parsed["id"])
+        if not self._valid_subscription(channel, channel_id):
+            self._error(
+                connection,
+                f"Invalid subscription id for channel: ({channel}-{_js(parsed.get('id'))})",
+            )
+            return
+        key: SubscriptionKey = (channel, channel_id)
+        if key in connection.subscriptions:
+            self._error(
+                connection,
+                "Invalid subscribe message: already subscribed "
+                f"({channel}-{channel_id or channel})",
+            )
+            return
+        try:
+            contents = views.subscribed_contents(self._engine, channel, channel_id)
+        except Exception:  # an initial fetch failing is socks' "Internal error" answer
+            log.exception("initial contents failed for %s %s", channel, channel_id)
+            self._error(
+                connection, f"Internal error, could not fetch data for subscription: {channel}."
+            )
+            return
+        connection.subscriptions[key] = bool(parsed.get("batched", False))
+        # views.subscribed_contents has told the engine to produce this id's updates.
+        self._subscribers.setdefault(key, set()).add(connection)
+        message: dict[str, Any] = {
+            "type": "subscribed",
+            "connection_id": connection.connection_id,
+            "message_id": connection.next_message_id(),
+            "channel": channel,
+        }
+        if channel != "v4_markets":
+            message["id"] = channel_id if channel_id is not None else channel
+        message["contents"] = contents
+        self._send(connection, message)
+
+    def _unsubscribe(self, connection: Connection, parsed: dict[str, Any]) -> None:
+        if not self._validate_message(connection, parsed):
+            return
+        channel = str(parsed["channel"])
+        channel_id = None if channel in _NO_ID_CHANNELS else str(parsed["id"])
+        key: SubscriptionKey = (channel, channel_id)
+        if connection.subscriptions.pop(key, None) is not None:
+            connection.pending_batches.pop(key, None)
+            subscribers = self._subscribers.get(key)
+            if subscribers is not None:
+                subscribers.discard(connection)
+                if not subscribers:
+                    del self._subscribers[key]
+        message: dict[str, Any] = {
+            "type": "unsubscribed",
+            "connection_id": connection.connection_id,
+            "message_id": connection.next_message_id(),
+            "channel": channel,
+        }
+        if channel != "v4_markets":
+            message["id"] = channel_id if channel_id is not None else channel
+        self._send(connection, message)
+
+    # -- sockets --
+
+    async def serve(self, request: web.Request) -> web.WebSocketResponse:
+        ws = web.WebSocketResponse(heartbeat=30.0, max_msg_size=MAX_MESSAGE_BYTES)
+        await ws.prepare(request)
+        connection = Connection(ws)
+        self._connections.add(connection)
+        writer = asyncio.create_task(self._write_loop(connection))
+        self._send(
+            connection,
+            {"type": "connected", "connection_id": connection.connection_id, "message_id": 0},
+        )
+        try:
+            async for message in ws:
+                if message.type == WSMsgType.TEXT:
+                    self.handle_text(connection, message.data)
+                elif message.type == WSMsgType.BINARY:
+                    self.handle_text(connection, message.data.decode("utf-8", errors="replace"))
+                elif message.type == WSMsgType.ERROR:
+                    break
+        finally:
+            self._unsubscribe_all(connection)
+            self._connections.discard(connection)
+            connection.outbox.put_nowait(None)
+            with contextlib.suppress(asyncio.CancelledError):
+                await writer
+        return ws
+
+    async def _write_loop(self, connection: Connection) -> None:
+        while True:
+            message = await connection.outbox.get()
+            if message is None or connection.ws.closed:
+                return
+            try:
+                await connection.ws.send_str(json.dumps(message))
+            except (ConnectionError, RuntimeError):
+                return
+
+    async def close(self) -> None:
+        """Close every socket (devnet shutdown): code 1012 'service restart' as socks does."""
+        self._closed = True
+        for connection in list(self._connections):
+            with contextlib.suppress(Exception):
+                await connection.ws.close(
+                    code=1012, message=json.dumps({"message": "Service restarting"}).encode()
+                )
+
+
+def _data_message(connection: Connection, key: SubscriptionKey, contents: Any) -> dict[str, Any]:
+    channel, channel_id = key
+    message: dict[str, Any] = {
+        "type": "channel_data",
+        "connection_id": connection.connection_id,
+        "message_id": connection.next_message_id(),
+    }
+    if channel != "v4_markets":
+        message["id"] = channel_id if channel_id is not None else channel
+    message["channel"] = channel
+    message["version"] = CHANNEL_VERSIONS[channel]
+    message["contents"] = contents
+    return message
+
+
+def _js(value: Any) -> str:
+    """A value as JavaScript's template string would print it in socks' messages."""
+    if value is None:
+        return "undefined"
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, str | int | float):
+        return str(value)
+    return "[object Object]"
+
+
+def install(app: web.Application, hub: WsHub) -> None:
+    """Serve ``/v4/ws`` on ``app`` with ``hub``."""
+    app[HUB_KEY] = hub
+    app.router.add_get("/v4/ws", hub.serve)
+
+
+__all__ = ["BATCH_INTERVAL_S", "CHANNEL_VERSIONS", "ENGINE_KEY", "WsHub", "install"]

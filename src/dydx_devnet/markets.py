@@ -1,0 +1,199 @@
+"""The devnet's market table: real dYdX market parameters, live devnet state.
+
+Parameters come from real indexer payloads bundled in ``data/`` (see its
+README): every market of the Aug-2024 ``/v4/perpetualMarkets`` list, with BTC,
+ETH and SOL taken from the Dec-2025 capture (their newer margin fractions).
+:class:`MarketState` adds what the devnet changes while it runs: the oracle
+price (an integer ``value x 10^exponent`` as the chain's x/prices keeps it),
+open interest moved by devnet trades, and 24-hour statistics.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from decimal import Decimal
+from importlib import resources
+from typing import Any
+
+from dydx_trader.domain import chain_math
+from dydx_trader.domain.market import MarketSpec, MarketStatus, parse_market
+
+REPLAYED_TICKERS = ("BTC-USD", "ETH-USD", "SOL-USD", "AVAX-USD", "DOGE-USD", "LINK-USD", "XRP-USD")
+
+# Oracle prices carry about this many significant digits (the chain's market
+# exponents give BTC 1e-5, ETH 1e-6: nine to ten digits).
+_ORACLE_DIGITS = 9
+
+
+def _read_json(name: str) -> Any:
+    text = resources.files("dydx_devnet").joinpath("data", name).read_text(encoding="utf-8")
+    return json.loads(text)
+
+
+def load_market_payloads() -> dict[str, dict[str, Any]]:
+    """Indexer market objects keyed by ticker, in clob-pair-id order."""
+    markets: dict[str, dict[str, Any]] = dict(_read_json("markets_2024.json")["markets"])
+    for ticker, payload in _read_json("markets_2025.json")["markets"].items():
+        markets[ticker] = dict(payload)
+    return dict(sorted(markets.items(), key=lambda item: int(item[1]["clobPairId"])))
+
+
+def load_genesis_params() -> dict[str, Any]:
+    """Equity tiers, liquidation config and fee tiers of the mainnet genesis excerpt."""
+    params: dict[str, Any] = _read_json("genesis_params.json")
+    return params
+
+
+def oracle_exponent(price: Decimal) -> int:
+    """The price exponent the devnet uses for a market first priced at ``price``."""
+    return price.adjusted() - (_ORACLE_DIGITS - 1)
+
+
+def to_price_value(price: Decimal, exponent: int) -> int:
+    """``price`` as an integer count of ``10^exponent`` (rounded half-even, at least 1)."""
+    return max(1, int(price.scaleb(-exponent).to_integral_value()))
+
+
+@dataclass(slots=True)
+class MarketState:
+    """One devnet market: fixed parameters plus the state the devnet moves.
+
+    Prices are oracle integers ``price_value x 10^price_exponent`` USDC per base
+    unit. ``base_open_interest_bq`` is the real market's one-sided open interest
+    at capture time; devnet trades add :attr:`open_interest_bq` on top (the
+    synthetic liquidity provider is the other side of every devnet position).
+    """
+
+    spec: MarketSpec
+    payload: dict[str, Any]
+    price_exponent: int
+    price_value: int
+    base_open_interest_bq: int
+    user_long_bq: int = 0
+    user_short_bq: int = 0
+    volume_24h_qq: int = 0
+    trades_24h: int = 0
+    open_price_value: int = 0
+    recent_trades: list[dict[str, Any]] = field(default_factory=list)
+
+    @property
+    def ticker(self) -> str:
+        return self.spec.ticker
+
+    @property
+    def clob_pair_id(self) -> int:
+        return self.spec.clob_pair_id
+
+    @property
+    def is_active(self) -> bool:
+        return self.spec.status is MarketStatus.ACTIVE
+
+    @property
+    def oracle_price(self) -> Decimal:
+        """Oracle price in USDC per base unit (exact)."""
+        return Decimal(self.price_value).scaleb(self.price_exponent)
+
+    @property
+    def open_interest_bq(self) -> int:
+        """One-sided open interest in base quantums: longs equal shorts once the
+        synthetic provider's net position is counted."""
+        return self.base_open_interest_bq + max(self.user_long_bq, self.user_short_bq)
+
+    def open_interest_after(self, old_bq: int, new_bq: int) -> int:
+        """Open interest (base quantums) if one user position moves ``old_bq -> new_bq``."""
+        longs = self.user_long_bq - max(old_bq, 0) + max(new_bq, 0)
+        shorts = self.user_short_bq - max(-old_bq, 0) + max(-new_bq, 0)
+        return self.base_open_interest_bq + max(longs, shorts)
+
+    def record_position_change(self, old_bq: int, new_bq: int) -> None:
+        self.user_long_bq += max(new_bq, 0) - max(old_bq, 0)
+        self.user_short_bq += max(-new_bq, 0) - max(-old_bq, 0)
+
+    def notional(self, base_quantums: int) -> int:
+        """Signed notional in quote quantums at the oracle (truncated toward zero)."""
+        return chain_math.base_to_quote_quantums(
+            base_quantums, self.spec.atomic_resolution, self.price_value, self.price_exponent
+        )
+
+    def requirements(self, base_quantums: int, open_interest_bq: int | None = None) -> tuple[
+        int, int, int
+    ]:
+        """(initial, base initial, maintenance) margin of a position, quote quantums.
+
+        Initial uses the open-interest-scaled IMF (``open_interest_bq`` defaults
+        to the current open interest), base initial the tier's IMF,
+        maintenance the base initial times the maintenance fraction.
+        """
+        spec = self.spec
+        oi = self.open_interest_bq if open_interest_bq is None else open_interest_bq
+        initial, maintenance = chain_math.margin_requirements(
+            base_quantums,
+            spec.atomic_resolution,
+            self.price_value,
+            self.price_exponent,
+            spec.initial_margin_ppm,
+            spec.maintenance_fraction_ppm,
+            oi,
+            spec.open_interest_lower_cap_quantums,
+            spec.open_interest_upper_cap_quantums,
+        )
+        notional = abs(self.notional(base_quantums))
+        base_initial = chain_math.big_mul_ppm(notional, spec.initial_margin_ppm, round_up=True)
+        return initial, base_initial, maintenance
+
+    def subticks_for(self, price_value: int, price_exponent: int, *, round_up: bool) -> int:
+        """Subticks of a price ``value x 10^exponent``, on a whole tick."""
+        spec = self.spec
+        # subticks = price x 10^(ar - qce + 6)
+        shift = price_exponent + spec.atomic_resolution - spec.quantum_conversion_exponent + 6
+        if shift >= 0:
+            raw_num, raw_den = price_value * int(10**shift), 1
+        else:
+            raw_num, raw_den = price_value, int(10**-shift)
+        tick_den = raw_den * spec.subticks_per_tick
+        ticks = -((-raw_num) // tick_den) if round_up else raw_num // tick_den
+        return max(ticks, 1) * spec.subticks_per_tick
+
+    def oracle_subticks(self, *, round_up: bool = False) -> int:
+        """The oracle price in subticks, on a whole tick."""
+        return self.subticks_for(self.price_value, self.price_exponent, round_up=round_up)
+
+
+def build_markets(tickers: tuple[str, ...] | None = None) -> dict[str, MarketState]:
+    """The devnet markets (all bundled ones, or ``tickers`` in that order).
+
+    Raises ``KeyError`` naming an unknown ticker.
+    """
+    payloads = load_market_payloads()
+    wanted = tuple(payloads) if tickers is None else tickers
+    markets: dict[str, MarketState] = {}
+    for ticker in wanted:
+        if ticker not in payloads:
+            raise KeyError(f"no bundled market {ticker!r}; known: {len(payloads)} markets")
+        payload = payloads[ticker]
+        spec = parse_market(payload)
+        price = spec.oracle_price if spec.oracle_price is not None else spec.tick_size
+        exponent = oracle_exponent(price)
+        value = to_price_value(price, exponent)
+        oi_bq = spec.open_interest_base_quantums
+        markets[ticker] = MarketState(
+            spec=spec,
+            payload=payload,
+            price_exponent=exponent,
+            price_value=value,
+            base_open_interest_bq=oi_bq,
+            open_price_value=value,
+        )
+    return markets
+
+
+__all__ = [
+    "REPLAYED_TICKERS",
+    "MarketState",
+    "build_markets",
+    "load_genesis_params",
+    "load_market_payloads",
+    "oracle_exponent",
+    "to_price_value",
+]

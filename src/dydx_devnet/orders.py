@@ -1,0 +1,214 @@
+"""Orders as the devnet keeps them, their identities and the chain's stateless checks.
+
+An order's on-chain identity is ``(owner, subaccount number, client id,
+order flags, clob pair id)``. The indexer names orders and subaccounts by
+UUIDv5s of those identities; the devnet derives its own UUIDv5s the same way
+(under its own namespace), so ids are stable across runs.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass, field
+from typing import Final
+
+from v4_proto.dydxprotocol.clob.order_pb2 import Order
+
+from dydx_devnet import codes
+from dydx_devnet.codes import TxResult
+
+SHORT_TERM: Final = 0
+CONDITIONAL: Final = 32
+LONG_TERM: Final = 64
+TWAP: Final = 128
+MAX_SUBACCOUNT_NUMBER: Final = 128_000
+
+TIF_UNSPECIFIED: Final = Order.TimeInForce.TIME_IN_FORCE_UNSPECIFIED
+TIF_IOC: Final = Order.TimeInForce.TIME_IN_FORCE_IOC
+TIF_POST_ONLY: Final = Order.TimeInForce.TIME_IN_FORCE_POST_ONLY
+TIF_FOK: Final = Order.TimeInForce.TIME_IN_FORCE_FILL_OR_KILL
+SIDE_BUY: Final = Order.Side.SIDE_BUY
+SIDE_SELL: Final = Order.Side.SIDE_SELL
+
+_NAMESPACE: Final = uuid.uuid5(uuid.NAMESPACE_URL, "https://dydx-trader.local/devnet")
+
+OrderKey = tuple[str, int, int, int, int]
+"""(owner, subaccount number, client id, order flags, clob pair id)."""
+
+# Indexer status and removal-reason strings.
+OPEN: Final = "OPEN"
+FILLED: Final = "FILLED"
+CANCELED: Final = "CANCELED"
+BEST_EFFORT_CANCELED: Final = "BEST_EFFORT_CANCELED"
+EXPIRED: Final = "ORDER_REMOVAL_REASON_EXPIRED"
+USER_CANCELED: Final = "ORDER_REMOVAL_REASON_USER_CANCELED"
+UNDERCOLLATERALIZED: Final = "ORDER_REMOVAL_REASON_UNDERCOLLATERALIZED"
+SELF_TRADE: Final = "ORDER_REMOVAL_REASON_SELF_TRADE_ERROR"
+POST_ONLY_CROSSED: Final = "ORDER_REMOVAL_REASON_POST_ONLY_WOULD_CROSS_MAKER_ORDER"
+IOC_WOULD_REST: Final = "ORDER_REMOVAL_REASON_IMMEDIATE_OR_CANCEL_WOULD_REST_ON_BOOK"
+REDUCE_ONLY_RESIZE: Final = "ORDER_REMOVAL_REASON_REDUCE_ONLY_RESIZE"
+REPLACED: Final = "ORDER_REMOVAL_REASON_REPLACED"
+FULLY_FILLED: Final = "ORDER_REMOVAL_REASON_FULLY_FILLED"
+
+
+def subaccount_uuid(address: str, number: int) -> str:
+    """The devnet's UUIDv5 of a subaccount (the indexer's ``subaccountId``)."""
+    return str(uuid.uuid5(_NAMESPACE, f"{address}-{number}"))
+
+
+def order_uuid(key: OrderKey) -> str:
+    """The devnet's UUIDv5 of an on-chain OrderId (the indexer's order ``id``)."""
+    owner, number, client_id, flags, clob_pair_id = key
+    return str(
+        uuid.uuid5(
+            _NAMESPACE, f"{subaccount_uuid(owner, number)}-{client_id}-{clob_pair_id}-{flags}"
+        )
+    )
+
+
+def derived_uuid(*parts: object) -> str:
+    """A UUIDv5 of ``parts`` for fills and positions."""
+    return str(uuid.uuid5(_NAMESPACE, "-".join(str(p) for p in parts)))
+
+
+def order_key(order: Order) -> OrderKey:
+    oid = order.order_id
+    return (
+        oid.subaccount_id.owner,
+        oid.subaccount_id.number,
+        oid.client_id,
+        oid.order_flags,
+        oid.clob_pair_id,
+    )
+
+
+@dataclass(slots=True, eq=False)
+class OrderState:
+    """One order the devnet has seen: its terms and where it stands.
+
+    ``quantums``/``filled`` in base quantums, ``subticks`` the limit price.
+    ``good_til_block`` for short-term orders, ``good_til_block_time`` (unix
+    seconds) for stateful ones. Times are chain milliseconds.
+    """
+
+    key: OrderKey
+    uuid: str
+    subaccount_uuid: str
+    ticker: str
+    is_buy: bool
+    quantums: int
+    subticks: int
+    time_in_force: int
+    reduce_only: bool
+    client_metadata: int
+    good_til_block: int | None
+    good_til_block_time: int | None
+    created_at_height: int
+    created_at_ms: int
+    sequence: int
+    filled: int = 0
+    status: str = OPEN
+    removal_reason: str | None = None
+    updated_at_height: int = 0
+    updated_at_ms: int = 0
+    resting: bool = False
+    extra: dict[str, object] = field(default_factory=dict)
+
+    @property
+    def address(self) -> str:
+        return self.key[0]
+
+    @property
+    def subaccount_number(self) -> int:
+        return self.key[1]
+
+    @property
+    def client_id(self) -> int:
+        return self.key[2]
+
+    @property
+    def order_flags(self) -> int:
+        return self.key[3]
+
+    @property
+    def clob_pair_id(self) -> int:
+        return self.key[4]
+
+    @property
+    def remaining(self) -> int:
+        return self.quantums - self.filled
+
+    @property
+    def is_stateful(self) -> bool:
+        return self.order_flags != SHORT_TERM
+
+    @property
+    def post_only(self) -> bool:
+        return bool(self.time_in_force == TIF_POST_ONLY)
+
+    @property
+    def is_ioc(self) -> bool:
+        return bool(self.time_in_force == TIF_IOC)
+
+
+def validate_basic(order: Order) -> TxResult | None:
+    """``MsgPlaceOrder.ValidateBasic``: checks that need no chain state.
+
+    Returns the rejection, or ``None`` when the order passes.
+    """
+    oid = order.order_id
+    if oid.subaccount_id.number > MAX_SUBACCOUNT_NUMBER:
+        return codes.reject(codes.INVALID_SUBACCOUNT_NUMBER, codespace=codes.SUBACCOUNTS)
+    if not oid.subaccount_id.owner:
+        return codes.reject(codes.INVALID_PLACE_ORDER, "invalid SubaccountId Owner address ()")
+    if order.side not in (SIDE_BUY, SIDE_SELL):
+        return codes.reject(
+            codes.INVALID_PLACE_ORDER, f"invalid order side {order.side}"
+        )
+    if order.time_in_force == TIF_FOK:
+        return codes.reject(codes.DEPRECATED_FIELD, "Fill-or-kill has been deprecated")
+    if order.time_in_force not in (TIF_UNSPECIFIED, TIF_IOC, TIF_POST_ONLY):
+        return codes.reject(
+            codes.INVALID_PLACE_ORDER, f"unknown time in force {order.time_in_force}"
+        )
+    flags = oid.order_flags
+    if flags not in (SHORT_TERM, CONDITIONAL, LONG_TERM, TWAP):
+        return codes.reject(codes.INVALID_ORDER_FLAG, f"order flags {flags}")
+    if order.quantums == 0:
+        return codes.reject(codes.INVALID_QUANTUMS, "order size quantums cannot be 0")
+    if order.subticks == 0:
+        return codes.reject(codes.INVALID_SUBTICKS, "order subticks cannot be 0")
+    good_til = order.WhichOneof("good_til_oneof")
+    if flags == SHORT_TERM:
+        if good_til != "good_til_block" or order.good_til_block == 0:
+            return codes.reject(
+                codes.INVALID_GOOD_TIL_BLOCK, "short-term orders must have a goodTilBlock"
+            )
+        if order.reduce_only and order.time_in_force != TIF_IOC:
+            return codes.reject(
+                codes.REDUCE_ONLY_DISABLED, "reduce only orders must be short term IOC orders"
+            )
+    else:
+        if good_til != "good_til_block_time" or order.good_til_block_time == 0:
+            return codes.reject(
+                codes.INVALID_GOOD_TIL_BLOCK_TIME, "stateful orders must have a goodTilBlockTime"
+            )
+        if flags == LONG_TERM and order.time_in_force == TIF_IOC:
+            return codes.reject(codes.LONG_TERM_IMMEDIATE, "")
+        if order.reduce_only and not (flags == CONDITIONAL and order.time_in_force == TIF_IOC):
+            return codes.reject(
+                codes.REDUCE_ONLY_DISABLED, "reduce only orders must be short term IOC orders"
+            )
+    if flags == CONDITIONAL:
+        if order.condition_type == Order.ConditionType.CONDITION_TYPE_UNSPECIFIED:
+            return codes.reject(codes.INVALID_CONDITION_TYPE, "conditional orders need a type")
+        if order.conditional_order_trigger_subticks == 0:
+            return codes.reject(codes.INVALID_TRIGGER_SUBTICKS, "trigger subticks cannot be 0")
+    elif (
+        order.condition_type != Order.ConditionType.CONDITION_TYPE_UNSPECIFIED
+        or order.conditional_order_trigger_subticks != 0
+    ):
+        return codes.reject(
+            codes.INVALID_CONDITION_TYPE, "non-conditional orders cannot have a condition"
+        )
+    return None

@@ -1,0 +1,235 @@
+"""The whole devnet in one object: engine, block clock, indexer REST/WS and node gRPC.
+
+In-process use (tests, the paper-trading CLI)::
+
+    async with Devnet(DevnetConfig(indexer_port=0, grpc_port=0, block_time=0.05)) as dn:
+        network = dn.network()                # the official client's Network
+        dn.fund(DEMO_ADDRESS, Decimal(10_000))  # what POST /faucet/tokens does
+        ...
+
+Ports 0 pick free loopback ports (read them back from ``dn.indexer_url``,
+``dn.websocket_url``, ``dn.grpc_address``). With ``auto_blocks=False`` no clock
+runs and the caller produces blocks with :meth:`Devnet.advance_blocks`.
+The gRPC server runs on its own threads, so the official ``NodeClient`` (whose
+stubs are synchronous calls inside async methods) may be used from the same
+event loop that runs the devnet.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from dataclasses import dataclass
+from decimal import Decimal
+from functools import partial
+from types import TracebackType
+from typing import Any
+
+from aiohttp import web
+from dydx_v4_client.network import Network, NodeConfig, make_insecure
+
+from dydx_devnet import indexer_api, indexer_ws
+from dydx_devnet.auth import AccountRegistry, is_valid_address
+from dydx_devnet.engine import Engine, EngineConfig
+from dydx_devnet.faults import Faults
+from dydx_devnet.node_grpc import NodeServer, NodeServices
+
+log = logging.getLogger(__name__)
+
+USDC_DENOM = "ibc/8E27BA2D5493AF5636760E354E46004562C46AB7EC0CC4C1CA14E9E20E2545B5"
+NATIVE_DENOM = "adv4tnt"
+
+
+@dataclass(frozen=True)
+class DevnetConfig:
+    """How to run the devnet.
+
+    * ``host``: bind address (loopback by default; the devnet has no auth).
+    * ``indexer_port`` (REST + ``/v4/ws`` + faucet) and ``grpc_port``: 0 = free port.
+    * ``block_time``: wall seconds between blocks; ``speed``: chain seconds per
+      wall second (replay faster than real time).
+    * ``auto_blocks``: False = no clock; the caller advances blocks.
+    * ``markets``: tickers to list (``None`` = every bundled market).
+    * ``engine``: full engine settings; when given, ``seed``/``block_time``/
+      ``speed``/``markets`` above are ignored.
+    """
+
+    host: str = "127.0.0.1"
+    indexer_port: int = 8080
+    grpc_port: int = 9090
+    block_time: float = 0.5
+    seed: int = 1
+    speed: float = 1.0
+    auto_blocks: bool = True
+    markets: tuple[str, ...] | None = None
+    engine: EngineConfig | None = None
+
+    def engine_config(self) -> EngineConfig:
+        if self.engine is not None:
+            return self.engine
+        return EngineConfig(
+            seed=self.seed, block_time_s=self.block_time, speed=self.speed, markets=self.markets
+        )
+
+
+class Devnet:
+    """A running devnet; use as ``async with Devnet(config) as dn``."""
+
+    def __init__(self, config: DevnetConfig | None = None) -> None:
+        self.config = config or DevnetConfig()
+        if not self.config.block_time > 0:
+            raise ValueError(f"block_time must be positive seconds, got {self.config.block_time}")
+        self.engine: Engine | None = None
+        self.accounts = AccountRegistry()
+        self.faults: Faults = Faults()
+        self._runner: web.AppRunner | None = None
+        self._node: NodeServer | None = None
+        self._hub: indexer_ws.WsHub | None = None
+        self._clock: asyncio.Task[None] | None = None
+        self.indexer_url = ""
+        self.websocket_url = ""
+        self.grpc_address = ""
+
+    # -- lifecycle --
+
+    async def start(self) -> None:
+        loop = asyncio.get_running_loop()
+        engine = Engine.create(self.config.engine_config())
+        self.engine = engine
+        self.faults = Faults(engine)
+        try:
+            self._node = NodeServer(
+                NodeServices(engine, self.accounts, self.faults),
+                host=self.config.host,
+                port=self.config.grpc_port,
+            )
+            self._node.start()
+            self.grpc_address = self._node.address
+
+            app = indexer_api.make_app(engine, self.accounts, self.faults)
+            self._hub = indexer_ws.WsHub(engine, loop)
+            indexer_ws.install(app, self._hub)
+            engine.add_listener(self._hub.on_event)
+            self._runner = web.AppRunner(app, handle_signals=False, access_log=None)
+            await self._runner.setup()
+            site = web.TCPSite(self._runner, self.config.host, self.config.indexer_port)
+            await site.start()
+            port = _bound_port(site)
+            self.indexer_url = f"http://{self.config.host}:{port}"
+            self.websocket_url = f"ws://{self.config.host}:{port}/v4/ws"
+        except BaseException:
+            await self.stop()
+            raise
+        if self.config.auto_blocks:
+            self._clock = asyncio.create_task(self._run_clock(), name="devnet-block-clock")
+
+    async def stop(self) -> None:
+        if self._clock is not None:
+            self._clock.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._clock
+            self._clock = None
+        if self._hub is not None:
+            await self._hub.close()
+        if self._runner is not None:
+            await self._runner.cleanup()
+            self._runner = None
+        if self._node is not None:
+            await asyncio.to_thread(self._node.stop)
+            self._node = None
+
+    async def __aenter__(self) -> Devnet:
+        await self.start()
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.stop()
+
+    async def _run_clock(self) -> None:
+        """One block every ``block_time`` wall seconds, without drift."""
+        engine = self._require_engine()
+        interval = self.config.block_time
+        next_at = time.monotonic() + interval
+        while True:
+            await asyncio.sleep(max(0.0, next_at - time.monotonic()))
+            try:
+                # Off the loop: a block over many markets takes milliseconds.
+                await asyncio.to_thread(engine.advance_block)
+            except Exception:  # a bad block must not stop the chain
+                log.exception("devnet block %s failed", engine.height + 1)
+            next_at += interval
+            if next_at < time.monotonic():  # fell behind (slow machine): do not burst
+                next_at = time.monotonic() + interval
+
+    # -- helpers --
+
+    def _require_engine(self) -> Engine:
+        if self.engine is None:
+            raise RuntimeError("the devnet is not running; use 'async with Devnet(...)'")
+        return self.engine
+
+    async def advance_blocks(self, count: int = 1) -> int:
+        """Produce ``count`` blocks now (manual mode, or to hurry); returns the new height."""
+        engine = self._require_engine()
+        for _ in range(count):
+            await asyncio.to_thread(engine.advance_block)
+        return int(engine.height)
+
+    async def wait_blocks(self, count: int = 1, timeout: float = 10.0) -> int:
+        """Wait until the clock has produced ``count`` more blocks; returns the height."""
+        engine = self._require_engine()
+        target = engine.height + count
+        deadline = time.monotonic() + timeout
+        while engine.height < target:
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"height {engine.height} did not reach {target} in {timeout}s")
+            await asyncio.sleep(min(0.01, self.config.block_time / 4))
+        return int(engine.height)
+
+    def fund(self, address: str, usdc: Decimal | int, subaccount_number: int = 0) -> None:
+        """Credit ``usdc`` (whole or fractional USDC, at most 6 decimals) to a subaccount and
+        create the address's auth account, as ``POST /faucet/tokens`` does."""
+        if not is_valid_address(address):
+            raise ValueError(f"not a dydx address: {address!r}")
+        amount = indexer_api.parse_usdc_amount(str(usdc))
+        self.accounts.ensure(address)
+        self._require_engine().deposit(address, subaccount_number, int(amount * 1_000_000))
+
+    @property
+    def faucet_url(self) -> str:
+        """Base URL for the official ``FaucetClient`` (the indexer host serves the faucet)."""
+        return self.indexer_url
+
+    @property
+    def chain_id(self) -> str:
+        return str(self._require_engine().chain_id)
+
+    def network(self) -> Network:
+        """The official client's network config for this devnet (insecure loopback channel).
+
+        Each call opens a new gRPC channel; keep the result for the client's lifetime.
+        """
+        node = partial(
+            NodeConfig, self.chain_id, chaintoken_denom=NATIVE_DENOM, usdc_denom=USDC_DENOM
+        )
+        network: Network = make_insecure(
+            node,
+            rest_indexer=self.indexer_url,
+            websocket_indexer=self.websocket_url,
+            node_url=self.grpc_address,
+        )
+        return network
+
+
+def _bound_port(site: web.TCPSite) -> int:
+    server: Any = site._server  # aiohttp exposes the bound sockets only here
+    if server is None or not server.sockets:
+        raise OSError("the indexer site has no listening socket")
+    return int(server.sockets[0].getsockname()[1])

@@ -1,0 +1,192 @@
+"""Subaccounts, perpetual positions and the chain's collateral check.
+
+USDC is an integer of quote quantums (signed: negative = borrowed), positions
+integers of base quantums (signed: negative = short). Net collateral and
+margin requirements come from ``dydx_trader.domain.chain_math`` through
+:class:`~dydx_devnet.markets.MarketState`, so the devnet and the trader share
+one implementation of the chain's math. The indexer-only bookkeeping of a
+position (entry/exit price, realized PnL, sums) is exact ``Fraction`` USDC.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from fractions import Fraction
+
+from dydx_devnet.markets import MarketState
+from dydx_devnet.orders import derived_uuid, subaccount_uuid
+from dydx_trader.domain import chain_math
+
+OPEN = "OPEN"
+CLOSED = "CLOSED"
+LIQUIDATED = "LIQUIDATED"
+
+
+@dataclass(slots=True)
+class Position:
+    """One perpetual position and the indexer's bookkeeping of it.
+
+    ``quantums`` is signed base quantums. Prices are USDC per base unit and
+    PnL USDC, as exact fractions; sums are base quantums.
+    """
+
+    ticker: str
+    position_id: str
+    quantums: int
+    created_at_height: int
+    created_at_ms: int
+    entry_price: Fraction = Fraction(0)
+    exit_price: Fraction | None = None
+    realized_pnl: Fraction = Fraction(0)
+    sum_open: int = 0
+    sum_close: int = 0
+    max_quantums: int = 0
+    status: str = OPEN
+    closed_at_height: int | None = None
+    closed_at_ms: int | None = None
+
+    def apply_fill(self, delta: int, price: Fraction, unit: Fraction) -> int:
+        """Apply ``delta`` base quantums bought (+) or sold (-) at ``price``.
+
+        ``unit`` is one base quantum in base units. Returns the part of
+        ``delta`` that did not fit (non-zero when the fill flips the position:
+        the caller opens a new position with it).
+        """
+        old = self.quantums
+        if old == 0 or (old > 0) == (delta > 0):
+            opened = abs(delta)
+            total = abs(old) + opened
+            self.entry_price = (self.entry_price * abs(old) + price * opened) / total
+            self.sum_open += opened
+            self.quantums = old + delta
+            if abs(self.quantums) > abs(self.max_quantums):
+                self.max_quantums = self.quantums
+            return 0
+        closed = min(abs(delta), abs(old))
+        previous_close = self.sum_close
+        self.exit_price = (
+            (self.exit_price or Fraction(0)) * previous_close + price * closed
+        ) / (previous_close + closed)
+        self.sum_close += closed
+        direction = 1 if old > 0 else -1
+        self.realized_pnl += (price - self.entry_price) * closed * unit * direction
+        self.quantums = old + (closed if delta > 0 else -closed)
+        leftover = abs(delta) - closed
+        return leftover if delta > 0 else -leftover
+
+
+@dataclass(slots=True)
+class Subaccount:
+    """A subaccount: USDC quote quantums and open positions by ticker."""
+
+    address: str
+    number: int
+    usdc: int = 0
+    positions: dict[str, Position] = field(default_factory=dict)
+    closed_positions: list[Position] = field(default_factory=list)
+    updated_at_height: int = 0
+    uuid: str = ""
+
+    def __post_init__(self) -> None:
+        if not self.uuid:
+            self.uuid = subaccount_uuid(self.address, self.number)
+
+    def position_quantums(self, ticker: str) -> int:
+        position = self.positions.get(ticker)
+        return position.quantums if position is not None else 0
+
+    def new_position_id(self, ticker: str, height: int) -> str:
+        return derived_uuid(self.uuid, ticker, height, len(self.closed_positions))
+
+
+@dataclass(frozen=True, slots=True)
+class Risk:
+    """Net collateral and margin requirements of a subaccount, quote quantums.
+
+    ``initial`` uses open-interest-scaled IMFs (the chain's IMR),
+    ``base_initial`` the tiers' base IMFs (the indexer's free-collateral formula).
+    """
+
+    net_collateral: int
+    initial: int
+    base_initial: int
+    maintenance: int
+
+    @property
+    def free_collateral(self) -> int:
+        """``NC - IMR`` as the chain checks it."""
+        return self.net_collateral - self.initial
+
+    @property
+    def liquidatable(self) -> bool:
+        """``MMR > 0 and NC < MMR`` (``lib/margin/risk.go``)."""
+        return self.maintenance > 0 and self.net_collateral < self.maintenance
+
+
+def risk(
+    account: Subaccount,
+    markets: Mapping[str, MarketState],
+    *,
+    change: tuple[str, int, int, int | None] | None = None,
+) -> Risk:
+    """The :class:`Risk` of ``account``, optionally after a hypothetical change.
+
+    ``change = (ticker, delta_base_quantums, delta_usdc_quantums,
+    open_interest_bq)`` moves one position and USDC first; ``open_interest_bq``
+    (``None`` for the current one) is the open interest that scales that
+    market's IMF.
+    """
+    net = account.usdc
+    initial = base_initial = maintenance = 0
+    changed_ticker = None
+    if change is not None:
+        changed_ticker, delta_bq, delta_usdc, oi = change
+        net += delta_usdc
+        new_bq = account.position_quantums(changed_ticker) + delta_bq
+        if new_bq != 0:
+            market = markets[changed_ticker]
+            net += market.notional(new_bq)
+            initial, base_initial, maintenance = market.requirements(new_bq, oi)
+    for ticker, position in account.positions.items():
+        if ticker == changed_ticker or position.quantums == 0:
+            continue
+        market = markets[ticker]
+        net += market.notional(position.quantums)
+        i, b, m = market.requirements(position.quantums)
+        initial += i
+        base_initial += b
+        maintenance += m
+    return Risk(net, initial, base_initial, maintenance)
+
+
+def collateral_check(
+    account: Subaccount,
+    markets: Mapping[str, MarketState],
+    ticker: str,
+    delta_bq: int,
+    delta_usdc: int,
+    *,
+    apply_open_interest: bool,
+) -> str:
+    """The chain's ``CanUpdateSubaccounts`` collateral check of one update.
+
+    Passes (``"Success"``) when the new state has ``NC >= IMR``; otherwise only
+    if :func:`chain_math.is_valid_state_transition` allows it. With
+    ``apply_open_interest`` (a match) the market's IMF is scaled with the
+    open interest after the update, as the chain does for matches.
+    """
+    market = markets[ticker]
+    old_bq = account.position_quantums(ticker)
+    oi = market.open_interest_after(old_bq, old_bq + delta_bq) if apply_open_interest else None
+    after = risk(account, markets, change=(ticker, delta_bq, delta_usdc, oi))
+    if after.net_collateral >= after.initial:
+        return str(chain_math.SUCCESS)
+    before = risk(account, markets)
+    return chain_math.is_valid_state_transition(
+        before.net_collateral,
+        before.initial,
+        before.maintenance,
+        after.net_collateral,
+        after.maintenance,
+    )

@@ -1,0 +1,277 @@
+"""The indexer's REST bodies and WebSocket snapshots, read from the engine.
+
+Each function returns a JSON-ready value in the real indexer's shape (protocol
+reference section 1; checked key-for-key against the bundled fixtures), or
+``None`` where the real indexer answers 404. Reads take the engine lock.
+
+Equity and free collateral are the chain's integers rendered in USDC:
+``equity = NC`` (USDC + signed notionals at the oracle, each truncated to a
+quote quantum) and ``freeCollateral = NC - sum(ceil(|notional| x base IMF))``,
+the indexer's formula (base IMF, no open-interest scaling) with the chain's
+rounding. ``latestProcessedBlockHeight`` trails the chain by the indexer lag.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from dydx_devnet import shapes
+from dydx_devnet.candles import RESOLUTION_MS
+from dydx_devnet.engine import Engine
+from dydx_devnet.replay import to_ms
+from dydx_devnet.subaccounts import Subaccount, risk
+
+API_LIMIT = 1000
+
+
+class UnknownSubscription(LookupError):
+    """A WebSocket subscription names a channel or id the devnet does not have."""
+
+
+def _subaccount_object(engine: Engine, account: Subaccount) -> dict[str, Any]:
+    figures = risk(account, engine.markets)
+    positions = {
+        ticker: shapes.position_object(position, engine.markets[ticker], account)
+        for ticker, position in account.positions.items()
+    }
+    assets = {"USDC": shapes.asset_object(account)} if account.usdc != 0 else {}
+    return {
+        "address": account.address,
+        "subaccountNumber": account.number,
+        "equity": shapes.usdc(figures.net_collateral),
+        "freeCollateral": shapes.usdc(figures.net_collateral - figures.base_initial),
+        "openPerpetualPositions": positions,
+        "assetPositions": assets,
+        "marginEnabled": True,
+        "updatedAtHeight": str(account.updated_at_height),
+        "latestProcessedBlockHeight": str(engine.indexer_height),
+    }
+
+
+def subaccount(engine: Engine, address: str, number: int) -> dict[str, Any] | None:
+    """``GET /v4/addresses/{address}/subaccountNumber/{n}``; ``None`` = 404."""
+    with engine.lock:
+        account = engine.subaccounts.get((address, number))
+        if account is None:
+            return None
+        return {"subaccount": _subaccount_object(engine, account)}
+
+
+def address(engine: Engine, address: str) -> dict[str, Any] | None:
+    """``GET /v4/addresses/{address}``; ``None`` = 404 (no subaccount funded)."""
+    with engine.lock:
+        accounts = sorted(
+            (a for (owner, _), a in engine.subaccounts.items() if owner == address),
+            key=lambda a: a.number,
+        )
+        if not accounts:
+            return None
+        return {
+            "subaccounts": [_subaccount_object(engine, a) for a in accounts],
+            "totalTradingRewards": "0",
+        }
+
+
+def perpetual_markets(engine: Engine, ticker: str | None = None) -> dict[str, Any] | None:
+    """``GET /v4/perpetualMarkets[?ticker=]``; ``None`` = unknown ticker."""
+    with engine.lock:
+        if ticker is not None:
+            market = engine.markets.get(ticker)
+            if market is None:
+                return None
+            return {"markets": {ticker: shapes.market_object(market)}}
+        return {"markets": {t: shapes.market_object(m) for t, m in engine.markets.items()}}
+
+
+def perpetual_positions(
+    engine: Engine, address: str, number: int, status: str | list[str] | None = None,
+    limit: int = API_LIMIT,
+) -> dict[str, Any]:
+    """``GET /v4/perpetualPositions``: newest first, optionally only some statuses."""
+    wanted = {status} if isinstance(status, str) else (set(status) if status else None)
+    with engine.lock:
+        account = engine.subaccounts.get((address, number))
+        if account is None:
+            return {"positions": []}
+        everything = list(account.positions.values()) + account.closed_positions
+        everything.sort(key=lambda p: p.created_at_height, reverse=True)
+        rows = [
+            shapes.position_object(p, engine.markets[p.ticker], account)
+            for p in everything if wanted is None or p.status in wanted
+        ]
+        return {"positions": rows[:limit]}
+
+
+def asset_positions(engine: Engine, address: str, number: int) -> dict[str, Any]:
+    """``GET /v4/assetPositions``."""
+    with engine.lock:
+        account = engine.subaccounts.get((address, number))
+        if account is None or account.usdc == 0:
+            return {"positions": []}
+        return {"positions": [shapes.asset_object(account)]}
+
+
+def orders(
+    engine: Engine, address: str, number: int, ticker: str | None = None,
+    status: str | list[str] | None = None, limit: int = API_LIMIT,
+    side: str | None = None,
+) -> list[dict[str, Any]]:
+    """``GET /v4/orders``: a bare list, newest first."""
+    wanted = {status} if isinstance(status, str) else (set(status) if status else None)
+    with engine.lock:
+        rows = []
+        for order in reversed(engine.subaccount_orders.get((address, number), [])):
+            if ticker is not None and order.ticker != ticker:
+                continue
+            if wanted is not None and order.status not in wanted:
+                continue
+            if side is not None and ("BUY" if order.is_buy else "SELL") != side:
+                continue
+            rows.append(shapes.order_object(order, engine.by_clob[order.clob_pair_id]))
+            if len(rows) >= limit:
+                break
+        return rows
+
+
+def order(engine: Engine, order_id: str) -> dict[str, Any] | None:
+    """``GET /v4/orders/{id}``; ``None`` = 404."""
+    with engine.lock:
+        state = engine.orders_by_uuid.get(order_id)
+        if state is None:
+            return None
+        return shapes.order_object(state, engine.by_clob[state.clob_pair_id])
+
+
+def fills(
+    engine: Engine, address: str, number: int, market: str | None = None,
+    limit: int = API_LIMIT,
+) -> dict[str, Any]:
+    """``GET /v4/fills``: newest first, filtered on ``market`` (not ``ticker``)."""
+    with engine.lock:
+        rows = [
+            f for f in reversed(engine.fills.get((address, number), []))
+            if market is None or f["market"] == market
+        ]
+        return {"fills": rows[:limit]}
+
+
+def height(engine: Engine) -> dict[str, Any]:
+    """``GET /v4/height``: the indexer's latest processed block."""
+    with engine.lock:
+        indexed = engine.indexer_height
+        return {"height": str(indexed), "time": shapes.iso(engine.block_time_at(indexed))}
+
+
+def time(engine: Engine) -> dict[str, Any]:
+    """``GET /v4/time``: the devnet's clock is the chain's."""
+    with engine.lock:
+        ms = engine.block_time_ms
+        return {"iso": shapes.iso(ms), "epoch": ms / 1000}
+
+
+def _iso_ms(text: str | None) -> int | None:
+    if text is None:
+        return None
+    return to_ms(datetime.fromisoformat(text.replace("Z", "+00:00")))
+
+
+def candles(
+    engine: Engine, ticker: str, resolution: str, limit: int = API_LIMIT,
+    from_iso: str | None = None, to_iso: str | None = None,
+) -> dict[str, Any] | None:
+    """``GET /v4/candles/perpetualMarkets/{ticker}``: newest first; ``None`` = unknown.
+
+    Raises ``ValueError`` for an unknown resolution or an unreadable ISO time.
+    """
+    if resolution not in RESOLUTION_MS:
+        raise ValueError(f"resolution must be one of {', '.join(RESOLUTION_MS)}")
+    resolution_ms = RESOLUTION_MS[resolution]
+    from_ms, to_ms = _iso_ms(from_iso), _iso_ms(to_iso)
+    with engine.lock:
+        if ticker not in engine.markets:
+            return None
+        end = engine.block_time_ms if to_ms is None else min(to_ms, engine.block_time_ms)
+        start = end - resolution_ms * limit if from_ms is None else from_ms
+        start = max(start, end - resolution_ms * limit)
+        bars = engine.candle_bars(ticker, resolution, start, end)
+        rows = [engine.candle_object(ticker, resolution, bar) for bar in reversed(bars)]
+        return {"candles": rows[:limit]}
+
+
+def orderbook(engine: Engine, ticker: str) -> dict[str, Any] | None:
+    """``GET /v4/orderbooks/perpetualMarket/{ticker}``: up to 100 levels a side."""
+    with engine.lock:
+        market = engine.markets.get(ticker)
+        if market is None:
+            return None
+        book = engine.books[ticker]
+        return {
+            side: [
+                {"price": shapes.price(market, p), "size": shapes.size(market, q)}
+                for p, q in book.aggregated(bids=side == "bids")
+            ]
+            for side in ("bids", "asks")
+        }
+
+
+def trades(engine: Engine, ticker: str, limit: int = 100) -> dict[str, Any] | None:
+    """``GET /v4/trades/perpetualMarket/{ticker}``: newest first."""
+    with engine.lock:
+        if ticker not in engine.markets:
+            return None
+        return {"trades": list(engine.trades.get(ticker, ()))[:limit]}
+
+
+def subscribed_contents(engine: Engine, channel: str, channel_id: str | None) -> dict[str, Any]:
+    """The ``contents`` of a ``subscribed`` message (the subscription's snapshot).
+
+    Marks order-book and candle ids as watched so the engine produces their
+    updates. Raises :class:`UnknownSubscription` for an unknown channel or id.
+    """
+    with engine.lock:
+        if channel == "v4_block_height":
+            body = height(engine)
+            return {"height": body["height"], "time": body["time"]}
+        if channel == "v4_markets":
+            markets = perpetual_markets(engine)
+            assert markets is not None
+            return markets
+        if channel_id is None:
+            raise UnknownSubscription(f"channel {channel} needs an id")
+        if channel == "v4_subaccounts":
+            return _subaccount_snapshot(engine, channel_id)
+        if channel == "v4_orderbook":
+            levels = orderbook(engine, channel_id)
+            if levels is None:
+                raise UnknownSubscription(f"no market {channel_id}")
+            engine.watch(channel, channel_id)
+            return levels
+        if channel == "v4_trades":
+            recent = trades(engine, channel_id)
+            if recent is None:
+                raise UnknownSubscription(f"no market {channel_id}")
+            return recent
+        if channel == "v4_candles":
+            ticker, _, resolution = channel_id.partition("/")
+            if ticker not in engine.markets or resolution not in RESOLUTION_MS:
+                raise UnknownSubscription(f"no candles {channel_id}")
+            engine.watch(channel, channel_id)
+            series = candles(engine, ticker, resolution, limit=100)
+            assert series is not None
+            return series
+        raise UnknownSubscription(f"unknown channel {channel}")
+
+
+def _subaccount_snapshot(engine: Engine, channel_id: str) -> dict[str, Any]:
+    owner, _, number_text = channel_id.rpartition("/")
+    if not owner or not number_text.isdigit():
+        raise UnknownSubscription(f"subaccount id {channel_id!r} is not 'address/number'")
+    number = int(number_text)
+    account = engine.subaccounts.get((owner, number)) or Subaccount(owner, number)
+    open_orders = orders(engine, owner, number, status="OPEN")
+    return {
+        "subaccount": _subaccount_object(engine, account),
+        "orders": open_orders,
+        "blockHeight": str(engine.indexer_height),
+    }

@@ -1,0 +1,331 @@
+"""Indexer REST reads through the official client, with its traps closed.
+
+``IndexerGateway`` wraps ``dydx_v4_client``'s ``IndexerClient``:
+
+* a real timeout: ``api_timeout`` in seconds (the client's default of 3,000 is
+  passed to httpx as seconds, trap T7), plus an ``asyncio.timeout`` deadline
+  around every call so nothing can hang the caller;
+* retries for reads only, capped by attempts and total time, with jitter, and
+  only for HTTP 429 (honouring ``Retry-After``), 5xx and connection errors;
+  other 4xx answers are final;
+* vendor failures mapped into the domain taxonomy (``VenueUnavailable``,
+  ``MalformedPayload``, ``UnknownMarket``, ``SubaccountNotFound``);
+* fills filtered with ``market`` (the client sends ``ticker``, which the
+  indexer ignores: trap T6);
+* addresses and tickers checked before they are pasted into a URL path.
+
+Every payload becomes domain values in :mod:`.mapping`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import re
+from collections.abc import Awaitable, Callable, Mapping
+from typing import Any, TypeVar
+
+import httpx
+from dydx_v4_client.indexer.rest.indexer_client import IndexerClient
+
+from dydx_trader.adapters.dydx import mapping
+from dydx_trader.adapters.dydx.retry import RetryPolicy, TransientFailure, retry_read
+from dydx_trader.domain.account import AccountSnapshot
+from dydx_trader.domain.errors import (
+    DydxTraderError,
+    InvalidInput,
+    MalformedPayload,
+    SubaccountNotFound,
+    UnknownMarket,
+    VenueUnavailable,
+)
+from dydx_trader.domain.market import MarketSpec
+from dydx_trader.domain.venue import (
+    Candle,
+    CandleResolution,
+    IndexerFill,
+    IndexerHeight,
+    IndexerOrder,
+)
+
+T = TypeVar("T")
+
+DEFAULT_TIMEOUT_S = 5.0
+_ADDRESS = re.compile(r"^dydx1[02-9ac-hj-np-z]{38,58}$")
+_TICKER = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._,-]{0,63}$")
+_ISO = re.compile(r"^[0-9T:.\-Z+]{10,40}$")
+_MAX_SUBACCOUNT = 128_000
+
+
+class IndexerGateway:
+    """Typed reads from one indexer (``base_url`` without ``/v4``).
+
+    ``timeout_s`` bounds one HTTP attempt (seconds); ``retry`` bounds the whole
+    read. ``client`` may be given to share or fake the official client.
+    """
+
+    def __init__(
+        self,
+        base_url: str,
+        *,
+        timeout_s: float = DEFAULT_TIMEOUT_S,
+        retry: RetryPolicy | None = None,
+        client: IndexerClient | None = None,
+    ) -> None:
+        if not 0 < timeout_s <= 120:
+            raise InvalidInput(f"indexer timeout {timeout_s} s is outside (0, 120]")
+        self.base_url = base_url.rstrip("/")
+        self._timeout_s = timeout_s
+        self._retry = retry or RetryPolicy()
+        self._client = client or IndexerClient(self.base_url, api_timeout=timeout_s)
+        self.requests_sent = 0  # HTTP attempts, for tests and benchmarks
+
+    # -- reads ------------------------------------------------------------------------
+
+    async def get_account(self, address: str, subaccount_number: int) -> AccountSnapshot:
+        """One subaccount: USDC, positions, the indexer's equity and free collateral.
+
+        Raises :class:`SubaccountNotFound` when the indexer has never seen it
+        funded (HTTP 404).
+        """
+        check_address(address)
+        _check_subaccount(subaccount_number)
+
+        def not_found() -> DydxTraderError:
+            return SubaccountNotFound(
+                f"subaccount {address}/{subaccount_number} not found: it was never funded "
+                "(deposit USDC to it first)",
+                subaccount_number=subaccount_number,
+            )
+
+        body = await self._read(
+            f"subaccount {subaccount_number}",
+            lambda: self._client.account.get_subaccount(address, subaccount_number),
+            on_404=not_found,
+        )
+        return mapping.parse_subaccount(body)
+
+    async def get_markets(self) -> dict[str, MarketSpec]:
+        """Every perpetual market, by ticker."""
+        body = await self._read("perpetual markets", self._client.markets.get_perpetual_markets)
+        return mapping.parse_markets(body)
+
+    async def get_market(self, ticker: str) -> MarketSpec:
+        """One market; :class:`UnknownMarket` when the indexer does not list it."""
+        check_ticker(ticker)
+
+        def unknown() -> DydxTraderError:
+            return UnknownMarket(f"{ticker} is not a market the indexer lists", market=ticker)
+
+        body = await self._read(
+            f"market {ticker}",
+            lambda: self._client.markets.get_perpetual_markets(ticker),
+            on_404=unknown,
+            on_400=unknown,
+        )
+        markets = mapping.parse_markets(body)
+        if ticker not in markets:
+            raise unknown()
+        return markets[ticker]
+
+    async def get_height(self) -> IndexerHeight:
+        """The indexer's latest processed block (it may lag the chain)."""
+        body = await self._read("height", self._client.utility.get_height)
+        return mapping.parse_height(body)
+
+    async def get_orders(
+        self,
+        address: str,
+        subaccount_number: int,
+        *,
+        ticker: str | None = None,
+        status: str | None = None,
+        limit: int | None = None,
+    ) -> tuple[IndexerOrder, ...]:
+        """Orders of one subaccount, newest first as the indexer sends them."""
+        check_address(address)
+        _check_subaccount(subaccount_number)
+        if ticker is not None:
+            check_ticker(ticker)
+        if status is not None and not status.replace("_", "").isalpha():
+            raise InvalidInput(f"order status {status!r} is not a status name")
+        _check_limit(limit)
+        body = await self._read(
+            "orders",
+            lambda: self._client.account.get_subaccount_orders(
+                address, subaccount_number, ticker=ticker, status=status, limit=limit
+            ),
+        )
+        return mapping.parse_orders(body)
+
+    async def get_fills(
+        self,
+        address: str,
+        subaccount_number: int,
+        *,
+        market: str | None = None,
+        limit: int | None = None,
+    ) -> tuple[IndexerFill, ...]:
+        """Fills of one subaccount, optionally of one market, newest first."""
+        check_address(address)
+        _check_subaccount(subaccount_number)
+        if market is not None:
+            check_ticker(market)
+        _check_limit(limit)
+        params: dict[str, Any] = {
+            "address": address,
+            "subaccountNumber": subaccount_number,
+            "market": market,
+            "marketType": "PERPETUAL" if market is not None else None,
+            "limit": limit,
+        }
+        # The client's get_subaccount_fills sends `ticker`, which /v4/fills
+        # ignores (T6); call its generic GET with the parameter the indexer reads.
+        body = await self._read("fills", lambda: self._client.account.get("/v4/fills", params))
+        return mapping.parse_fills(body)
+
+    async def get_candles(
+        self,
+        ticker: str,
+        resolution: CandleResolution,
+        *,
+        limit: int | None = None,
+        from_iso: str | None = None,
+        to_iso: str | None = None,
+    ) -> tuple[Candle, ...]:
+        """Candles of one market, **oldest first**; at most ``limit`` (<= 1000)."""
+        check_ticker(ticker)
+        _check_limit(limit)
+        for value in (from_iso, to_iso):
+            if value is not None and not _ISO.match(value):
+                raise InvalidInput(f"{value!r} is not an ISO-8601 time")
+
+        def unknown() -> DydxTraderError:
+            return UnknownMarket(f"{ticker} is not a market the indexer lists", market=ticker)
+
+        body = await self._read(
+            f"candles {ticker}",
+            lambda: self._client.markets.get_perpetual_market_candles(
+                ticker, resolution.value, from_iso, to_iso, limit
+            ),
+            on_404=unknown,
+        )
+        return mapping.parse_candles(body)
+
+    # -- one read, bounded and classified -------------------------------------------
+
+    async def _read(
+        self,
+        what: str,
+        call: Callable[[], Awaitable[Any]],
+        *,
+        on_404: Callable[[], DydxTraderError] | None = None,
+        on_400: Callable[[], DydxTraderError] | None = None,
+    ) -> object:
+        async def attempt() -> object:
+            self.requests_sent += 1
+            try:
+                # A little over the httpx timeout: httpx reports its own
+                # timeout first, this deadline catches anything else that stalls.
+                async with asyncio.timeout(self._timeout_s + 1.0):
+                    return await call()
+            except httpx.HTTPStatusError as error:
+                raise self._classify_status(what, error.response, on_404, on_400) from None
+            except (httpx.TransportError, TimeoutError, OSError) as error:
+                raise TransientFailure(
+                    VenueUnavailable(
+                        f"indexer {self.base_url} unreachable while reading {what}: "
+                        f"{type(error).__name__}"
+                    )
+                ) from None
+            except (json.JSONDecodeError, UnicodeDecodeError):
+                raise MalformedPayload(f"indexer answered {what} with invalid JSON") from None
+
+        return await retry_read(attempt, self._retry)
+
+    def _classify_status(
+        self,
+        what: str,
+        response: httpx.Response,
+        on_404: Callable[[], DydxTraderError] | None,
+        on_400: Callable[[], DydxTraderError] | None,
+    ) -> Exception:
+        status = response.status_code
+        detail = _error_message(response)
+        if status == 429:
+            return TransientFailure(
+                VenueUnavailable(
+                    f"indexer rate-limited us (HTTP 429) while reading {what}; wait and retry",
+                    status=status,
+                ),
+                retry_after=_retry_after_s(response.headers),
+            )
+        if status >= 500:
+            return TransientFailure(
+                VenueUnavailable(
+                    f"indexer failed reading {what} (HTTP {status}){detail}", status=status
+                )
+            )
+        if status == 404 and on_404 is not None:
+            return on_404()
+        if status == 400 and on_400 is not None:
+            return on_400()
+        # Other 4xx: our request is wrong or the endpoint missing; retrying won't help.
+        return VenueUnavailable(
+            f"indexer refused reading {what} (HTTP {status}){detail}", status=status
+        )
+
+
+def _error_message(response: httpx.Response) -> str:
+    """The indexer's ``{"errors":[{"msg": ...}]}`` text, short, or nothing."""
+    try:
+        body = response.json()
+    except ValueError:
+        return ""
+    errors = body.get("errors") if isinstance(body, Mapping) else None
+    if isinstance(errors, list) and errors and isinstance(errors[0], Mapping):
+        message = errors[0].get("msg")
+        if isinstance(message, str):
+            return f": {message[:200]}"
+    return ""
+
+
+def _retry_after_s(headers: httpx.Headers) -> float | None:
+    """The ``Retry-After`` wait in seconds. comlink sends **milliseconds**
+    (``rate-limit.ts``: ``msBeforeNext``), so the number is read as ms."""
+    raw = headers.get("Retry-After")
+    if raw is None:
+        return None
+    try:
+        value = float(raw)
+    except ValueError:
+        return None
+    if not 0 <= value < 3_600_000:
+        return None
+    return value / 1000
+
+
+def check_address(address: str) -> None:
+    if not isinstance(address, str) or not _ADDRESS.match(address):
+        raise InvalidInput(f"{address!r} is not a dYdX address (dydx1...)", field="address")
+
+
+def _check_subaccount(number: int) -> None:
+    if (
+        isinstance(number, bool)
+        or not isinstance(number, int)
+        or not (0 <= number <= _MAX_SUBACCOUNT)
+    ):
+        raise InvalidInput(
+            f"subaccount number {number!r} is outside 0..{_MAX_SUBACCOUNT}", field="subaccount"
+        )
+
+
+def check_ticker(ticker: str) -> None:
+    if not isinstance(ticker, str) or not _TICKER.match(ticker):
+        raise UnknownMarket(f"{ticker!r} is not a market ticker (like BTC-USD)", market=str(ticker))
+
+
+def _check_limit(limit: int | None) -> None:
+    if limit is not None and not 1 <= limit <= 1000:
+        raise InvalidInput(f"limit {limit} is outside 1..1000", limit=limit)

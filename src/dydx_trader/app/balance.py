@@ -1,0 +1,298 @@
+"""BalanceManager: the one owner of a subaccount's balance snapshot.
+
+Every trade is sized from the snapshot this returns, so it only returns one it
+can prove fresh:
+
+* fetched within the TTL (monotonic clock; default 5 s, 1-60 s allowed);
+* no fill, order activity or transfer of the account since the fetch began;
+* the indexer no more than ``max_indexer_lag_blocks`` behind the chain
+  (``latestProcessedBlockHeight`` against the node's latest height) and past
+  the height of every fill we were told about.
+
+Otherwise it fetches again, and if that fails it refuses with
+:class:`StaleAccountData` (never an old balance). Concurrent callers share one
+fetch (single flight). Free collateral is recomputed locally with the
+open-interest-scaled IMF (the indexer's figure uses the base IMF) and the most
+conservative view is the one exposed for sizing.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Mapping
+from dataclasses import dataclass
+from decimal import Decimal
+
+from dydx_trader.app.ports import (
+    AccountReader,
+    ChainHeightReader,
+    MarketSource,
+    MonotonicClock,
+    SystemClock,
+)
+from dydx_trader.domain.account import AccountSnapshot, PerpetualPosition
+from dydx_trader.domain.errors import (
+    InvalidInput,
+    MalformedPayload,
+    StaleAccountData,
+    VenueUnavailable,
+)
+from dydx_trader.domain.margin import AccountRisk, LeverageCalculator
+from dydx_trader.domain.market import MarketSpec
+from dydx_trader.domain.venue import IndexerFill, SubaccountUpdate
+
+DEFAULT_TTL_S = 5.0
+MIN_TTL_S = 1.0
+MAX_TTL_S = 60.0
+DEFAULT_MAX_INDEXER_LAG_BLOCKS = 10
+_MAX_ROUNDS = 3  # fetches per refresh when the account keeps changing under it
+
+
+@dataclass(frozen=True, slots=True)
+class BalanceSnapshot:
+    """A subaccount's balance, proven fresh when handed out.
+
+    USDC amounts are ``Decimal``. ``free_collateral`` is the most conservative
+    of the chain-exact local figure (OI-scaled IMF), the indexer formula and
+    the indexer's reported value: size trades from it. ``fetched_at`` is the
+    monotonic time (seconds) the fetch *started*; heights are block heights.
+    """
+
+    account: AccountSnapshot
+    risk: AccountRisk
+    chain_height: int
+    fetched_at: float
+
+    @property
+    def equity(self) -> Decimal:
+        """Net collateral at oracle prices (chain-exact), USDC."""
+        return self.risk.equity
+
+    @property
+    def free_collateral(self) -> Decimal:
+        """The free collateral to size from: the smallest view, USDC."""
+        return self.risk.sizing_free_collateral
+
+    @property
+    def local_free_collateral(self) -> Decimal:
+        """``NC - IMR`` with the open-interest-scaled IMF, USDC."""
+        return self.risk.free_collateral
+
+    @property
+    def indexer_free_collateral(self) -> Decimal | None:
+        """The ``freeCollateral`` the indexer reported (base IMF), USDC."""
+        return self.account.indexer_free_collateral
+
+    @property
+    def indexer_equity(self) -> Decimal | None:
+        """The ``equity`` the indexer reported, USDC."""
+        return self.account.indexer_equity
+
+    @property
+    def usdc_balance(self) -> Decimal:
+        """Signed USDC (negative = borrowed against positions)."""
+        return self.account.usdc_balance
+
+    @property
+    def positions(self) -> tuple[PerpetualPosition, ...]:
+        return self.account.open_positions
+
+    @property
+    def indexer_lag_blocks(self) -> int:
+        """How many blocks the indexer was behind the node when fetched (>= 0)."""
+        return max(self.chain_height - self.account.latest_processed_block_height, 0)
+
+
+@dataclass(frozen=True, slots=True)
+class _Entry:
+    snapshot: BalanceSnapshot
+    generation: int
+
+
+class BalanceManager:
+    """Owns one subaccount's snapshot; see the module docstring for the rules.
+
+    ``ttl_s`` seconds (1-60); ``max_indexer_lag_blocks`` >= 0;
+    ``fetch_timeout_s`` bounds one whole refresh (seconds).
+    """
+
+    def __init__(
+        self,
+        accounts: AccountReader,
+        chain: ChainHeightReader,
+        markets: MarketSource,
+        *,
+        address: str,
+        subaccount_number: int = 0,
+        ttl_s: float = DEFAULT_TTL_S,
+        max_indexer_lag_blocks: int = DEFAULT_MAX_INDEXER_LAG_BLOCKS,
+        fetch_timeout_s: float = 20.0,
+        clock: MonotonicClock | None = None,
+    ) -> None:
+        if (
+            isinstance(ttl_s, bool)
+            or not isinstance(ttl_s, int | float)
+            or not (MIN_TTL_S <= ttl_s <= MAX_TTL_S)
+        ):
+            raise InvalidInput(
+                f"balance TTL {ttl_s!r} s is outside {MIN_TTL_S:g}-{MAX_TTL_S:g} s", field="ttl_s"
+            )
+        if (
+            isinstance(max_indexer_lag_blocks, bool)
+            or not isinstance(max_indexer_lag_blocks, int)
+            or max_indexer_lag_blocks < 0
+        ):
+            raise InvalidInput(
+                f"max indexer lag {max_indexer_lag_blocks!r} must be a whole number of blocks >= 0",
+                field="max_indexer_lag_blocks",
+            )
+        if not 0 < fetch_timeout_s <= 300:
+            raise InvalidInput(f"fetch timeout {fetch_timeout_s} s is outside (0, 300]")
+        self._accounts = accounts
+        self._chain = chain
+        self._markets = markets
+        self.address = address
+        self.subaccount_number = subaccount_number
+        self.ttl_s = float(ttl_s)
+        self.max_indexer_lag_blocks = max_indexer_lag_blocks
+        self._fetch_timeout_s = fetch_timeout_s
+        self._clock: MonotonicClock = clock or SystemClock()
+        self._entry: _Entry | None = None
+        self._inflight: asyncio.Task[BalanceSnapshot] | None = None
+        # Bumped by every event that may have changed the account.
+        self._generation = 0
+        # The indexer must have processed at least this height (our latest fill).
+        self._min_height = 0
+        self.fetches = 0
+        self.last_invalidation: str | None = None
+
+    @property
+    def name(self) -> str:
+        return f"{self.address}/{self.subaccount_number}"
+
+    # -- queries --------------------------------------------------------------------
+
+    async def get_snapshot(self) -> BalanceSnapshot:
+        """A snapshot proven fresh, from cache or one shared fetch.
+
+        Raises :class:`StaleAccountData` when freshness cannot be proven
+        (indexer unreachable, lagging, malformed, or the account kept changing),
+        ``SubaccountNotFound`` for an unfunded subaccount, and
+        ``StaleMarketData``/``UnknownMarket`` when the local margin figures
+        cannot be computed.
+        """
+        cached = self.cached()
+        if cached is not None:
+            return cached
+        if self._inflight is None:
+            self._inflight = asyncio.create_task(self._refresh())
+            self._inflight.add_done_callback(self._flight_done)
+        # Shielded: a caller giving up must not cancel the fetch others await.
+        return await asyncio.shield(self._inflight)
+
+    def cached(self) -> BalanceSnapshot | None:
+        """The cached snapshot if it is still fresh, else ``None`` (no I/O)."""
+        entry = self._entry
+        if entry is None or entry.generation != self._generation:
+            return None
+        if self._clock.monotonic() - entry.snapshot.fetched_at > self.ttl_s:
+            return None
+        return entry.snapshot
+
+    # -- invalidation ---------------------------------------------------------------
+
+    def invalidate(self, reason: str) -> None:
+        """Drop the cached snapshot (own order placed/cancelled, transfer, ...)."""
+        self._generation += 1
+        self.last_invalidation = reason
+
+    def on_fill(self, fill: IndexerFill) -> None:
+        """A fill of this account: refresh, and require the indexer past its height."""
+        self._min_height = max(self._min_height, fill.created_at_height)
+        self.invalidate(f"fill {fill.fill_id} at height {fill.created_at_height}")
+
+    def on_subaccount_update(self, update: SubaccountUpdate) -> None:
+        """A ``v4_subaccounts`` update: fills, order changes or transfers invalidate."""
+        for fill in update.fills:
+            self.on_fill(fill)
+        if update.orders:
+            self.invalidate(f"{len(update.orders)} order update(s)")
+        if update.has_transfer:
+            self.invalidate("transfer")
+
+    # -- the fetch -------------------------------------------------------------------
+
+    def _flight_done(self, task: asyncio.Task[BalanceSnapshot]) -> None:
+        if self._inflight is task:
+            self._inflight = None
+        if not task.cancelled():
+            task.exception()  # retrieved here so an unawaited failure is not logged as lost
+
+    async def _refresh(self) -> BalanceSnapshot:
+        try:
+            async with asyncio.timeout(self._fetch_timeout_s):
+                for _ in range(_MAX_ROUNDS):
+                    generation = self._generation
+                    snapshot = await self._fetch_once()
+                    if generation == self._generation:
+                        self._entry = _Entry(snapshot, generation)
+                        return snapshot
+        except TimeoutError:
+            raise StaleAccountData(
+                f"balance of {self.name} could not be fetched within {self._fetch_timeout_s:g} s"
+            ) from None
+        raise StaleAccountData(
+            f"balance of {self.name} kept changing during {_MAX_ROUNDS} fetches "
+            f"(last: {self.last_invalidation}); retry shortly"
+        )
+
+    async def _fetch_once(self) -> BalanceSnapshot:
+        started = self._clock.monotonic()
+        self.fetches += 1
+        # Both reads at once; the first failure cancels the other.
+        account_task = asyncio.create_task(
+            self._accounts.get_account(self.address, self.subaccount_number)
+        )
+        height_task = asyncio.create_task(self._chain.latest_block_height())
+        try:
+            account, chain_height = await asyncio.gather(account_task, height_task)
+        except (VenueUnavailable, MalformedPayload) as cause:
+            raise StaleAccountData(
+                f"balance of {self.name} cannot be proven fresh: {cause}", cause=cause.code
+            ) from cause
+        finally:
+            account_task.cancel()
+            height_task.cancel()
+        self._check_fresh(account, chain_height)
+        risk = LeverageCalculator(self._position_markets(account)).assess(account)
+        return BalanceSnapshot(account, risk, chain_height, started)
+
+    def _check_fresh(self, account: AccountSnapshot, chain_height: int) -> None:
+        if (account.address, account.subaccount_number) != (self.address, self.subaccount_number):
+            raise StaleAccountData(
+                f"indexer answered for {account.address}/{account.subaccount_number}, "
+                f"not {self.name}"
+            )
+        indexer_height = account.latest_processed_block_height
+        lag = chain_height - indexer_height
+        if lag > self.max_indexer_lag_blocks:
+            raise StaleAccountData(
+                f"indexer is {lag} blocks behind the chain (height {indexer_height} vs "
+                f"{chain_height}, at most {self.max_indexer_lag_blocks} allowed); "
+                f"balance of {self.name} not trusted",
+                lag_blocks=lag,
+                indexer_height=indexer_height,
+                chain_height=chain_height,
+            )
+        if indexer_height < self._min_height:
+            raise StaleAccountData(
+                f"indexer has processed height {indexer_height}, not yet our fill at "
+                f"{self._min_height}; balance of {self.name} not trusted",
+                indexer_height=indexer_height,
+                fill_height=self._min_height,
+            )
+
+    def _position_markets(self, account: AccountSnapshot) -> Mapping[str, MarketSpec]:
+        if not account.open_positions:
+            return {}  # a flat account needs no market data
+        return self._markets.markets(p.market for p in account.open_positions)

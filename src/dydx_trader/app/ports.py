@@ -1,0 +1,96 @@
+"""What the application needs from the outside world, as ``typing.Protocol``s.
+
+Named for the need, not the vendor: the dYdX adapter implements them, tests
+implement them with small fakes. Every method that does I/O is ``async`` and
+raises only domain errors (``VenueUnavailable``, ``MalformedPayload``, ...).
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import AsyncIterator, Iterable, Mapping, Sequence
+from datetime import UTC, datetime
+from typing import Protocol, runtime_checkable
+
+from dydx_trader.domain.account import AccountSnapshot
+from dydx_trader.domain.market import MarketSpec
+from dydx_trader.domain.venue import Candle, CandleResolution, MarketEvent
+
+# -- time -----------------------------------------------------------------------------
+
+
+@runtime_checkable
+class MonotonicClock(Protocol):
+    """Seconds on a clock that never goes backwards (TTLs, ages, deadlines)."""
+
+    def monotonic(self) -> float: ...
+
+
+@runtime_checkable
+class Clock(MonotonicClock, Protocol):
+    """A monotonic clock plus the wall-clock time (aware UTC) for records."""
+
+    def now(self) -> datetime: ...
+
+
+class SystemClock:
+    """The real clocks: ``time.monotonic`` and ``datetime.now(UTC)``."""
+
+    def monotonic(self) -> float:
+        return time.monotonic()
+
+    def now(self) -> datetime:
+        return datetime.now(UTC)
+
+
+# -- venue reads ------------------------------------------------------------------------
+
+
+class AccountReader(Protocol):
+    """Reads one subaccount as the indexer sees it."""
+
+    async def get_account(self, address: str, subaccount_number: int) -> AccountSnapshot: ...
+
+
+class ChainHeightReader(Protocol):
+    """Reads the chain's latest block height from a node (not the indexer)."""
+
+    async def latest_block_height(self) -> int: ...
+
+
+class MarketReader(Protocol):
+    """Reads every perpetual market's parameters and oracle price."""
+
+    async def get_markets(self) -> Mapping[str, MarketSpec]: ...
+
+
+class CandleReader(Protocol):
+    """Reads recent candles of one market, oldest first."""
+
+    async def get_candles(
+        self, ticker: str, resolution: CandleResolution, *, limit: int | None = None
+    ) -> Sequence[Candle]: ...
+
+
+class MarketFeed(Protocol):
+    """A live stream of market events (parameters, oracle prices, candles).
+
+    ``events`` connects, subscribes to every market and to the given candle
+    series, and yields events until the connection ends; then it raises
+    ``VenueUnavailable``. Reconnecting is the caller's decision.
+    """
+
+    def events(
+        self, candles: Sequence[tuple[str, CandleResolution]] = ()
+    ) -> AsyncIterator[MarketEvent]: ...
+
+
+class MarketSource(Protocol):
+    """Current market parameters, refused when they cannot be trusted.
+
+    ``markets()`` returns every market; ``markets(tickers)`` only those, and
+    checks that each is listed (``UnknownMarket``) and that its oracle price is
+    recent (``StaleMarketData``). Old data is refused, never returned.
+    """
+
+    def markets(self, tickers: Iterable[str] | None = None) -> Mapping[str, MarketSpec]: ...

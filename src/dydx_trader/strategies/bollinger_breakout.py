@@ -1,0 +1,97 @@
+"""Bollinger breakout: trade a close that breaks out of its volatility band."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from typing import ClassVar
+
+from dydx_trader.domain.signal import Action, Signal
+from dydx_trader.strategies.base import (
+    ParamReader,
+    build_signal,
+    check_period,
+    check_range,
+    params_digest,
+    require_candles,
+    scaled_confidence,
+)
+from dydx_trader.strategies.candles import Candles
+from dydx_trader.strategies.indicators import bollinger
+
+
+@dataclass(frozen=True, slots=True)
+class BollingerBreakout:
+    """BUY when the close crosses above the upper band (SMA(``period``) +
+    ``deviations`` standard deviations) on the newest candle, SELL when it
+    crosses below the lower band, HOLD otherwise.
+
+    Confidence: 0.5 at the band, rising to 1 as the close goes past it by
+    half the band's half-width (upper - middle): a close well outside the
+    band is a stronger breakout than one touching it.
+    """
+
+    name: ClassVar[str] = "bollinger_breakout"
+
+    period: int = 20
+    deviations: float = 2.0
+
+    def __post_init__(self) -> None:
+        check_period(self.name, "period", self.period)
+        check_range(self.name, "deviations", self.deviations, 0.0, 10.0, open_low=True)
+
+    @classmethod
+    def from_params(cls, params: Mapping[str, object] | None) -> BollingerBreakout:
+        """Build from config: ``period`` (int), ``deviations`` (number of std devs)."""
+        reader = ParamReader(cls.name, params)
+        built = cls(
+            period=reader.integer("period", 20),
+            deviations=reader.number("deviations", 2.0),
+        )
+        reader.done()
+        return built
+
+    @property
+    def min_candles(self) -> int:
+        # Bands are defined from candle ``period``; a cross needs two of them.
+        return self.period + 1
+
+    @property
+    def lookback(self) -> int:
+        # A simple moving window: exactly ``period + 1`` candles give the full value.
+        return self.min_candles
+
+    def readings(self, candles: Candles) -> dict[str, float]:
+        """The newest and previous bands and closes (price units)."""
+        require_candles(self.name, self.min_candles, candles)
+        close = candles.tail(self.lookback).close
+        upper, middle, lower = bollinger(close, self.period, self.deviations)
+        return {
+            "upper": float(upper[-1]),
+            "middle": float(middle[-1]),
+            "lower": float(lower[-1]),
+            "upper_prev": float(upper[-2]),
+            "lower_prev": float(lower[-2]),
+            "close": float(close[-1]),
+            "close_prev": float(close[-2]),
+        }
+
+    def evaluate(self, market: str, candles: Candles, now: datetime) -> Signal:
+        r = self.readings(candles)
+        half_width = r["upper"] - r["middle"]
+        if r["close_prev"] <= r["upper_prev"] and r["close"] > r["upper"]:
+            action, excess = Action.BUY, r["close"] - r["upper"]
+        elif r["close_prev"] >= r["lower_prev"] and r["close"] < r["lower"]:
+            action, excess = Action.SELL, r["lower"] - r["close"]
+        else:
+            action, excess = Action.HOLD, 0.0
+        return build_signal(
+            self.name,
+            params_digest(self.period, self.deviations),
+            market,
+            candles,
+            now,
+            action,
+            scaled_confidence(excess, half_width / 2),
+        )

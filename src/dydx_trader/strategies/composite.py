@@ -1,0 +1,102 @@
+"""Composite: several strategies vote; agreement makes the signal."""
+
+from __future__ import annotations
+
+from collections.abc import Hashable
+from dataclasses import dataclass
+from datetime import datetime
+from decimal import Decimal
+from typing import ClassVar, cast
+
+from dydx_trader.domain.errors import InvalidInput
+from dydx_trader.domain.signal import Action, Signal
+from dydx_trader.strategies.base import (
+    Strategy,
+    build_signal,
+    confidence,
+    params_digest,
+    require_candles,
+)
+from dydx_trader.strategies.candles import Candles
+
+
+@dataclass(frozen=True, slots=True)
+class Composite:
+    """Evaluate ``members`` and vote.
+
+    Each member's BUY or SELL is a vote weighted by its confidence; HOLD
+    abstains. The side with more weight wins if at least ``min_votes``
+    members voted for it; otherwise HOLD.
+
+    Confidence = (winning weight - opposing weight) / number of members. All
+    members agreeing at confidence 1 gives 1; one of three agreeing gives at
+    most 1/3; dissent subtracts. So the confidence measures agreement as
+    well as conviction.
+    """
+
+    name: ClassVar[str] = "composite"
+
+    members: tuple[Strategy, ...]
+    min_votes: int = 2
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.members, tuple) or not self.members:
+            raise InvalidInput(f"strategy {self.name}: members must be a non-empty tuple")
+        for member in self.members:
+            if not isinstance(member, Strategy) or isinstance(member, Composite):
+                raise InvalidInput(
+                    f"strategy {self.name}: members must be plain strategies, got {member!r}"
+                )
+        if (
+            isinstance(self.min_votes, bool)
+            or not isinstance(self.min_votes, int)
+            or not 1 <= self.min_votes <= len(self.members)
+        ):
+            raise InvalidInput(
+                f"strategy {self.name}: min_votes is {self.min_votes!r}, it must be an integer "
+                f"in [1, {len(self.members)}] (the number of members)"
+            )
+
+    @property
+    def min_candles(self) -> int:
+        return max(member.min_candles for member in self.members)
+
+    @property
+    def lookback(self) -> int:
+        return max(member.lookback for member in self.members)
+
+    def vote(self, market: str, candles: Candles, now: datetime) -> tuple[Signal, ...]:
+        """Each member's own signal, in member order."""
+        require_candles(self.name, self.min_candles, candles)
+        return tuple(member.evaluate(market, candles, now) for member in self.members)
+
+    def evaluate(self, market: str, candles: Candles, now: datetime) -> Signal:
+        return self.combine(market, candles, now, self.vote(market, candles, now))
+
+    def combine(
+        self, market: str, candles: Candles, now: datetime, votes: tuple[Signal, ...]
+    ) -> Signal:
+        """The composite signal from the members' ``votes`` (lets a caller that
+        already evaluated the members reuse their signals)."""
+        weight = {Action.BUY: Decimal(0), Action.SELL: Decimal(0)}
+        count = {Action.BUY: 0, Action.SELL: 0}
+        for signal in votes:
+            if signal.action in weight:
+                weight[signal.action] += signal.confidence
+                count[signal.action] += 1
+        buy, sell = weight[Action.BUY], weight[Action.SELL]
+        if buy > sell and count[Action.BUY] >= self.min_votes:
+            action, net = Action.BUY, buy - sell
+        elif sell > buy and count[Action.SELL] >= self.min_votes:
+            action, net = Action.SELL, sell - buy
+        else:
+            action, net = Action.HOLD, Decimal(0)
+        return build_signal(
+            self.name,
+            params_digest(self.min_votes, *cast(tuple[Hashable, ...], self.members)),
+            market,
+            candles,
+            now,
+            action,
+            confidence(float(net / len(self.members))),
+        )

@@ -1,0 +1,99 @@
+"""EMA crossover: follow the trend when a fast EMA crosses a slow one."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from typing import ClassVar
+
+from dydx_trader.domain.signal import Action, Signal
+from dydx_trader.strategies.base import (
+    ParamReader,
+    build_signal,
+    check_period,
+    check_range,
+    params_digest,
+    require_candles,
+    scaled_confidence,
+)
+from dydx_trader.strategies.candles import Candles
+from dydx_trader.strategies.indicators import WARMUP_PERIODS, ema
+
+
+@dataclass(frozen=True, slots=True)
+class EmaCross:
+    """BUY when EMA(``fast``) crosses above EMA(``slow``) on the newest candle,
+    SELL when it crosses below, HOLD otherwise.
+
+    Confidence: 0.5 at the cross, rising to 1 as the gap between the EMAs
+    reaches ``full_gap`` (a fraction of the close, 0.002 = 0.2 %). A cross
+    with the averages already far apart is a decisive move.
+    """
+
+    name: ClassVar[str] = "ema_cross"
+
+    fast: int = 12
+    slow: int = 26
+    full_gap: float = 0.002
+
+    def __post_init__(self) -> None:
+        check_period(self.name, "fast", self.fast)
+        check_period(self.name, "slow", self.slow)
+        if self.fast >= self.slow:
+            check_range(self.name, "fast", self.fast, 2, self.slow - 1)
+        check_range(self.name, "full_gap", self.full_gap, 0.0, 1.0, open_low=True)
+
+    @classmethod
+    def from_params(cls, params: Mapping[str, object] | None) -> EmaCross:
+        """Build from config: ``fast``, ``slow`` (ints), ``full_gap`` (number)."""
+        reader = ParamReader(cls.name, params)
+        built = cls(
+            fast=reader.integer("fast", 12),
+            slow=reader.integer("slow", 26),
+            full_gap=reader.number("full_gap", 0.002),
+        )
+        reader.done()
+        return built
+
+    @property
+    def min_candles(self) -> int:
+        # The slow EMA is defined from candle ``slow``; a cross needs two values.
+        return self.slow + 1
+
+    @property
+    def lookback(self) -> int:
+        return max(self.min_candles, WARMUP_PERIODS * self.slow)
+
+    def readings(self, candles: Candles) -> dict[str, float]:
+        """The newest and previous EMA values the decision uses (price units)."""
+        require_candles(self.name, self.min_candles, candles)
+        close = candles.tail(self.lookback).close
+        fast, slow = ema(close, self.fast), ema(close, self.slow)
+        return {
+            "fast": float(fast[-1]),
+            "slow": float(slow[-1]),
+            "fast_prev": float(fast[-2]),
+            "slow_prev": float(slow[-2]),
+        }
+
+    def evaluate(self, market: str, candles: Candles, now: datetime) -> Signal:
+        r = self.readings(candles)
+        before = r["fast_prev"] - r["slow_prev"]
+        after = r["fast"] - r["slow"]
+        if before <= 0 < after:
+            action = Action.BUY
+        elif before >= 0 > after:
+            action = Action.SELL
+        else:
+            action = Action.HOLD
+        gap = abs(after) / float(candles.close[-1])
+        return build_signal(
+            self.name,
+            params_digest(self.fast, self.slow, self.full_gap),
+            market,
+            candles,
+            now,
+            action,
+            scaled_confidence(gap, self.full_gap),
+        )

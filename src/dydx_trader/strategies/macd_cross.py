@@ -1,0 +1,98 @@
+"""MACD cross: momentum turns when the MACD line crosses its signal line."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from typing import ClassVar
+
+from dydx_trader.domain.signal import Action, Signal
+from dydx_trader.strategies.base import (
+    ParamReader,
+    build_signal,
+    check_period,
+    check_range,
+    params_digest,
+    require_candles,
+    scaled_confidence,
+)
+from dydx_trader.strategies.candles import Candles
+from dydx_trader.strategies.indicators import WARMUP_PERIODS, macd
+
+
+@dataclass(frozen=True, slots=True)
+class MacdCross:
+    """BUY when the MACD line crosses above its signal line on the newest
+    candle, SELL when it crosses below, HOLD otherwise.
+
+    Confidence: 0.5 at the cross, rising to 1 as the histogram (MACD minus
+    signal) reaches ``full_histogram`` as a fraction of the close (0.001 =
+    0.1 %): a sharp turn counts for more than a graze.
+    """
+
+    name: ClassVar[str] = "macd_cross"
+
+    fast: int = 12
+    slow: int = 26
+    signal: int = 9
+    full_histogram: float = 0.001
+
+    def __post_init__(self) -> None:
+        check_period(self.name, "fast", self.fast)
+        check_period(self.name, "slow", self.slow)
+        check_period(self.name, "signal", self.signal, low=1)
+        if self.fast >= self.slow:
+            check_range(self.name, "fast", self.fast, 2, self.slow - 1)
+        check_range(self.name, "full_histogram", self.full_histogram, 0.0, 1.0, open_low=True)
+
+    @classmethod
+    def from_params(cls, params: Mapping[str, object] | None) -> MacdCross:
+        """Build from config: ``fast``, ``slow``, ``signal`` (ints), ``full_histogram``."""
+        reader = ParamReader(cls.name, params)
+        built = cls(
+            fast=reader.integer("fast", 12),
+            slow=reader.integer("slow", 26),
+            signal=reader.integer("signal", 9),
+            full_histogram=reader.number("full_histogram", 0.001),
+        )
+        reader.done()
+        return built
+
+    @property
+    def min_candles(self) -> int:
+        # TA-Lib's MACD output starts at index slow + signal - 2; a cross needs two.
+        return self.slow + self.signal
+
+    @property
+    def lookback(self) -> int:
+        return max(self.min_candles, WARMUP_PERIODS * (self.slow + self.signal))
+
+    def readings(self, candles: Candles) -> dict[str, float]:
+        """The newest and previous histogram values (price units) and the MACD line."""
+        require_candles(self.name, self.min_candles, candles)
+        line, _, hist = macd(candles.tail(self.lookback).close, self.fast, self.slow, self.signal)
+        return {
+            "macd": float(line[-1]),
+            "histogram": float(hist[-1]),
+            "histogram_prev": float(hist[-2]),
+        }
+
+    def evaluate(self, market: str, candles: Candles, now: datetime) -> Signal:
+        r = self.readings(candles)
+        before, after = r["histogram_prev"], r["histogram"]
+        if before <= 0 < after:
+            action = Action.BUY
+        elif before >= 0 > after:
+            action = Action.SELL
+        else:
+            action = Action.HOLD
+        return build_signal(
+            self.name,
+            params_digest(self.fast, self.slow, self.signal, self.full_histogram),
+            market,
+            candles,
+            now,
+            action,
+            scaled_confidence(abs(after) / float(candles.close[-1]), self.full_histogram),
+        )

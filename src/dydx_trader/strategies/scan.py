@@ -1,0 +1,62 @@
+"""Run several strategies over many markets, one result per (market, strategy).
+
+A strategy that cannot evaluate a market (too few candles, a bad series)
+gives an error result with the reason instead of stopping the scan. A
+composite whose members are also scanned reuses their signals rather than
+evaluating them twice.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from datetime import datetime
+
+from dydx_trader.domain.errors import DydxTraderError
+from dydx_trader.domain.signal import Signal
+from dydx_trader.strategies.base import Strategy
+from dydx_trader.strategies.candles import Candles
+from dydx_trader.strategies.composite import Composite
+
+
+@dataclass(frozen=True, slots=True)
+class ScanResult:
+    """One strategy's verdict on one market: a signal, or why there is none."""
+
+    market: str
+    strategy: str
+    signal: Signal | None
+    error: str | None = None
+
+
+def scan_market(
+    strategies: Iterable[Strategy], market: str, candles: Candles, now: datetime
+) -> list[ScanResult]:
+    """Evaluate every strategy on one market's candles (oldest first) at ``now``."""
+    done: dict[Strategy, Signal] = {}
+    results = []
+    for strategy in strategies:
+        try:
+            if isinstance(strategy, Composite) and all(m in done for m in strategy.members):
+                signal = strategy.combine(
+                    market, candles, now, tuple(done[m] for m in strategy.members)
+                )
+            else:
+                signal = strategy.evaluate(market, candles, now)
+        except DydxTraderError as exc:
+            results.append(ScanResult(market, strategy.name, None, exc.message))
+            continue
+        done[strategy] = signal
+        results.append(ScanResult(market, strategy.name, signal))
+    return results
+
+
+def scan(
+    strategies: Iterable[Strategy], candles_by_market: Mapping[str, Candles], now: datetime
+) -> list[ScanResult]:
+    """:func:`scan_market` over every market, in the mapping's order."""
+    chosen = tuple(strategies)
+    results: list[ScanResult] = []
+    for market, candles in candles_by_market.items():
+        results.extend(scan_market(chosen, market, candles, now))
+    return results

@@ -1,0 +1,382 @@
+"""BalanceManager: single flight, TTL, invalidation by fills, lag, failing closed."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import math
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import replace
+from datetime import UTC, datetime
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+
+from dydx_trader.app.balance import BalanceManager
+from dydx_trader.domain.account import AccountSnapshot, PerpetualPosition
+from dydx_trader.domain.errors import (
+    InvalidInput,
+    MalformedPayload,
+    StaleAccountData,
+    StaleMarketData,
+    SubaccountNotFound,
+    VenueUnavailable,
+)
+from dydx_trader.domain.market import MarketSpec, parse_market
+from dydx_trader.domain.side import Side
+from dydx_trader.domain.venue import IndexerFill, SubaccountUpdate
+
+ADDRESS = "dydx14zzueazeh0hj67cghhf9jypslcf9sh2n5k6art"
+MARKETS_FIXTURE = Path("/work/shared/dydx-fixtures/indexer_http/nt2024_list_perpetual_markets.json")
+
+
+class FakeClock:
+    def __init__(self) -> None:
+        self.now = 100.0
+
+    def monotonic(self) -> float:
+        return self.now
+
+
+class FakeAccounts:
+    """Answers with ``make(call_number)``; an optional gate holds every answer."""
+
+    def __init__(self, make: Callable[[int], AccountSnapshot]) -> None:
+        self.make = make
+        self.calls = 0
+        self.gate: asyncio.Event | None = None
+        self.failure: Exception | None = None
+
+    async def get_account(self, address: str, subaccount_number: int) -> AccountSnapshot:
+        self.calls += 1
+        call = self.calls
+        if self.gate is not None:
+            await self.gate.wait()
+        if self.failure is not None:
+            raise self.failure
+        return self.make(call)
+
+
+class FakeChain:
+    def __init__(self, height: int) -> None:
+        self.height = height
+        self.failure: Exception | None = None
+
+    async def latest_block_height(self) -> int:
+        if self.failure is not None:
+            raise self.failure
+        return self.height
+
+
+class FakeMarkets:
+    def __init__(self, markets: Mapping[str, MarketSpec]) -> None:
+        self._markets = dict(markets)
+        self.stale = False
+
+    def markets(self, tickers: Iterable[str] | None = None) -> Mapping[str, MarketSpec]:
+        if self.stale:
+            raise StaleMarketData("oracle prices too old")
+        wanted = self._markets if tickers is None else {t: self._markets[t] for t in tickers}
+        return wanted
+
+
+def _markets() -> dict[str, MarketSpec]:
+    if not MARKETS_FIXTURE.exists():
+        pytest.skip("market fixture not available")
+    body = json.loads(MARKETS_FIXTURE.read_text())
+    return {t: parse_market(m) for t, m in body["markets"].items()}
+
+
+def _flat(call: int, *, usdc: str = "1000", height: int = 500) -> AccountSnapshot:
+    return AccountSnapshot(
+        address=ADDRESS,
+        subaccount_number=0,
+        usdc_balance=Decimal(usdc) + call,  # each fetch distinguishable
+        indexer_equity=Decimal(usdc) + call,
+        indexer_free_collateral=Decimal(usdc) + call,
+        updated_at_height=height,
+        latest_processed_block_height=height,
+    )
+
+
+def _manager(
+    accounts: FakeAccounts,
+    *,
+    chain: FakeChain | None = None,
+    markets: FakeMarkets | None = None,
+    clock: FakeClock | None = None,
+    **options: object,
+) -> BalanceManager:
+    return BalanceManager(
+        accounts,
+        chain or FakeChain(500),
+        markets or FakeMarkets({}),
+        address=ADDRESS,
+        clock=clock or FakeClock(),
+        **options,  # type: ignore[arg-type]
+    )
+
+
+def _fill(height: int) -> IndexerFill:
+    return IndexerFill(
+        fill_id=f"fill-{height}",
+        ticker="ETH-USD",
+        side=Side.BUY,
+        liquidity="TAKER",
+        fill_type="LIMIT",
+        price=Decimal("2600"),
+        size=Decimal("0.01"),
+        fee=Decimal("0.01"),
+        created_at=datetime(2024, 8, 1, tzinfo=UTC),
+        created_at_height=height,
+    )
+
+
+async def test_get_snapshot_when_1000_concurrent_callers_in_one_ttl_then_exactly_one_fetch() -> (
+    None
+):
+    accounts = FakeAccounts(_flat)
+    accounts.gate = asyncio.Event()
+    manager = _manager(accounts)
+    callers = [asyncio.create_task(manager.get_snapshot()) for _ in range(1000)]
+    await asyncio.sleep(0)
+    accounts.gate.set()
+    snapshots = await asyncio.gather(*callers)
+    assert accounts.calls == 1
+    assert len({id(s) for s in snapshots}) == 1
+    assert snapshots[0].usdc_balance == Decimal(1001)
+    # And later callers inside the same TTL still share that one fetch.
+    await asyncio.gather(*(manager.get_snapshot() for _ in range(1000)))
+    assert accounts.calls == 1
+
+
+async def test_get_snapshot_when_ttl_passes_then_fetches_again() -> None:
+    clock = FakeClock()
+    accounts = FakeAccounts(_flat)
+    manager = _manager(accounts, clock=clock, ttl_s=5)
+    first = await manager.get_snapshot()
+    clock.now += 4.9
+    assert await manager.get_snapshot() is first
+    clock.now += 0.2
+    second = await manager.get_snapshot()
+    assert accounts.calls == 2
+    assert second.usdc_balance == Decimal(1002)
+
+
+async def test_get_snapshot_when_fill_arrives_mid_ttl_then_refreshes() -> None:
+    clock = FakeClock()
+    accounts = FakeAccounts(lambda call: _flat(call, height=500 + call))
+    manager = _manager(accounts, chain=FakeChain(502), clock=clock)
+    first = await manager.get_snapshot()
+    clock.now += 1.0  # well inside the TTL
+    manager.on_fill(_fill(height=502))
+    second = await manager.get_snapshot()
+    assert accounts.calls == 2
+    assert second is not first
+    assert second.account.latest_processed_block_height >= 502
+
+
+async def test_get_snapshot_when_indexer_has_not_processed_our_fill_then_stale_account_data() -> (
+    None
+):
+    accounts = FakeAccounts(lambda call: _flat(call, height=500))
+    manager = _manager(accounts, chain=FakeChain(500))
+    await manager.get_snapshot()
+    manager.on_fill(_fill(height=503))
+    with pytest.raises(StaleAccountData, match="not yet our fill at 503") as raised:
+        await manager.get_snapshot()
+    assert raised.value.numbers["fill_height"] == 503
+
+
+async def test_get_snapshot_when_indexer_lags_chain_then_stale_and_no_old_balance() -> None:
+    clock = FakeClock()
+    chain = FakeChain(500)
+    accounts = FakeAccounts(lambda call: _flat(call, height=500))
+    manager = _manager(accounts, chain=chain, clock=clock, max_indexer_lag_blocks=5)
+    await manager.get_snapshot()
+    chain.height = 520  # the indexer keeps answering height 500
+    clock.now += 6
+    with pytest.raises(StaleAccountData, match="20 blocks behind") as raised:
+        await manager.get_snapshot()
+    assert raised.value.numbers["lag_blocks"] == 20
+    assert manager.cached() is None
+
+
+async def test_get_snapshot_when_lag_within_limit_then_served() -> None:
+    accounts = FakeAccounts(lambda call: _flat(call, height=495))
+    manager = _manager(accounts, chain=FakeChain(500), max_indexer_lag_blocks=5)
+    snapshot = await manager.get_snapshot()
+    assert snapshot.indexer_lag_blocks == 5
+
+
+@pytest.mark.parametrize(
+    "failure",
+    [
+        VenueUnavailable("indexer http://127.0.0.1:1 unreachable while reading subaccount 0"),
+        VenueUnavailable("indexer rate-limited us (HTTP 429)", status=429),
+        MalformedPayload("subaccount: field 'equity' is 'NaN', expected a finite decimal"),
+    ],
+)
+async def test_get_snapshot_when_indexer_fails_after_ttl_then_stale_refusal_not_old_balance(
+    failure: Exception,
+) -> None:
+    clock = FakeClock()
+    accounts = FakeAccounts(_flat)
+    manager = _manager(accounts, clock=clock)
+    await manager.get_snapshot()
+    clock.now += 10
+    accounts.failure = failure
+    with pytest.raises(StaleAccountData, match="cannot be proven fresh") as raised:
+        await manager.get_snapshot()
+    assert raised.value.numbers["cause"] == type(failure).__name__
+    assert raised.value.__cause__ is failure
+
+
+async def test_get_snapshot_when_chain_height_unavailable_then_stale_account_data() -> None:
+    chain = FakeChain(500)
+    chain.failure = VenueUnavailable("node did not answer latest block height within 5 s")
+    with pytest.raises(StaleAccountData, match="node did not answer"):
+        await _manager(FakeAccounts(_flat), chain=chain).get_snapshot()
+
+
+async def test_get_snapshot_when_subaccount_never_funded_then_not_found_passes_through() -> None:
+    accounts = FakeAccounts(_flat)
+    accounts.failure = SubaccountNotFound("subaccount not found")
+    with pytest.raises(SubaccountNotFound):
+        await _manager(accounts).get_snapshot()
+
+
+async def test_get_snapshot_when_invalidated_during_fetch_then_fetches_again_for_all_callers() -> (
+    None
+):
+    accounts = FakeAccounts(_flat)
+    accounts.gate = asyncio.Event()
+    manager = _manager(accounts)
+    waiting = asyncio.create_task(manager.get_snapshot())
+    while accounts.calls == 0:  # let the fetch start
+        await asyncio.sleep(0)
+    manager.invalidate("order placed")
+    accounts.gate.set()
+    snapshot = await waiting
+    assert accounts.calls == 2
+    assert snapshot.usdc_balance == Decimal(1002)
+
+
+async def test_get_snapshot_when_account_keeps_changing_then_stale_after_bounded_rounds() -> None:
+    accounts = FakeAccounts(_flat)
+    manager = _manager(accounts)
+
+    def churn(call: int) -> AccountSnapshot:
+        manager.invalidate(f"order activity {call}")
+        return _flat(call)
+
+    accounts.make = churn
+    with pytest.raises(StaleAccountData, match="kept changing"):
+        await manager.get_snapshot()
+    assert accounts.calls == 3
+
+
+async def test_get_snapshot_when_one_caller_cancels_then_others_still_get_the_fetch() -> None:
+    accounts = FakeAccounts(_flat)
+    accounts.gate = asyncio.Event()
+    manager = _manager(accounts)
+    impatient = asyncio.create_task(manager.get_snapshot())
+    patient = asyncio.create_task(manager.get_snapshot())
+    await asyncio.sleep(0)
+    impatient.cancel()
+    accounts.gate.set()
+    assert (await patient).usdc_balance == Decimal(1001)
+    assert accounts.calls == 1
+
+
+async def test_on_subaccount_update_when_transfer_or_orders_then_cache_dropped() -> None:
+    accounts = FakeAccounts(_flat)
+    manager = _manager(accounts)
+    await manager.get_snapshot()
+    manager.on_subaccount_update(SubaccountUpdate(has_transfer=True))
+    assert manager.cached() is None
+    await manager.get_snapshot()
+    manager.on_subaccount_update(SubaccountUpdate())
+    assert manager.cached() is not None
+    assert accounts.calls == 2
+
+
+@pytest.mark.parametrize("ttl", [0.5, 61, math.nan, math.inf, True, "5"])
+def test_balance_manager_when_ttl_outside_1_to_60_s_then_invalid_input(ttl: object) -> None:
+    with pytest.raises(InvalidInput, match="TTL"):
+        _manager(FakeAccounts(_flat), ttl_s=ttl)
+
+
+@pytest.mark.parametrize("ttl", [1, 60, 5.5])
+def test_balance_manager_when_ttl_in_range_then_accepted(ttl: float) -> None:
+    assert _manager(FakeAccounts(_flat), ttl_s=ttl).ttl_s == ttl
+
+
+def test_balance_manager_when_lag_negative_then_invalid_input() -> None:
+    with pytest.raises(InvalidInput):
+        _manager(FakeAccounts(_flat), max_indexer_lag_blocks=-1)
+
+
+async def test_snapshot_when_positions_then_free_collateral_is_most_conservative_view() -> None:
+    markets = _markets()
+    # ETH-USD with open interest past its lower cap: OI scaling raises the IMF
+    # above the base the indexer uses, so the local figure is the smaller one.
+    eth = markets["ETH-USD"]
+    markets["ETH-USD"] = replace(
+        eth,
+        open_interest_lower_cap=Decimal(1_000_000),
+        open_interest_upper_cap=Decimal(10_000_000),
+        open_interest=Decimal(2000),
+    )
+    account = AccountSnapshot(
+        address=ADDRESS,
+        subaccount_number=0,
+        usdc_balance=Decimal("-5000"),
+        positions=(PerpetualPosition("ETH-USD", Decimal("3"), Decimal("2600")),),
+        indexer_equity=Decimal("3000"),
+        indexer_free_collateral=Decimal("2600"),
+        updated_at_height=500,
+        latest_processed_block_height=500,
+    )
+    manager = _manager(FakeAccounts(lambda call: account), markets=FakeMarkets(markets))
+    snapshot = await manager.get_snapshot()
+    assert snapshot.local_free_collateral < snapshot.indexer_free_collateral  # type: ignore[operator]
+    assert snapshot.free_collateral == min(
+        snapshot.local_free_collateral,
+        snapshot.indexer_free_collateral,  # type: ignore[type-var]
+        snapshot.risk.indexer_free_collateral,
+    )
+    assert snapshot.risk.positions[0].effective_imf > eth.initial_margin_fraction
+
+
+async def test_snapshot_when_real_negative_usdc_account_then_conservative_figures() -> None:
+    body = json.loads(
+        Path(
+            "/work/shared/dydx-fixtures/indexer_ws/"
+            "nt2024_v4_accounts_subscribed_negative_initial_margin.json"
+        ).read_text()
+    )
+    from dydx_trader.adapters.dydx.mapping import parse_subaccount_object
+
+    account = parse_subaccount_object(body["contents"]["subaccount"])
+    manager = _manager(
+        FakeAccounts(lambda call: account),
+        chain=FakeChain(account.latest_processed_block_height),
+        markets=FakeMarkets(_markets()),
+    )
+    snapshot = await manager.get_snapshot()
+    assert snapshot.usdc_balance == Decimal("-5768.816478")
+    assert snapshot.free_collateral <= snapshot.indexer_free_collateral  # type: ignore[operator]
+    assert snapshot.risk.gross_notional > 0
+    assert len(snapshot.risk.positions) == 2
+
+
+async def test_get_snapshot_when_position_markets_stale_then_refused() -> None:
+    account = replace(
+        _flat(1), positions=(PerpetualPosition("ETH-USD", Decimal("1"), Decimal("2600")),)
+    )
+    markets = FakeMarkets(_markets())
+    markets.stale = True
+    with pytest.raises(StaleMarketData):
+        await _manager(FakeAccounts(lambda call: account), markets=markets).get_snapshot()
