@@ -10,7 +10,8 @@ Order of work in one block (height ``h``, chain time ``t``):
 3. long-term orders accepted during the previous block are placed (they match
    as takers; a crossing post-only one is removed);
 4. resting user orders that the re-centred synthetic book now crosses fill as makers;
-5. subaccounts below maintenance margin are liquidated at the oracle price
+5. funding is paid for every chain hour the block crossed;
+   subaccounts below maintenance margin are liquidated at the oracle price
    with a penalty of up to ``max_liquidation_fee_ppm`` of the notional;
 6. indexer events: block height, oracle prices, market trading data, watched
    order books and candles.
@@ -26,6 +27,7 @@ from dydx_devnet import shapes
 from dydx_devnet.candles import RESOLUTION_MS
 from dydx_devnet.markets import MarketState
 from dydx_devnet.matching import Matching
+from dydx_devnet.replay import HOUR_MS
 from dydx_devnet.subaccounts import LIQUIDATED, Subaccount, risk
 from dydx_trader.domain import chain_math
 
@@ -69,7 +71,8 @@ class Blocks(Matching):
                     del self.cancels[key]
         now_s = self.block_time_ms // 1000
         expired = [
-            order for order in self.stateful.values()
+            order
+            for order in self.stateful.values()
             if order.good_til_block_time is not None and order.good_til_block_time <= now_s
         ]
         for order in expired:
@@ -78,15 +81,16 @@ class Blocks(Matching):
     def place_pending_stateful(self) -> None:
         pending, self.pending_stateful = self.pending_stateful, []
         for order in pending:
+            self.record_order(order)
             market = self.by_clob[order.clob_pair_id]
             order.created_at_height = self.height
             order.created_at_ms = self.block_time_ms
-            tx_hash = self.tx_hash_for(order.uuid, self.height)
+            tx_hash = str(order.extra.get("tx_hash") or self.tx_hash_for(order.uuid, self.height))
             if order.post_only and self.crosses(market, order.is_buy, order.subticks):
                 self.finish(order, o.CANCELED, o.POST_ONLY_CROSSED)
                 continue
             stopped = self.match(order, market, tx_hash)
-            if stopped == o.UNDERCOLLATERALIZED:
+            if stopped in o.MATCH_FAILURES:
                 self.finish(order, o.CANCELED, stopped)
             elif order.remaining == 0:
                 self.finish(order, o.FILLED, None)
@@ -98,11 +102,19 @@ class Blocks(Matching):
     def fill_crossed_resting(self) -> None:
         """Resting user orders that the re-centred synthetic book crosses trade as makers."""
         for ticker, book in self.books.items():
-            if not (len(book.bids._prices) or len(book.asks._prices)):
+            if book.bids.empty() and book.asks.empty():
                 continue
             market = self.markets[ticker]
             for is_bid in (True, False):
                 side = book.user_side(bids=is_bid)
+                best_user = side.best_price()
+                best_synthetic = book.best_synthetic_price(bids=not is_bid)
+                if (
+                    best_user is None
+                    or best_synthetic is None
+                    or (best_synthetic > best_user if is_bid else best_synthetic < best_user)
+                ):
+                    continue
                 synthetic = book.synthetic(bids=not is_bid)
                 while True:
                     maker = side.best_order()
@@ -113,16 +125,34 @@ class Blocks(Matching):
                         break
                     amount = min(maker.remaining, synthetic.available[level[0]])
                     account = self.account_or_new(maker.address, maker.subaccount_number)
-                    verdict = self.can_fill(account, market, maker.is_buy, amount,
-                                            maker.subticks, self.maker_fee_ppm, match=True)
+                    verdict = self.can_fill(
+                        account,
+                        market,
+                        maker.is_buy,
+                        amount,
+                        maker.subticks,
+                        self.maker_fee_ppm,
+                        match=True,
+                    )
                     if verdict != chain_math.SUCCESS:
-                        self.finish(maker, o.CANCELED if maker.is_stateful
-                                    else o.BEST_EFFORT_CANCELED, o.UNDERCOLLATERALIZED)
+                        self.finish(
+                            maker,
+                            o.CANCELED if maker.is_stateful else o.BEST_EFFORT_CANCELED,
+                            o.removal_reason_for(verdict),
+                        )
                         continue
                     synthetic.available[level[0]] -= amount
-                    self.settle(account, market, maker.is_buy, amount, maker.subticks,
-                                self.maker_fee_ppm, "MAKER", maker,
-                                self.tx_hash_for(maker.uuid, self.height, maker.filled))
+                    self.settle(
+                        account,
+                        market,
+                        maker.is_buy,
+                        amount,
+                        maker.subticks,
+                        self.maker_fee_ppm,
+                        "MAKER",
+                        maker,
+                        self.tx_hash_for(maker.uuid, self.height, maker.filled),
+                    )
                     maker.filled += amount
                     self.record_trade(market, not maker.is_buy, amount, maker.subticks)
                     if maker.remaining == 0:
@@ -130,6 +160,33 @@ class Blocks(Matching):
                     else:
                         self.order_changed(maker)
                     self.remember_fill_amount(maker)
+
+    def pass_hours(self, previous_ms: int) -> None:
+        """At each chain hour crossed: note prices for 24-hour statistics and pay funding.
+
+        Longs pay shorts at a positive rate: ``payment = ceil(notional x rate x
+        hours)`` quote quantums at the oracle, with each market's hourly rate
+        (rounded against the payer).
+        """
+        hours = self.block_time_ms // HOUR_MS - previous_ms // HOUR_MS
+        if hours <= 0:
+            return
+        for market in self.markets.values():
+            market.record_hour()
+        if not self.config.funding:
+            return
+        for account in self.subaccounts.values():
+            for ticker, position in account.positions.items():
+                market = self.markets[ticker]
+                if market.funding_rate_ppb == 0:
+                    continue
+                owed = market.notional(position.quantums) * market.funding_rate_ppb * hours
+                payment = -((-owed) // 1_000_000_000)
+                account.usdc -= payment
+                position.net_funding -= payment
+                account.updated_at_height = self.height
+                self.position_changed(account, position)
+                self.asset_changed(account)
 
     def liquidate(self) -> None:
         for account in list(self.subaccounts.values()):
@@ -156,13 +213,24 @@ class Blocks(Matching):
             )
             equity_after = risk(account, self.markets).net_collateral
             fee = max(0, min(penalty, equity_after))
-            self.apply_trade(account, market, -quantums, notional - fee,
-                             Fraction(market.oracle_price))
+            self.apply_trade(
+                account, market, -quantums, notional - fee, Fraction(market.oracle_price)
+            )
             position.status = LIQUIDATED
             self.position_changed(account, position)
-            self.record_fill(account, market, quantums < 0, abs(quantums),
-                             shapes.dec(market.oracle_price), abs(notional), fee, "TAKER", None,
-                             tx_hash, "LIQUIDATED")
+            self.record_fill(
+                account,
+                market,
+                quantums < 0,
+                abs(quantums),
+                shapes.dec(market.oracle_price),
+                abs(notional),
+                fee,
+                "TAKER",
+                None,
+                tx_hash,
+                "LIQUIDATED",
+            )
             self.record_trade(market, quantums < 0, abs(quantums), market.oracle_subticks())
         if account.usdc < 0:
             account.usdc = 0

@@ -30,6 +30,9 @@ class SideBook:
     def __len__(self) -> int:
         return sum(len(level) for level in self._levels.values())
 
+    def empty(self) -> bool:
+        return not self._prices
+
     def add(self, order: OrderState) -> None:
         level = self._levels.get(order.subticks)
         if level is None:
@@ -132,14 +135,9 @@ class Book:
     def _build(self) -> None:
         spt = self.subticks_per_tick
         centre = self._centre
-        half_spread = centre * self.spread_ppm // 2_000_000
         step = max(spt, centre * self.spacing_ppm // 1_000_000 // spt * spt)
-        best_ask = -(-(centre + half_spread) // spt) * spt
-        if best_ask <= centre:
-            best_ask += spt
-        best_bid = (centre - half_spread) // spt * spt
-        if best_bid >= centre:
-            best_bid -= spt
+        best_ask = self._best_ask()
+        best_bid = self._best_bid() or 0
         self.synthetic_asks.prices = [best_ask + k * step for k in range(self.levels)]
         self.synthetic_bids.prices = [
             p for p in (best_bid - k * step for k in range(self.levels)) if p > 0
@@ -147,6 +145,26 @@ class Book:
         self.synthetic_asks.available = [self.depth_bq] * len(self.synthetic_asks.prices)
         self.synthetic_bids.available = [self.depth_bq] * len(self.synthetic_bids.prices)
         self._dirty = False
+
+    def best_synthetic_price(self, *, bids: bool) -> int | None:
+        """The best synthetic price of a side with depth left, without building the side."""
+        if not self._dirty:
+            best = self.synthetic(bids=bids).best()
+            return None if best is None else best[1]
+        return self._best_bid() if bids else self._best_ask()
+
+    def _best_ask(self) -> int:
+        spt = self.subticks_per_tick
+        centre = self._centre
+        best_ask = -(-(centre + centre * self.spread_ppm // 2_000_000) // spt) * spt
+        return best_ask + spt if best_ask <= centre else best_ask
+
+    def _best_bid(self) -> int | None:
+        spt = self.subticks_per_tick
+        centre = self._centre
+        best_bid = (centre - centre * self.spread_ppm // 2_000_000) // spt * spt
+        best_bid = best_bid - spt if best_bid >= centre else best_bid
+        return best_bid if best_bid > 0 else None
 
     def synthetic(self, *, bids: bool) -> SyntheticSide:
         if self._dirty:

@@ -30,23 +30,28 @@ from v4_proto.dydxprotocol.clob.order_pb2 import Order
 
 from dydx_devnet import codes, shapes
 from dydx_devnet import orders as o
-from dydx_devnet.blocks import Blocks
 from dydx_devnet.book import Book
 from dydx_devnet.candles import RESOLUTION_MS, Bar, SampledCandles, path_bars
 from dydx_devnet.codes import TxResult
-from dydx_devnet.markets import build_markets, load_genesis_params, to_price_value
+from dydx_devnet.markets import (
+    REPLAYED_TICKERS,
+    build_markets,
+    load_genesis_params,
+    to_price_value,
+)
 from dydx_devnet.orders import OrderState
 from dydx_devnet.replay import OracleReplay, from_ms
 from dydx_devnet.state import DevnetEvent, EngineConfig
-from dydx_devnet.subaccounts import risk
-from dydx_trader.domain import chain_math
+from dydx_devnet.validation import Validation
 
 __all__ = ["DevnetEvent", "Engine", "EngineConfig", "TxResult"]
 
 _MAX_BATCH_CANCELS = 100
+_VOLUME_QUANTUM = Decimal("1e-8")
+_USD_QUANTUM = Decimal("1e-6")
 
 
-class Engine(Blocks):
+class Engine(Validation):
     """Markets, subaccounts, order books and blocks. Build it with :meth:`create`."""
 
     @classmethod
@@ -58,20 +63,23 @@ class Engine(Blocks):
         return engine
 
     def _setup(self) -> None:
-        from dydx_devnet.markets import REPLAYED_TICKERS
-
         replayed = {t: m.price_exponent for t, m in self.markets.items() if t in REPLAYED_TICKERS}
         walked = {t: m.price_value for t, m in self.markets.items() if t not in REPLAYED_TICKERS}
         self.replay = OracleReplay(
-            replayed, walked, seed=self.config.seed, genesis_ms=self.genesis_ms,
+            replayed,
+            walked,
+            seed=self.config.seed,
+            genesis_ms=self.genesis_ms,
             warmup_days=self.config.warmup_days,
             hourly_vol_ppm=self.config.random_walk_hourly_vol_ppm,
         )
         bucket = max((r for r in RESOLUTION_MS.values() if r <= self.interval_ms), default=60_000)
         for ticker, market in self.markets.items():
             self.books[ticker] = Book(
-                market.spec.subticks_per_tick, self.config.spread_ppm,
-                self.config.level_spacing_ppm, self.config.levels,
+                market.spec.subticks_per_tick,
+                self.config.spread_ppm,
+                self.config.level_spacing_ppm,
+                self.config.levels,
             )
             if ticker not in replayed:
                 self.sampled[ticker] = SampledCandles(bucket)
@@ -79,7 +87,7 @@ class Engine(Blocks):
         self.equity_tiers = sorted((int(t["usd_tnc_required"]), int(t["limit"])) for t in tiers)
         self.update_prices()
         for market in self.markets.values():
-            market.open_price_value = market.price_value
+            market.record_hour()
         self.touched_books.clear()
 
     # -- clock -----------------------------------------------------------------------
@@ -106,7 +114,7 @@ class Engine(Blocks):
     @property
     def indexer_height(self) -> int:
         """The indexer's latest processed height: the chain height minus the lag."""
-        return max(self.config.initial_height, self.height - self.indexer_lag)
+        return max(1, self.height - self.indexer_lag)
 
     def set_indexer_lag(self, blocks: int) -> None:
         """Make the indexer views trail the chain by ``blocks`` (>= 0)."""
@@ -127,10 +135,14 @@ class Engine(Blocks):
             if channel == "v4_orderbook" and channel_id in self.books:
                 market, book = self.markets[channel_id], self.books[channel_id]
                 self.sent_books[channel_id] = (
-                    {shapes.price(market, p): shapes.size(market, q)
-                     for p, q in book.aggregated(bids=True)},
-                    {shapes.price(market, p): shapes.size(market, q)
-                     for p, q in book.aggregated(bids=False)},
+                    {
+                        shapes.price(market, p): shapes.size(market, q)
+                        for p, q in book.aggregated(bids=True)
+                    },
+                    {
+                        shapes.price(market, p): shapes.size(market, q)
+                        for p, q in book.aggregated(bids=False)
+                    },
                 )
 
     # -- blocks --------------------------------------------------------------------
@@ -138,6 +150,7 @@ class Engine(Blocks):
     def advance_block(self) -> None:
         """Produce one block (see :mod:`dydx_devnet.blocks` for the order of work)."""
         with self.lock:
+            previous_ms = self.block_time_ms
             self.height += 1
             self.block_time_ms = self.block_time_at(self.height)
             self.event_index = 0
@@ -146,6 +159,7 @@ class Engine(Blocks):
             self.expire_orders()
             self.place_pending_stateful()
             self.fill_crossed_resting()
+            self.pass_hours(previous_ms)
             self.liquidate()
             self.market_events()
             self.flush()
@@ -191,16 +205,19 @@ class Engine(Blocks):
             account.usdc += quote_quantums
             account.updated_at_height = self.height
             self.asset_changed(account)
-            self.transfer_recorded(account, {
-                "sender": {"address": "dydx1devnetfaucet"},
-                "recipient": {"address": address, "subaccountNumber": subaccount_number},
-                "symbol": "USDC",
-                "size": shapes.usdc(quote_quantums),
-                "type": "DEPOSIT",
-                "createdAt": shapes.iso(self.block_time_ms),
-                "createdAtHeight": str(self.height),
-                "transactionHash": self.tx_hash_for("faucet", address, self.next_sequence()),
-            })
+            self.transfer_recorded(
+                account,
+                {
+                    "sender": {"address": "dydx1devnetfaucet"},
+                    "recipient": {"address": address, "subaccountNumber": subaccount_number},
+                    "symbol": "USDC",
+                    "size": shapes.usdc(quote_quantums),
+                    "type": "DEPOSIT",
+                    "createdAt": shapes.iso(self.block_time_ms),
+                    "createdAtHeight": str(self.height),
+                    "transactionHash": self.tx_hash_for("faucet", address, self.next_sequence()),
+                },
+            )
             self.flush()
 
     # -- orders ----------------------------------------------------------------------
@@ -243,27 +260,21 @@ class Engine(Blocks):
                 created_at_ms=self.block_time_ms,
                 sequence=self.next_sequence(),
             )
-            previous = self.orders.get(key)
-            if previous is not None and previous.resting and not state.is_stateful:
-                self.finish(previous, o.BEST_EFFORT_CANCELED, o.REPLACED)
-            self._record(state)
             if state.is_stateful:
+                # In state (and in the indexer) from the next block on.
+                if tx_hash is not None:
+                    state.extra["tx_hash"] = tx_hash
                 self.pending_stateful.append(state)
                 self.stateful_this_block[state.address] += 1
             else:
+                previous = self.orders.get(key)
+                if previous is not None and previous.resting:
+                    self.finish(previous, o.BEST_EFFORT_CANCELED, o.REPLACED)
+                self.record_order(state)
                 tx_hash = tx_hash or self.tx_hash_for(state.uuid, state.sequence)
                 self._place_short_term(state, tx_hash)
             self.flush()
             return codes.OK
-
-    def _record(self, state: OrderState) -> None:
-        previous = self.orders.get(state.key)
-        account_orders = self.subaccount_orders[(state.address, state.subaccount_number)]
-        if previous is not None and previous in account_orders:
-            account_orders.remove(previous)
-        self.orders[state.key] = state
-        self.orders_by_uuid[state.uuid] = state
-        account_orders.append(state)
 
     def _place_short_term(self, state: OrderState, tx_hash: str) -> None:
         market = self.by_clob[state.clob_pair_id]
@@ -272,7 +283,7 @@ class Engine(Blocks):
             state.filled = carried[0]
         stopped = self.match(state, market, tx_hash)
         self.remember_fill_amount(state)
-        if stopped == o.UNDERCOLLATERALIZED:
+        if stopped in o.MATCH_FAILURES:
             self.finish(state, o.BEST_EFFORT_CANCELED, stopped)
         elif state.remaining == 0:
             self.finish(state, o.FILLED, None)
@@ -282,136 +293,6 @@ class Engine(Blocks):
             self.rest(state)
             self.order_changed(state)
 
-    def _validate(self, order: Order) -> TxResult | None:
-        rejected = o.validate_basic(order)
-        if rejected is not None:
-            return rejected
-        key = o.order_key(order)
-        market = self.by_clob.get(key[4])
-        if market is None:
-            return codes.reject(codes.INVALID_CLOB, f"clob pair id {key[4]}")
-        spec = market.spec
-        if not market.is_active:
-            return codes.reject(
-                codes.CONFLICTS_WITH_CLOB_PAIR_STATUS,
-                f"Order {key} is not allowed when the ClobPair {key[4]} status is "
-                f"{spec.status.value}",
-            )
-        if order.subticks % spec.subticks_per_tick:
-            return codes.reject(
-                codes.INVALID_PLACE_ORDER,
-                f"Order subticks {order.subticks} must be a multiple of the ClobPair's "
-                f"SubticksPerTick {spec.subticks_per_tick}",
-            )
-        if order.quantums % spec.step_base_quantums:
-            return codes.reject(
-                codes.INVALID_PLACE_ORDER,
-                f"Order Quantums {order.quantums} must be a multiple of the ClobPair's "
-                f"StepBaseQuantums {spec.step_base_quantums}",
-            )
-        if key[3] == o.SHORT_TERM:
-            return self._validate_short_term(order, key, market)
-        return self._validate_stateful(order, key, market)
-
-    def _validate_good_til_block(self, good_til_block: int) -> TxResult | None:
-        next_height = self.height + 1
-        if good_til_block < next_height:
-            return codes.reject(
-                codes.HEIGHT_EXCEEDS_GOOD_TIL_BLOCK,
-                f"GoodTilBlock {good_til_block} is less than the next block height {next_height}",
-            )
-        limit = next_height + self.config.short_block_window
-        if good_til_block > limit:
-            return codes.reject(
-                codes.GOOD_TIL_BLOCK_EXCEEDS_WINDOW,
-                f"GoodTilBlock {good_til_block} is greater than ShortBlockWindow {limit}",
-            )
-        return None
-
-    def _validate_short_term(self, order: Order, key: o.OrderKey, market: Any) -> TxResult | None:
-        window = self._validate_good_til_block(order.good_til_block)
-        if window is not None:
-            return window
-        cancel = self.cancels.get(key)
-        if cancel is not None and cancel >= order.good_til_block:
-            return codes.reject(
-                codes.ORDER_IS_CANCELED, f"order {key} was canceled until block {cancel}"
-            )
-        carried = self.fill_amounts.get(key)
-        if carried is not None and carried[0] >= order.quantums:
-            return codes.reject(
-                codes.ORDER_FULLY_FILLED, f"order {key} is fully filled ({carried[0]} quantums)"
-            )
-        existing = self.orders.get(key)
-        if existing is not None and existing.resting:
-            old_gtb = existing.good_til_block
-            if old_gtb is not None and order.good_til_block <= old_gtb:
-                return codes.reject(codes.INVALID_REPLACEMENT, f"order {key}")
-        is_buy = order.side == o.SIDE_BUY
-        if order.reduce_only:
-            position = self.account_or_new(key[0], key[1]).position_quantums(market.ticker)
-            if position == 0 or (position > 0) == is_buy:
-                return codes.reject(
-                    codes.REDUCE_ONLY_WOULD_INCREASE,
-                    f"order {key} would increase the position of {position} quantums",
-                )
-        if order.time_in_force == o.TIF_POST_ONLY and self.crosses(market, is_buy, order.subticks):
-            return codes.reject(codes.POST_ONLY_WOULD_CROSS, f"order {key}")
-        return None
-
-    def _validate_stateful(self, order: Order, key: o.OrderKey, market: Any) -> TxResult | None:
-        if key[3] != o.LONG_TERM:
-            return codes.reject(
-                codes.NOT_IMPLEMENTED, f"order flags {key[3]}: only short-term and long-term orders"
-            )
-        now_s = self.block_time_ms // 1000
-        gtbt = order.good_til_block_time
-        if gtbt <= now_s:
-            return codes.reject(
-                codes.TIME_EXCEEDS_GOOD_TIL_BLOCK_TIME,
-                f"GoodTilBlockTime {gtbt} is less than or equal to the block time {now_s}",
-            )
-        if gtbt > now_s + self.config.stateful_order_time_window_s:
-            return codes.reject(
-                codes.GOOD_TIL_BLOCK_TIME_TOO_FAR,
-                f"GoodTilBlockTime {gtbt} exceeds the block time {now_s} plus "
-                f"{self.config.stateful_order_time_window_s} seconds",
-            )
-        pending = any(p.key == key for p in self.pending_stateful)
-        if key in self.stateful or pending:
-            return codes.reject(codes.STATEFUL_ORDER_ALREADY_EXISTS, f"order {key}")
-        if self.stateful_this_block[key[0]] >= 2:
-            return codes.reject(
-                codes.BLOCK_RATE_LIMIT_EXCEEDED,
-                f"Rate of {self.stateful_this_block[key[0]] + 1} exceeds configured block rate "
-                "limit of {Limit:2 NumBlocks:1} for stateful orders",
-            )
-        account = self.account_or_new(key[0], key[1])
-        before = risk(account, self.markets)
-        limit = 0
-        for required, tier_limit in self.equity_tiers:
-            if before.net_collateral >= required:
-                limit = tier_limit
-        open_count = sum(
-            1 for s in self.stateful.values() if (s.address, s.subaccount_number) == key[:2]
-        ) + sum(1 for p in self.pending_stateful if (p.address, p.subaccount_number) == key[:2])
-        if open_count + 1 > limit:
-            return codes.reject(
-                codes.EQUITY_TIER_LIMIT,
-                f"Opening order would exceed equity tier limit of {limit}. Order count: "
-                f"{open_count}, total net collateral: {before.net_collateral}",
-            )
-        verdict = self.can_fill(
-            account, market, order.side == o.SIDE_BUY, order.quantums, order.subticks,
-            self.maker_fee_ppm, match=False,
-        )
-        if verdict != chain_math.SUCCESS:
-            return codes.reject(
-                codes.STATEFUL_COLLATERALIZATION_FAILED,
-                f"PlaceStatefulOrder: order ({key}), result ({verdict})",
-            )
-        return None
-
     # -- cancels ---------------------------------------------------------------------
 
     def cancel_order(self, msg: tx_pb2.MsgCancelOrder) -> TxResult:
@@ -419,8 +300,11 @@ class Engine(Blocks):
         with self.lock:
             oid = msg.order_id
             key: o.OrderKey = (
-                oid.subaccount_id.owner, oid.subaccount_id.number, oid.client_id,
-                oid.order_flags, oid.clob_pair_id,
+                oid.subaccount_id.owner,
+                oid.subaccount_id.number,
+                oid.client_id,
+                oid.order_flags,
+                oid.clob_pair_id,
             )
             if oid.subaccount_id.number > o.MAX_SUBACCOUNT_NUMBER:
                 return codes.reject(codes.INVALID_SUBACCOUNT_NUMBER, codespace=codes.SUBACCOUNTS)
@@ -444,7 +328,9 @@ class Engine(Blocks):
         self.prune_at[good_til_block].append(key)
         order = self.orders.get(key)
         if (
-            order is not None and order.resting and order.good_til_block is not None
+            order is not None
+            and order.resting
+            and order.good_til_block is not None
             and order.good_til_block <= good_til_block
         ):
             self.finish(order, o.BEST_EFFORT_CANCELED, o.USER_CANCELED)
@@ -461,6 +347,7 @@ class Engine(Blocks):
             return codes.reject(codes.STATEFUL_ORDER_DOES_NOT_EXIST, f"order {key}")
         if pending is not None:
             self.pending_stateful.remove(pending)
+            self.record_order(pending)
             order = pending
         assert order is not None
         self.finish(order, o.CANCELED, o.USER_CANCELED)
@@ -495,8 +382,13 @@ class Engine(Blocks):
         to_ms = min(to_ms, self.block_time_ms)
         if self.replay is not None and ticker in self.replay.paths:
             return path_bars(
-                self.replay.paths[ticker], self.replay.shift_ms, resolution_ms, from_ms, to_ms,
-                self.block_time_ms, market.price_exponent,
+                self.replay.paths[ticker],
+                self.replay.shift_ms,
+                resolution_ms,
+                from_ms,
+                to_ms,
+                self.block_time_ms,
+                market.price_exponent,
             )
         return self.sampled[ticker].bars(resolution_ms, from_ms, to_ms)
 
@@ -510,8 +402,9 @@ class Engine(Blocks):
             "high": shapes.oracle(market, bar.high),
             "open": shapes.oracle(market, bar.open),
             "close": shapes.oracle(market, bar.close),
-            "baseTokenVolume": shapes.dec(bar.base_volume),
-            "usdVolume": shapes.dec(bar.usd_volume),
+            # Prorated volumes would carry 28 digits; the indexer's are exact sums.
+            "baseTokenVolume": shapes.dec(bar.base_volume.quantize(_VOLUME_QUANTUM)),
+            "usdVolume": shapes.dec(bar.usd_volume.quantize(_USD_QUANTUM)),
             "trades": bar.trades,
             "startingOpenInterest": shapes.size(market, market.open_interest_bq),
             "orderbookMidPriceOpen": None,

@@ -99,8 +99,7 @@ class Faults:
         if unknown:
             raise ValueError(f"unknown fault(s) {unknown}; known: {sorted(setters)}")
         for key, value in request.items():
-            if isinstance(value, bool) or not isinstance(value, int):
-                raise ValueError(f"{key} must be a non-negative integer, got {value!r}")
+            _non_negative(value, key)
         for key, value in request.items():
             setters[key](value)
         return self.state()

@@ -399,7 +399,7 @@ async def _json_body(request: web.Request) -> Any:
     raw = await request.read()
     try:
         return json.loads(raw.decode("utf-8")) if raw else None
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+    except (ValueError, RecursionError) as exc:  # bad UTF-8, bad JSON, huge integers
         raise ApiError(400, [{"msg": f"Malformed JSON body: {exc}"}]) from None
 
 

@@ -20,6 +20,7 @@ import asyncio
 import contextlib
 import json
 import logging
+import re
 import uuid
 from dataclasses import dataclass, field
 from typing import Any
@@ -43,6 +44,7 @@ CHANNEL_VERSIONS = {
 # Channels whose subscription takes no id (socks: markets; block height by the same rule here).
 _NO_ID_CHANNELS = ("v4_markets", "v4_block_height")
 MAX_MESSAGE_BYTES = 64 * 1024
+_SUBACCOUNT_NUMBER_RE = re.compile(r"[0-9]{1,6}")
 
 HUB_KEY: web.AppKey[WsHub] = web.AppKey("ws_hub")
 
@@ -142,7 +144,7 @@ class WsHub:
         """One client message (socks ``Index.onMessage``)."""
         try:
             parsed = json.loads(text)
-        except (json.JSONDecodeError, RecursionError):
+        except (ValueError, RecursionError):  # ValueError covers JSONDecodeError and huge ints
             self._error(connection, "Invalid message: could not parse")
             return
         if not isinstance(parsed, dict) or not parsed.get("type"):
@@ -186,7 +188,7 @@ class WsHub:
             return False
         if channel == "v4_subaccounts":
             parts = channel_id.split("/")
-            if len(parts) != 2 or not parts[1].isdigit():
+            if len(parts) != 2 or not _SUBACCOUNT_NUMBER_RE.fullmatch(parts[1]):
                 return False
             return int(parts[1]) <= MAX_SUBACCOUNT_NUMBER
         if channel in ("v4_orderbook", "v4_trades"):
@@ -216,7 +218,7 @@ class WsHub:
             )
             return
         try:
-            contents = views.subscribed_contents(self._engine, channel, channel_id)
+            contents = self._initial_contents(channel, channel_id)
         except Exception:  # an initial fetch failing is socks' "Internal error" answer
             log.exception("initial contents failed for %s %s", channel, channel_id)
             self._error(
@@ -236,6 +238,15 @@ class WsHub:
             message["id"] = channel_id if channel_id is not None else channel
         message["contents"] = contents
         self._send(connection, message)
+
+    def _initial_contents(self, channel: str, channel_id: str | None) -> Any:
+        if channel == "v4_subaccounts" and channel_id is not None:
+            owner, _, number = channel_id.rpartition("/")
+            # socks answers "{}" for a subaccount the indexer has never seen (its REST
+            # 404); updates follow once the subaccount is funded.
+            if views.subaccount(self._engine, owner, int(number)) is None:
+                return {}
+        return views.subscribed_contents(self._engine, channel, channel_id)
 
     def _unsubscribe(self, connection: Connection, parsed: dict[str, Any]) -> None:
         if not self._validate_message(connection, parsed):
@@ -274,12 +285,17 @@ class WsHub:
         )
         try:
             async for message in ws:
-                if message.type == WSMsgType.TEXT:
-                    self.handle_text(connection, message.data)
-                elif message.type == WSMsgType.BINARY:
-                    self.handle_text(connection, message.data.decode("utf-8", errors="replace"))
-                elif message.type == WSMsgType.ERROR:
+                if message.type == WSMsgType.ERROR:
                     break
+                if message.type not in (WSMsgType.TEXT, WSMsgType.BINARY):
+                    continue
+                data = message.data
+                text = data if isinstance(data, str) else data.decode("utf-8", errors="replace")
+                try:
+                    self.handle_text(connection, text)
+                except Exception:  # as socks: one bad message never ends the connection
+                    log.exception("websocket message failed")
+                    self._error(connection, "Internal error")
         finally:
             self._unsubscribe_all(connection)
             self._connections.discard(connection)

@@ -11,6 +11,7 @@ open interest moved by devnet trades, and 24-hour statistics.
 from __future__ import annotations
 
 import json
+from collections import deque
 from dataclasses import dataclass, field
 from decimal import Decimal
 from importlib import resources
@@ -60,9 +61,11 @@ class MarketState:
     """One devnet market: fixed parameters plus the state the devnet moves.
 
     Prices are oracle integers ``price_value x 10^price_exponent`` USDC per base
-    unit. ``base_open_interest_bq`` is the real market's one-sided open interest
-    at capture time; devnet trades add :attr:`open_interest_bq` on top (the
-    synthetic liquidity provider is the other side of every devnet position).
+    unit. ``funding_rate_ppb`` is the hourly funding rate in parts per billion
+    (the real market's ``nextFundingRate`` at capture). ``base_open_interest_bq``
+    is the real market's one-sided open interest at capture time; devnet trades
+    add to it (the synthetic liquidity provider is the other side of every
+    devnet position, see :attr:`open_interest_bq`).
     """
 
     spec: MarketSpec
@@ -75,6 +78,8 @@ class MarketState:
     volume_24h_qq: int = 0
     trades_24h: int = 0
     open_price_value: int = 0
+    hourly_prices: deque[int] = field(default_factory=lambda: deque(maxlen=24))
+    funding_rate_ppb: int = 0
     recent_trades: list[dict[str, Any]] = field(default_factory=list)
 
     @property
@@ -106,6 +111,12 @@ class MarketState:
         shorts = self.user_short_bq - max(-old_bq, 0) + max(-new_bq, 0)
         return self.base_open_interest_bq + max(longs, shorts)
 
+    def record_hour(self) -> None:
+        """Remember the price at an hour boundary; the oldest of the last 24 is
+        the base of ``priceChange24H``."""
+        self.hourly_prices.append(self.price_value)
+        self.open_price_value = self.hourly_prices[0]
+
     def record_position_change(self, old_bq: int, new_bq: int) -> None:
         self.user_long_bq += max(new_bq, 0) - max(old_bq, 0)
         self.user_short_bq += max(-new_bq, 0) - max(-old_bq, 0)
@@ -116,9 +127,9 @@ class MarketState:
             base_quantums, self.spec.atomic_resolution, self.price_value, self.price_exponent
         )
 
-    def requirements(self, base_quantums: int, open_interest_bq: int | None = None) -> tuple[
-        int, int, int
-    ]:
+    def requirements(
+        self, base_quantums: int, open_interest_bq: int | None = None
+    ) -> tuple[int, int, int]:
         """(initial, base initial, maintenance) margin of a position, quote quantums.
 
         Initial uses the open-interest-scaled IMF (``open_interest_bq`` defaults
@@ -184,6 +195,7 @@ def build_markets(tickers: tuple[str, ...] | None = None) -> dict[str, MarketSta
             price_value=value,
             base_open_interest_bq=oi_bq,
             open_price_value=value,
+            funding_rate_ppb=int(spec.next_funding_rate.scaleb(9).to_integral_value()),
         )
     return markets
 

@@ -48,13 +48,24 @@ class Matching(EngineState):
     # -- checks ------------------------------------------------------------------------
 
     def can_fill(
-        self, account: Subaccount, market: MarketState, is_buy: bool, quantums: int,
-        subticks: int, fee_ppm: int, *, match: bool,
+        self,
+        account: Subaccount,
+        market: MarketState,
+        is_buy: bool,
+        quantums: int,
+        subticks: int,
+        fee_ppm: int,
+        *,
+        match: bool,
     ) -> str:
         """The chain's collateral check of one hypothetical fill; ``"Success"`` passes."""
         delta_bq, delta_usdc, _, _ = fill_terms(market, is_buy, quantums, subticks, fee_ppm)
         verdict: str = collateral_check(
-            account, self.markets, market.ticker, delta_bq, delta_usdc,
+            account,
+            self.markets,
+            market.ticker,
+            delta_bq,
+            delta_usdc,
             apply_open_interest=match,
         )
         return verdict
@@ -91,6 +102,16 @@ class Matching(EngineState):
         order.removal_reason = reason
         self.order_changed(order)
 
+    def record_order(self, state: OrderState) -> None:
+        """Make ``state`` the order of its id, replacing an earlier one in the views."""
+        previous = self.orders.get(state.key)
+        account_orders = self.subaccount_orders[(state.address, state.subaccount_number)]
+        if previous is not None and previous in account_orders:
+            account_orders.remove(previous)
+        self.orders[state.key] = state
+        self.orders_by_uuid[state.uuid] = state
+        account_orders.append(state)
+
     def remember_fill_amount(self, order: OrderState) -> None:
         """Keep a short-term order's filled amount until its good-til-block lapses."""
         if order.is_stateful or order.good_til_block is None or order.filled == 0:
@@ -113,7 +134,8 @@ class Matching(EngineState):
     def match(self, taker: OrderState, market: MarketState, tx_hash: str) -> str | None:
         """Match ``taker`` against the book; return why it stopped early, if it did.
 
-        The returned removal reason is ``UNDERCOLLATERALIZED`` or
+        The returned removal reason is ``UNDERCOLLATERALIZED``,
+        ``VIOLATES_ISOLATED_SUBACCOUNT_CONSTRAINTS`` or
         ``REDUCE_ONLY_RESIZE``; ``None`` means the book ran out of crossing
         liquidity or the order filled.
         """
@@ -135,33 +157,60 @@ class Matching(EngineState):
                 level is None
                 or (maker.subticks <= level[1] if taker.is_buy else maker.subticks >= level[1])
             )
-            price = maker.subticks if use_user and maker is not None else (
-                level[1] if level is not None else None
+            price = (
+                maker.subticks
+                if use_user and maker is not None
+                else (level[1] if level is not None else None)
             )
             limit = taker.subticks
             if price is None or (price > limit if taker.is_buy else price < limit):
                 break
             if use_user and maker is not None:
                 if (maker.address, maker.subaccount_number) == (account.address, account.number):
-                    self.finish(maker, o.BEST_EFFORT_CANCELED if not maker.is_stateful
-                                else o.CANCELED, o.SELF_TRADE)
+                    self.finish(
+                        maker,
+                        o.BEST_EFFORT_CANCELED if not maker.is_stateful else o.CANCELED,
+                        o.SELF_TRADE,
+                    )
                     continue
                 amount = min(wanted, maker.remaining)
             else:
                 assert level is not None
                 amount = min(wanted, synthetic.available[level[0]])
-            if self.can_fill(account, market, taker.is_buy, amount, price, self.taker_fee_ppm,
-                             match=True) != chain_math.SUCCESS:
-                return o.UNDERCOLLATERALIZED
+            verdict = self.can_fill(
+                account, market, taker.is_buy, amount, price, self.taker_fee_ppm, match=True
+            )
+            if verdict != chain_math.SUCCESS:
+                return o.removal_reason_for(verdict)
             if use_user and maker is not None:
                 maker_account = self.account_or_new(maker.address, maker.subaccount_number)
-                if self.can_fill(maker_account, market, maker.is_buy, amount, price,
-                                 self.maker_fee_ppm, match=True) != chain_math.SUCCESS:
-                    self.finish(maker, o.BEST_EFFORT_CANCELED if not maker.is_stateful
-                                else o.CANCELED, o.UNDERCOLLATERALIZED)
+                verdict = self.can_fill(
+                    maker_account,
+                    market,
+                    maker.is_buy,
+                    amount,
+                    price,
+                    self.maker_fee_ppm,
+                    match=True,
+                )
+                if verdict != chain_math.SUCCESS:
+                    self.finish(
+                        maker,
+                        o.BEST_EFFORT_CANCELED if not maker.is_stateful else o.CANCELED,
+                        o.removal_reason_for(verdict),
+                    )
                     continue
-                self.settle(maker_account, market, maker.is_buy, amount, price,
-                            self.maker_fee_ppm, "MAKER", maker, tx_hash)
+                self.settle(
+                    maker_account,
+                    market,
+                    maker.is_buy,
+                    amount,
+                    price,
+                    self.maker_fee_ppm,
+                    "MAKER",
+                    maker,
+                    tx_hash,
+                )
                 maker.filled += amount
                 if maker.remaining == 0:
                     self.finish(maker, o.FILLED, None)
@@ -172,8 +221,17 @@ class Matching(EngineState):
                 assert level is not None
                 synthetic.available[level[0]] -= amount
                 self.touched_books.add(market.ticker)
-            self.settle(account, market, taker.is_buy, amount, price, self.taker_fee_ppm,
-                        "TAKER", taker, tx_hash)
+            self.settle(
+                account,
+                market,
+                taker.is_buy,
+                amount,
+                price,
+                self.taker_fee_ppm,
+                "TAKER",
+                taker,
+                tx_hash,
+            )
             taker.filled += amount
             wanted -= amount
             self.record_trade(market, taker.is_buy, amount, price)
@@ -182,19 +240,43 @@ class Matching(EngineState):
     # -- settlement --------------------------------------------------------------------------
 
     def settle(
-        self, account: Subaccount, market: MarketState, is_buy: bool, quantums: int,
-        subticks: int, fee_ppm: int, liquidity: str, order: OrderState | None, tx_hash: str,
-        *, fill_type: str = "LIMIT",
+        self,
+        account: Subaccount,
+        market: MarketState,
+        is_buy: bool,
+        quantums: int,
+        subticks: int,
+        fee_ppm: int,
+        liquidity: str,
+        order: OrderState | None,
+        tx_hash: str,
+        *,
+        fill_type: str = "LIMIT",
     ) -> None:
         """Apply one fill to ``account``: USDC, position, fill record and events."""
         delta_bq, delta_usdc, quote, fee = fill_terms(market, is_buy, quantums, subticks, fee_ppm)
         price = market.spec.subticks_to_price(subticks)
         self.apply_trade(account, market, delta_bq, delta_usdc, Fraction(price))
-        self.record_fill(account, market, is_buy, quantums, shapes.dec(price), quote, fee,
-                         liquidity, order, tx_hash, fill_type)
+        self.record_fill(
+            account,
+            market,
+            is_buy,
+            quantums,
+            shapes.dec(price),
+            quote,
+            fee,
+            liquidity,
+            order,
+            tx_hash,
+            fill_type,
+        )
 
     def apply_trade(
-        self, account: Subaccount, market: MarketState, delta_bq: int, delta_usdc: int,
+        self,
+        account: Subaccount,
+        market: MarketState,
+        delta_bq: int,
+        delta_usdc: int,
         price: Fraction,
     ) -> None:
         """Move ``account``'s USDC and position in ``market``; keep the bookkeeping."""
@@ -228,9 +310,18 @@ class Matching(EngineState):
         self.trading_changed.add(market.ticker)
 
     def record_fill(
-        self, account: Subaccount, market: MarketState, is_buy: bool, quantums: int,
-        price: str, quote: int, fee: int, liquidity: str, order: OrderState | None,
-        tx_hash: str, fill_type: str,
+        self,
+        account: Subaccount,
+        market: MarketState,
+        is_buy: bool,
+        quantums: int,
+        price: str,
+        quote: int,
+        fee: int,
+        liquidity: str,
+        order: OrderState | None,
+        tx_hash: str,
+        fill_type: str,
     ) -> None:
         event_id = self.next_event_id()
         record: dict[str, Any] = {

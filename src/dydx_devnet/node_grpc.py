@@ -37,6 +37,7 @@ from v4_proto.cosmos.base.v1beta1.coin_pb2 import Coin
 from v4_proto.cosmos.crypto.secp256k1.keys_pb2 import PubKey
 from v4_proto.cosmos.tx.v1beta1 import service_pb2 as tx_service
 from v4_proto.cosmos.tx.v1beta1 import service_pb2_grpc as tx_grpc
+from v4_proto.cosmos.tx.v1beta1.tx_pb2 import Tx
 from v4_proto.dydxprotocol.clob import clob_pair_pb2, equity_tier_limit_config_pb2
 from v4_proto.dydxprotocol.clob import query_pb2 as clob_query
 from v4_proto.dydxprotocol.clob import query_pb2_grpc as clob_grpc
@@ -242,6 +243,19 @@ class TxService(tx_grpc.ServiceServicer):  # type: ignore[misc]
             response.codespace = result.codespace
             response.raw_log = result.log
         return tx_service.BroadcastTxResponse(tx_response=response)
+
+    def GetTx(self, request: Any, context: grpc.ServicerContext) -> Any:
+        found = self._s.processor.included(str(request.hash))
+        if found is None:
+            return _abort(context, grpc.StatusCode.NOT_FOUND, f"tx not found: {request.hash}")
+        tx = Tx.FromString(found.tx_bytes)
+        response = TxResponse(
+            height=found.height,
+            txhash=tx_hash(found.tx_bytes),
+            gas_used=_CLOB_GAS_USED,
+        )
+        response.tx.Pack(tx, type_url_prefix="/")
+        return tx_service.GetTxResponse(tx=tx, tx_response=response)
 
     def Simulate(self, request: Any, context: grpc.ServicerContext) -> Any:
         if request.tx_bytes:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import Final
 
 from v4_proto.dydxprotocol.clob.order_pb2 import Order
@@ -49,8 +50,18 @@ IOC_WOULD_REST: Final = "ORDER_REMOVAL_REASON_IMMEDIATE_OR_CANCEL_WOULD_REST_ON_
 REDUCE_ONLY_RESIZE: Final = "ORDER_REMOVAL_REASON_REDUCE_ONLY_RESIZE"
 REPLACED: Final = "ORDER_REMOVAL_REASON_REPLACED"
 FULLY_FILLED: Final = "ORDER_REMOVAL_REASON_FULLY_FILLED"
+VIOLATES_ISOLATED: Final = "ORDER_REMOVAL_REASON_VIOLATES_ISOLATED_SUBACCOUNT_CONSTRAINTS"
+MATCH_FAILURES: Final = (UNDERCOLLATERALIZED, VIOLATES_ISOLATED)
 
 
+def removal_reason_for(verdict: str) -> str:
+    """The indexer removal reason of an order whose match failed with ``verdict``."""
+    if verdict == "ViolatesIsolatedSubaccountConstraints":
+        return VIOLATES_ISOLATED
+    return UNDERCOLLATERALIZED
+
+
+@lru_cache(maxsize=65_536)
 def subaccount_uuid(address: str, number: int) -> str:
     """The devnet's UUIDv5 of a subaccount (the indexer's ``subaccountId``)."""
     return str(uuid.uuid5(_NAMESPACE, f"{address}-{number}"))
@@ -162,9 +173,7 @@ def validate_basic(order: Order) -> TxResult | None:
     if not oid.subaccount_id.owner:
         return codes.reject(codes.INVALID_PLACE_ORDER, "invalid SubaccountId Owner address ()")
     if order.side not in (SIDE_BUY, SIDE_SELL):
-        return codes.reject(
-            codes.INVALID_PLACE_ORDER, f"invalid order side {order.side}"
-        )
+        return codes.reject(codes.INVALID_PLACE_ORDER, f"invalid order side {order.side}")
     if order.time_in_force == TIF_FOK:
         return codes.reject(codes.DEPRECATED_FIELD, "Fill-or-kill has been deprecated")
     if order.time_in_force not in (TIF_UNSPECIFIED, TIF_IOC, TIF_POST_ONLY):

@@ -257,9 +257,7 @@ class OracleReplay:
         self.clock = (
             ReplayClock(list(self.paths.values()), genesis_ms, warmup_days) if self.paths else None
         )
-        self.walks = {
-            t: RandomWalk(t, value, seed, hourly_vol_ppm) for t, value in walked.items()
-        }
+        self.walks = {t: RandomWalk(t, value, seed, hourly_vol_ppm) for t, value in walked.items()}
         self._last_ms = genesis_ms
 
     @property

@@ -32,6 +32,7 @@ from dydx_v4_client.network import Network, NodeConfig, make_insecure
 
 from dydx_devnet import indexer_api, indexer_ws
 from dydx_devnet.auth import AccountRegistry, is_valid_address
+from dydx_devnet.demo import DEMO_ADDRESS
 from dydx_devnet.engine import Engine, EngineConfig
 from dydx_devnet.faults import Faults
 from dydx_devnet.node_grpc import NodeServer, NodeServices
@@ -96,7 +97,8 @@ class Devnet:
 
     async def start(self) -> None:
         loop = asyncio.get_running_loop()
-        engine = Engine.create(self.config.engine_config())
+        # Loading the bundled candles takes a second or two: keep the loop free meanwhile.
+        engine = await asyncio.to_thread(Engine.create, self.config.engine_config())
         self.engine = engine
         self.faults = Faults(engine)
         try:
@@ -201,6 +203,14 @@ class Devnet:
         amount = indexer_api.parse_usdc_amount(str(usdc))
         self.accounts.ensure(address)
         self._require_engine().deposit(address, subaccount_number, int(amount * 1_000_000))
+
+    def fund_demo(self, usdc: Decimal | int = 10_000, subaccount_number: int = 0) -> str:
+        """Fund the well-known demo account (:mod:`dydx_devnet.demo`); returns its address.
+
+        Then ``await Wallet.from_mnemonic(node, DEMO_MNEMONIC, DEMO_ADDRESS)``.
+        """
+        self.fund(DEMO_ADDRESS, usdc, subaccount_number)
+        return DEMO_ADDRESS
 
     @property
     def faucet_url(self) -> str:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from decimal import Decimal
 from fractions import Fraction
+from functools import lru_cache
 from typing import Any
 
 from dydx_devnet import orders as o
@@ -46,6 +47,7 @@ def usdc(quote_quantums: int) -> str:
     return dec(Decimal(quote_quantums).scaleb(-6))
 
 
+@lru_cache(maxsize=4096)
 def iso(ms: int) -> str:
     """``2024-08-01T07:09:25.767Z`` for chain milliseconds."""
     moment = from_ms(ms)
@@ -82,7 +84,7 @@ def market_object(market: MarketState) -> dict[str, Any]:
     payload["status"] = spec.status.value
     payload.setdefault("baseOpenInterest", size(market, market.base_open_interest_bq))
     payload.setdefault("defaultFundingRate1H", "0")
-    payload["nextFundingRate"] = "0"
+    payload["nextFundingRate"] = dec(Decimal(market.funding_rate_ppb).scaleb(-9))
     return payload
 
 
@@ -209,7 +211,7 @@ def position_object(
         "closedAt": None if position.closed_at_ms is None else iso(position.closed_at_ms),
         "sumOpen": size(market, position.sum_open),
         "sumClose": size(market, position.sum_close),
-        "netFunding": "0",
+        "netFunding": usdc(position.net_funding),
         "subaccountNumber": account.number,
     }
     if ws:
@@ -234,5 +236,6 @@ def asset_object(account: Subaccount, *, ws: bool = False) -> dict[str, Any]:
         "subaccountNumber": account.number,
     }
     if ws:
-        body = {"address": account.address, "positionId": account.uuid + "-usdc", **body}
+        position_id = o.derived_uuid(account.uuid, "USDC")
+        body = {"address": account.address, "positionId": position_id, **body}
     return body

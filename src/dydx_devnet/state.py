@@ -7,6 +7,7 @@ call ends with one batch of :class:`DevnetEvent`s in the indexer's shapes.
 
 from __future__ import annotations
 
+import logging
 import threading
 from collections import defaultdict, deque
 from collections.abc import Callable
@@ -21,6 +22,8 @@ from dydx_devnet.markets import MarketState
 from dydx_devnet.orders import OrderKey, OrderState
 from dydx_devnet.replay import OracleReplay
 from dydx_devnet.subaccounts import Position, Subaccount
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -37,8 +40,13 @@ class EngineConfig:
       ``levels`` per side ``level_spacing_ppm`` apart, ``depth_per_level_usdc``
       USDC each.
     * ``short_block_window``: how far ahead a short-term good-til-block may be.
+    * ``funding``: settle hourly funding at each market's real ``nextFundingRate``.
     * ``indexer_lag_blocks``: how far the indexer views trail the chain.
     * ``genesis_time``: chain time of the first block (``None``: now).
+    * ``initial_height``: height of that block; not 1, so that an indexer
+      held back by N blocks is N behind from the start.
+    * ``warmup_days``: days of bundled data before genesis (candle history);
+      the replay runs from there to the end of the data.
     """
 
     seed: int = 1
@@ -55,11 +63,12 @@ class EngineConfig:
     indexer_lag_blocks: int = 0
     chain_id: str = "dydx-devnet-1"
     genesis_time: datetime | None = None
-    initial_height: int = 1
-    warmup_days: int = 30
+    initial_height: int = 1_000
+    warmup_days: int = 60
     random_walk_hourly_vol_ppm: int = 6_000
     max_liquidation_fee_ppm: int = 15_000
     stateful_order_time_window_s: int = 95 * 24 * 3600
+    funding: bool = True
 
     def __post_init__(self) -> None:
         if not self.block_time_s > 0 or not self.speed > 0:
@@ -215,7 +224,10 @@ class EngineState:
         events, self._events = self._events, []
         for event in events:
             for listener in list(self.listeners):
-                listener(event)
+                try:
+                    listener(event)
+                except Exception:  # a broken subscriber must not fail the transaction
+                    log.exception("devnet event listener failed on %s", event.channel)
 
     def _book_events(self) -> None:
         for ticker in sorted(self.touched_books):

@@ -17,6 +17,7 @@ from fractions import Fraction
 from dydx_devnet.markets import MarketState
 from dydx_devnet.orders import derived_uuid, subaccount_uuid
 from dydx_trader.domain import chain_math
+from dydx_trader.domain.market import MarketType
 
 OPEN = "OPEN"
 CLOSED = "CLOSED"
@@ -45,6 +46,7 @@ class Position:
     status: str = OPEN
     closed_at_height: int | None = None
     closed_at_ms: int | None = None
+    net_funding: int = 0  # quote quantums received (negative = paid)
 
     def apply_fill(self, delta: int, price: Fraction, unit: Fraction) -> int:
         """Apply ``delta`` base quantums bought (+) or sold (-) at ``price``.
@@ -65,9 +67,9 @@ class Position:
             return 0
         closed = min(abs(delta), abs(old))
         previous_close = self.sum_close
-        self.exit_price = (
-            (self.exit_price or Fraction(0)) * previous_close + price * closed
-        ) / (previous_close + closed)
+        self.exit_price = ((self.exit_price or Fraction(0)) * previous_close + price * closed) / (
+            previous_close + closed
+        )
         self.sum_close += closed
         direction = 1 if old > 0 else -1
         self.realized_pnl += (price - self.entry_price) * closed * unit * direction
@@ -160,6 +162,28 @@ def risk(
     return Risk(net, initial, base_initial, maintenance)
 
 
+VIOLATES_ISOLATED = "ViolatesIsolatedSubaccountConstraints"
+
+
+def violates_isolation(
+    account: Subaccount, markets: Mapping[str, MarketState], ticker: str, delta_bq: int
+) -> bool:
+    """Whether moving ``ticker`` by ``delta_bq`` breaks the isolated-market rule.
+
+    A subaccount holding a position in an ISOLATED market may hold no other
+    position, and one with cross positions cannot open an isolated one
+    (``x/subaccounts/keeper/isolated_subaccount.go``).
+    """
+    if account.position_quantums(ticker) + delta_bq == 0:
+        return False
+    others = [t for t, p in account.positions.items() if t != ticker and p.quantums != 0]
+    if not others:
+        return False
+    if markets[ticker].spec.market_type is MarketType.ISOLATED:
+        return True
+    return any(markets[t].spec.market_type is MarketType.ISOLATED for t in others)
+
+
 def collateral_check(
     account: Subaccount,
     markets: Mapping[str, MarketState],
@@ -171,11 +195,14 @@ def collateral_check(
 ) -> str:
     """The chain's ``CanUpdateSubaccounts`` collateral check of one update.
 
-    Passes (``"Success"``) when the new state has ``NC >= IMR``; otherwise only
+    Fails with ``"ViolatesIsolatedSubaccountConstraints"`` on an isolated-market
+    violation. Passes (``"Success"``) when the new state has ``NC >= IMR``; otherwise only
     if :func:`chain_math.is_valid_state_transition` allows it. With
     ``apply_open_interest`` (a match) the market's IMF is scaled with the
     open interest after the update, as the chain does for matches.
     """
+    if violates_isolation(account, markets, ticker, delta_bq):
+        return VIOLATES_ISOLATED
     market = markets[ticker]
     old_bq = account.position_quantums(ticker)
     oi = market.open_interest_after(old_bq, old_bq + delta_bq) if apply_open_interest else None

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import hashlib
 import threading
+from collections import OrderedDict
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -223,6 +224,17 @@ def skips_sequence(messages: tuple[Message, ...]) -> bool:
     return True
 
 
+MAX_REMEMBERED_TXS = 10_000
+
+
+@dataclass(frozen=True)
+class IncludedTx:
+    """A transaction in block ``height``: its bytes (a serialized ``TxRaw``)."""
+
+    height: int
+    tx_bytes: bytes
+
+
 class OrderEngine(Protocol):
     """What the processor needs from the engine (see ``dydx_devnet.engine``)."""
 
@@ -250,6 +262,9 @@ class TxProcessor:
         self._accounts = accounts
         self._chain_id = chain_id
         self._lock = threading.Lock()
+        # Accepted sequenced (stateful) transactions go into the next block, as on the
+        # chain; short-term orders and cancels never appear in blocks as transactions.
+        self._included: OrderedDict[str, IncludedTx] = OrderedDict()
 
     def check(self, tx_bytes: bytes, *, apply: bool = True) -> TxResult:
         """The chain's CheckTx answer for ``tx_bytes``; with ``apply=False`` (Simulate)
@@ -259,9 +274,9 @@ class TxProcessor:
         except TxRejected as rejected:
             return rejected.result
         with self._lock:
-            return self._check_decoded(tx, tx_hash(tx_bytes), apply=apply)
+            return self._check_decoded(tx, tx_bytes, apply=apply)
 
-    def _check_decoded(self, tx: DecodedTx, hash_hex: str, *, apply: bool) -> TxResult:
+    def _check_decoded(self, tx: DecodedTx, tx_bytes: bytes, *, apply: bool) -> TxResult:
         signer = tx.signer
         for message in tx.messages:
             owner = message_owner(message)
@@ -304,10 +319,23 @@ class TxProcessor:
             if isinstance(message, MsgPlaceOrder):
                 return self._engine.check_order(message.order)
             return TxResult(0, "", "")
+        hash_hex = tx_hash(tx_bytes)
         result = self._apply(tx.messages[0], hash_hex)
         if result.code == 0 and sequenced:
-            self._accounts.increment_sequence(signer, self._engine.height)
+            height = self._engine.height
+            self._accounts.increment_sequence(signer, height)
+            self._included[hash_hex] = IncludedTx(height + 1, tx_bytes)
+            while len(self._included) > MAX_REMEMBERED_TXS:
+                self._included.popitem(last=False)
         return result
+
+    def included(self, hash_hex: str) -> IncludedTx | None:
+        """The transaction with this hash if a committed block holds it (``GetTx``)."""
+        with self._lock:
+            found = self._included.get(hash_hex.upper())
+        if found is None or found.height > self._engine.height:
+            return None
+        return found
 
     def _apply(self, message: Message, hash_hex: str) -> TxResult:
         if isinstance(message, MsgPlaceOrder):

@@ -13,7 +13,7 @@ rounding. ``latestProcessedBlockHeight`` trails the chain by the indexer lag.
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from dydx_devnet import shapes
@@ -85,7 +85,10 @@ def perpetual_markets(engine: Engine, ticker: str | None = None) -> dict[str, An
 
 
 def perpetual_positions(
-    engine: Engine, address: str, number: int, status: str | list[str] | None = None,
+    engine: Engine,
+    address: str,
+    number: int,
+    status: str | list[str] | None = None,
     limit: int = API_LIMIT,
 ) -> dict[str, Any]:
     """``GET /v4/perpetualPositions``: newest first, optionally only some statuses."""
@@ -98,7 +101,8 @@ def perpetual_positions(
         everything.sort(key=lambda p: p.created_at_height, reverse=True)
         rows = [
             shapes.position_object(p, engine.markets[p.ticker], account)
-            for p in everything if wanted is None or p.status in wanted
+            for p in everything
+            if wanted is None or p.status in wanted
         ]
         return {"positions": rows[:limit]}
 
@@ -113,8 +117,12 @@ def asset_positions(engine: Engine, address: str, number: int) -> dict[str, Any]
 
 
 def orders(
-    engine: Engine, address: str, number: int, ticker: str | None = None,
-    status: str | list[str] | None = None, limit: int = API_LIMIT,
+    engine: Engine,
+    address: str,
+    number: int,
+    ticker: str | None = None,
+    status: str | list[str] | None = None,
+    limit: int = API_LIMIT,
     side: str | None = None,
 ) -> list[dict[str, Any]]:
     """``GET /v4/orders``: a bare list, newest first."""
@@ -144,13 +152,17 @@ def order(engine: Engine, order_id: str) -> dict[str, Any] | None:
 
 
 def fills(
-    engine: Engine, address: str, number: int, market: str | None = None,
+    engine: Engine,
+    address: str,
+    number: int,
+    market: str | None = None,
     limit: int = API_LIMIT,
 ) -> dict[str, Any]:
     """``GET /v4/fills``: newest first, filtered on ``market`` (not ``ticker``)."""
     with engine.lock:
         rows = [
-            f for f in reversed(engine.fills.get((address, number), []))
+            f
+            for f in reversed(engine.fills.get((address, number), []))
             if market is None or f["market"] == market
         ]
         return {"fills": rows[:limit]}
@@ -173,12 +185,19 @@ def time(engine: Engine) -> dict[str, Any]:
 def _iso_ms(text: str | None) -> int | None:
     if text is None:
         return None
-    return to_ms(datetime.fromisoformat(text.replace("Z", "+00:00")))
+    moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    if moment.tzinfo is None:  # the indexer reads a zone-less time as UTC
+        moment = moment.replace(tzinfo=UTC)
+    return to_ms(moment)
 
 
 def candles(
-    engine: Engine, ticker: str, resolution: str, limit: int = API_LIMIT,
-    from_iso: str | None = None, to_iso: str | None = None,
+    engine: Engine,
+    ticker: str,
+    resolution: str,
+    limit: int = API_LIMIT,
+    from_iso: str | None = None,
+    to_iso: str | None = None,
 ) -> dict[str, Any] | None:
     """``GET /v4/candles/perpetualMarkets/{ticker}``: newest first; ``None`` = unknown.
 

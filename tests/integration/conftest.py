@@ -16,7 +16,7 @@ from dydx_v4_client.network import Network
 from dydx_v4_client.node.client import NodeClient
 from dydx_v4_client.wallet import Wallet
 
-from dydx_devnet.demo import DEMO_ADDRESS, DEMO_MNEMONIC
+from dydx_devnet.demo import DEMO_MNEMONIC
 from dydx_devnet.server import Devnet, DevnetConfig
 
 # Few markets keep start-up fast; BTC and ETH have real 2025 parameters, SOL has OI caps.
@@ -47,9 +47,9 @@ class Trader:
 
 @pytest.fixture
 async def demo_trader(devnet: Devnet) -> Trader:
-    devnet.fund(DEMO_ADDRESS, DEMO_FUNDS_USDC)
+    address = devnet.fund_demo(DEMO_FUNDS_USDC)
     network = devnet.network()
     node = await NodeClient.connect(network.node)
-    wallet = await Wallet.from_mnemonic(node, DEMO_MNEMONIC, DEMO_ADDRESS)
+    wallet = await Wallet.from_mnemonic(node, DEMO_MNEMONIC, address)
     indexer = IndexerClient(network.rest_indexer, api_timeout=5)
-    return Trader(devnet, network, indexer, node, wallet, DEMO_ADDRESS)
+    return Trader(devnet, network, indexer, node, wallet, address)

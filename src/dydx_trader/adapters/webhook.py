@@ -7,6 +7,17 @@ required besides the secret)::
      "confidence": 0.8, "price": 64123.5, "stop_loss": 63000, "take_profit": 66000,
      "strategy": "tv_breakout"}
 
+A TradingView alert message (the quotes around ``{{close}}`` are optional;
+numbers may be JSON numbers or decimal strings)::
+
+    {"secret": "<DYDX_TRADER_WEBHOOK_SECRET>", "id": "tv-{{ticker}}-{{timenow}}",
+     "market": "BTC-USD", "action": "{{strategy.order.action}}", "price": {{close}},
+     "strategy": "tv_{{interval}}"}
+
+``id`` (visible ASCII, at most 64 characters) makes a resent alert a replay
+(409) instead of a second trade; without it every post is a new signal.
+``confidence`` defaults to 1, ``strategy`` to ``webhook``.
+
 Authentication, either of:
 
 * an ``X-Signature: sha256=<hex>`` header, HMAC-SHA256 of the raw body under
@@ -52,6 +63,7 @@ MAX_BODY_BYTES = 64 * 1024
 MIN_SECRET_LENGTH = 16
 DEFAULT_STRATEGY = "webhook"
 _MAX_NUMBER_CHARS = 64
+_MAX_EXPONENT = 20  # |x| within 1e-20 .. 1e21: any real price or confidence
 _SIGNATURE = re.compile(r"sha256=([0-9a-fA-F]{64})")
 _FIELDS = frozenset(
     {"secret", "id", "market", "action", "confidence", "price", "stop_loss", "take_profit",
@@ -304,7 +316,8 @@ def _build_signal(fields: Mapping[str, object], now: datetime) -> Signal:
             take_profit=numbers["take_profit"],
         )
     except DydxTraderError as exc:
-        raise _Refusal(422, exc.message) from None
+        # The body calls the reference price "price".
+        raise _Refusal(422, exc.message.replace("reference_price", "price")) from None
 
 
 _NUMBER_FIELDS = ("confidence", "price", "stop_loss", "take_profit")
@@ -320,7 +333,11 @@ def _number(fields: Mapping[str, object], name: str) -> Decimal | None:
         raise _Refusal(422, f"field {name!r} must be a number, not {_json_type(value)}")
     if isinstance(value, str) and len(value) > _MAX_NUMBER_CHARS:
         raise _Refusal(422, f"field {name!r} is not a number")
-    return to_decimal(name, value)
+    parsed = to_decimal(name, value) if isinstance(value, str) else value
+    # Checked before any arithmetic: abs(Decimal("1e999999999")) raises Overflow.
+    if parsed.is_finite() and parsed and not -_MAX_EXPONENT <= parsed.adjusted() <= _MAX_EXPONENT:
+        raise _Refusal(422, f"{name} {parsed} is out of range")
+    return to_decimal(name, parsed)
 
 
 def _json_type(value: object) -> str:

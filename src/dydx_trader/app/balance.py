@@ -19,11 +19,13 @@ conservative view is the one exposed for sizing.
 from __future__ import annotations
 
 import asyncio
+import random
 from collections.abc import Mapping
 from dataclasses import dataclass
 from decimal import Decimal
 
 from dydx_trader.app.ports import (
+    AccountFeed,
     AccountReader,
     ChainHeightReader,
     MarketSource,
@@ -165,6 +167,8 @@ class BalanceManager:
         self._min_height = 0
         self.fetches = 0
         self.last_invalidation: str | None = None
+        self.stream_connected = False
+        self.last_stream_error: Exception | None = None
 
     @property
     def name(self) -> str:
@@ -220,6 +224,36 @@ class BalanceManager:
         if update.has_transfer:
             self.invalidate("transfer")
 
+    # -- the live account stream ---------------------------------------------------------
+
+    async def follow(
+        self,
+        feed: AccountFeed,
+        *,
+        reconnect_min_s: float = 0.5,
+        reconnect_max_s: float = 30.0,
+    ) -> None:
+        """Apply the account's live updates until cancelled (run it as a task).
+
+        Every connect and every drop invalidates the cache: updates may have been
+        missed in between. A lost stream is retried with jittered backoff; the
+        TTL still bounds how old a served snapshot can be meanwhile.
+        """
+        delay = reconnect_min_s
+        while True:
+            self.invalidate("account stream (re)connecting")
+            try:
+                async for update in feed.account_events(self.address, self.subaccount_number):
+                    self.stream_connected = True
+                    delay = reconnect_min_s
+                    self.on_subaccount_update(update)
+            except (VenueUnavailable, MalformedPayload) as error:
+                self.last_stream_error = error
+            self.stream_connected = False
+            self.invalidate("account stream lost")
+            await asyncio.sleep(random.uniform(delay / 2, delay))
+            delay = min(delay * 2, reconnect_max_s)
+
     # -- the fetch -------------------------------------------------------------------
 
     def _flight_done(self, task: asyncio.Task[BalanceSnapshot]) -> None:
@@ -263,6 +297,14 @@ class BalanceManager:
         finally:
             account_task.cancel()
             height_task.cancel()
+        took = self._clock.monotonic() - started
+        if took > self.ttl_s:
+            # The answer describes the account as of somewhere in that window.
+            raise StaleAccountData(
+                f"balance of {self.name} took {took:.1f} s to fetch, longer than its "
+                f"{self.ttl_s:g} s TTL",
+                took_s=f"{took:.3f}",
+            )
         self._check_fresh(account, chain_height)
         risk = LeverageCalculator(self._position_markets(account)).assess(account)
         return BalanceSnapshot(account, risk, chain_height, started)

@@ -10,11 +10,22 @@ from __future__ import annotations
 import time
 from collections.abc import AsyncIterator, Iterable, Mapping, Sequence
 from datetime import UTC, datetime
+from decimal import Decimal
 from typing import Protocol, runtime_checkable
 
 from dydx_trader.domain.account import AccountSnapshot
+from dydx_trader.domain.broadcast import BroadcastOutcome, SignedOrder
 from dydx_trader.domain.market import MarketSpec
-from dydx_trader.domain.venue import Candle, CandleResolution, MarketEvent
+from dydx_trader.domain.order import Order, OrderIntent, OrderState
+from dydx_trader.domain.venue import (
+    Candle,
+    CandleResolution,
+    IndexerFill,
+    IndexerHeight,
+    IndexerOrder,
+    MarketEvent,
+    SubaccountUpdate,
+)
 
 # -- time -----------------------------------------------------------------------------
 
@@ -85,6 +96,18 @@ class MarketFeed(Protocol):
     ) -> AsyncIterator[MarketEvent]: ...
 
 
+class AccountFeed(Protocol):
+    """A live stream of one subaccount's fills, order changes and transfers.
+
+    ``account_events`` connects, subscribes and yields updates until the
+    connection ends; then it raises ``VenueUnavailable``.
+    """
+
+    def account_events(
+        self, address: str, subaccount_number: int
+    ) -> AsyncIterator[SubaccountUpdate]: ...
+
+
 class MarketSource(Protocol):
     """Current market parameters, refused when they cannot be trusted.
 
@@ -94,3 +117,70 @@ class MarketSource(Protocol):
     """
 
     def markets(self, tickers: Iterable[str] | None = None) -> Mapping[str, MarketSpec]: ...
+
+
+# -- orders ---------------------------------------------------------------------------
+
+
+class OrderSender(Protocol):
+    """Signs orders and broadcasts them once.
+
+    ``broadcast`` never raises for the venue: every answer is an outcome
+    (accepted, rejected with the chain's code, or unknown).
+    """
+
+    def sign(self, intent: OrderIntent) -> SignedOrder: ...
+
+    async def broadcast(self, signed: SignedOrder) -> BroadcastOutcome: ...
+
+
+class VenueOrders(Protocol):
+    """The indexer's view of our orders and fills, and how far it has got."""
+
+    async def get_height(self) -> IndexerHeight: ...
+
+    async def get_orders(
+        self,
+        address: str,
+        subaccount_number: int,
+        *,
+        ticker: str | None = None,
+        status: str | None = None,
+        limit: int | None = None,
+    ) -> tuple[IndexerOrder, ...]: ...
+
+    async def get_fills(
+        self,
+        address: str,
+        subaccount_number: int,
+        *,
+        market: str | None = None,
+        limit: int | None = None,
+    ) -> tuple[IndexerFill, ...]: ...
+
+
+class OrderJournal(Protocol):
+    """The durable record of intents, their states and fills."""
+
+    def record_intent(self, intent: OrderIntent, reason: str = ...) -> Order: ...
+
+    def transition(
+        self, client_id: int, new_state: OrderState, reason: str, **numbers: object
+    ) -> Order: ...
+
+    def record_fill(
+        self,
+        client_id: int,
+        fill_id: str,
+        *,
+        quantums: int,
+        size: Decimal,
+        price: Decimal,
+        fee: Decimal,
+        filled_at: datetime | None = None,
+        height: int | None = None,
+    ) -> bool: ...
+
+    def order(self, client_id: int) -> Order: ...
+
+    def in_flight_orders(self) -> list[Order]: ...

@@ -11,37 +11,42 @@ import asyncio
 import importlib
 import json
 from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass
 from decimal import Decimal
+from pathlib import Path
 from typing import Annotated, Any, NoReturn, TypeVar
 
 import typer
 from rich.console import Console
 from rich.table import Table
 
-from dydx_trader.adapters.dydx.indexer import IndexerGateway
+from dydx_trader.adapters.dydx.indexer import IndexerGateway, check_address
 from dydx_trader.adapters.dydx.network import NetworkName, NetworkProfile, network_profile
 from dydx_trader.adapters.dydx.node import NodeGateway
 from dydx_trader.adapters.dydx.retry import RetryPolicy
 from dydx_trader.app.balance import BalanceManager, BalanceSnapshot
 from dydx_trader.app.market_data import MarketDataManager
+from dydx_trader.config import discover_config_path, load_config
 from dydx_trader.domain.errors import DydxTraderError, InvalidInput
 from dydx_trader.domain.market import MarketSpec
 
 T = TypeVar("T")
 
 NetworkOption = Annotated[
-    NetworkName,
-    typer.Option(
-        "--network", envvar="DYDX_NETWORK", help="devnet (local, default), testnet or mainnet."
-    ),
+    NetworkName | None,
+    typer.Option("--network", help="devnet (local), testnet or mainnet [default: from config]."),
 ]
 IndexerOption = Annotated[
-    str | None,
-    typer.Option("--indexer-url", envvar="DYDX_INDEXER_URL", help="Override the indexer REST URL."),
+    str | None, typer.Option("--indexer-url", help="Override the indexer REST URL.")
 ]
 GrpcOption = Annotated[
-    str | None,
-    typer.Option("--grpc", envvar="DYDX_GRPC", help="Override the node gRPC address (host:port)."),
+    str | None, typer.Option("--grpc", help="Override the node gRPC address (host:port).")
+]
+ConfigOption = Annotated[
+    Path | None,
+    typer.Option(
+        "--config", help="Config file [default: $DYDX_TRADER_CONFIG or ./dydx-trader.toml]."
+    ),
 ]
 JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON (decimals as strings).")]
 TimeoutOption = Annotated[
@@ -49,32 +54,45 @@ TimeoutOption = Annotated[
 ]
 
 
+@dataclass(frozen=True, slots=True)
+class _Target:
+    """What to read: endpoints, subaccount and freshness limits."""
+
+    profile: NetworkProfile
+    address: str | None
+    subaccount_number: int
+    balance_ttl_s: float = 5.0
+    max_indexer_lag_blocks: int = 10
+
+
 def register(app: typer.Typer) -> None:
     @app.command()
     def balance(
-        network: NetworkOption = NetworkName.DEVNET,
+        network: NetworkOption = None,
         address: Annotated[
             str | None,
             typer.Option(
                 "--address",
-                envvar="DYDX_ADDRESS",
-                help="dydx1... address (default on devnet: the funded demo account).",
+                help="dydx1... address [default: from config; on devnet the funded demo account].",
             ),
         ] = None,
         subaccount: Annotated[
-            int, typer.Option("--subaccount", envvar="DYDX_SUBACCOUNT", min=0, max=128_000)
-        ] = 0,
+            int | None,
+            typer.Option("--subaccount", min=0, max=128_000, help="[default: from config, 0]"),
+        ] = None,
         indexer_url: IndexerOption = None,
         grpc: GrpcOption = None,
+        config: ConfigOption = None,
         as_json: JsonOption = False,
         timeout: TimeoutOption = 5.0,
     ) -> None:
-        """Equity, free collateral, leverage and positions of one subaccount."""
+        """Equity, free collateral, leverage and positions of the configured subaccount."""
 
         async def work() -> tuple[BalanceSnapshot, Mapping[str, MarketSpec]]:
-            profile = _profile(network, indexer_url, grpc)
-            who = address or _demo_address(profile)
-            return await _read_balance(profile, who, subaccount, timeout)
+            target = _target(config, network, indexer_url, grpc, address, subaccount)
+            who = target.address or _demo_address(target.profile)
+            check_address(who)
+            return await _read_balance(target, who, timeout)
 
         snapshot, markets = _run(work, network)
         if as_json:
@@ -84,16 +102,17 @@ def register(app: typer.Typer) -> None:
 
     @app.command()
     def markets(
-        network: NetworkOption = NetworkName.DEVNET,
+        network: NetworkOption = None,
         indexer_url: IndexerOption = None,
+        config: ConfigOption = None,
         as_json: JsonOption = False,
         timeout: TimeoutOption = 5.0,
     ) -> None:
         """Perpetual markets with price, IMF (base and effective), max leverage, steps, ticks."""
 
         async def work() -> Mapping[str, MarketSpec]:
-            profile = _profile(network, indexer_url, None)
-            return await _indexer(profile, timeout).get_markets()
+            target = _target(config, network, indexer_url, None, None, None)
+            return await _indexer(target.profile, timeout).get_markets()
 
         listing = _run(work, network)
         if as_json:
@@ -105,21 +124,52 @@ def register(app: typer.Typer) -> None:
 # -- wiring ---------------------------------------------------------------------------
 
 
-def _profile(network: NetworkName, indexer_url: str | None, grpc: str | None) -> NetworkProfile:
-    return network_profile(network, indexer_url=indexer_url, grpc_address=grpc)
+def _target(
+    config: Path | None,
+    network: NetworkName | None,
+    indexer_url: str | None,
+    grpc: str | None,
+    address: str | None,
+    subaccount: int | None,
+) -> _Target:
+    """Command-line options over the config file over the defaults.
+
+    ``--network`` picks that network's own endpoints: the config's endpoint
+    overrides apply only to the config's network.
+    """
+    settings = load_config(config or discover_config_path())
+    configured = settings.network
+    same_network = network is None or network is configured.name
+    profile = network_profile(
+        configured.name if network is None else network,
+        indexer_url=indexer_url or (configured.indexer_url if same_network else None),
+        websocket_url=configured.websocket_url if same_network else None,
+        grpc_address=grpc or (configured.grpc_address if same_network else None),
+    )
+    return _Target(
+        profile=profile,
+        address=address or (settings.account.address if same_network else None),
+        subaccount_number=settings.account.subaccount_number if subaccount is None else subaccount,
+        balance_ttl_s=settings.ttl.balance_ttl_s,
+        max_indexer_lag_blocks=settings.ttl.max_indexer_lag_blocks,
+    )
+
+
+def _retry(timeout: float) -> RetryPolicy:
+    return RetryPolicy(max_attempts=2, max_total_s=timeout * 2, base_delay_s=0.2, max_delay_s=1.0)
 
 
 def _indexer(profile: NetworkProfile, timeout: float) -> IndexerGateway:
-    retry = RetryPolicy(max_attempts=2, max_total_s=timeout * 2, base_delay_s=0.2, max_delay_s=1.0)
-    return IndexerGateway(profile.indexer_url, timeout_s=timeout, retry=retry)
+    return IndexerGateway(profile.indexer_url, timeout_s=timeout, retry=_retry(timeout))
 
 
 async def _read_balance(
-    profile: NetworkProfile, address: str, subaccount: int, timeout: float
+    target: _Target, address: str, timeout: float
 ) -> tuple[BalanceSnapshot, Mapping[str, MarketSpec]]:
-    indexer = _indexer(profile, timeout)
-    retry = RetryPolicy(max_attempts=2, max_total_s=timeout * 2, base_delay_s=0.2, max_delay_s=1.0)
-    async with await NodeGateway.connect(profile, timeout_s=timeout, retry=retry) as node:
+    indexer = _indexer(target.profile, timeout)
+    async with await NodeGateway.connect(
+        target.profile, timeout_s=timeout, retry=_retry(timeout)
+    ) as node:
         market_data = MarketDataManager(indexer)
         await market_data.refresh()
         manager = BalanceManager(
@@ -127,7 +177,9 @@ async def _read_balance(
             node,
             market_data,
             address=address,
-            subaccount_number=subaccount,
+            subaccount_number=target.subaccount_number,
+            ttl_s=target.balance_ttl_s,
+            max_indexer_lag_blocks=target.max_indexer_lag_blocks,
             fetch_timeout_s=timeout * 4,
         )
         snapshot = await manager.get_snapshot()
@@ -137,7 +189,9 @@ async def _read_balance(
 def _demo_address(profile: NetworkProfile) -> str:
     """The devnet's funded demo account; other networks need ``--address``."""
     if profile.name is not NetworkName.DEVNET:
-        raise InvalidInput(f"--address is required on {profile.name.value}")
+        raise InvalidInput(
+            f"--address is required on {profile.name.value} (or set [account] address in config)"
+        )
     # The CLI may wire the devnet's demo account; nothing else imports dydx_devnet.
     for module_name in ("dydx_devnet.demo", "dydx_devnet.server"):
         try:
@@ -150,7 +204,7 @@ def _demo_address(profile: NetworkProfile) -> str:
     raise InvalidInput("the devnet has no demo account; pass --address")
 
 
-def _run(work: Callable[[], Awaitable[T]], network: NetworkName) -> T:
+def _run(work: Callable[[], Awaitable[T]], network: NetworkName | None) -> T:
     """Run ``work``; any failure is one line on stderr and exit code 1 (2 for bad input)."""
     try:
         return asyncio.run(_as_coroutine(work))
@@ -158,7 +212,7 @@ def _run(work: Callable[[], Awaitable[T]], network: NetworkName) -> T:
         _fail(str(error), 2)
     except DydxTraderError as error:
         hint = ""
-        if network is NetworkName.DEVNET and "unreachable" in error.message:
+        if network in (None, NetworkName.DEVNET) and "127.0.0.1" in error.message:
             hint = " (is the devnet running? start it with `make devnet`)"
         _fail(f"{error}{hint}", 1)
     except KeyboardInterrupt:
@@ -265,8 +319,14 @@ def _pct(value: Decimal | None) -> str:
     return "-" if value is None else f"{value * 100:.2f} %"
 
 
-def _print_balance(snapshot: BalanceSnapshot, markets: Mapping[str, MarketSpec]) -> None:
+def _console() -> Console:
     console = Console()
+    # Piped output (logs, files) has no width; do not squeeze the tables to 80 columns.
+    return console if console.is_terminal else Console(width=200)
+
+
+def _print_balance(snapshot: BalanceSnapshot, markets: Mapping[str, MarketSpec]) -> None:
+    console = _console()
     risk = snapshot.risk
     summary = Table(title=f"{snapshot.account.address} / {snapshot.account.subaccount_number}")
     summary.add_column("")
@@ -325,4 +385,4 @@ def _print_markets(markets: Mapping[str, MarketSpec]) -> None:
             row["step_size"],
             row["tick_size"],
         )
-    Console().print(table)
+    _console().print(table)

@@ -18,8 +18,10 @@ app = typer.Typer(
 # One module per command group, in the order they appear in --help.
 _COMMAND_MODULES = (
     "dydx_trader.cli.run_cmd",
+    "dydx_trader.cli.devnet_cmd",
     "dydx_trader.cli.account_cmd",
     "dydx_trader.cli.signal_cmd",
+    "dydx_trader.cli.journal_cmd",
 )
 
 

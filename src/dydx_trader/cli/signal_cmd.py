@@ -8,6 +8,7 @@ import json
 import os
 import sys
 from collections.abc import Sequence
+from dataclasses import replace
 from datetime import UTC, datetime
 from importlib import resources
 from importlib.resources.abc import Traversable
@@ -26,6 +27,7 @@ from dydx_trader.adapters.webhook import (
     create_webhook_app,
 )
 from dydx_trader.app.validation import SignalValidator, ValidationConfig, ValidationResult
+from dydx_trader.config import Settings, discover_config_path, load_config
 from dydx_trader.domain.errors import DydxTraderError
 from dydx_trader.domain.numbers import to_decimal
 from dydx_trader.domain.signal import Signal, SignalSource, SizingHint, SizingKind
@@ -36,6 +38,7 @@ from dydx_trader.strategies.candles import Candles
 from dydx_trader.strategies.registry import STRATEGY_NAMES
 from dydx_trader.strategies.scan import ScanResult, scan
 
+DEFAULT_HOST = "127.0.0.1"
 DEFAULT_HTTP_PORT = 8000
 
 
@@ -43,6 +46,21 @@ def register(app: typer.Typer) -> None:
     app.command("scan")(scan_command)
     app.command("signal")(signal_command)
     app.command("serve-webhook")(serve_webhook_command)
+
+
+ConfigOption = Annotated[
+    Path | None,
+    typer.Option(
+        "--config",
+        help="Configuration file (default: $DYDX_TRADER_CONFIG or ./dydx-trader.toml if present).",
+    ),
+]
+
+
+def _settings(config: Path | None) -> Settings | None:
+    """The configuration if a file is given or found, else None (built-in defaults)."""
+    path = config or discover_config_path()
+    return None if path is None else load_config(path)
 
 
 def _fail(message: str, code: int = 2) -> typer.Exit:
@@ -77,13 +95,17 @@ def scan_command(
         list[str] | None, typer.Option("--market", "-m", help="Only these markets (repeatable).")
     ] = None,
     actionable: Annotated[
-        bool, typer.Option("--actionable", help="Show only BUY/SELL/CLOSE, not HOLD.")
+        bool,
+        typer.Option("--actionable", help="Show only BUY/SELL/CLOSE (no HOLD, no errors)."),
     ] = False,
+    config: ConfigOption = None,
 ) -> None:
     """Evaluate strategies over every market's recent candles and print the signals.
 
-    Candles come from --indexer-url, or --candles-dir, or else the market data
-    bundled with the devnet.
+    Strategies: --strategy if given, else those of the configuration file (with
+    their parameters), else all four and their composite. Candles come from
+    --indexer-url, or --candles-dir, or else the market data bundled with the
+    devnet.
     """
     try:
         res = CandleResolution(resolution.strip().upper())
@@ -91,22 +113,26 @@ def scan_command(
         choices = ", ".join(r.value for r in CandleResolution)
         raise _fail(f"resolution {resolution!r} is unknown; use one of {choices}") from None
     try:
-        strategies = _strategies(strategy or [])
+        strategies = _strategies(strategy or [], config)
         results = asyncio.run(_scan(strategies, candles_dir, indexer_url, res, limit, market))
     except DydxTraderError as exc:
         raise _fail(str(exc)) from None
     if actionable:
-        results = [r for r in results if r.signal is None or r.signal.is_actionable]
+        results = [r for r in results if r.signal is not None and r.signal.is_actionable]
     if as_json:
         typer.echo(json.dumps([_result_dict(r) for r in results], indent=2))
     else:
         _print_scan_table(results)
 
 
-def _strategies(names: Sequence[str]) -> tuple[Strategy, ...]:
-    if not names:
+def _strategies(names: Sequence[str], config: Path | None) -> tuple[Strategy, ...]:
+    if names:
+        return tuple(build_strategy(name) for name in names)
+    settings = _settings(config)
+    if settings is None:
         return default_strategies()
-    return tuple(build_strategy(name) for name in names)
+    # Every market is scanned; the entries' own market lists matter to `run`, not here.
+    return tuple(dict.fromkeys(strategy for strategy, _ in settings.build_strategies()))
 
 
 async def _scan(
@@ -168,8 +194,10 @@ def _result_dict(result: ScanResult) -> dict[str, str | None]:
 
 
 def _print_scan_table(results: list[ScanResult]) -> None:
+    with_notes = any(r.signal is None for r in results)
     table = Table(title="signals")
-    for column in ("market", "strategy", "action", "confidence", "price", "candle", "note"):
+    columns = ["market", "strategy", "action", "confidence", "price", "candle (UTC)"]
+    for column in [*columns, "note"] if with_notes else columns:
         table.add_column(column, justify="right" if column in ("confidence", "price") else "left")
     colours = {"BUY": "green", "SELL": "red", "CLOSE": "yellow"}
     for r in results:
@@ -179,17 +207,18 @@ def _print_scan_table(results: list[ScanResult]) -> None:
             continue
         colour = colours.get(s.action.value)
         action = f"[{colour}]{s.action.value}[/{colour}]" if colour else s.action.value
-        candle = datetime.fromtimestamp(int(s.id.rsplit(":", 1)[1]), UTC).strftime("%Y-%m-%d %H:%M")
-        table.add_row(
-            s.market,
-            s.strategy,
-            action,
-            str(s.confidence),
-            str(s.reference_price),
-            candle,
-            "",
-        )
+        row = [s.market, s.strategy, action, str(s.confidence), str(s.reference_price),
+               _candle_time(s)]  # fmt: skip
+        table.add_row(*row, *([""] if with_notes else []))
     Console().print(table)
+
+
+def _candle_time(signal: Signal) -> str:
+    # Strategy signal ids end with the newest candle's open time (epoch seconds).
+    stamp = signal.id.rsplit(":", 1)[-1]
+    if not stamp.isdigit():
+        return "-"
+    return datetime.fromtimestamp(int(stamp), UTC).strftime("%m-%d %H:%M")
 
 
 # -- signal --------------------------------------------------------------------------------
@@ -213,9 +242,11 @@ def signal_command(
     ] = None,
     strategy: Annotated[str, typer.Option(help="Strategy name recorded.")] = "manual",
     min_confidence: Annotated[
-        str, typer.Option(help="Confidence threshold the validator applies.")
-    ] = str(ValidationConfig().min_confidence),
+        str | None,
+        typer.Option(help="Confidence threshold (default: the configuration's, else 0.6)."),
+    ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+    config: ConfigOption = None,
 ) -> None:
     """Build a signal by hand, validate it and print the verdict.
 
@@ -245,10 +276,13 @@ def signal_command(
             take_profit=take_profit,
             sizing=sizing,
         )
-        config = ValidationConfig(min_confidence=to_decimal("min-confidence", min_confidence))
+        settings = _settings(config)
+        limits = ValidationConfig() if settings is None else settings.validation_config()
+        if min_confidence is not None:
+            limits = replace(limits, min_confidence=to_decimal("min-confidence", min_confidence))
     except DydxTraderError as exc:
         raise _fail(str(exc)) from None
-    result = SignalValidator(config, markets=None).validate(signal)
+    result = SignalValidator(limits, markets=None).validate(signal)
     if as_json:
         typer.echo(json.dumps(_verdict_dict(result), indent=2))
     else:
@@ -286,10 +320,14 @@ def _print_verdict(result: ValidationResult) -> None:
 
 
 def serve_webhook_command(
-    host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
-    http_port: Annotated[int, typer.Option(help="Port to listen on.", min=1, max=65535)] = (
-        DEFAULT_HTTP_PORT
-    ),
+    host: Annotated[
+        str | None, typer.Option(help="Address to listen on (default: config, else 127.0.0.1).")
+    ] = None,
+    http_port: Annotated[
+        int | None,
+        typer.Option(help="Port to listen on (default: config, else 8000).", min=1, max=65535),
+    ] = None,
+    config: ConfigOption = None,
 ) -> None:
     """Run the webhook intake alone and print every accepted signal.
 
@@ -300,9 +338,18 @@ def serve_webhook_command(
     """
     try:
         secret = WebhookSecret.from_environ(os.environ)
+        settings = _settings(config)
     except DydxTraderError as exc:
         raise _fail(exc.message) from None
-    validator = SignalValidator(ValidationConfig(), markets=None)
+    if settings is not None:
+        host = host or settings.http.host
+        http_port = http_port or settings.http.port
+        limits = settings.validation_config()
+    else:
+        limits = ValidationConfig()
+    host = host or DEFAULT_HOST
+    http_port = http_port or DEFAULT_HTTP_PORT
+    validator = SignalValidator(limits, markets=None)
 
     async def print_signal(signal: Signal) -> None:
         verdict = validator.validate(signal)

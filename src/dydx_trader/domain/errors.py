@@ -147,6 +147,23 @@ class SignalRejected(DydxTraderError):
     duplicate, cooldown). The rule's name is in ``numbers['rule']``."""
 
 
+class IllegalStateTransition(DydxTraderError):
+    """An order or the trading state was asked to move along an edge its
+    transition table does not have (or an order to overfill). A bug or a venue
+    report that contradicts the journal: nothing is changed; halt and reconcile."""
+
+
+class ClientIdConflict(DydxTraderError):
+    """The journal already holds a different intent under this client id (or a
+    different order for this signal). Nothing is sent; the intent needs another
+    id (a new nonce) or the signal is a duplicate."""
+
+
+class UnknownOrder(DydxTraderError):
+    """The journal has no order with this client id (an order placed outside this
+    system, or a typo). Reconciliation flags it; nothing is changed."""
+
+
 # -- venue outcomes -------------------------------------------------------------
 
 
@@ -169,6 +186,12 @@ class OrderOutcomeUnknown(DydxTraderError):
     Not a rejection: the order stays in flight under the same client id until
     the indexer settles it. Never resend under a new client id.
     """
+
+
+class JournalUnavailable(DydxTraderError):
+    """The journal file cannot be opened, read or written (permissions, disk full,
+    written by a newer version). No order is sent without its intent journaled:
+    trading stops until the file is fixed."""
 
 
 class SecretUnavailable(DydxTraderError):

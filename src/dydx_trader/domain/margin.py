@@ -46,10 +46,10 @@ _ZERO: Final = Decimal(0)
 _ONE: Final = Decimal(1)
 _HUNDRED: Final = Decimal(100)
 _MILLION: Final = Decimal(1_000_000)
-# Integer rounding the linear free-collateral model does not see, per trade:
-# the traded position's notional truncation and IMR ceiling, the fill's floor
-# and the fee's ceiling, each under one quote quantum.
-_ROUNDING_SLACK_QUANTUMS: Final = 4
+_MICRO: Final = Decimal("0.000001")
+# The linear free-collateral model misses the chain's integer rounding (notional
+# truncation, IMR ceiling, fill floor, fee ceiling: each under one quote
+# quantum), so its answer is proved in exact integers and stepped back if need be.
 _MAX_STEP_BACK: Final = 8
 
 
@@ -311,28 +311,41 @@ def free_collateral_capacity(
     The reducing part of a trade against a position is always within capacity.
     """
     oracle = math.oracle_price
-    sign = side.sign
-    line = state.line(math.ticker)
-    toward = sign * line.size if line is not None else _ZERO
-    closing = -toward if toward < 0 else _ZERO
-    adverse = sign * (fill_price - oracle)
-    cost = (adverse if adverse > 0 else _ZERO) + (
-        Decimal(fee_ppm) / _MILLION * fill_price if fee_ppm > 0 else _ZERO
-    )
-    reserve = reserve_quantums + _ROUNDING_SLACK_QUANTUMS
+    line = state.lines.get(math.spec.ticker)
+    buying = side is Side.BUY
+    if line is None:
+        toward = closing = _ZERO
+    else:
+        toward = line.size if buying else -line.size
+        closing = -toward if toward < 0 else _ZERO
+    adverse = fill_price - oracle if buying else oracle - fill_price
+    cost = adverse if adverse > 0 else _ZERO
+    if fee_ppm > 0:
+        cost += fill_price * fee_ppm / _MILLION
     # The local indexer view (base IMF) never binds: its free collateral and its
     # per-unit margin are both no tighter than the chain view's.
-    views = [(state.chain_free_collateral, math.initial_margin_ppm)]
-    if state.reported_free_collateral is not None:
-        views.append((state.reported_free_collateral, math.base_initial_margin_ppm))
-    capacity: Decimal | None = None
-    for free_quantums, imf_ppm in views:
-        margin = Decimal(imf_ppm) / _MILLION * oracle
-        free = usdc(free_quantums - reserve) + closing * (margin - cost)
-        view_capacity = closing + (free / (margin + cost) if free > 0 else _ZERO)
-        capacity = view_capacity if capacity is None else min(capacity, view_capacity)
-    assert capacity is not None
+    capacity = _view_capacity(
+        state.net_collateral - state.initial - reserve_quantums,
+        math.initial_margin_per_unit,
+        closing,
+        cost,
+    )
+    reported = state.reported_free_collateral
+    if reported is not None:
+        capacity = min(
+            capacity,
+            _view_capacity(reported - reserve_quantums, math.base_margin_per_unit, closing, cost),
+        )
     return capacity
+
+
+def _view_capacity(free_quantums: int, margin: Decimal, closing: Decimal, cost: Decimal) -> Decimal:
+    """Closing part plus what the free collateral left after closing can open
+    at ``margin + cost`` USDC per unit."""
+    free = Decimal(free_quantums) * _MICRO
+    if closing:
+        free += closing * (margin - cost)
+    return closing + free / (margin + cost) if free > 0 else closing
 
 
 def largest_fitting(

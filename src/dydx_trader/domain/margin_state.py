@@ -39,9 +39,12 @@ QUOTE_QUANTUMS_PER_USDC = 1_000_000
 _PPM = chain_math.ONE_MILLION
 
 
+_MICRO = Decimal("0.000001")
+
+
 def usdc(quote_quantums: int) -> Decimal:
-    """Quote quantums as USDC (exact)."""
-    return Decimal(quote_quantums).scaleb(-6)
+    """Quote quantums as USDC (exact: a product of at most 28 digits)."""
+    return Decimal(quote_quantums) * _MICRO
 
 
 def quote_quantums_floor(amount: Decimal) -> int:
@@ -91,7 +94,9 @@ def _line_of(math: MarketMath, base_quantums: int) -> PositionLine | None:
         return None
     notional = math.notional_quantums(base_quantums)
     size = Decimal(base_quantums).scaleb(math.spec.atomic_resolution)
-    return PositionLine(math, size, base_quantums, notional, math.requirements(notional)[0])
+    return tuple.__new__(
+        PositionLine, (math, size, base_quantums, notional, math.initial_margin(notional))
+    )
 
 
 def _sum_of(lines: Mapping[str, PositionLine], name: str) -> int:
@@ -204,15 +209,18 @@ class MarginState:
             # The indexer view moves by the change in NC less the change in base IMR.
             d_base = (new.base_initial if new else 0) - (old.base_initial if old else 0)
             reported += net_collateral - self.net_collateral - d_base
-        return TradeOutcome(
-            net_collateral,
-            self.initial + n_initial - o_initial,
-            self.gross_notional + abs(n_notional) - abs(o_notional),
-            reported,
-            self.usdc + usdc_delta,
-            new,
-            old,
-            self,
+        return tuple.__new__(
+            TradeOutcome,
+            (
+                net_collateral,
+                self.initial + n_initial - o_initial,
+                self.gross_notional + abs(n_notional) - abs(o_notional),
+                reported,
+                self.usdc + usdc_delta,
+                new,
+                old,
+                self,
+            ),
         )
 
     def after(self, math: MarketMath, delta_base_quantums: int, usdc_delta: int) -> MarginState:

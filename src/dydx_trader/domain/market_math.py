@@ -50,6 +50,9 @@ class MarketMath:
     # (10^-atomic_resolution as two integers; atomic resolution can be positive).
     base_quantum_scale: int
     base_quantum_divisor: int
+    max_leverage: Decimal  # 1 / effective IMF: the most leverage the market allows now
+    initial_margin_per_unit: Decimal  # USDC of initial margin per base unit (oracle x IMF_eff)
+    base_margin_per_unit: Decimal  # the same at the base IMF (the indexer's)
 
     @property
     def ticker(self) -> str:
@@ -64,11 +67,6 @@ class MarketMath:
     def base_imf(self) -> Decimal:
         """The liquidity tier's base initial margin fraction (ratio)."""
         return Decimal(self.base_initial_margin_ppm) / _MILLION
-
-    @property
-    def max_leverage(self) -> Decimal:
-        """1 / effective IMF: the most leverage the market allows at this price."""
-        return _MILLION / Decimal(self.initial_margin_ppm)
 
     def base_quantums(self, size: Decimal) -> int:
         """Signed base quantums of ``size`` base units.
@@ -89,6 +87,10 @@ class MarketMath:
         (``chain_math.base_to_quote_quantums``)."""
         magnitude = abs(base_quantums) * self.quote_multiplier // self.quote_divisor
         return magnitude if base_quantums >= 0 else -magnitude
+
+    def initial_margin(self, notional_quantums: int) -> int:
+        """Initial margin of a position at the effective IMF, quote quantums (rounded up)."""
+        return -((-abs(notional_quantums) * self.initial_margin_ppm) // _PPM)
 
     def requirements(self, notional_quantums: int) -> tuple[int, int, int]:
         """(initial, base initial, maintenance) margin of a position, quote quantums.
@@ -130,18 +132,22 @@ def market_math(spec: MarketSpec, oracle_price: Decimal | None = None) -> Market
     require_positive(f"{spec.ticker} oracle price", price)
     value, exponent = price_parts(price)
     scale = exponent + spec.atomic_resolution - chain_math.QUOTE_ATOMIC_RESOLUTION
+    initial_margin_ppm = spec.effective_initial_margin_ppm(price)
     derived = MarketMath(
         spec=spec,
         oracle_price=price,
         price_value=value,
         price_exponent=exponent,
-        initial_margin_ppm=spec.effective_initial_margin_ppm(price),
+        initial_margin_ppm=initial_margin_ppm,
         base_initial_margin_ppm=spec.initial_margin_ppm,
         maintenance_fraction_ppm=spec.maintenance_fraction_ppm,
         quote_multiplier=abs(value) * 10 ** max(scale, 0),
         quote_divisor=10 ** max(-scale, 0),
         base_quantum_scale=10 ** max(-spec.atomic_resolution, 0),
         base_quantum_divisor=10 ** max(spec.atomic_resolution, 0),
+        max_leverage=_MILLION / Decimal(initial_margin_ppm),
+        initial_margin_per_unit=price * initial_margin_ppm / _MILLION,
+        base_margin_per_unit=price * spec.initial_margin_ppm / _MILLION,
     )
     if len(_cache) >= _CACHE_LIMIT:
         _cache.clear()

@@ -20,14 +20,10 @@ ABSURD = Decimal("1e15")
 def to_decimal(name: str, value: object) -> Decimal:
     """``value`` as a finite Decimal; ints and decimal strings are accepted,
     floats and bools are not (a float has already lost digits)."""
-    if isinstance(value, bool) or isinstance(value, float):
-        raise InvalidInput(
-            f"{name} must be a Decimal, int or decimal string, not {type(value).__name__}",
-            field=name,
-        )
+    # Anything but these three (a float, a bool) falls through to the refusal.
     if isinstance(value, Decimal):
         parsed = value
-    elif isinstance(value, int | str):
+    elif isinstance(value, int | str) and not isinstance(value, bool):
         try:
             parsed = Decimal(value)
         except InvalidOperation:

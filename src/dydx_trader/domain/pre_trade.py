@@ -23,7 +23,7 @@ chain would accept it.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from decimal import ROUND_CEILING, ROUND_FLOOR, Decimal
 from typing import Final
 
@@ -77,6 +77,9 @@ class RiskLimits:
     max_market_notional: Decimal | None = None
     free_collateral_buffer: Decimal = Decimal(0)
     free_collateral_buffer_fraction: Decimal = Decimal("0.05")
+    # Derived once: the buffer in quote quantums and the fraction as an exact ratio.
+    _buffer_quantums: int = field(init=False, repr=False, compare=False, default=0)
+    _fraction_ratio: tuple[int, int] = field(init=False, repr=False, compare=False, default=(0, 1))
 
     def __post_init__(self) -> None:
         require_positive("max leverage", self.max_leverage)
@@ -93,14 +96,19 @@ class RiskLimits:
                 "must be below 1",
                 value=self.free_collateral_buffer_fraction,
             )
+        object.__setattr__(
+            self, "_buffer_quantums", quote_quantums_ceil(self.free_collateral_buffer)
+        )
+        object.__setattr__(
+            self, "_fraction_ratio", self.free_collateral_buffer_fraction.as_integer_ratio()
+        )
 
     def buffer_quantums(self, net_collateral_quantums: int) -> int:
         """The free collateral kept unused, quote quantums (rounded up)."""
-        fixed = quote_quantums_ceil(self.free_collateral_buffer)
-        if net_collateral_quantums <= 0 or not self.free_collateral_buffer_fraction:
-            return fixed
-        numerator, denominator = self.free_collateral_buffer_fraction.as_integer_ratio()
-        return fixed - ((-net_collateral_quantums * numerator) // denominator)
+        numerator, denominator = self._fraction_ratio
+        if net_collateral_quantums <= 0 or not numerator:
+            return self._buffer_quantums
+        return self._buffer_quantums - ((-net_collateral_quantums * numerator) // denominator)
 
 
 def check_order(
@@ -203,14 +211,14 @@ def _evaluate(
         # Off the step grid (or finer than one quantum, which rounds up).
         if size < spec.step_size:
             return BelowMinimumOrderSize(
-                f"{size} {spec.base_asset} is below the minimum order size "
+                f"{_plain(size)} {spec.base_asset} is below the minimum order size "
                 f"{spec.step_size} of {spec.ticker}",
                 market=spec.ticker,
                 size=size,
                 step_size=spec.step_size,
             )
         return InvalidInput(
-            f"{size} {spec.base_asset} is not a whole number of {spec.ticker} steps "
+            f"{_plain(size)} {spec.base_asset} is not a whole number of {spec.ticker} steps "
             f"({spec.step_size})",
             market=spec.ticker,
             size=size,
@@ -256,16 +264,16 @@ def _reduce_only_refusal(
         )
     if (held > 0) == (side is Side.BUY):
         return ReduceOnlyViolation(
-            f"reduce-only {side.value} of {size} {spec.base_asset} would grow the "
-            f"{held} {spec.base_asset} position in {spec.ticker}",
+            f"reduce-only {side.value} of {_plain(size)} {spec.base_asset} would grow the "
+            f"{_plain(held)} {spec.base_asset} position in {spec.ticker}",
             market=spec.ticker,
             size=size,
             position=held,
         )
     if size > abs(held):
         return ReduceOnlyViolation(
-            f"reduce-only {side.value} of {size} {spec.base_asset} exceeds the "
-            f"{abs(held)} {spec.base_asset} position in {spec.ticker}",
+            f"reduce-only {side.value} of {_plain(size)} {spec.base_asset} exceeds the "
+            f"{_plain(abs(held))} {spec.base_asset} position in {spec.ticker}",
             market=spec.ticker,
             size=size,
             position=held,
@@ -281,51 +289,54 @@ def _cap_refusal(
     size: Decimal,
     limits: RiskLimits,
 ) -> DydxTraderError | None:
-    spec = math.spec
-    what = f"{side.value.lower()} of {size} {spec.base_asset} in {spec.ticker}"
+    # Compared in quote quantums (an int against a Decimal multiple is exact);
+    # the messages are only written when a cap is actually broken.
     equity_quantums = after.net_collateral
-    equity = usdc(equity_quantums)
     new_line = after.line
     notional_quantums = abs(new_line.notional) if new_line is not None else 0
-    notional = usdc(notional_quantums)
     if equity_quantums <= 0:
+        equity = usdc(equity_quantums)
         return InsufficientFreeCollateral(
-            f"a {what} would leave equity at {_money(equity)} USDC",
-            market=spec.ticker,
+            f"a {_what(math, side, size)} would leave equity at {_money(equity)} USDC",
+            market=math.spec.ticker,
             equity=equity,
         )
-    if notional > limits.max_leverage * equity:
+    if notional_quantums > limits.max_leverage * equity_quantums:
+        leverage = Decimal(notional_quantums) / equity_quantums
         return LeverageLimitExceeded(
-            f"a {what} would take its leverage to {_ratio(notional / equity)}x, above your "
-            f"cap of {limits.max_leverage}x",
-            market=spec.ticker,
-            leverage=notional / equity,
+            f"a {_what(math, side, size)} would take its leverage to {_ratio(leverage)}x, "
+            f"above your cap of {limits.max_leverage}x",
+            market=math.spec.ticker,
+            leverage=leverage,
             cap=limits.max_leverage,
         )
     # notional x IMF_eff > equity, exactly in integers.
     if notional_quantums * math.initial_margin_ppm > equity_quantums * _MILLION:
+        leverage = Decimal(notional_quantums) / equity_quantums
         return LeverageLimitExceeded(
-            f"a {what} would take its leverage to {_ratio(notional / equity)}x, above the "
-            f"market's maximum of {_ratio(math.max_leverage)}x",
-            market=spec.ticker,
-            leverage=notional / equity,
+            f"a {_what(math, side, size)} would take its leverage to {_ratio(leverage)}x, "
+            f"above the market's maximum of {_ratio(math.max_leverage)}x",
+            market=math.spec.ticker,
+            leverage=leverage,
             cap=math.max_leverage,
         )
-    gross = usdc(after.gross_notional)
-    if gross > limits.max_exposure * equity:
+    if after.gross_notional > limits.max_exposure * equity_quantums:
+        gross = usdc(after.gross_notional)
+        exposure = Decimal(after.gross_notional) / equity_quantums
         return ExposureLimitExceeded(
-            f"a {what} would take gross exposure to {_money(gross)} USDC = "
-            f"{_ratio(gross / equity)}x equity, above your cap of {limits.max_exposure}x",
-            market=spec.ticker,
-            exposure=gross / equity,
+            f"a {_what(math, side, size)} would take gross exposure to {_money(gross)} USDC "
+            f"= {_ratio(exposure)}x equity, above your cap of {limits.max_exposure}x",
+            market=math.spec.ticker,
+            exposure=exposure,
             cap=limits.max_exposure,
         )
     cap = limits.max_market_notional
-    if cap is not None and notional > cap:
+    if cap is not None and notional_quantums > cap * _MILLION:
+        notional = usdc(notional_quantums)
         return NotionalLimitExceeded(
-            f"a {what} would take its notional to {_money(notional)} USDC, above the "
-            f"per-market cap of {_money(cap)} USDC",
-            market=spec.ticker,
+            f"a {_what(math, side, size)} would take its notional to {_money(notional)} USDC, "
+            f"above the per-market cap of {_money(cap)} USDC",
+            market=math.spec.ticker,
             notional=notional,
             cap=cap,
         )
@@ -334,9 +345,9 @@ def _cap_refusal(
         needed = usdc(before.sizing_free_collateral - after.sizing_free_collateral)
         free = usdc(before.sizing_free_collateral - buffer)
         return InsufficientFreeCollateral(
-            f"a {what} needs {_money(needed, up=True)} USDC initial margin, "
+            f"a {_what(math, side, size)} needs {_money(needed, up=True)} USDC initial margin, "
             f"{_money(free)} free after the {_money(usdc(buffer), up=True)} USDC buffer",
-            market=spec.ticker,
+            market=math.spec.ticker,
             needed=needed,
             free=free,
             buffer=usdc(buffer),
@@ -344,9 +355,20 @@ def _cap_refusal(
     return None
 
 
+def _what(math: MarketMath, side: Side, size: Decimal) -> str:
+    spec = math.spec
+    return f"{side.value.lower()} of {_plain(size)} {spec.base_asset} in {spec.ticker}"
+
+
 def _money(amount: Decimal, *, up: bool = False) -> str:
     """``1,250.00``: USDC to the cent, rounded toward the safe side for the reader."""
     return f"{amount.quantize(_CENT, ROUND_CEILING if up else ROUND_FLOOR):,}"
+
+
+def _plain(value: Decimal) -> str:
+    """``0.0001`` rather than ``0.0001000000`` or ``1E-4``."""
+    text = f"{value:f}"
+    return text.rstrip("0").rstrip(".") if "." in text else text
 
 
 def _ratio(value: Decimal) -> str:

@@ -19,6 +19,7 @@ from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from enum import StrEnum
 from itertools import pairwise
+from typing import TypeVar
 
 from dydx_trader.domain.errors import InvalidInput
 from dydx_trader.domain.numbers import require_fraction, require_positive, to_decimal
@@ -31,6 +32,7 @@ _NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.:-]{0,63}")
 # dYdX perpetual tickers: BASE-USD (BTC-USD, 1INCH-USD, SHIB-USD).
 _MARKET = re.compile(r"[A-Z0-9]{1,20}-USD")
 MAX_ID_LENGTH = 64
+_T = TypeVar("_T")
 
 
 class Action(StrEnum):
@@ -100,7 +102,7 @@ class SizingHint:
     def __post_init__(self) -> None:
         if not isinstance(self.kind, SizingKind):
             raise InvalidInput(f"sizing kind {self.kind!r} is unknown", field="sizing")
-        require_positive(f"sizing {self.kind.value}", self.value)
+        require_positive(f"sizing {self.kind.value}", _bounded("sizing", self.value))
         if self.kind is SizingKind.EQUITY_FRACTION and self.value > 1:
             raise InvalidInput(
                 f"sizing equity_fraction is {self.value}, it must lie in (0, 1]",
@@ -147,12 +149,12 @@ class Signal:
                 "or '-', starting with a letter or digit",
                 field="strategy",
             )
-        require_fraction("confidence", self.confidence)
+        require_fraction("confidence", _bounded("confidence", self.confidence))
         object.__setattr__(self, "created_at", _as_utc(self.created_at))
         for name in ("reference_price", "stop_loss", "take_profit"):
             value = getattr(self, name)
             if value is not None:
-                require_positive(name, value)
+                require_positive(name, _bounded(name, value))
         if self.sizing is not None and not isinstance(self.sizing, SizingHint):
             raise InvalidInput("sizing must be a SizingHint", field="sizing")
         self._check_exits()
@@ -253,7 +255,7 @@ class Signal:
             id=signal_id,
             market=market.strip().upper(),
             action=Action.parse(action),
-            confidence=to_decimal("confidence", confidence),
+            confidence=_to_decimal("confidence", confidence),
             source=source,
             strategy=strategy,
             created_at=created_at,
@@ -302,7 +304,26 @@ def _as_utc(value: object) -> datetime:
 
 
 def _optional_decimal(name: str, value: object) -> Decimal | None:
-    return None if value is None else to_decimal(name, value)
+    return None if value is None else _to_decimal(name, value)
+
+
+def _to_decimal(name: str, value: object) -> Decimal:
+    if isinstance(value, str) and len(value) > 64:
+        raise InvalidInput(f"{name} is not a number (longer than 64 characters)", field=name)
+    if isinstance(value, Decimal | str):
+        try:
+            _bounded(name, Decimal(value))
+        except ArithmeticError:
+            pass  # not a number at all: to_decimal says so
+    return to_decimal(name, value)
+
+
+def _bounded(name: str, value: _T) -> _T:
+    """Refuse exponents past Decimal's context range before any arithmetic on them:
+    ``abs(Decimal("1e999999999"))`` raises ``Overflow`` instead of answering."""
+    if isinstance(value, Decimal) and value.is_finite() and value and value.adjusted() >= 15:
+        raise InvalidInput(f"{name} {value} is absurdly large", field=name)
+    return value
 
 
 def _text(value: Decimal | None) -> str | None:

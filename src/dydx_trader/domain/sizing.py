@@ -92,7 +92,12 @@ class SizingPolicy:
 
     def __post_init__(self) -> None:
         if not isinstance(self.kind, SizingKind):
-            raise InvalidInput(f"unknown sizing kind {self.kind!r}")
+            # Config hands over the kind's name; anything else is refused.
+            try:
+                object.__setattr__(self, "kind", SizingKind(self.kind))
+            except ValueError:
+                known = ", ".join(kind.value for kind in SizingKind)
+                raise InvalidInput(f"unknown sizing kind {self.kind!r} (known: {known})") from None
         required = {
             SizingKind.FIXED_NOTIONAL: ("notional", self.notional),
             SizingKind.EQUITY_FRACTION: ("equity fraction", self.equity_fraction),
@@ -435,36 +440,28 @@ class PositionSizer:
         buying = request.side is Side.BUY
         line = state.lines.get(math.spec.ticker)
         if line is None:
-            toward = closing = held_notional = _ZERO
+            toward = closing = _ZERO
         else:
             toward = line.size if buying else -line.size
             closing = -toward if toward < 0 else _ZERO
-            held_notional = usdc(abs(line.notional))
         adverse = price - oracle if buying else oracle - price
         cost = adverse if adverse > 0 else _ZERO
         if request.fee_ppm > 0:
             cost += price * request.fee_ppm / _PPM
         held_value = toward * oracle
-
-        def leverage_cap(multiple: Decimal, other: Decimal = _ZERO) -> Decimal:
-            room = (multiple * equity - other - held_value) / (oracle + multiple * cost)
-            return room if room > closing else closing
-
         reserve = limits.buffer_quantums(state.net_collateral)
-        caps = [
-            (
-                Bound.FREE_COLLATERAL,
-                free_collateral_capacity(
-                    state, math, request.side, price, request.fee_ppm, reserve
-                ),
-            ),
-            (Bound.USER_LEVERAGE, leverage_cap(limits.max_leverage)),
-            (Bound.MARKET_LEVERAGE, leverage_cap(math.max_leverage)),
-            (
-                Bound.EXPOSURE,
-                leverage_cap(limits.max_exposure, usdc(state.gross_notional) - held_notional),
-            ),
-        ]
+        capacity = free_collateral_capacity(
+            state, math, request.side, price, request.fee_ppm, reserve
+        )
+        caps = [(Bound.FREE_COLLATERAL, capacity)]
+        other_gross = usdc(state.gross_notional - (abs(line.notional) if line is not None else 0))
+        for bound, multiple, other in (
+            (Bound.USER_LEVERAGE, limits.max_leverage, _ZERO),
+            (Bound.MARKET_LEVERAGE, math.max_leverage, _ZERO),
+            (Bound.EXPOSURE, limits.max_exposure, other_gross),
+        ):
+            room = (multiple * equity - other - held_value) / (oracle + multiple * cost)
+            caps.append((bound, room if room > closing else closing))
         if limits.max_market_notional is not None:
             room = limits.max_market_notional / oracle - toward
             caps.append((Bound.MARKET_NOTIONAL, room if room > closing else closing))

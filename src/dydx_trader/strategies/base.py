@@ -97,6 +97,7 @@ def build_signal(
     now: datetime,
     action: Action,
     conf: Decimal,
+    stop_loss: Decimal | None = None,
 ) -> Signal:
     """A strategy signal: reference price = newest close, id deterministic (see module)."""
     return Signal(
@@ -108,6 +109,7 @@ def build_signal(
         strategy=name,
         created_at=now,
         reference_price=float_to_decimal(float(candles.close[-1])),
+        stop_loss=stop_loss,
     )
 
 

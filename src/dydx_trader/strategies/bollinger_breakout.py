@@ -18,6 +18,7 @@ from dydx_trader.strategies.base import (
     scaled_confidence,
 )
 from dydx_trader.strategies.candles import Candles
+from dydx_trader.strategies.exits import NO_STOP, AtrStop
 from dydx_trader.strategies.indicators import bollinger
 
 
@@ -36,6 +37,7 @@ class BollingerBreakout:
 
     period: int = 20
     deviations: float = 2.0
+    stop: AtrStop = NO_STOP
 
     def __post_init__(self) -> None:
         check_period(self.name, "period", self.period)
@@ -43,11 +45,15 @@ class BollingerBreakout:
 
     @classmethod
     def from_params(cls, params: Mapping[str, object] | None) -> BollingerBreakout:
-        """Build from config: ``period`` (int), ``deviations`` (number of std devs)."""
+        """Build from config: ``period`` (int), ``deviations`` (number of std devs).
+
+        Also ``stop_atr`` and ``atr_period``: see :class:`AtrStop` (default: no stop).
+        """
         reader = ParamReader(cls.name, params)
         built = cls(
             period=reader.integer("period", 20),
             deviations=reader.number("deviations", 2.0),
+            stop=AtrStop.read(reader),
         )
         reader.done()
         return built
@@ -55,7 +61,7 @@ class BollingerBreakout:
     @property
     def min_candles(self) -> int:
         # Bands are defined from candle ``period``; a cross needs two of them.
-        return self.period + 1
+        return max(self.stop.min_candles, self.period + 1)
 
     @property
     def lookback(self) -> int:
@@ -65,7 +71,7 @@ class BollingerBreakout:
     def readings(self, candles: Candles) -> dict[str, float]:
         """The newest and previous bands and closes (price units)."""
         require_candles(self.name, self.min_candles, candles)
-        close = candles.tail(self.lookback).close
+        close = candles.close[-self.lookback :]
         upper, middle, lower = bollinger(close, self.period, self.deviations)
         return {
             "upper": float(upper[-1]),
@@ -88,10 +94,11 @@ class BollingerBreakout:
             action, excess = Action.HOLD, 0.0
         return build_signal(
             self.name,
-            params_digest(self.period, self.deviations),
+            params_digest(self.period, self.deviations, self.stop),
             market,
             candles,
             now,
             action,
             scaled_confidence(excess, half_width / 2),
+            self.stop.price(candles, action),
         )

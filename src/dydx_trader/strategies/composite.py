@@ -18,6 +18,7 @@ from dydx_trader.strategies.base import (
     require_candles,
 )
 from dydx_trader.strategies.candles import Candles
+from dydx_trader.strategies.exits import NO_STOP, AtrStop
 
 
 @dataclass(frozen=True, slots=True)
@@ -32,12 +33,16 @@ class Composite:
     members agreeing at confidence 1 gives 1; one of three agreeing gives at
     most 1/3; dissent subtracts. So the confidence measures agreement as
     well as conviction.
+
+    The composite's own ``stop`` (:class:`AtrStop`) sets its signal's stop;
+    the members' stops are not used.
     """
 
     name: ClassVar[str] = "composite"
 
     members: tuple[Strategy, ...]
     min_votes: int = 2
+    stop: AtrStop = NO_STOP
 
     def __post_init__(self) -> None:
         if not isinstance(self.members, tuple) or not self.members:
@@ -59,7 +64,7 @@ class Composite:
 
     @property
     def min_candles(self) -> int:
-        return max(member.min_candles for member in self.members)
+        return max(self.stop.min_candles, *(member.min_candles for member in self.members))
 
     @property
     def lookback(self) -> int:
@@ -93,10 +98,11 @@ class Composite:
             action, net = Action.HOLD, Decimal(0)
         return build_signal(
             self.name,
-            params_digest(self.min_votes, *cast(tuple[Hashable, ...], self.members)),
+            params_digest(self.min_votes, self.stop, *cast(tuple[Hashable, ...], self.members)),
             market,
             candles,
             now,
             action,
             confidence(float(net / len(self.members))),
+            self.stop.price(candles, action),
         )

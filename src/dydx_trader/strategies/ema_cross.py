@@ -18,6 +18,7 @@ from dydx_trader.strategies.base import (
     scaled_confidence,
 )
 from dydx_trader.strategies.candles import Candles
+from dydx_trader.strategies.exits import NO_STOP, AtrStop
 from dydx_trader.strategies.indicators import WARMUP_PERIODS, ema
 
 
@@ -36,6 +37,7 @@ class EmaCross:
     fast: int = 12
     slow: int = 26
     full_gap: float = 0.002
+    stop: AtrStop = NO_STOP
 
     def __post_init__(self) -> None:
         check_period(self.name, "fast", self.fast)
@@ -46,12 +48,16 @@ class EmaCross:
 
     @classmethod
     def from_params(cls, params: Mapping[str, object] | None) -> EmaCross:
-        """Build from config: ``fast``, ``slow`` (ints), ``full_gap`` (number)."""
+        """Build from config: ``fast``, ``slow`` (ints), ``full_gap`` (number).
+
+        Also ``stop_atr`` and ``atr_period``: see :class:`AtrStop` (default: no stop).
+        """
         reader = ParamReader(cls.name, params)
         built = cls(
             fast=reader.integer("fast", 12),
             slow=reader.integer("slow", 26),
             full_gap=reader.number("full_gap", 0.002),
+            stop=AtrStop.read(reader),
         )
         reader.done()
         return built
@@ -59,7 +65,7 @@ class EmaCross:
     @property
     def min_candles(self) -> int:
         # The slow EMA is defined from candle ``slow``; a cross needs two values.
-        return self.slow + 1
+        return max(self.stop.min_candles, self.slow + 1)
 
     @property
     def lookback(self) -> int:
@@ -68,7 +74,7 @@ class EmaCross:
     def readings(self, candles: Candles) -> dict[str, float]:
         """The newest and previous EMA values the decision uses (price units)."""
         require_candles(self.name, self.min_candles, candles)
-        close = candles.tail(self.lookback).close
+        close = candles.close[-self.lookback :]
         fast, slow = ema(close, self.fast), ema(close, self.slow)
         return {
             "fast": float(fast[-1]),
@@ -90,10 +96,11 @@ class EmaCross:
         gap = abs(after) / float(candles.close[-1])
         return build_signal(
             self.name,
-            params_digest(self.fast, self.slow, self.full_gap),
+            params_digest(self.fast, self.slow, self.full_gap, self.stop),
             market,
             candles,
             now,
             action,
             scaled_confidence(gap, self.full_gap),
+            self.stop.price(candles, action),
         )

@@ -18,6 +18,7 @@ from dydx_trader.strategies.base import (
     scaled_confidence,
 )
 from dydx_trader.strategies.candles import Candles
+from dydx_trader.strategies.exits import NO_STOP, AtrStop
 from dydx_trader.strategies.indicators import WARMUP_PERIODS, macd
 
 
@@ -37,6 +38,7 @@ class MacdCross:
     slow: int = 26
     signal: int = 9
     full_histogram: float = 0.001
+    stop: AtrStop = NO_STOP
 
     def __post_init__(self) -> None:
         check_period(self.name, "fast", self.fast)
@@ -48,13 +50,17 @@ class MacdCross:
 
     @classmethod
     def from_params(cls, params: Mapping[str, object] | None) -> MacdCross:
-        """Build from config: ``fast``, ``slow``, ``signal`` (ints), ``full_histogram``."""
+        """Build from config: ``fast``, ``slow``, ``signal`` (ints), ``full_histogram``.
+
+        Also ``stop_atr`` and ``atr_period``: see :class:`AtrStop` (default: no stop).
+        """
         reader = ParamReader(cls.name, params)
         built = cls(
             fast=reader.integer("fast", 12),
             slow=reader.integer("slow", 26),
             signal=reader.integer("signal", 9),
             full_histogram=reader.number("full_histogram", 0.001),
+            stop=AtrStop.read(reader),
         )
         reader.done()
         return built
@@ -62,7 +68,7 @@ class MacdCross:
     @property
     def min_candles(self) -> int:
         # TA-Lib's MACD output starts at index slow + signal - 2; a cross needs two.
-        return self.slow + self.signal
+        return max(self.stop.min_candles, self.slow + self.signal)
 
     @property
     def lookback(self) -> int:
@@ -71,7 +77,7 @@ class MacdCross:
     def readings(self, candles: Candles) -> dict[str, float]:
         """The newest and previous histogram values (price units) and the MACD line."""
         require_candles(self.name, self.min_candles, candles)
-        line, _, hist = macd(candles.tail(self.lookback).close, self.fast, self.slow, self.signal)
+        line, _, hist = macd(candles.close[-self.lookback :], self.fast, self.slow, self.signal)
         return {
             "macd": float(line[-1]),
             "histogram": float(hist[-1]),
@@ -89,10 +95,11 @@ class MacdCross:
             action = Action.HOLD
         return build_signal(
             self.name,
-            params_digest(self.fast, self.slow, self.signal, self.full_histogram),
+            params_digest(self.fast, self.slow, self.signal, self.full_histogram, self.stop),
             market,
             candles,
             now,
             action,
             scaled_confidence(abs(after) / float(candles.close[-1]), self.full_histogram),
+            self.stop.price(candles, action),
         )

@@ -10,6 +10,7 @@ from dydx_trader.strategies.base import ParamReader, Strategy
 from dydx_trader.strategies.bollinger_breakout import BollingerBreakout
 from dydx_trader.strategies.composite import Composite
 from dydx_trader.strategies.ema_cross import EmaCross
+from dydx_trader.strategies.exits import AtrStop
 from dydx_trader.strategies.macd_cross import MacdCross
 from dydx_trader.strategies.rsi_reversion import RsiReversion
 
@@ -31,7 +32,8 @@ def build_strategy(name: str, params: Mapping[str, object] | None = None) -> Str
 
     ``composite`` takes ``members`` (a list of names, or of
     ``{"name": ..., "params": {...}}`` mappings; default: the four simple
-    strategies) and ``min_votes`` (int, default 2). Unknown names and
+    strategies), ``min_votes`` (int, default 2) and, like every strategy,
+    ``stop_atr`` / ``atr_period`` (see :class:`AtrStop`). Unknown names and
     parameters are refused with :class:`InvalidInput` listing what is known.
     """
     if not isinstance(name, str):
@@ -55,6 +57,7 @@ def _build_composite(params: Mapping[str, object] | None) -> Composite:
     reader = ParamReader(Composite.name, params)
     members_spec = reader.raw("members", None)
     min_votes = reader.integer("min_votes", 2)
+    stop = AtrStop.read(reader)
     reader.done()
     if members_spec is None:
         members = tuple(factory(None) for factory in _SIMPLE.values())
@@ -62,7 +65,7 @@ def _build_composite(params: Mapping[str, object] | None) -> Composite:
         members = tuple(_member(item) for item in members_spec)
     else:
         raise InvalidInput("strategy composite: members must be a list of strategy names")
-    return Composite(members=members, min_votes=min_votes)
+    return Composite(members=members, min_votes=min_votes, stop=stop)
 
 
 def _member(item: object) -> Strategy:

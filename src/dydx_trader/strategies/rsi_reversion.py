@@ -19,6 +19,7 @@ from dydx_trader.strategies.base import (
     scaled_confidence,
 )
 from dydx_trader.strategies.candles import Candles
+from dydx_trader.strategies.exits import NO_STOP, AtrStop
 from dydx_trader.strategies.indicators import WARMUP_PERIODS, rsi
 
 
@@ -37,6 +38,7 @@ class RsiReversion:
     period: int = 14
     oversold: float = 30.0
     overbought: float = 70.0
+    stop: AtrStop = NO_STOP
 
     def __post_init__(self) -> None:
         check_period(self.name, "period", self.period)
@@ -50,12 +52,16 @@ class RsiReversion:
 
     @classmethod
     def from_params(cls, params: Mapping[str, object] | None) -> RsiReversion:
-        """Build from config: ``period`` (int), ``oversold``, ``overbought`` (0-100)."""
+        """Build from config: ``period`` (int), ``oversold``, ``overbought`` (0-100).
+
+        Also ``stop_atr`` and ``atr_period``: see :class:`AtrStop` (default: no stop).
+        """
         reader = ParamReader(cls.name, params)
         built = cls(
             period=reader.integer("period", 14),
             oversold=reader.number("oversold", 30.0),
             overbought=reader.number("overbought", 70.0),
+            stop=AtrStop.read(reader),
         )
         reader.done()
         return built
@@ -63,7 +69,7 @@ class RsiReversion:
     @property
     def min_candles(self) -> int:
         # TA-Lib's RSI is defined from candle ``period + 1``.
-        return self.period + 1
+        return max(self.stop.min_candles, self.period + 1)
 
     @property
     def lookback(self) -> int:
@@ -72,7 +78,7 @@ class RsiReversion:
     def readings(self, candles: Candles) -> dict[str, float]:
         """The newest RSI value (0-100)."""
         require_candles(self.name, self.min_candles, candles)
-        return {"rsi": float(rsi(candles.tail(self.lookback).close, self.period)[-1])}
+        return {"rsi": float(rsi(candles.close[-self.lookback :], self.period)[-1])}
 
     def evaluate(self, market: str, candles: Candles, now: datetime) -> Signal:
         value = self.readings(candles)["rsi"]
@@ -86,10 +92,11 @@ class RsiReversion:
             action, conf = Action.HOLD, scaled_confidence(0.0, 1.0)
         return build_signal(
             self.name,
-            params_digest(self.period, self.oversold, self.overbought),
+            params_digest(self.period, self.oversold, self.overbought, self.stop),
             market,
             candles,
             now,
             action,
             conf,
+            self.stop.price(candles, action),
         )

@@ -113,6 +113,15 @@ async def test_get_account_when_body_not_json_then_malformed_payload() -> None:
             await gateway(indexer.url).get_account(ADDRESS, 0)
 
 
+async def test_get_account_when_body_has_absurdly_long_number_then_malformed_payload() -> None:
+    async with FakeIndexer() as indexer:
+        indexer.script(
+            SUBACCOUNT_PATH, Reply(raw='{"subaccount": {"subaccountNumber": ' + "9" * 5000 + "}}")
+        )
+        with pytest.raises(MalformedPayload):
+            await gateway(indexer.url).get_account(ADDRESS, 0)
+
+
 async def test_get_account_when_equity_is_nan_then_malformed_payload_names_field() -> None:
     body = load_fixture("indexer_http/nt2024_subaccount.json")
     body["subaccount"]["equity"] = "NaN"

@@ -10,6 +10,8 @@ from typing import Any
 
 import pytest
 from dydx_payloads import FIXTURES, load_fixture
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from dydx_trader.adapters.dydx import mapping
 from dydx_trader.domain.errors import MalformedPayload
@@ -151,6 +153,31 @@ def test_parse_subaccount_when_no_usdc_asset_then_zero_balance() -> None:
     body = _subaccount()
     body["subaccount"]["assetPositions"] = {}
     assert mapping.parse_subaccount(body).usdc_balance == 0
+
+
+def test_parse_perpetual_positions_when_listed_then_open_positions_signed() -> None:
+    (position,) = mapping.parse_perpetual_positions(
+        load_fixture("indexer_http/nt2024_list_perpetual_positions.json")
+    )
+    assert (position.market, position.size) == ("ETH-USD", Decimal("0.003"))
+    assert position.unrealized_pnl == Decimal("-0.85556049500000000000001")
+
+
+def test_parse_perpetual_positions_when_closed_position_then_skipped() -> None:
+    body = copy.deepcopy(load_fixture("indexer_http/nt2024_list_perpetual_positions.json"))
+    body["positions"][0]["status"] = "CLOSED"
+    assert mapping.parse_perpetual_positions(body) == ()
+
+
+def test_parse_asset_positions_when_usdc_long_then_balance() -> None:
+    body = load_fixture("indexer_http/nt2024_asset_positions.json")
+    assert mapping.parse_asset_positions(body) == Decimal("90.461932")
+
+
+def test_parse_asset_positions_when_usdc_short_then_negative() -> None:
+    body = copy.deepcopy(load_fixture("indexer_http/nt2024_asset_positions.json"))
+    body["positions"][0]["side"] = "SHORT"
+    assert mapping.parse_asset_positions(body) == Decimal("-90.461932")
 
 
 # -- markets -------------------------------------------------------------------------
@@ -483,3 +510,80 @@ def test_parse_when_payload_is_json_but_not_object_then_malformed_says_type() ->
         mapping.parse_subaccount(json.loads("[1, 2]"))
     with pytest.raises(MalformedPayload, match="null"):
         mapping.parse_height(None)
+
+
+# -- never a crash: any JSON is either parsed or refused as MalformedPayload ----------
+
+_json_values = st.recursive(
+    st.none()
+    | st.booleans()
+    | st.integers()
+    | st.floats(allow_nan=True, allow_infinity=True)
+    | st.sampled_from(["NaN", "Infinity", "-0", "1e999", "--5", "²", "0.1", "LONG", "SHORT", "BUY"])
+    | st.text(max_size=8),
+    lambda children: (
+        st.lists(children, max_size=3) | st.dictionaries(st.text(max_size=6), children, max_size=4)
+    ),
+    max_leaves=12,
+)
+
+
+def _mutate(data: st.DataObject, base: Any) -> Any:
+    """``base`` with one leaf replaced, removed or retyped."""
+    body = copy.deepcopy(base)
+    target = body
+    while True:
+        keys = list(target) if isinstance(target, dict) else list(range(len(target)))
+        if not keys:
+            return body
+        key = data.draw(st.sampled_from(keys))
+        child = target[key]
+        if isinstance(child, dict | list) and child and data.draw(st.booleans()):
+            target = child
+            continue
+        if isinstance(target, dict) and data.draw(st.booleans()):
+            del target[key]
+        else:
+            target[key] = data.draw(_json_values)
+        return body
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.data())
+def test_parsers_when_real_payload_mutated_then_parsed_or_malformed_never_crash(
+    data: st.DataObject,
+) -> None:
+    parsers = [
+        (mapping.parse_subaccount, "indexer_http/nt2024_subaccount.json"),
+        (mapping.parse_orders, "indexer_http/nt2025_http_get_orders.json"),
+        (mapping.parse_fills, "indexer_http/nt2024_fills.json"),
+        (mapping.parse_candles, "indexer_http/nt2025_http_get_candles.json"),
+        (mapping.parse_height, "indexer_http/nt2025_http_get_block_height.json"),
+        (mapping.parse_markets, "indexer_http/nt2025_http_get_perpetual_markets.json"),
+        (mapping.parse_markets_channel, "indexer_ws/nt2024_v4_markets_channel_data_v8.json"),
+        (mapping.parse_subaccounts_channel, "indexer_ws/nt2024_v4_accounts_fills.json"),
+    ]
+    parse, relative = data.draw(st.sampled_from(parsers))
+    base = load_fixture(relative)
+    if "indexer_ws" in relative:
+        base = base["contents"]
+    body = _mutate(data, base)
+    try:
+        parse(body)
+    except MalformedPayload:
+        pass
+
+
+@settings(max_examples=150, deadline=None)
+@given(_json_values)
+def test_parsers_when_arbitrary_json_then_malformed_never_crash(body: object) -> None:
+    for parse in (
+        mapping.parse_subaccount,
+        mapping.parse_markets,
+        mapping.parse_orders,
+        mapping.parse_height,
+    ):
+        try:
+            parse(body)
+        except MalformedPayload:
+            pass

@@ -12,6 +12,8 @@ from decimal import Decimal
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from dydx_trader.app.balance import BalanceManager
 from dydx_trader.domain.account import AccountSnapshot, PerpetualPosition
@@ -233,6 +235,17 @@ async def test_get_snapshot_when_indexer_fails_after_ttl_then_stale_refusal_not_
     assert raised.value.__cause__ is failure
 
 
+async def test_get_snapshot_when_fetch_slower_than_ttl_then_stale() -> None:
+    clock = FakeClock()
+
+    def slow(call: int) -> AccountSnapshot:
+        clock.now += 6  # the indexer took 6 s to answer
+        return _flat(call)
+
+    with pytest.raises(StaleAccountData, match=r"took 6\.0 s"):
+        await _manager(FakeAccounts(slow), clock=clock, ttl_s=5).get_snapshot()
+
+
 async def test_get_snapshot_when_chain_height_unavailable_then_stale_account_data() -> None:
     chain = FakeChain(500)
     chain.failure = VenueUnavailable("node did not answer latest block height within 5 s")
@@ -380,3 +393,116 @@ async def test_get_snapshot_when_position_markets_stale_then_refused() -> None:
     markets.stale = True
     with pytest.raises(StaleMarketData):
         await _manager(FakeAccounts(lambda call: account), markets=markets).get_snapshot()
+
+
+# -- property: whatever happens, a returned snapshot is fresh ----------------------------
+
+_operations = st.lists(
+    st.one_of(
+        st.tuples(st.just("advance"), st.floats(min_value=0, max_value=3)),
+        st.tuples(st.just("fill"), st.integers(min_value=0, max_value=3)),
+        st.tuples(st.just("invalidate"), st.just(0)),
+        st.tuples(st.just("lag"), st.integers(min_value=0, max_value=12)),
+        st.tuples(st.just("fail"), st.booleans()),
+        st.tuples(st.just("get"), st.integers(min_value=1, max_value=5)),
+    ),
+    max_size=40,
+)
+
+
+@settings(max_examples=150, deadline=None)
+@given(_operations)
+def test_get_snapshot_when_any_schedule_then_never_stale_never_before_last_change(
+    operations: list[tuple[str, object]],
+) -> None:
+    asyncio.run(_run_schedule(operations))
+
+
+async def _run_schedule(operations: list[tuple[str, object]]) -> None:
+    clock = FakeClock()
+    chain = FakeChain(1000)
+    state = {"indexer_height": 1000, "events": 0, "last_change": -1}
+    started_at_event: dict[int, int] = {}
+
+    def answer(call: int) -> AccountSnapshot:
+        return _flat(call, height=state["indexer_height"])
+
+    accounts = FakeAccounts(answer)
+    original = accounts.get_account
+
+    async def recording(address: str, subaccount_number: int) -> AccountSnapshot:
+        started_at_event[accounts.calls + 1] = state["events"]
+        return await original(address, subaccount_number)
+
+    accounts.get_account = recording  # type: ignore[method-assign]
+    manager = _manager(accounts, chain=chain, clock=clock, max_indexer_lag_blocks=5)
+    for kind, value in operations:
+        state["events"] += 1
+        if kind == "advance":
+            clock.now += float(value)  # type: ignore[arg-type]
+        elif kind == "fill":
+            chain.height += 1
+            state["indexer_height"] = chain.height
+            manager.on_fill(_fill(height=chain.height - int(value)))  # type: ignore[call-overload]
+            state["last_change"] = state["events"]
+        elif kind == "invalidate":
+            manager.invalidate("order placed")
+            state["last_change"] = state["events"]
+        elif kind == "lag":
+            chain.height += int(value)  # type: ignore[call-overload]
+        elif kind == "fail":
+            accounts.failure = VenueUnavailable("down") if value else None
+        else:
+            results = await asyncio.gather(
+                *(manager.get_snapshot() for _ in range(int(value))),  # type: ignore[call-overload]
+                return_exceptions=True,
+            )
+            for result in results:
+                if isinstance(result, BaseException):
+                    assert isinstance(result, StaleAccountData), result
+                    continue
+                call = int(result.usdc_balance - Decimal(1000))
+                assert clock.now - result.fetched_at <= manager.ttl_s
+                assert started_at_event[call] > state["last_change"]
+                assert result.chain_height - result.account.latest_processed_block_height <= 5
+
+
+class _ScriptedAccountFeed:
+    """Each connection yields the next script's updates, then drops."""
+
+    def __init__(self, *scripts: list[SubaccountUpdate]) -> None:
+        self.scripts = list(scripts)
+        self.connections = 0
+
+    async def account_events(self, address: str, subaccount_number: int):  # type: ignore[no-untyped-def]
+        self.connections += 1
+        for update in self.scripts.pop(0) if self.scripts else []:
+            yield update
+        if not self.scripts:
+            await asyncio.Event().wait()
+        raise VenueUnavailable("account stream closed")
+
+
+async def test_follow_when_fill_streamed_then_cache_dropped_and_reconnects_invalidate() -> None:
+    clock = FakeClock()
+    accounts = FakeAccounts(lambda call: _flat(call, height=600))
+    manager = _manager(accounts, chain=FakeChain(600), clock=clock, ttl_s=60)
+    await manager.get_snapshot()
+    feed = _ScriptedAccountFeed([], [SubaccountUpdate(fills=(_fill(height=600),))])
+    follower = asyncio.create_task(manager.follow(feed, reconnect_min_s=0.001))
+    for _ in range(100):
+        await asyncio.sleep(0.005)
+        if (
+            feed.connections == 2
+            and manager.last_invalidation
+            and "fill" in manager.last_invalidation
+        ):
+            break
+    follower.cancel()
+    await asyncio.gather(follower, return_exceptions=True)
+    assert feed.connections == 2
+    assert manager.cached() is None
+    assert "fill-600" in (manager.last_invalidation or "")
+    assert isinstance(manager.last_stream_error, VenueUnavailable)
+    await manager.get_snapshot()
+    assert accounts.calls == 2

@@ -14,7 +14,7 @@ from dydx_devnet.engine import Engine, EngineConfig
 ALICE = "dydx1alice000000000000000000000000000000"
 BOB = "dydx1bob0000000000000000000000000000000000"
 GENESIS = datetime(2026, 1, 1, tzinfo=UTC)
-TEST_MARKETS = ("BTC-USD", "ETH-USD", "SOL-USD", "ADA-USD", "AGIX-USD")
+TEST_MARKETS = ("BTC-USD", "ETH-USD", "SOL-USD", "ADA-USD", "AGIX-USD", "AKT-USD")
 BUY = Order.Side.SIDE_BUY
 SELL = Order.Side.SIDE_SELL
 IOC = Order.TimeInForce.TIME_IN_FORCE_IOC
@@ -88,7 +88,9 @@ def long_term(
     )
 
 
-def cancel(engine: Engine, oid: OrderId, good_til_block: int | None = None) -> tx_pb2.MsgCancelOrder:
+def cancel(
+    engine: Engine, oid: OrderId, good_til_block: int | None = None
+) -> tx_pb2.MsgCancelOrder:
     return tx_pb2.MsgCancelOrder(
         order_id=oid,
         good_til_block=engine.height + 5 if good_til_block is None else good_til_block,
@@ -108,5 +110,3 @@ def usdc_of(engine: Engine, owner: str = ALICE, number: int = 0) -> int:
 def position_of(engine: Engine, ticker: str, owner: str = ALICE, number: int = 0) -> int:
     account = engine.subaccounts.get((owner, number))
     return 0 if account is None else account.position_quantums(ticker)
-
-

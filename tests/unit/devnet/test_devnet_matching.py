@@ -34,7 +34,9 @@ def test_ioc_buy_when_book_has_liquidity_then_fills_at_best_ask_and_pays_taker_f
     best_ask = engine.books["BTC-USD"].synthetic(bids=False).prices[0]
     market = engine.markets["BTC-USD"]
 
-    result = engine.place_order(short_term(engine, BUY, 10 * BTC_STEP, on_tick(engine, "BTC-USD", 50)))
+    result = engine.place_order(
+        short_term(engine, BUY, 10 * BTC_STEP, on_tick(engine, "BTC-USD", 50))
+    )
 
     assert result.code == 0
     quote = chain_math.fill_amount_to_quote_quantums(best_ask, 10 * BTC_STEP, -9)
@@ -129,9 +131,7 @@ def test_ioc_when_partly_affordable_then_earlier_fills_stand() -> None:
     engine = make_engine(depth_per_level_usdc=1_000)
     engine.deposit(ALICE, 0, 100 * USDC)
 
-    engine.place_order(
-        short_term(engine, BUY, 10_000 * BTC_STEP, on_tick(engine, "BTC-USD", 500))
-    )
+    engine.place_order(short_term(engine, BUY, 10_000 * BTC_STEP, on_tick(engine, "BTC-USD", 500)))
 
     state = next(iter(engine.orders.values()))
     assert state.removal_reason == "ORDER_REMOVAL_REASON_UNDERCOLLATERALIZED"
@@ -163,9 +163,7 @@ def test_taker_when_crossing_own_resting_order_then_own_maker_is_removed_as_self
     engine.deposit(ALICE, 0, 10_000 * USDC)
     best_ask = engine.books["BTC-USD"].synthetic(bids=False).prices[0]
     spt = engine.markets["BTC-USD"].spec.subticks_per_tick
-    engine.place_order(
-        short_term(engine, SELL, BTC_STEP, best_ask - spt, tif=GTT, client_id=9)
-    )
+    engine.place_order(short_term(engine, SELL, BTC_STEP, best_ask - spt, tif=GTT, client_id=9))
 
     engine.place_order(short_term(engine, BUY, BTC_STEP, on_tick(engine, "BTC-USD", 50)))
 
@@ -182,7 +180,11 @@ def test_reduce_only_larger_than_position_when_matched_then_resized_and_position
 
     result = engine.place_order(
         short_term(
-            engine, SELL, 3 * BTC_STEP, on_tick(engine, "BTC-USD", -50), client_id=2,
+            engine,
+            SELL,
+            3 * BTC_STEP,
+            on_tick(engine, "BTC-USD", -50),
+            client_id=2,
             reduce_only=True,
         )
     )
@@ -225,3 +227,47 @@ def test_resting_bid_when_oracle_falls_through_it_then_fills_as_maker_next_block
     assert position_of(engine, "BTC-USD") == BTC_STEP
     (fill,) = _fills(engine)
     assert (fill["liquidity"], fill["price"]) == ("MAKER", views.shapes.price(market, bid))
+
+
+def _akt_ioc(engine: Engine, side: int, client_id: int) -> int:
+    akt = engine.markets["AKT-USD"]
+    limit = on_tick(engine, "AKT-USD", 100 if side == BUY else -100)
+    result = engine.place_order(
+        short_term(
+            engine,
+            side,
+            10 * akt.spec.step_base_quantums,
+            limit,
+            client_id=client_id,
+            clob_pair_id=akt.clob_pair_id,
+        )
+    )
+    return result.code
+
+
+def test_isolated_market_when_account_holds_cross_position_then_order_removed(
+    engine: Engine,
+) -> None:
+    engine.deposit(ALICE, 0, 10_000 * USDC)
+    engine.place_order(short_term(engine, BUY, BTC_STEP, on_tick(engine, "BTC-USD", 50)))
+
+    code = _akt_ioc(engine, BUY, client_id=2)
+
+    assert code == 0
+    state = next(o for o in engine.orders.values() if o.client_id == 2)
+    assert state.removal_reason == "ORDER_REMOVAL_REASON_VIOLATES_ISOLATED_SUBACCOUNT_CONSTRAINTS"
+    assert position_of(engine, "AKT-USD") == 0
+
+
+def test_isolated_market_when_subaccount_empty_then_trades_and_blocks_cross_orders(
+    engine: Engine,
+) -> None:
+    engine.deposit(ALICE, 0, 10_000 * USDC)
+
+    assert _akt_ioc(engine, BUY, client_id=1) == 0
+    engine.place_order(
+        short_term(engine, BUY, BTC_STEP, on_tick(engine, "BTC-USD", 50), client_id=2)
+    )
+
+    assert position_of(engine, "AKT-USD") > 0
+    assert position_of(engine, "BTC-USD") == 0

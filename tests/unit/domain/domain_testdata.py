@@ -1,7 +1,7 @@
 """Shared test data for the domain tests: the real indexer fixtures and builders.
 
-The fixtures live outside the repository (``/work/shared/dydx-fixtures``, see its
-README for provenance); tests that need them are skipped when it is absent.
+The fixtures are real indexer captures kept in ``tests/fixtures/dydx`` (its
+README gives their provenance); ``DYDX_FIXTURES`` may point elsewhere.
 """
 
 from __future__ import annotations
@@ -17,7 +17,9 @@ import pytest
 from dydx_trader.domain.account import AccountSnapshot, PerpetualPosition
 from dydx_trader.domain.market import MarketSpec, MarketStatus, parse_market
 
-FIXTURES = Path(os.environ.get("DYDX_FIXTURES", "/work/shared/dydx-fixtures"))
+FIXTURES = Path(
+    os.environ.get("DYDX_FIXTURES", Path(__file__).resolve().parents[2] / "fixtures" / "dydx")
+)
 HTTP = FIXTURES / "indexer_http"
 WS = FIXTURES / "indexer_ws"
 
@@ -125,3 +127,38 @@ def make_market(
 
 def flat_account(usdc: Decimal, *positions: PerpetualPosition) -> AccountSnapshot:
     return AccountSnapshot("dydx1test", 0, usdc, tuple(positions))
+
+
+def sample_markets() -> dict[str, MarketSpec]:
+    """Four markets spanning the parameter space: 50x BTC, ETH, SOL with open-interest
+    scaling in force, and a PEPE-like market with a positive atomic resolution."""
+    specs = [
+        make_market(
+            "BTC-USD",
+            oracle_price=Decimal("89919.2"),
+            imf=Decimal("0.02"),
+            atomic_resolution=-10,
+            subticks_per_tick=100_000,
+        ),
+        make_market("ETH-USD", oracle_price=Decimal("3103.01"), imf=Decimal("0.05")),
+        make_market(
+            "SOL-USD",
+            oracle_price=Decimal("135.3"),
+            imf=Decimal("0.05"),
+            atomic_resolution=-7,
+            subticks_per_tick=1_000_000,
+            open_interest=Decimal(400_000),
+            lower_cap=Decimal(40_000_000),
+            upper_cap=Decimal(100_000_000),
+        ),
+        make_market(
+            "PEPE-USD",
+            oracle_price=Decimal("0.00001234"),
+            imf=Decimal("0.2"),
+            atomic_resolution=1,
+            quantum_conversion_exponent=-9,
+            step_base_quantums=1,
+            subticks_per_tick=1,
+        ),
+    ]
+    return {spec.ticker: spec for spec in specs}

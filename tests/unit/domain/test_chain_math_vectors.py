@@ -52,8 +52,7 @@ def test_initial_margin_when_no_caps_then_notional_times_imf() -> None:
 
 def test_initial_margin_when_open_interest_scaled_then_uses_adjusted_imf() -> None:
     assert (
-        initial_margin_quote_quantums(500_000, 200_000, 10**12, 2 * 10**12, 15 * 10**11)
-        == 300_000
+        initial_margin_quote_quantums(500_000, 200_000, 10**12, 2 * 10**12, 15 * 10**11) == 300_000
     )
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -22,6 +23,12 @@ def real_candles(market: str = "BTC-USD") -> Candles:
     path = MARKET_DATA / f"{market}-1HOUR.csv"
     if not path.is_file():
         pytest.skip(f"shared market data not found at {path} (expected beside the repo)")
+    return _load(path)
+
+
+@functools.cache
+def _load(path: Path) -> Candles:
+    # Candles are immutable (read-only arrays), so tests may share one load.
     return Candles.from_csv_text(path.read_text(), source=path.name)
 
 

@@ -20,7 +20,6 @@ Every payload becomes domain values in :mod:`.mapping`.
 from __future__ import annotations
 
 import asyncio
-import json
 import re
 from collections.abc import Awaitable, Callable, Mapping
 from typing import Any, TypeVar
@@ -238,7 +237,8 @@ class IndexerGateway:
                         f"{type(error).__name__}"
                     )
                 ) from None
-            except (json.JSONDecodeError, UnicodeDecodeError):
+            except ValueError:
+                # JSONDecodeError, bad UTF-8, or an integer too long to convert.
                 raise MalformedPayload(f"indexer answered {what} with invalid JSON") from None
 
         return await retry_read(attempt, self._retry)

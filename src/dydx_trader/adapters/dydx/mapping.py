@@ -11,6 +11,7 @@ absurd magnitude. Nothing is coerced silently.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from datetime import datetime
@@ -39,6 +40,8 @@ from dydx_trader.domain.venue import (
 )
 
 T = TypeVar("T")
+
+_INTEGER_TEXT = re.compile(r"^-?[0-9]{1,30}$")  # ASCII digits only; bounded length
 
 
 class Fields:
@@ -109,7 +112,7 @@ class Fields:
             raise self.bad(name, value, "an integer")
         if isinstance(value, int):
             return value
-        if isinstance(value, str) and value.lstrip("-").isdigit() and len(value) <= 30:
+        if isinstance(value, str) and _INTEGER_TEXT.match(value):
             return int(value)
         raise self.bad(name, value, "an integer")
 
@@ -327,6 +330,31 @@ def parse_subaccount_object(payload: object) -> AccountSnapshot:
             updated_at_height=fields.integer("updatedAtHeight"),
             latest_processed_block_height=fields.integer("latestProcessedBlockHeight"),
         )
+
+
+def parse_perpetual_positions(body: object) -> tuple[PerpetualPosition, ...]:
+    """``GET /v4/perpetualPositions`` body (``{"positions": [...]}``) -> positions.
+
+    Only OPEN positions are returned (the endpoint also lists closed ones).
+    """
+    positions = []
+    for item in Fields(body, "perpetualPositions").array("positions"):
+        fields = Fields(item, "perpetual position")
+        if fields.text("status") != "OPEN":
+            continue
+        positions.append(_position(fields.text("market"), fields))
+    return tuple(positions)
+
+
+def parse_asset_positions(body: object) -> Decimal:
+    """``GET /v4/assetPositions`` body (``{"positions": [...]}``) -> signed USDC."""
+    assets: dict[str, object] = {}
+    for item in Fields(body, "assetPositions").array("positions"):
+        symbol = Fields(item, "asset position").text("symbol")
+        if symbol in assets:
+            raise MalformedPayload(f"assetPositions: {symbol} listed twice", field="symbol")
+        assets[symbol] = item
+    return _usdc_balance(Fields(assets, "assetPositions"))
 
 
 def _usdc_balance(assets: Fields) -> Decimal:

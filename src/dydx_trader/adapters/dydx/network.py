@@ -80,7 +80,7 @@ USDC_DENOM = "ibc/8E27BA2D5493AF5636760E354E46004562C46AB7EC0CC4C1CA14E9E20E2545
 PROFILES: dict[NetworkName, NetworkProfile] = {
     NetworkName.DEVNET: NetworkProfile(
         name=NetworkName.DEVNET,
-        chain_id="dydx-devnet-local",
+        chain_id="dydx-devnet-1",  # the devnet engine's default (dydx_devnet.state)
         indexer_url="http://127.0.0.1:8080",
         websocket_url="ws://127.0.0.1:8080/v4/ws",
         grpc_address="127.0.0.1:9090",

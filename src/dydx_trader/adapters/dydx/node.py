@@ -156,6 +156,26 @@ class NodeGateway:
             raise MalformedPayload(f"node reported block height {height!r}", field="height")
         return height
 
+    async def chain_id(self) -> str:
+        """The chain id the node reports (``GetNodeInfo``); a signer must use this one."""
+        info = await self._read("node info", self._client.get_node_info)
+        network = getattr(getattr(info, "default_node_info", None), "network", None)
+        if not isinstance(network, str) or not network:
+            raise MalformedPayload("node info carries no chain id", field="network")
+        return network
+
+    async def account_numbers(self, address: str) -> tuple[int, int]:
+        """``(account_number, sequence)`` of ``address`` (cosmos auth ``Account``)."""
+        account = await self._read("account", lambda: self._client.get_account(address))
+        return int(account.account_number), int(account.sequence)
+
+    @property
+    def channel(self) -> grpc.Channel:
+        """The deadline-carrying channel to the node (for the order gateway)."""
+        if self._channel is None:
+            raise VenueUnavailable("the node channel is closed")
+        return self._channel
+
     # -- bounded calls -----------------------------------------------------------------
 
     async def _read(self, what: str, call: Callable[[], Coroutine[Any, Any, T]]) -> T:

@@ -39,9 +39,11 @@ class TransientFailure(Exception):
 class RetryPolicy:
     """How hard to try a read.
 
-    ``max_attempts`` includes the first try; ``max_total_s`` bounds the whole
-    read including waits (seconds); backoff is exponential from
-    ``base_delay_s`` up to ``max_delay_s`` with full jitter.
+    ``max_attempts`` includes the first try; ``max_total_s`` (seconds) is the
+    time after which no further attempt is started and no wait would end past
+    it, so a read ends within ``max_total_s`` plus one attempt's own deadline;
+    backoff is exponential from ``base_delay_s`` up to ``max_delay_s`` with
+    full jitter.
     """
 
     max_attempts: int = 3

@@ -12,7 +12,6 @@ settled by the transaction hash.
 from __future__ import annotations
 
 import hashlib
-from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from dydx_v4_client.node.builder import Builder
@@ -20,6 +19,7 @@ from dydx_v4_client.node.message import cancel_order, place_order
 from v4_proto.dydxprotocol.clob.order_pb2 import Order, OrderId
 from v4_proto.dydxprotocol.subaccounts.subaccount_pb2 import SubaccountId
 
+from dydx_trader.domain.broadcast import SignedOrder
 from dydx_trader.domain.order import OrderIntent, TimeInForce
 from dydx_trader.domain.side import Side
 
@@ -35,15 +35,6 @@ _TIME_IN_FORCE = {
     TimeInForce.IOC: Order.TimeInForce.TIME_IN_FORCE_IOC,
     TimeInForce.POST_ONLY: Order.TimeInForce.TIME_IN_FORCE_POST_ONLY,
 }
-
-
-@dataclass(frozen=True, slots=True)
-class SignedTx:
-    """Transaction bytes ready for ``BroadcastTx`` and their hash (upper hex SHA-256,
-    as the chain names transactions)."""
-
-    tx_bytes: bytes
-    tx_hash: str
 
 
 def order_id_proto(intent: OrderIntent) -> OrderId:
@@ -74,7 +65,7 @@ def order_proto(intent: OrderIntent) -> Order:
     return Order(**fields)
 
 
-def sign_place_order(builder: Builder, wallet: Wallet, intent: OrderIntent) -> SignedTx:
+def sign_place_order(builder: Builder, wallet: Wallet, intent: OrderIntent) -> SignedOrder:
     """Sign a ``MsgPlaceOrder`` for ``intent`` with the official builder."""
     tx = builder.build(wallet, place_order(order_proto(intent)))
     return _signed(tx.SerializeToString())
@@ -82,11 +73,11 @@ def sign_place_order(builder: Builder, wallet: Wallet, intent: OrderIntent) -> S
 
 def sign_cancel_order(
     builder: Builder, wallet: Wallet, intent: OrderIntent, good_til_block: int
-) -> SignedTx:
+) -> SignedOrder:
     """Sign a ``MsgCancelOrder`` for a short-term intent, valid until ``good_til_block``."""
     tx = builder.build(wallet, cancel_order(order_id_proto(intent), good_til_block, None))
     return _signed(tx.SerializeToString())
 
 
-def _signed(tx_bytes: bytes) -> SignedTx:
-    return SignedTx(tx_bytes, hashlib.sha256(tx_bytes).hexdigest().upper())
+def _signed(tx_bytes: bytes) -> SignedOrder:
+    return SignedOrder(tx_bytes, hashlib.sha256(tx_bytes).hexdigest().upper())

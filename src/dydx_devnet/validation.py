@@ -1,0 +1,169 @@
+"""The chain's CheckTx validation of ``MsgPlaceOrder`` (protocol reference section 3).
+
+Stateless checks live in :func:`dydx_devnet.orders.validate_basic`; these are
+the stateful ones: the clob pair and its status, step and tick multiples, the
+short-term good-til-block window, cancels, fill amounts and replacement,
+reduce-only direction and post-only crossing; for long-term orders the
+good-til-block-time window, duplicates, the block rate limit, the equity tier
+and the placement collateral check (the full size filled at the order's own
+price with the maker fee, re-valued at the oracle).
+"""
+
+from __future__ import annotations
+
+from v4_proto.dydxprotocol.clob.order_pb2 import Order
+
+from dydx_devnet import codes
+from dydx_devnet import orders as o
+from dydx_devnet.blocks import Blocks
+from dydx_devnet.codes import TxResult
+from dydx_devnet.markets import MarketState
+from dydx_devnet.subaccounts import VIOLATES_ISOLATED, risk
+from dydx_trader.domain import chain_math
+
+
+class Validation(Blocks):
+    """CheckTx for orders; every method returns the rejection or ``None``."""
+
+    equity_tiers: list[tuple[int, int]]
+
+    def _validate(self, order: Order) -> TxResult | None:
+        rejected = o.validate_basic(order)
+        if rejected is not None:
+            return rejected
+        key = o.order_key(order)
+        market = self.by_clob.get(key[4])
+        if market is None:
+            return codes.reject(codes.INVALID_CLOB, f"clob pair id {key[4]}")
+        spec = market.spec
+        if not market.is_active:
+            return codes.reject(
+                codes.CONFLICTS_WITH_CLOB_PAIR_STATUS,
+                f"Order {key} is not allowed when the ClobPair {key[4]} status is "
+                f"{spec.status.value}",
+            )
+        if order.subticks % spec.subticks_per_tick:
+            return codes.reject(
+                codes.INVALID_PLACE_ORDER,
+                f"Order subticks {order.subticks} must be a multiple of the ClobPair's "
+                f"SubticksPerTick {spec.subticks_per_tick}",
+            )
+        if order.quantums % spec.step_base_quantums:
+            return codes.reject(
+                codes.INVALID_PLACE_ORDER,
+                f"Order Quantums {order.quantums} must be a multiple of the ClobPair's "
+                f"StepBaseQuantums {spec.step_base_quantums}",
+            )
+        if key[3] == o.SHORT_TERM:
+            return self._validate_short_term(order, key, market)
+        return self._validate_stateful(order, key, market)
+
+    def _validate_good_til_block(self, good_til_block: int) -> TxResult | None:
+        next_height = self.height + 1
+        if good_til_block < next_height:
+            return codes.reject(
+                codes.HEIGHT_EXCEEDS_GOOD_TIL_BLOCK,
+                f"GoodTilBlock {good_til_block} is less than the next block height {next_height}",
+            )
+        limit = next_height + self.config.short_block_window
+        if good_til_block > limit:
+            return codes.reject(
+                codes.GOOD_TIL_BLOCK_EXCEEDS_WINDOW,
+                f"GoodTilBlock {good_til_block} is greater than ShortBlockWindow {limit}",
+            )
+        return None
+
+    def _validate_short_term(
+        self, order: Order, key: o.OrderKey, market: MarketState
+    ) -> TxResult | None:
+        window = self._validate_good_til_block(order.good_til_block)
+        if window is not None:
+            return window
+        cancel = self.cancels.get(key)
+        if cancel is not None and cancel >= order.good_til_block:
+            return codes.reject(
+                codes.ORDER_IS_CANCELED, f"order {key} was canceled until block {cancel}"
+            )
+        carried = self.fill_amounts.get(key)
+        if carried is not None and carried[0] >= order.quantums:
+            return codes.reject(
+                codes.ORDER_FULLY_FILLED, f"order {key} is fully filled ({carried[0]} quantums)"
+            )
+        existing = self.orders.get(key)
+        if existing is not None and existing.resting:
+            old_gtb = existing.good_til_block
+            if old_gtb is not None and order.good_til_block <= old_gtb:
+                return codes.reject(codes.INVALID_REPLACEMENT, f"order {key}")
+        is_buy = order.side == o.SIDE_BUY
+        if order.reduce_only:
+            position = self.account_or_new(key[0], key[1]).position_quantums(market.ticker)
+            if position == 0 or (position > 0) == is_buy:
+                return codes.reject(
+                    codes.REDUCE_ONLY_WOULD_INCREASE,
+                    f"order {key} would increase the position of {position} quantums",
+                )
+        if order.time_in_force == o.TIF_POST_ONLY and self.crosses(market, is_buy, order.subticks):
+            return codes.reject(codes.POST_ONLY_WOULD_CROSS, f"order {key}")
+        return None
+
+    def _validate_stateful(
+        self, order: Order, key: o.OrderKey, market: MarketState
+    ) -> TxResult | None:
+        if key[3] != o.LONG_TERM:
+            return codes.reject(
+                codes.NOT_IMPLEMENTED, f"order flags {key[3]}: only short-term and long-term orders"
+            )
+        now_s = self.block_time_ms // 1000
+        gtbt = order.good_til_block_time
+        if gtbt <= now_s:
+            return codes.reject(
+                codes.TIME_EXCEEDS_GOOD_TIL_BLOCK_TIME,
+                f"GoodTilBlockTime {gtbt} is less than or equal to the block time {now_s}",
+            )
+        if gtbt > now_s + self.config.stateful_order_time_window_s:
+            return codes.reject(
+                codes.GOOD_TIL_BLOCK_TIME_TOO_FAR,
+                f"GoodTilBlockTime {gtbt} exceeds the block time {now_s} plus "
+                f"{self.config.stateful_order_time_window_s} seconds",
+            )
+        pending = any(p.key == key for p in self.pending_stateful)
+        if key in self.stateful or pending:
+            return codes.reject(codes.STATEFUL_ORDER_ALREADY_EXISTS, f"order {key}")
+        if self.stateful_this_block[key[0]] >= 2:
+            return codes.reject(
+                codes.BLOCK_RATE_LIMIT_EXCEEDED,
+                f"Rate of {self.stateful_this_block[key[0]] + 1} exceeds configured block rate "
+                "limit of {Limit:2 NumBlocks:1} for stateful orders",
+            )
+        account = self.account_or_new(key[0], key[1])
+        before = risk(account, self.markets)
+        limit = 0
+        for required, tier_limit in self.equity_tiers:
+            if before.net_collateral >= required:
+                limit = tier_limit
+        open_count = sum(
+            1 for s in self.stateful.values() if (s.address, s.subaccount_number) == key[:2]
+        ) + sum(1 for p in self.pending_stateful if (p.address, p.subaccount_number) == key[:2])
+        if open_count + 1 > limit:
+            return codes.reject(
+                codes.EQUITY_TIER_LIMIT,
+                f"Opening order would exceed equity tier limit of {limit}. Order count: "
+                f"{open_count}, total net collateral: {before.net_collateral}",
+            )
+        verdict = self.can_fill(
+            account,
+            market,
+            order.side == o.SIDE_BUY,
+            order.quantums,
+            order.subticks,
+            self.maker_fee_ppm,
+            match=False,
+        )
+        if verdict == VIOLATES_ISOLATED:
+            return codes.reject(codes.VIOLATES_ISOLATED, f"order ({key})")
+        if verdict != chain_math.SUCCESS:
+            return codes.reject(
+                codes.STATEFUL_COLLATERALIZATION_FAILED,
+                f"PlaceStatefulOrder: order ({key}), result ({verdict})",
+            )
+        return None

@@ -1,0 +1,139 @@
+"""The write side of the dYdX adapter: broadcast signed orders, classify the answer.
+
+The official ``NodeClient.place_order`` re-reads the account sequence before
+every send, calls synchronous gRPC stubs on the event loop with no deadline,
+and never looks at ``tx_response.code`` (style-and-reliability.md B5). We use
+its ``Builder`` to sign (see :mod:`transactions`) and its gRPC service stub to
+broadcast, but in a worker thread with a deadline, and we classify every
+answer into one of three outcomes:
+
+* :class:`Accepted`: CheckTx said code 0. Not a fill, not final.
+* :class:`Rejected`: a definitive chain code, mapped to :class:`VenueRejected`.
+* :class:`Unknown`: no answer (timeout, dropped connection). Never a rejection:
+  the order may be on the book; the executor settles it from the indexer and
+  never resends it under a new client id.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from typing import TYPE_CHECKING
+
+import grpc
+from dydx_v4_client.node.builder import Builder
+from v4_proto.cosmos.tx.v1beta1 import service_pb2_grpc
+from v4_proto.cosmos.tx.v1beta1.service_pb2 import BroadcastMode, BroadcastTxRequest
+
+from dydx_trader.adapters.dydx.transactions import sign_place_order
+from dydx_trader.domain.broadcast import (
+    Accepted,
+    BroadcastOutcome,
+    Rejected,
+    SignedOrder,
+    Unknown,
+)
+from dydx_trader.domain.errors import OrderOutcomeUnknown, VenueRejected
+from dydx_trader.domain.order import OrderIntent
+
+if TYPE_CHECKING:
+    from dydx_v4_client.wallet import Wallet
+
+DEFAULT_BROADCAST_TIMEOUT_S = 5.0
+
+# Chain codes (protocol reference 3.8) worth a sentence of their own.
+_CLOB_MEANINGS = {
+    4: "invalid order quantums",
+    5: "invalid good-til-block",
+    6: "invalid order subticks",
+    7: "the order was already canceled",
+    10: "the next block height is past the order's good-til-block",
+    11: "good-til-block is further than the short block window",
+    12: "size or price is not a multiple of the market's step or tick",
+    20: "invalid replacement of an existing order",
+    24: "an order with this client id was already fully filled",
+    34: "the market's status does not allow this order",
+    48: "fill-or-kill is deprecated",
+    2001: "reduce-only would increase the position",
+    2002: "reduce-only would change the position's side",
+    2003: "post-only would cross a maker order",
+    2005: "isolated-market subaccount constraints",
+    3005: "a stateful order with this id already exists",
+    3007: "stateful order collateralization check failed",
+    5001: "block rate limit exceeded",
+    9003: "reduce-only orders must be short-term IOC",
+    10001: "equity tier limit on open orders",
+}
+
+
+class OrderGateway:
+    """Signs and broadcasts orders for one wallet through one node channel.
+
+    ``timeout_s`` is the gRPC deadline of one broadcast (seconds). The wallet
+    is held here and nowhere else; it is never printed (``repr`` hides it).
+    """
+
+    def __init__(
+        self,
+        channel: grpc.Channel,
+        builder: Builder,
+        wallet: Wallet,
+        *,
+        timeout_s: float = DEFAULT_BROADCAST_TIMEOUT_S,
+    ) -> None:
+        self._stub = service_pb2_grpc.ServiceStub(channel)
+        self._builder = builder
+        self._wallet = wallet
+        self._timeout_s = timeout_s
+
+    def __repr__(self) -> str:
+        return "OrderGateway(wallet=<hidden>)"
+
+    def sign(self, intent: OrderIntent) -> SignedOrder:
+        """The signed place-order transaction for ``intent`` (CPU only, no I/O)."""
+        return sign_place_order(self._builder, self._wallet, intent)
+
+    async def broadcast(self, signed: SignedOrder) -> BroadcastOutcome:
+        """Send ``signed`` once and classify the answer. Never raises for the venue."""
+        request = BroadcastTxRequest(
+            tx_bytes=signed.tx_bytes, mode=BroadcastMode.BROADCAST_MODE_SYNC
+        )
+        try:
+            async with asyncio.timeout(self._timeout_s + 1.0):
+                response = await asyncio.to_thread(
+                    self._stub.BroadcastTx, request, timeout=self._timeout_s
+                )
+        except TimeoutError:
+            return _unknown(signed, "no answer within the broadcast deadline")
+        except grpc.RpcError as error:
+            code = error.code() if hasattr(error, "code") else None
+            name = code.name if code is not None else "UNKNOWN"
+            return _unknown(signed, f"gRPC {name} while broadcasting")
+        tx_response = response.tx_response
+        if tx_response.code == 0:
+            return Accepted(tx_response.txhash or signed.tx_hash)
+        return Rejected(rejection(tx_response.codespace, tx_response.code, tx_response.raw_log))
+
+
+def rejection(codespace: str, code: int, raw_log: str) -> VenueRejected:
+    """The domain error for a non-zero CheckTx answer."""
+    meaning = _CLOB_MEANINGS.get(code) if codespace == "clob" else None
+    if codespace == "sdk" and code == 32:
+        meaning = "account sequence mismatch"
+    summary = meaning or "the chain refused the order"
+    # raw_log is the chain's own text; it never holds key material.
+    return VenueRejected(
+        f"{summary} (chain {codespace or '?'} code {code}): {raw_log[:300]}",
+        codespace=codespace,
+        chain_code=code,
+        raw_log=raw_log[:300],
+    )
+
+
+def _unknown(signed: SignedOrder, why: str) -> Unknown:
+    return Unknown(
+        OrderOutcomeUnknown(
+            f"{why}; the order stays in flight until the indexer settles it "
+            f"(tx {signed.tx_hash[:16]})",
+            tx_hash=signed.tx_hash,
+        )
+    )

@@ -1,0 +1,120 @@
+"""RiskGuard: the one owner of the trading state (ACTIVE / REDUCING / HALTED).
+
+It feeds the kill switch (equity samples, order outcomes), persists every
+change through the journal, and answers :meth:`RiskGuard.may_trade` before any
+order is sent. The persisted state is re-read on every question, so an
+operator's ``dydx-trader trading-state halted`` from another process takes
+effect at once; if the journal cannot be read, the answer is HALTED (fail
+closed). Automatic changes only tighten; loosening is the operator's.
+"""
+
+from __future__ import annotations
+
+import logging
+from decimal import Decimal
+from typing import Protocol
+
+from dydx_trader.app.ports import MonotonicClock, SystemClock
+from dydx_trader.domain.errors import DydxTraderError, TradingHalted
+from dydx_trader.domain.trading_state import (
+    Authority,
+    KillSwitch,
+    OrderOutcome,
+    TradingState,
+    Trip,
+    may_trade,
+    stricter,
+)
+
+log = logging.getLogger(__name__)
+
+
+class StateRecord(Protocol):
+    @property
+    def state(self) -> TradingState: ...
+
+    @property
+    def reason(self) -> str: ...
+
+
+class TradingStateStore(Protocol):
+    """Where the trading state persists (the journal)."""
+
+    def get_trading_state(self) -> StateRecord: ...
+
+    def set_trading_state(
+        self, state: TradingState, reason: str, by: Authority = ...
+    ) -> StateRecord: ...
+
+
+class RiskGuard:
+    """Decides whether an order may go out now, and trips the kill switch."""
+
+    def __init__(
+        self,
+        store: TradingStateStore,
+        kill_switch: KillSwitch,
+        clock: MonotonicClock | None = None,
+    ) -> None:
+        self._store = store
+        self._kill_switch = kill_switch
+        self._clock: MonotonicClock = clock or SystemClock()
+        # A halt that could not be persisted still holds in this process.
+        self._floor = TradingState.ACTIVE
+        self.last_reason = ""
+
+    @property
+    def state(self) -> TradingState:
+        """The state in force: the persisted one, tightened by any unpersisted halt."""
+        try:
+            record = self._store.get_trading_state()
+        except DydxTraderError as error:
+            self.last_reason = f"trading state unreadable: {error}"
+            return TradingState.HALTED
+        if record.state is not TradingState.ACTIVE:
+            self.last_reason = record.reason
+        return stricter(record.state, self._floor)
+
+    def may_trade(self, reduces_position: bool) -> TradingHalted | None:
+        """``None`` if an order may be sent now, else the refusal (a value, not raised)."""
+        refusal = may_trade(self.state, reduces_position)
+        if refusal is None:
+            return None
+        return TradingHalted(
+            f"{refusal.message} ({self.last_reason})" if self.last_reason else refusal.message,
+            **refusal.numbers,
+        )
+
+    def record_equity(self, equity: Decimal) -> Trip | None:
+        """Feed an equity sample (USDC, now); a trip moves and persists the state."""
+        now_ms = int(self._clock.monotonic() * 1000)
+        return self._apply(self._kill_switch.record_equity(now_ms, equity))
+
+    def record_outcome(self, outcome: OrderOutcome) -> Trip | None:
+        """Feed a send's outcome (accepted / rejected / unknown)."""
+        return self._apply(self._kill_switch.record_outcome(outcome))
+
+    def halt(self, reason: str) -> None:
+        """Move to HALTED now (automatic: kill switch, crash, failed reconciliation)."""
+        self._tighten(TradingState.HALTED, reason)
+
+    def reduce(self, reason: str) -> None:
+        """Move to REDUCING unless already stricter."""
+        self._tighten(TradingState.REDUCING, reason)
+
+    def _apply(self, trip: Trip | None) -> Trip | None:
+        if trip is not None:
+            self._tighten(trip.state, trip.reason)
+        return trip
+
+    def _tighten(self, target: TradingState, reason: str) -> None:
+        current = self.state
+        if stricter(current, target) is current:
+            return  # already at least as strict
+        self._floor = stricter(self._floor, target)
+        self.last_reason = reason
+        log.warning("trading state -> %s: %s", target.value, reason)
+        # Raises if the journal is unwritable; then the in-memory floor holds until the
+        # process ends. Once persisted, the journal holds it (and the operator may lift it).
+        self._store.set_trading_state(target, reason, Authority.AUTOMATIC)
+        self._floor = TradingState.ACTIVE

@@ -1,0 +1,222 @@
+"""The composition root: the one place that names concrete adapters.
+
+:func:`build_trader` turns :class:`Settings` (plus a network profile and, for
+live trading, a signing secret) into a running :class:`Trader`: indexer and
+node gateways, the journal, market data, the BalanceManager, the kill switch,
+the executor and the account actor, supervised. Tests build the same object
+against the devnet.
+
+Start-up order matters: markets are read and every order the journal still has
+in flight is reconciled against the indexer *before* the first signal is
+accepted (crash-only recovery; nothing is ever resent).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from decimal import Decimal
+
+from dydx_v4_client.key_pair import KeyPair
+from dydx_v4_client.node.builder import Builder
+from dydx_v4_client.wallet import Wallet
+
+from dydx_trader.adapters.dydx.indexer import IndexerGateway
+from dydx_trader.adapters.dydx.network import USDC_DENOM, NetworkProfile
+from dydx_trader.adapters.dydx.node import NodeGateway
+from dydx_trader.adapters.dydx.order_gateway import OrderGateway
+from dydx_trader.adapters.dydx.stream import IndexerFeed
+from dydx_trader.adapters.journal import Journal
+from dydx_trader.app.actor import Supervisor
+from dydx_trader.app.balance import BalanceManager
+from dydx_trader.app.executor import OrderExecutor, Settlement
+from dydx_trader.app.flow import AccountActor, OrderParams, PreviewSignal, SubmitSignal, TradeResult
+from dydx_trader.app.heights import ChainHeightCache
+from dydx_trader.app.market_data import MarketDataManager
+from dydx_trader.app.risk_guard import RiskGuard
+from dydx_trader.app.validation import SignalValidator
+from dydx_trader.config import Settings
+from dydx_trader.domain.errors import DydxTraderError, SecretUnavailable
+from dydx_trader.domain.market import MarketSpec
+from dydx_trader.domain.signal import Signal
+from dydx_trader.domain.sizing import PositionSizer
+from dydx_trader.domain.trading_state import KillSwitch
+from dydx_trader.secrets import Secret
+
+log = logging.getLogger(__name__)
+
+# One decision takes milliseconds; a queue of a thousand signals takes seconds.
+DECIDE_TIMEOUT_S = 120.0
+
+
+@dataclass
+class Trader:
+    """A wired trading system for one subaccount. Use :meth:`start` / :meth:`stop`."""
+
+    settings: Settings
+    profile: NetworkProfile
+    address: str
+    indexer: IndexerGateway
+    node: NodeGateway
+    journal: Journal
+    market_data: MarketDataManager
+    balance: BalanceManager
+    risk_guard: RiskGuard
+    executor: OrderExecutor
+    actor: AccountActor
+    supervisor: Supervisor
+    heights: ChainHeightCache
+    validator: SignalValidator
+    _tasks: list[asyncio.Task[None]] = field(default_factory=list)
+
+    async def start(self, *, follow_streams: bool = True) -> None:
+        """Read markets, reconcile in-flight orders, then accept signals."""
+        await self.market_data.refresh()
+        settled = await self.executor.reconcile()
+        if settled:
+            log.info("reconciled %d order(s) left in flight", len(settled))
+        self.supervisor.start(self.actor)
+        if follow_streams:
+            feed = IndexerFeed(self.profile.websocket_url)
+            self._tasks.append(asyncio.ensure_future(self.market_data.run()))
+            self._tasks.append(asyncio.ensure_future(self.balance.follow(feed)))
+
+    async def submit(self, signal: Signal, timeout_s: float = DECIDE_TIMEOUT_S) -> TradeResult:
+        """Decide on ``signal`` and send its order if accepted."""
+        result: TradeResult = await self.actor.ask(SubmitSignal(signal), timeout_s)
+        return result
+
+    async def preview(self, signal: Signal, timeout_s: float = DECIDE_TIMEOUT_S) -> TradeResult:
+        """Decide on ``signal`` without journaling or sending."""
+        result: TradeResult = await self.actor.ask(PreviewSignal(signal), timeout_s)
+        return result
+
+    async def stop(self) -> None:
+        """No new signals; wait for in-flight outcomes; close everything."""
+        await self.actor.settle_all()
+        await self.actor.stop()
+        for task in self._tasks:
+            task.cancel()
+        for task in self._tasks:
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await task
+        self._tasks.clear()
+        await self.node.close()
+        self.journal.close()
+
+
+async def build_trader(
+    settings: Settings,
+    profile: NetworkProfile,
+    *,
+    address: str,
+    mnemonic: Secret,
+    subaccount_number: int | None = None,
+    clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+    on_settled: Callable[[Settlement], None] | None = None,
+) -> Trader:
+    """Wire a :class:`Trader` for ``address`` on ``profile``.
+
+    ``mnemonic`` signs orders; it is revealed only here, to derive the key,
+    and never logged. The chain id used to sign is the one the node reports.
+    """
+    subaccount = (
+        settings.account.subaccount_number if subaccount_number is None else subaccount_number
+    )
+    indexer = IndexerGateway(profile.indexer_url)
+    node = await NodeGateway.connect(profile, timeout_s=settings.execution.send_timeout_s)
+    chain_id = await node.chain_id()
+    account_number, sequence = await node.account_numbers(address)
+    try:
+        key = KeyPair.from_mnemonic(mnemonic.reveal())
+    except Exception:  # noqa: BLE001 - never echo the library's message: it may quote the words
+        raise SecretUnavailable("the mnemonic is not a valid BIP-39 phrase") from None
+    wallet = Wallet(key, account_number, sequence)
+    if wallet.address != address:
+        raise SecretUnavailable(
+            f"the mnemonic does not belong to {address}; check the configured address"
+        )
+    gateway = OrderGateway(
+        node.channel,
+        Builder(chain_id, USDC_DENOM),
+        wallet,
+        timeout_s=settings.execution.send_timeout_s,
+    )
+    journal = Journal.open(settings.journal.path)
+    market_data = MarketDataManager(
+        indexer,
+        candles=indexer,
+        feed=IndexerFeed(profile.websocket_url),
+        refresh_ttl_s=settings.ttl.market_ttl_s,
+        max_oracle_age_s=settings.ttl.max_oracle_age_s,
+    )
+    heights = ChainHeightCache(node)
+    balance = BalanceManager(
+        indexer,
+        node,
+        market_data,
+        address=address,
+        subaccount_number=subaccount,
+        ttl_s=settings.ttl.balance_ttl_s,
+        max_indexer_lag_blocks=settings.ttl.max_indexer_lag_blocks,
+    )
+    risk_guard = RiskGuard(journal, KillSwitch(settings.kill_switch.limits()))
+    executor = OrderExecutor(
+        gateway,
+        indexer,
+        journal,
+        market_data.market,
+        settle_timeout_s=settings.execution.confirm_timeout_s,
+    )
+    validator = SignalValidator(
+        settings.validation_config(),
+        markets=lambda ticker: _known(market_data, ticker),
+        clock=clock,
+    )
+    actor = AccountActor(
+        address=address,
+        subaccount_number=subaccount,
+        validator=validator,
+        balance=balance,
+        markets=market_data,
+        sizer=PositionSizer(settings.sizing_policy(), settings.risk_limits()),
+        limits=settings.risk_limits(),
+        executor=executor,
+        journal=journal,
+        risk_guard=risk_guard,
+        heights=heights,
+        settings=OrderParams(
+            slippage=settings.execution.slippage_bps / Decimal(10_000),
+            good_til_block_offset=settings.execution.good_til_block_offset,
+        ),
+        clock=clock,
+        on_settled=on_settled,
+    )
+    supervisor = Supervisor(on_failure=lambda reason: risk_guard.halt(reason))
+    return Trader(
+        settings=settings,
+        profile=profile,
+        address=address,
+        indexer=indexer,
+        node=node,
+        journal=journal,
+        market_data=market_data,
+        balance=balance,
+        risk_guard=risk_guard,
+        executor=executor,
+        actor=actor,
+        supervisor=supervisor,
+        heights=heights,
+        validator=validator,
+    )
+
+
+def _known(market_data: MarketDataManager, ticker: str) -> MarketSpec | None:
+    try:
+        return market_data.market(ticker)
+    except DydxTraderError:  # unknown or stale: the validator names it
+        return None

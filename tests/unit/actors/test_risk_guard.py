@@ -1,0 +1,149 @@
+"""RiskGuard over a real journal: trips, persisted halts, operator resumes."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Iterator
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+
+from dydx_trader.adapters.journal import Journal
+from dydx_trader.app.actor import Actor, Supervisor
+from dydx_trader.app.risk_guard import RiskGuard
+from dydx_trader.domain.errors import JournalUnavailable, TradingHalted
+from dydx_trader.domain.trading_state import (
+    Authority,
+    KillSwitch,
+    KillSwitchLimits,
+    OrderOutcome,
+    TradingState,
+)
+
+
+class FakeClock:
+    def __init__(self) -> None:
+        self.now = 0.0
+
+    def monotonic(self) -> float:
+        return self.now
+
+
+@pytest.fixture
+def journal(tmp_path: Path) -> Iterator[Journal]:
+    opened = Journal.open(tmp_path / "journal.sqlite3", fsync=False)
+    yield opened
+    opened.close()
+
+
+def _guard(journal: Journal, clock: FakeClock | None = None, **limits: object) -> RiskGuard:
+    switch = KillSwitch(KillSwitchLimits(**limits))  # type: ignore[arg-type]
+    return RiskGuard(journal, switch, clock or FakeClock())
+
+
+def test_may_trade_when_active_then_allowed(journal: Journal) -> None:
+    guard = _guard(journal)
+    assert guard.may_trade(reduces_position=False) is None
+    assert guard.state is TradingState.ACTIVE
+
+
+def test_record_equity_when_drawdown_trips_then_halted_persisted_with_reason(
+    journal: Journal, tmp_path: Path
+) -> None:
+    clock = FakeClock()
+    guard = _guard(journal, clock, max_drawdown=Decimal("0.1"))
+    guard.record_equity(Decimal(1000))
+    clock.now = 60.5
+    trip = guard.record_equity(Decimal(850))
+    assert trip is not None and trip.state is TradingState.HALTED
+    refusal = guard.may_trade(reduces_position=True)
+    assert isinstance(refusal, TradingHalted) and "drawdown" in refusal.message
+    with Journal.open(tmp_path / "journal.sqlite3") as after_restart:
+        record = after_restart.get_trading_state()
+    assert record.state is TradingState.HALTED and "drawdown" in record.reason
+
+
+def test_record_outcome_when_trips_to_reducing_then_only_reducing_orders(
+    journal: Journal,
+) -> None:
+    guard = _guard(journal, max_consecutive_rejections=2, trip_state=TradingState.REDUCING)
+    guard.record_outcome(OrderOutcome.REJECTED)
+    assert guard.may_trade(reduces_position=False) is None
+    guard.record_outcome(OrderOutcome.REJECTED)
+    assert guard.may_trade(reduces_position=True) is None
+    assert isinstance(guard.may_trade(reduces_position=False), TradingHalted)
+
+
+def test_may_trade_when_operator_switches_from_another_process_then_effective_at_once(
+    journal: Journal, tmp_path: Path
+) -> None:
+    guard = _guard(journal)
+    with Journal.open(tmp_path / "journal.sqlite3") as cli:
+        cli.set_trading_state(TradingState.HALTED, "operator pause", Authority.OPERATOR)
+        assert isinstance(guard.may_trade(reduces_position=True), TradingHalted)
+        cli.set_trading_state(TradingState.ACTIVE, "resume", Authority.OPERATOR)
+    assert guard.may_trade(reduces_position=False) is None
+
+
+def test_halt_when_already_halted_then_nothing_written_again(journal: Journal) -> None:
+    guard = _guard(journal)
+    guard.halt("first")
+    first = journal.get_trading_state()
+    guard.reduce("weaker")
+    guard.halt("second")
+    assert journal.get_trading_state() == first
+
+
+class BrokenStore:
+    def get_trading_state(self) -> object:
+        raise JournalUnavailable("disk gone")
+
+    def set_trading_state(self, *args: object) -> object:
+        raise JournalUnavailable("disk gone")
+
+
+def test_state_when_store_unreadable_then_fail_closed() -> None:
+    guard = RiskGuard(BrokenStore(), KillSwitch(KillSwitchLimits()), FakeClock())  # type: ignore[arg-type]
+    refusal = guard.may_trade(reduces_position=True)
+    assert isinstance(refusal, TradingHalted) and "unreadable" in refusal.message
+
+
+class ReadOnlyJournal:
+    """Reads work, writes fail: the halt must still hold in this process."""
+
+    def __init__(self, journal: Journal) -> None:
+        self._journal = journal
+
+    def get_trading_state(self) -> object:
+        return self._journal.get_trading_state()
+
+    def set_trading_state(self, *args: object) -> object:
+        raise JournalUnavailable("read-only file system")
+
+
+def test_halt_when_persisting_fails_then_halt_holds_in_memory_and_error_raised(
+    journal: Journal,
+) -> None:
+    guard = RiskGuard(ReadOnlyJournal(journal), KillSwitch(KillSwitchLimits()), FakeClock())  # type: ignore[arg-type]
+    with pytest.raises(JournalUnavailable):
+        guard.halt("actor crashed")
+    assert guard.state is TradingState.HALTED
+    assert isinstance(guard.may_trade(reduces_position=True), TradingHalted)
+
+
+class Crasher(Actor):
+    async def receive(self, message: object) -> object:
+        raise ZeroDivisionError("bug")
+
+
+async def test_supervisor_when_actor_crashes_then_halt_persisted_in_journal(
+    journal: Journal,
+) -> None:
+    guard = _guard(journal)
+    supervisor = Supervisor(on_failure=guard.halt)
+    supervisor.start(Crasher()).tell("anything")
+    assert await asyncio.wait_for(supervisor.wait(), timeout=1) != 0
+    record = journal.get_trading_state()
+    assert record.state is TradingState.HALTED and "Crasher crashed" in record.reason
+    assert isinstance(guard.may_trade(reduces_position=True), TradingHalted)
