@@ -24,15 +24,15 @@ from typing import Any
 
 from dydx_devnet import orders as o
 from dydx_devnet import shapes
+from dydx_devnet.candle_feed import CandleFeed
 from dydx_devnet.candles import RESOLUTION_MS
 from dydx_devnet.markets import MarketState
-from dydx_devnet.matching import Matching
 from dydx_devnet.replay import HOUR_MS
 from dydx_devnet.subaccounts import LIQUIDATED, Subaccount, risk
 from dydx_trader.domain import chain_math
 
 
-class Blocks(Matching):
+class Blocks(CandleFeed):
     """The per-block state transition."""
 
     def depth_quantums(self, market: MarketState) -> int:
@@ -231,7 +231,9 @@ class Blocks(Matching):
                 tx_hash,
                 "LIQUIDATED",
             )
-            self.record_trade(market, quantums < 0, abs(quantums), market.oracle_subticks())
+            self.record_trade(
+                market, quantums < 0, abs(quantums), market.oracle_subticks(), "LIQUIDATED"
+            )
         if account.usdc < 0:
             account.usdc = 0
             self.asset_changed(account)
@@ -270,7 +272,3 @@ class Blocks(Matching):
             candle = self.latest_candle(ticker, resolution)
             if candle is not None:
                 self.emit("v4_candles", channel_id, candle)
-
-    def latest_candle(self, ticker: str, resolution: str) -> dict[str, Any] | None:
-        """The current (partial) candle as the indexer sends it. Defined by the engine."""
-        raise NotImplementedError  # pragma: no cover - Engine overrides it

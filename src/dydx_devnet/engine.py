@@ -13,6 +13,19 @@ stamped with the current height); long-term orders are validated and
 collateral-checked at once and placed on the book at the next block.
 Conditional and TWAP orders are not implemented (clob code 9002).
 
+The engine is built in layers, one module each: :mod:`~dydx_devnet.state`
+(configuration, shared state, event collection) -> :mod:`~dydx_devnet.matching`
+(matching and settlement) -> :mod:`~dydx_devnet.candle_feed` (candle reads) ->
+:mod:`~dydx_devnet.blocks` (the per-block transition) ->
+:mod:`~dydx_devnet.validation` (CheckTx for orders) -> :mod:`~dydx_devnet.cancels`
+-> this module (the public API: create, clock, blocks, faucet, orders).
+Markets, subaccounts, books, prices and candles live in
+:mod:`~dydx_devnet.markets`, :mod:`~dydx_devnet.subaccounts`, :mod:`~dydx_devnet.book`,
+:mod:`~dydx_devnet.replay`, :mod:`~dydx_devnet.candles`.
+
+Determinism: given the same config (``seed`` *and* ``genesis_time``) and the
+same calls, the engine produces the same prices, fills and events.
+
 ``v4_orderbook`` and ``v4_candles`` events are produced only for ids somebody
 watches: :func:`dydx_devnet.views.subscribed_contents` (the WebSocket's
 initial snapshot) marks the id watched, as does :meth:`Engine.watch`.
@@ -23,15 +36,14 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import datetime
 from decimal import Decimal
-from typing import Any
 
-from v4_proto.dydxprotocol.clob import tx_pb2
 from v4_proto.dydxprotocol.clob.order_pb2 import Order
 
 from dydx_devnet import codes, shapes
 from dydx_devnet import orders as o
 from dydx_devnet.book import Book
-from dydx_devnet.candles import RESOLUTION_MS, Bar, SampledCandles, path_bars
+from dydx_devnet.cancels import Cancels
+from dydx_devnet.candles import RESOLUTION_MS, SampledCandles
 from dydx_devnet.codes import TxResult
 from dydx_devnet.markets import (
     REPLAYED_TICKERS,
@@ -42,16 +54,11 @@ from dydx_devnet.markets import (
 from dydx_devnet.orders import OrderState
 from dydx_devnet.replay import OracleReplay, from_ms
 from dydx_devnet.state import DevnetEvent, EngineConfig
-from dydx_devnet.validation import Validation
 
 __all__ = ["DevnetEvent", "Engine", "EngineConfig", "TxResult"]
 
-_MAX_BATCH_CANCELS = 100
-_VOLUME_QUANTUM = Decimal("1e-8")
-_USD_QUANTUM = Decimal("1e-6")
 
-
-class Engine(Validation):
+class Engine(Cancels):
     """Markets, subaccounts, order books and blocks. Build it with :meth:`create`."""
 
     @classmethod
@@ -292,127 +299,3 @@ class Engine(Validation):
         else:
             self.rest(state)
             self.order_changed(state)
-
-    # -- cancels ---------------------------------------------------------------------
-
-    def cancel_order(self, msg: tx_pb2.MsgCancelOrder) -> TxResult:
-        """``MsgCancelOrder`` for a short-term (good-til-block) or stateful order."""
-        with self.lock:
-            oid = msg.order_id
-            key: o.OrderKey = (
-                oid.subaccount_id.owner,
-                oid.subaccount_id.number,
-                oid.client_id,
-                oid.order_flags,
-                oid.clob_pair_id,
-            )
-            if oid.subaccount_id.number > o.MAX_SUBACCOUNT_NUMBER:
-                return codes.reject(codes.INVALID_SUBACCOUNT_NUMBER, codespace=codes.SUBACCOUNTS)
-            if oid.order_flags == o.SHORT_TERM:
-                result = self._cancel_short_term(key, msg.good_til_block)
-            else:
-                result = self._cancel_stateful(key, msg.good_til_block_time)
-            self.flush()
-            return result
-
-    def _cancel_short_term(self, key: o.OrderKey, good_til_block: int) -> TxResult:
-        if good_til_block == 0:
-            return codes.reject(codes.INVALID_GOOD_TIL_BLOCK, "cancel goodTilBlock cannot be 0")
-        window = self._validate_good_til_block(good_til_block)
-        if window is not None:
-            return window
-        previous = self.cancels.get(key)
-        if previous is not None and previous >= good_til_block:
-            return codes.reject(codes.CANCEL_ALREADY_EXISTS, f"order {key}")
-        self.cancels[key] = good_til_block
-        self.prune_at[good_til_block].append(key)
-        order = self.orders.get(key)
-        if (
-            order is not None
-            and order.resting
-            and order.good_til_block is not None
-            and order.good_til_block <= good_til_block
-        ):
-            self.finish(order, o.BEST_EFFORT_CANCELED, o.USER_CANCELED)
-        return codes.OK
-
-    def _cancel_stateful(self, key: o.OrderKey, good_til_block_time: int) -> TxResult:
-        if good_til_block_time == 0:
-            return codes.reject(
-                codes.INVALID_GOOD_TIL_BLOCK_TIME, "cancel goodTilBlockTime cannot be 0"
-            )
-        order = self.stateful.get(key)
-        pending = next((p for p in self.pending_stateful if p.key == key), None)
-        if order is None and pending is None:
-            return codes.reject(codes.STATEFUL_ORDER_DOES_NOT_EXIST, f"order {key}")
-        if pending is not None:
-            self.pending_stateful.remove(pending)
-            self.record_order(pending)
-            order = pending
-        assert order is not None
-        self.finish(order, o.CANCELED, o.USER_CANCELED)
-        return codes.OK
-
-    def batch_cancel(self, msg: tx_pb2.MsgBatchCancel) -> TxResult:
-        """``MsgBatchCancel``: cancel up to 100 short-term orders of one subaccount."""
-        with self.lock:
-            owner, number = msg.subaccount_id.owner, msg.subaccount_id.number
-            total = sum(len(batch.client_ids) for batch in msg.short_term_cancels)
-            if total == 0 or total > _MAX_BATCH_CANCELS:
-                return codes.reject(
-                    codes.INVALID_PLACE_ORDER,
-                    f"batch cancel holds {total} cancels; 1 to {_MAX_BATCH_CANCELS} allowed",
-                )
-            window = self._validate_good_til_block(msg.good_til_block)
-            if window is not None:
-                return window
-            for batch in msg.short_term_cancels:
-                for client_id in batch.client_ids:
-                    key = (owner, number, client_id, o.SHORT_TERM, batch.clob_pair_id)
-                    self._cancel_short_term(key, msg.good_til_block)
-            self.flush()
-            return codes.OK
-
-    # -- candles -------------------------------------------------------------------------
-
-    def candle_bars(self, ticker: str, resolution: str, from_ms: int, to_ms: int) -> list[Bar]:
-        """Bars of ``ticker`` starting in ``[from_ms, to_ms]`` (chain time), oldest first."""
-        resolution_ms = RESOLUTION_MS[resolution]
-        market = self.markets[ticker]
-        to_ms = min(to_ms, self.block_time_ms)
-        if self.replay is not None and ticker in self.replay.paths:
-            return path_bars(
-                self.replay.paths[ticker],
-                self.replay.shift_ms,
-                resolution_ms,
-                from_ms,
-                to_ms,
-                self.block_time_ms,
-                market.price_exponent,
-            )
-        return self.sampled[ticker].bars(resolution_ms, from_ms, to_ms)
-
-    def candle_object(self, ticker: str, resolution: str, bar: Bar) -> dict[str, Any]:
-        market = self.markets[ticker]
-        return {
-            "startedAt": shapes.iso(bar.started_ms),
-            "ticker": ticker,
-            "resolution": resolution,
-            "low": shapes.oracle(market, bar.low),
-            "high": shapes.oracle(market, bar.high),
-            "open": shapes.oracle(market, bar.open),
-            "close": shapes.oracle(market, bar.close),
-            # Prorated volumes would carry 28 digits; the indexer's are exact sums.
-            "baseTokenVolume": shapes.dec(bar.base_volume.quantize(_VOLUME_QUANTUM)),
-            "usdVolume": shapes.dec(bar.usd_volume.quantize(_USD_QUANTUM)),
-            "trades": bar.trades,
-            "startingOpenInterest": shapes.size(market, market.open_interest_bq),
-            "orderbookMidPriceOpen": None,
-            "orderbookMidPriceClose": None,
-        }
-
-    def latest_candle(self, ticker: str, resolution: str) -> dict[str, Any] | None:
-        resolution_ms = RESOLUTION_MS[resolution]
-        start = self.block_time_ms - self.block_time_ms % resolution_ms
-        bars = self.candle_bars(ticker, resolution, start, self.block_time_ms)
-        return self.candle_object(ticker, resolution, bars[-1]) if bars else None

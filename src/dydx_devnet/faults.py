@@ -3,7 +3,8 @@
 One :class:`Faults` object per devnet, shared by the gRPC threads and the event
 loop (its own lock). Reachable in-process (``devnet.faults``) and over HTTP as
 ``POST /devnet/faults`` with a JSON object such as
-``{"drop_next_broadcast_responses": 2, "hold_indexer": 3}``.
+``{"drop_next_broadcast_responses": 2, "hold_indexer": 3}`` or
+``{"delay_next_broadcast_responses": {"count": 1, "seconds": 2.5}}``.
 """
 
 from __future__ import annotations
@@ -26,6 +27,8 @@ class Faults:
         self._fail_broadcasts = 0
         self._indexer_errors = 0
         self._indexer_lag = 0
+        self._delayed_responses = 0
+        self._delay_s = 0.0
 
     def drop_next_broadcast_responses(self, count: int) -> None:
         """The next ``count`` broadcasts ARE applied, then the call fails UNAVAILABLE,
@@ -37,6 +40,17 @@ class Faults:
         """The next ``count`` broadcasts fail UNAVAILABLE WITHOUT being applied."""
         with self._lock:
             self._fail_broadcasts = _non_negative(count, "count")
+
+    def delay_next_broadcast_responses(self, count: int, seconds: float) -> None:
+        """The next ``count`` broadcasts ARE applied, then answer after ``seconds``
+        (0 < seconds <= 60): a slow node, for client deadline tests."""
+        if isinstance(seconds, bool) or not isinstance(seconds, int | float):
+            raise ValueError(f"seconds must be a number, got {seconds!r}")
+        if not 0 < seconds <= 60:
+            raise ValueError(f"seconds must be in (0, 60], got {seconds!r}")
+        with self._lock:
+            self._delayed_responses = _non_negative(count, "count")
+            self._delay_s = float(seconds)
 
     def fail_next_indexer_requests(self, count: int) -> None:
         """The next ``count`` indexer REST requests answer HTTP 503."""
@@ -68,6 +82,14 @@ class Faults:
                 return True
             return False
 
+    def consume_response_delay(self) -> float:
+        """Seconds to hold the next broadcast answer (0 = answer now)."""
+        with self._lock:
+            if self._delayed_responses > 0:
+                self._delayed_responses -= 1
+                return self._delay_s
+            return 0.0
+
     def consume_indexer_error(self) -> bool:
         with self._lock:
             if self._indexer_errors > 0:
@@ -83,6 +105,7 @@ class Faults:
                 "fail_next_broadcasts": self._fail_broadcasts,
                 "fail_next_indexer_requests": self._indexer_errors,
                 "hold_indexer": self._indexer_lag,
+                "delay_next_broadcast_responses": self._delayed_responses,
             }
 
     def apply(self, request: Any) -> dict[str, int]:
@@ -95,13 +118,23 @@ class Faults:
             "fail_next_indexer_requests": self.fail_next_indexer_requests,
             "hold_indexer": self.hold_indexer,
         }
-        unknown = sorted(set(request) - set(setters))
+        known = [*setters, "delay_next_broadcast_responses"]
+        unknown = sorted(set(request) - set(known))
         if unknown:
-            raise ValueError(f"unknown fault(s) {unknown}; known: {sorted(setters)}")
+            raise ValueError(f"unknown fault(s) {unknown}; known: {sorted(known)}")
+        delay = request.get("delay_next_broadcast_responses")
+        if delay is not None and (
+            not isinstance(delay, dict) or set(delay) != {"count", "seconds"}
+        ):
+            raise ValueError('delay_next_broadcast_responses must be {"count": n, "seconds": s}')
         for key, value in request.items():
-            _non_negative(value, key)
+            if key in setters:
+                _non_negative(value, key)
         for key, value in request.items():
-            setters[key](value)
+            if key in setters:
+                setters[key](value)
+        if delay is not None:
+            self.delay_next_broadcast_responses(delay["count"], delay["seconds"])
         return self.state()
 
 

@@ -491,11 +491,10 @@ async def error_middleware(request: web.Request, handler: Handler) -> web.Stream
     except ApiError as exc:
         return _json({"errors": exc.errors}, status=exc.status)
     except web.HTTPException as exc:
-        if exc.status == 404:
-            return _json({"errors": [{"msg": "Not Found"}]}, status=404)
-        if exc.status == 405:
-            return _json({"errors": [{"msg": "Method Not Allowed"}]}, status=405)
-        raise
+        if exc.status < 400:
+            raise
+        # Unknown paths, wrong methods, oversized bodies: still a JSON error body.
+        return _json({"errors": [{"msg": exc.reason}]}, status=exc.status)
     except Exception:  # the devnet must keep serving whatever a request does
         log.exception("indexer handler failed for %s", request.path)
         return _json({"errors": [{"msg": "Internal Server Error"}]}, status=500)

@@ -347,19 +347,28 @@ class Matching(EngineState):
         self.fill_recorded(account, ws)
         market.volume_24h_qq += quote
 
-    def record_trade(self, market: MarketState, is_buy: bool, quantums: int, subticks: int) -> None:
+    def record_trade(
+        self,
+        market: MarketState,
+        is_buy: bool,
+        quantums: int,
+        subticks: int,
+        trade_type: str = "LIMIT",
+    ) -> None:
         trade = {
             "id": f"{self.height:08x}{0:08x}{self.event_index:08x}",
             "side": "BUY" if is_buy else "SELL",
             "size": shapes.size(market, quantums),
             "price": shapes.price(market, subticks),
-            "type": "LIMIT",
+            "type": trade_type,
             "createdAt": shapes.iso(self.block_time_ms),
             "createdAtHeight": str(self.height),
         }
         self.trades[market.ticker].appendleft(trade)
         market.trades_24h += 1
-        self.emit("v4_trades", market.ticker, {"trades": [trade]})
+        # The websocket trade message has no height (REST trades do).
+        message = {k: v for k, v in trade.items() if k != "createdAtHeight"}
+        self.emit("v4_trades", market.ticker, {"trades": [message]})
         sampled = self.sampled.get(market.ticker)
         if sampled is not None:
             base = Decimal(quantums).scaleb(market.spec.atomic_resolution)

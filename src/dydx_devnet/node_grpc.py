@@ -17,6 +17,7 @@ module would.
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Iterable
 from concurrent import futures
 from datetime import UTC, datetime
@@ -170,7 +171,9 @@ class AuthQuery(auth_grpc.QueryServicer):  # type: ignore[misc]
         snapshot = self._s.accounts.snapshot(address, self._s.engine.height)
         account = self._s.accounts.get(address)
         if snapshot is None or account is None:
-            return _abort(context, grpc.StatusCode.NOT_FOUND, f"account {address} not found")
+            return _abort(
+                context, grpc.StatusCode.NOT_FOUND, f"account {address} not found: key not found"
+            )
         number, sequence = snapshot
         base = BaseAccount(address=address, account_number=number, sequence=sequence)
         if account.public_key is not None:
@@ -236,6 +239,9 @@ class TxService(tx_grpc.ServiceServicer):  # type: ignore[misc]
         if self._s.faults.consume_dropped_broadcast_response():
             # The node applied the transaction; the answer never reaches the client.
             return _abort(context, grpc.StatusCode.UNAVAILABLE, "devnet fault: response dropped")
+        delay = self._s.faults.consume_response_delay()
+        if delay > 0:
+            time.sleep(delay)  # a slow node: applied, answered late (this worker thread only)
         response = TxResponse(txhash=tx_hash(tx_bytes))
         if mode == tx_service.BROADCAST_MODE_SYNC:
             # SYNC returns after CheckTx: code, codespace and log, no height yet.

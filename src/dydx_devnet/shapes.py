@@ -219,11 +219,15 @@ def position_object(
             "address": account.address,
             "subaccountNumber": account.number,
             "positionId": position.position_id,
-            **{k: v for k, v in body.items() if k != "subaccountNumber"},
+            **{k: v for k, v in body.items() if k not in _REST_ONLY_POSITION_KEYS},
         }
-        if position.closed_at_height is not None:
-            body["closedAtHeight"] = str(position.closed_at_height)
     return body
+
+
+# The v4_subaccounts position message carries no timestamps (socks message contents).
+_REST_ONLY_POSITION_KEYS = frozenset(
+    {"subaccountNumber", "createdAt", "createdAtHeight", "closedAt"}
+)
 
 
 def asset_object(account: Subaccount, *, ws: bool = False) -> dict[str, Any]:

@@ -16,7 +16,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from decimal import Decimal
@@ -44,6 +44,7 @@ from dydx_trader.domain.errors import DydxTraderError, SecretUnavailable
 from dydx_trader.domain.market import MarketSpec
 from dydx_trader.domain.signal import Signal
 from dydx_trader.domain.sizing import PositionSizer
+from dydx_trader.domain.venue import CandleResolution
 from dydx_trader.domain.trading_state import KillSwitch
 from dydx_trader.secrets import Secret
 
@@ -73,8 +74,17 @@ class Trader:
     validator: SignalValidator
     _tasks: list[asyncio.Task[None]] = field(default_factory=list)
 
-    async def start(self, *, follow_streams: bool = True) -> None:
-        """Read markets, reconcile in-flight orders, then accept signals."""
+    async def start(
+        self,
+        *,
+        follow_streams: bool = True,
+        candle_series: Sequence[tuple[str, CandleResolution]] = (),
+    ) -> None:
+        """Read markets, reconcile in-flight orders, then accept signals.
+
+        With ``follow_streams`` the market data (and ``candle_series``) and the
+        account follow the indexer's WebSocket.
+        """
         await self.market_data.refresh()
         settled = await self.executor.reconcile()
         if settled:
@@ -82,7 +92,7 @@ class Trader:
         self.supervisor.start(self.actor)
         if follow_streams:
             feed = IndexerFeed(self.profile.websocket_url)
-            self._tasks.append(asyncio.ensure_future(self.market_data.run()))
+            self._tasks.append(asyncio.ensure_future(self.market_data.run(candle_series)))
             self._tasks.append(asyncio.ensure_future(self.balance.follow(feed)))
 
     async def submit(self, signal: Signal, timeout_s: float = DECIDE_TIMEOUT_S) -> TradeResult:
@@ -127,19 +137,23 @@ async def build_trader(
     subaccount = (
         settings.account.subaccount_number if subaccount_number is None else subaccount_number
     )
-    indexer = IndexerGateway(profile.indexer_url)
-    node = await NodeGateway.connect(profile, timeout_s=settings.execution.send_timeout_s)
-    chain_id = await node.chain_id()
-    account_number, sequence = await node.account_numbers(address)
     try:
         key = KeyPair.from_mnemonic(mnemonic.reveal())
     except Exception:  # noqa: BLE001 - never echo the library's message: it may quote the words
         raise SecretUnavailable("the mnemonic is not a valid BIP-39 phrase") from None
-    wallet = Wallet(key, account_number, sequence)
-    if wallet.address != address:
+    if Wallet(key, 0, 0).address != address:
         raise SecretUnavailable(
             f"the mnemonic does not belong to {address}; check the configured address"
         )
+    indexer = IndexerGateway(profile.indexer_url)
+    node = await NodeGateway.connect(profile, timeout_s=settings.execution.send_timeout_s)
+    try:
+        chain_id = await node.chain_id()
+        account_number, sequence = await node.account_numbers(address)
+    except BaseException:
+        await node.close()
+        raise
+    wallet = Wallet(key, account_number, sequence)
     gateway = OrderGateway(
         node.channel,
         Builder(chain_id, USDC_DENOM),

@@ -111,7 +111,10 @@ class RedactingFilter(logging.Filter):
     def filter(self, record: logging.LogRecord) -> bool:
         if not _live_values():
             return True
-        message = record.getMessage()
+        try:
+            message = record.getMessage()
+        except Exception:  # noqa: BLE001  a bad format string is the handler's to report
+            message = f"{record.msg} {record.args!r}"
         cleaned = redact(message)
         if cleaned != message:
             record.msg, record.args = cleaned, None

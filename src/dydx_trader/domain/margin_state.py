@@ -26,14 +26,14 @@ account to one multiplication per position and requirement.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from decimal import ROUND_CEILING, ROUND_FLOOR, Decimal
+from decimal import ROUND_CEILING, Decimal
 from typing import NamedTuple
 
 from dydx_trader.domain import chain_math
 from dydx_trader.domain.account import AccountSnapshot
 from dydx_trader.domain.errors import InvalidInput
 from dydx_trader.domain.market import MarketSpec
-from dydx_trader.domain.market_math import MarketMath, lookup, market_math, market_math_cache
+from dydx_trader.domain.market_math import MarketMath, lookup, market_math
 
 QUOTE_QUANTUMS_PER_USDC = 1_000_000
 _PPM = chain_math.ONE_MILLION
@@ -49,7 +49,8 @@ def usdc(quote_quantums: int) -> Decimal:
 
 def quote_quantums_floor(amount: Decimal) -> int:
     """USDC as quote quantums, rounded down (toward -inf)."""
-    return int(amount.scaleb(6).to_integral_value(ROUND_FLOOR))
+    numerator, denominator = amount.as_integer_ratio()
+    return numerator * QUOTE_QUANTUMS_PER_USDC // denominator
 
 
 def quote_quantums_ceil(amount: Decimal) -> int:
@@ -86,14 +87,14 @@ def value_position(math: MarketMath, size: Decimal) -> PositionLine:
     """Value ``size`` (signed base units) of ``math``'s market at its oracle price."""
     base_quantums = math.base_quantums(size)
     notional = math.notional_quantums(base_quantums)
-    return PositionLine(math, size, base_quantums, notional, math.requirements(notional)[0])
+    return PositionLine(math, size, base_quantums, notional, math.initial_margin(notional))
 
 
 def _line_of(math: MarketMath, base_quantums: int) -> PositionLine | None:
     if base_quantums == 0:
         return None
     notional = math.notional_quantums(base_quantums)
-    size = Decimal(base_quantums).scaleb(math.spec.atomic_resolution)
+    size = Decimal(base_quantums) * math.size_per_quantum
     return tuple.__new__(
         PositionLine, (math, size, base_quantums, notional, math.initial_margin(notional))
     )
@@ -279,9 +280,10 @@ def fill_cash_flow(delta_size: Decimal, fill_price: Decimal, fee_ppm: int) -> in
     in quote quantums, ``fee = ceil(fill x fee_ppm / 1e6)`` (a negative fee is a
     rebate); a buy pays ``fill + fee``, a sell receives ``fill - fee``.
     """
-    numerator, denominator = (abs(delta_size) * fill_price).as_integer_ratio()
-    fill = numerator * QUOTE_QUANTUMS_PER_USDC // denominator
-    fee = chain_math.big_mul_ppm(fill, fee_ppm, round_up=True)
+    # size x price is exact (well under 28 digits for any real order); scaleb
+    # only moves the exponent, and int() of a positive value floors it.
+    fill = int((abs(delta_size) * fill_price).scaleb(6))
+    fee = -((-fill * fee_ppm) // _PPM) if fee_ppm else 0  # chain_math.big_mul_ppm, rounded up
     return (-fill if delta_size > 0 else fill) - fee
 
 
@@ -328,17 +330,31 @@ def _still_valid(
     markets: Mapping[str, MarketSpec],
     oracle_prices: Mapping[str, Decimal] | None,
 ) -> bool:
+    if oracle_prices is None:
+        # The lines were valued at their specs' own prices, and a MarketSpec is
+        # immutable: the same spec object means the same price.
+        get = markets.get
+        return all(get(ticker) is line.math.spec for ticker, line in state.lines.items())
     for ticker, line in state.lines.items():
         math = line.math
         spec = markets.get(ticker)
         if spec is not math.spec:
             return False
-        price = oracle_prices.get(ticker) if oracle_prices is not None else None
+        price = oracle_prices.get(ticker)
         if price is None:
             price = spec.oracle_price
-        if price is not math.oracle_price and price != math.oracle_price:
+        if price is not math.oracle_price:  # a new price object: revalue (and validate)
             return False
     return True
+
+
+# (id(market spec), size) -> the position's line. A position is valued again at
+# every decision, but between fills its size does not change, and between blocks
+# neither does its market's oracle price: the valuation is then a lookup. A hit
+# is used only if the line was made from this very spec object (the entry keeps
+# it alive, so its id cannot have been reused) at this very price object.
+_lines_seen: dict[tuple[int, Decimal], PositionLine] = {}
+_LINES_SEEN_LIMIT = 65_536
 
 
 def _build(
@@ -346,43 +362,37 @@ def _build(
     markets: Mapping[str, MarketSpec],
     oracle_prices: Mapping[str, Decimal] | None,
 ) -> MarginState:
-    # The hot loop of every decision: MarketMath.base_quantums, notional_quantums
-    # and requirements inlined (tests hold it equal to chain_math).
+    # The hot loop of every decision, kept flat (tests hold its result equal to
+    # chain_math's reference implementation).
     usdc_quantums = quote_quantums_floor(account.usdc_balance)
     lines: dict[str, PositionLine] = {}
     notional_sum = initial = gross = 0
-    new_line = tuple.__new__
-    derived = market_math_cache
+    seen = _lines_seen
     for position in account.open_positions:
         ticker = position.market
-        spec = markets.get(ticker)
-        math = derived.get(id(spec))
-        if math is None or math.spec is not spec:
-            math = lookup(markets, ticker, oracle_prices)
-        else:
-            price = oracle_prices.get(ticker) if oracle_prices is not None else None
-            if price is None:
-                price = spec.oracle_price
-            if price is not math.oracle_price and price != math.oracle_price:
-                math = lookup(markets, ticker, oracle_prices)
         size = position.size
-        numerator, denominator = size.as_integer_ratio()
-        scaled = numerator * math.base_quantum_scale
-        denominator *= math.base_quantum_divisor
-        base_quantums = scaled // denominator
-        if base_quantums * denominator != scaled:
-            base_quantums = math.base_quantums(size)
-        if base_quantums > 0:
-            magnitude = base_quantums * math.quote_multiplier // math.quote_divisor
-            notional = magnitude
-        else:
-            magnitude = -base_quantums * math.quote_multiplier // math.quote_divisor
-            notional = -magnitude
-        line_initial = -((-magnitude * math.initial_margin_ppm) // _PPM)
-        lines[ticker] = new_line(PositionLine, (math, size, base_quantums, notional, line_initial))
+        spec = markets.get(ticker)
+        key = (id(spec), size)
+        line = seen.get(key)
+        if line is not None:
+            math = line.math
+            if math.spec is not spec:
+                line = None
+            else:
+                price = oracle_prices.get(ticker) if oracle_prices is not None else None
+                if (spec.oracle_price if price is None else price) is not math.oracle_price:
+                    line = None
+        if line is None:
+            # lookup raises UnknownMarket / MarketNotTradable / InvalidInput as due.
+            line = value_position(lookup(markets, ticker, oracle_prices), size)
+            if len(seen) >= _LINES_SEEN_LIMIT:
+                seen.clear()
+            seen[key] = line
+        lines[ticker] = line
+        notional = line.notional
         notional_sum += notional
-        gross += magnitude
-        initial += line_initial
+        gross += notional if notional > 0 else -notional
+        initial += line.initial
     reported = account.indexer_free_collateral
     return MarginState(
         usdc_quantums,

@@ -50,6 +50,7 @@ class MarketMath:
     # (10^-atomic_resolution as two integers; atomic resolution can be positive).
     base_quantum_scale: int
     base_quantum_divisor: int
+    size_per_quantum: Decimal  # 10^atomic_resolution base units
     max_leverage: Decimal  # 1 / effective IMF: the most leverage the market allows now
     initial_margin_per_unit: Decimal  # USDC of initial margin per base unit (oracle x IMF_eff)
     base_margin_per_unit: Decimal  # the same at the base IMF (the indexer's)
@@ -81,6 +82,26 @@ class MarketMath:
         if remainder and whole >= 0:
             whole += 1  # floor division; away from zero for a positive size
         return whole
+
+    def exact_base_quantums(self, size: Decimal) -> int | None:
+        """Signed base quantums of ``size``, or ``None`` when it is off the quantum grid."""
+        numerator, denominator = size.as_integer_ratio()
+        whole, remainder = divmod(
+            numerator * self.base_quantum_scale, denominator * self.base_quantum_divisor
+        )
+        return None if remainder else whole
+
+    def whole_step_quantums(self, size: Decimal) -> int:
+        """Base quantums of ``size`` floored to a whole step (0 below one step)."""
+        if size <= 0:
+            return 0
+        numerator, denominator = size.as_integer_ratio()
+        quantums = numerator * self.base_quantum_scale // (denominator * self.base_quantum_divisor)
+        return quantums - quantums % self.spec.step_base_quantums
+
+    def size_of(self, base_quantums: int) -> Decimal:
+        """Size in base units of whole-step ``base_quantums`` (as a multiple of the step)."""
+        return Decimal(base_quantums // self.spec.step_base_quantums) * self.spec.step_size
 
     def notional_quantums(self, base_quantums: int) -> int:
         """Signed notional in quote quantums at the oracle price, truncated toward 0
@@ -127,9 +148,12 @@ def market_math(spec: MarketSpec, oracle_price: Decimal | None = None) -> Market
     key = id(spec)
     cached = _cache.get(key)
     # The entry keeps its spec alive, so a matching id is the same object.
+    if cached is not None and cached.spec is spec and cached.oracle_price is price:
+        return cached
+    # Validate before comparing: a signalling NaN would raise from ``==``.
+    require_positive(f"{spec.ticker} oracle price", price)
     if cached is not None and cached.spec is spec and cached.oracle_price == price:
         return cached
-    require_positive(f"{spec.ticker} oracle price", price)
     value, exponent = price_parts(price)
     scale = exponent + spec.atomic_resolution - chain_math.QUOTE_ATOMIC_RESOLUTION
     initial_margin_ppm = spec.effective_initial_margin_ppm(price)
@@ -145,6 +169,7 @@ def market_math(spec: MarketSpec, oracle_price: Decimal | None = None) -> Market
         quote_divisor=10 ** max(-scale, 0),
         base_quantum_scale=10 ** max(-spec.atomic_resolution, 0),
         base_quantum_divisor=10 ** max(spec.atomic_resolution, 0),
+        size_per_quantum=Decimal(1).scaleb(spec.atomic_resolution),
         max_leverage=_MILLION / Decimal(initial_margin_ppm),
         initial_margin_per_unit=price * initial_margin_ppm / _MILLION,
         base_margin_per_unit=price * spec.initial_margin_ppm / _MILLION,

@@ -80,6 +80,8 @@ class RiskLimits:
     # Derived once: the buffer in quote quantums and the fraction as an exact ratio.
     _buffer_quantums: int = field(init=False, repr=False, compare=False, default=0)
     _fraction_ratio: tuple[int, int] = field(init=False, repr=False, compare=False, default=(0, 1))
+    _leverage_ratio: tuple[int, int] = field(init=False, repr=False, compare=False, default=(0, 1))
+    _exposure_ratio: tuple[int, int] = field(init=False, repr=False, compare=False, default=(0, 1))
 
     def __post_init__(self) -> None:
         require_positive("max leverage", self.max_leverage)
@@ -102,6 +104,8 @@ class RiskLimits:
         object.__setattr__(
             self, "_fraction_ratio", self.free_collateral_buffer_fraction.as_integer_ratio()
         )
+        object.__setattr__(self, "_leverage_ratio", self.max_leverage.as_integer_ratio())
+        object.__setattr__(self, "_exposure_ratio", self.max_exposure.as_integer_ratio())
 
     def buffer_quantums(self, net_collateral_quantums: int) -> int:
         """The free collateral kept unused, quote quantums (rounded up)."""
@@ -206,9 +210,8 @@ def _evaluate(
     require_finite("size", size)
     if size <= 0:
         return InvalidInput(f"order size {size} must be positive", size=size)
-    quantums = math.base_quantums(size)
-    if quantums % spec.step_base_quantums or math.base_quantums(-size) != -quantums:
-        # Off the step grid (or finer than one quantum, which rounds up).
+    quantums = math.exact_base_quantums(size)
+    if quantums is None or quantums % spec.step_base_quantums:
         if size < spec.step_size:
             return BelowMinimumOrderSize(
                 f"{_plain(size)} {spec.base_asset} is below the minimum order size "
@@ -301,7 +304,8 @@ def _cap_refusal(
             market=math.spec.ticker,
             equity=equity,
         )
-    if notional_quantums > limits.max_leverage * equity_quantums:
+    numerator, denominator = limits._leverage_ratio
+    if notional_quantums * denominator > numerator * equity_quantums:
         leverage = Decimal(notional_quantums) / equity_quantums
         return LeverageLimitExceeded(
             f"a {_what(math, side, size)} would take its leverage to {_ratio(leverage)}x, "
@@ -320,7 +324,8 @@ def _cap_refusal(
             leverage=leverage,
             cap=math.max_leverage,
         )
-    if after.gross_notional > limits.max_exposure * equity_quantums:
+    numerator, denominator = limits._exposure_ratio
+    if after.gross_notional * denominator > numerator * equity_quantums:
         gross = usdc(after.gross_notional)
         exposure = Decimal(after.gross_notional) / equity_quantums
         return ExposureLimitExceeded(

@@ -222,8 +222,9 @@ Line = tuple[str, str]
 # One step of the arithmetic: (label, value, unit). Kept as numbers and only
 # rendered to text when someone reads ``lines``: formatting a dozen Decimals
 # would cost more than the sizing itself.
-Step = tuple[str, Decimal, str]
+Step = tuple[str, Decimal | int, str]
 _USDC: Final = "USDC"
+_QQ: Final = "quote quantums"  # an int, shown as USDC
 _SIZE_PLACES: Final = Decimal("1e-8")
 
 
@@ -231,7 +232,9 @@ def _render(steps: tuple[Step, ...]) -> tuple[Line, ...]:
     return tuple((label, _format(value, unit)) for label, value, unit in steps)
 
 
-def _format(value: Decimal, unit: str) -> str:
+def _format(value: Decimal | int, unit: str) -> str:
+    if isinstance(value, int):
+        return f"{_money(usdc(value))} USDC"
     if unit == _USDC:
         return f"{_money(value)} USDC"
     if value.adjusted() < 16:
@@ -239,7 +242,7 @@ def _format(value: Decimal, unit: str) -> str:
     text = f"{value:f}"
     if "." in text:
         text = text.rstrip("0").rstrip(".")
-    return f"{text} {unit}"
+    return f"{text} {unit}" if unit else text
 
 
 @dataclass(frozen=True, slots=True)
@@ -324,17 +327,24 @@ class PositionSizer:
             raise InsufficientFreeCollateral(
                 f"equity is {_money(equity)} USDC; nothing can be opened", equity=equity
             )
+        reserve = self.limits.buffer_quantums(state.net_collateral)
+        steps.append(
+            ("free collateral (most conservative view)", state.sizing_free_collateral, _QQ)
+        )
+        steps.append(("kept free (buffer)", reserve, _QQ))
         asset = spec.base_asset
         target = self._target(request, equity, asset, steps)
         bound, size = Bound.POLICY, target
-        for cap_bound, cap in self._caps(request, math, state, equity):
+        for cap_bound, cap in self._caps(request, math, state, equity, reserve):
             steps.append((_CAP_LABELS[cap_bound], cap, asset))
             if cap < size:
                 bound, size = cap_bound, cap
-        quantized = spec.quantize_size(size)
+        quantums = math.whole_step_quantums(size)
+        quantized = math.size_of(quantums)
         steps.append((_BOUND_LABELS[bound], quantized, asset))
+        refusal: DydxTraderError | None = None
         for _ in range(_MAX_STEP_BACK):
-            if quantized <= 0:
+            if quantums <= 0:
                 break
             refusal = evaluate_order(
                 state,
@@ -352,14 +362,20 @@ class PositionSizer:
                     market=spec.ticker,
                     side=request.side,
                     size=quantized,
-                    quantums=math.base_quantums(quantized),
+                    quantums=quantums,
                     notional=notional,
                     bound_by=bound,
                     steps=tuple(steps),
                 )
             # Integer rounding the linear caps do not see: one step back.
-            quantized -= spec.step_size
+            quantums -= spec.step_base_quantums
+            quantized = math.size_of(quantums)
             steps.append(("one step back (exact check)", quantized, asset))
+        else:
+            # Still refused after every step back: the caps and the exact check
+            # disagree by more than rounding; the check's own reason stands.
+            assert refusal is not None
+            return Refused(spec.ticker, request.side, refusal, tuple(steps))
         return Refused(
             spec.ticker,
             request.side,
@@ -406,7 +422,8 @@ class PositionSizer:
         steps.append(("target size", size, asset))
         if policy.scale_by_confidence:
             size *= request.confidence
-            steps.append(("x confidence", size, asset))
+            steps.append(("confidence", request.confidence, ""))
+            steps.append(("target x confidence", size, asset))
         return size
 
     @staticmethod
@@ -425,7 +442,12 @@ class PositionSizer:
         return distance
 
     def _caps(
-        self, request: SizingRequest, math: MarketMath, state: MarginState, equity: Decimal
+        self,
+        request: SizingRequest,
+        math: MarketMath,
+        state: MarginState,
+        equity: Decimal,
+        reserve: int,
     ) -> list[tuple[Bound, Decimal]]:
         """The largest trade (base units, unquantized) each cap allows.
 
@@ -449,7 +471,6 @@ class PositionSizer:
         if request.fee_ppm > 0:
             cost += price * request.fee_ppm / _PPM
         held_value = toward * oracle
-        reserve = limits.buffer_quantums(state.net_collateral)
         capacity = free_collateral_capacity(
             state, math, request.side, price, request.fee_ppm, reserve
         )

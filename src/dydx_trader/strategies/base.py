@@ -62,6 +62,19 @@ def float_to_decimal(value: float) -> Decimal:
     return Decimal(repr(float(value)))
 
 
+NOISE = 1e-9
+"""Differences below this fraction of the price are float rounding, not a move."""
+
+
+def denoise(value: float, price: float) -> float:
+    """``value`` (price units), or 0.0 when it is within rounding noise of 0 at ``price``.
+
+    A flat series gives EMAs that differ by ~1e-16 of the price with a
+    changing sign; without this, rounding would read as a crossover.
+    """
+    return 0.0 if abs(value) <= NOISE * abs(price) else value
+
+
 def confidence(strength: float) -> Decimal:
     """A [0, 1] confidence from a strength, clamped, to 4 decimal places."""
     if not math.isfinite(strength):

@@ -13,6 +13,7 @@ from dydx_trader.strategies.base import (
     build_signal,
     check_period,
     check_range,
+    denoise,
     params_digest,
     require_candles,
     scaled_confidence,
@@ -86,10 +87,12 @@ class BollingerBreakout:
     def evaluate(self, market: str, candles: Candles, now: datetime) -> Signal:
         r = self.readings(candles)
         half_width = r["upper"] - r["middle"]
-        if r["close_prev"] <= r["upper_prev"] and r["close"] > r["upper"]:
-            action, excess = Action.BUY, r["close"] - r["upper"]
-        elif r["close_prev"] >= r["lower_prev"] and r["close"] < r["lower"]:
-            action, excess = Action.SELL, r["lower"] - r["close"]
+        above = denoise(r["close"] - r["upper"], r["close"])
+        below = denoise(r["lower"] - r["close"], r["close"])
+        if r["close_prev"] <= r["upper_prev"] and above > 0:
+            action, excess = Action.BUY, above
+        elif r["close_prev"] >= r["lower_prev"] and below > 0:
+            action, excess = Action.SELL, below
         else:
             action, excess = Action.HOLD, 0.0
         return build_signal(

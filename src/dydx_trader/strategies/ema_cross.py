@@ -13,6 +13,7 @@ from dydx_trader.strategies.base import (
     build_signal,
     check_period,
     check_range,
+    denoise,
     params_digest,
     require_candles,
     scaled_confidence,
@@ -85,15 +86,16 @@ class EmaCross:
 
     def evaluate(self, market: str, candles: Candles, now: datetime) -> Signal:
         r = self.readings(candles)
-        before = r["fast_prev"] - r["slow_prev"]
-        after = r["fast"] - r["slow"]
+        price = float(candles.close[-1])
+        before = denoise(r["fast_prev"] - r["slow_prev"], price)
+        after = denoise(r["fast"] - r["slow"], price)
         if before <= 0 < after:
             action = Action.BUY
         elif before >= 0 > after:
             action = Action.SELL
         else:
             action = Action.HOLD
-        gap = abs(after) / float(candles.close[-1])
+        gap = abs(after) / price
         return build_signal(
             self.name,
             params_digest(self.fast, self.slow, self.full_gap, self.stop),

@@ -13,6 +13,7 @@ from dydx_trader.strategies.base import (
     build_signal,
     check_period,
     check_range,
+    denoise,
     params_digest,
     require_candles,
     scaled_confidence,
@@ -86,7 +87,9 @@ class MacdCross:
 
     def evaluate(self, market: str, candles: Candles, now: datetime) -> Signal:
         r = self.readings(candles)
-        before, after = r["histogram_prev"], r["histogram"]
+        price = float(candles.close[-1])
+        before = denoise(r["histogram_prev"], price)
+        after = denoise(r["histogram"], price)
         if before <= 0 < after:
             action = Action.BUY
         elif before >= 0 > after:
@@ -100,6 +103,6 @@ class MacdCross:
             candles,
             now,
             action,
-            scaled_confidence(abs(after) / float(candles.close[-1]), self.full_histogram),
+            scaled_confidence(abs(after) / price, self.full_histogram),
             self.stop.price(candles, action),
         )

@@ -7,6 +7,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import ClassVar
 
+import numpy as np
+
 from dydx_trader.domain.errors import InvalidInput
 from dydx_trader.domain.signal import Action, Signal
 from dydx_trader.strategies.base import (
@@ -14,6 +16,7 @@ from dydx_trader.strategies.base import (
     build_signal,
     check_period,
     check_range,
+    denoise,
     params_digest,
     require_candles,
     scaled_confidence,
@@ -76,13 +79,19 @@ class RsiReversion:
         return max(self.min_candles, WARMUP_PERIODS * self.period)
 
     def readings(self, candles: Candles) -> dict[str, float]:
-        """The newest RSI value (0-100)."""
+        """The newest RSI value (0-100) and the price range of the window read."""
         require_candles(self.name, self.min_candles, candles)
-        return {"rsi": float(rsi(candles.close[-self.lookback :], self.period)[-1])}
+        close = candles.close[-self.lookback :]
+        return {"rsi": float(rsi(close, self.period)[-1]), "range": float(np.ptp(close))}
 
     def evaluate(self, market: str, candles: Candles, now: datetime) -> Signal:
-        value = self.readings(candles)["rsi"]
-        if value < self.oversold:
+        r = self.readings(candles)
+        value = r["rsi"]
+        if denoise(r["range"], float(candles.close[-1])) == 0:
+            # No move beyond rounding: RSI is (nearly) 0/0, which TA-Lib reports as
+            # 0 ("oversold") or, after a 1-ulp rise, 100 ("overbought").
+            action, conf = Action.HOLD, scaled_confidence(0.0, 1.0)
+        elif value < self.oversold:
             action = Action.BUY
             conf = scaled_confidence(self.oversold - value, self.oversold / 2)
         elif value > self.overbought:

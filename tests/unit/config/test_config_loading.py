@@ -190,3 +190,33 @@ max_drawdown = "0.15"
     limits = settings.kill_switch.limits()
     assert limits.trip_state is TradingState.REDUCING and limits.max_drawdown == Decimal("0.15")
     assert [strategy.name for strategy, _ in settings.build_strategies()] == ["composite"]
+
+
+def test_load_config_when_unrelated_trader_env_vars_set_then_ignored(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    monkeypatch.setenv("DYDX_TRADER_CONFIG", str(tmp_path / "x.toml"))
+    monkeypatch.setenv("DYDX_TRADER_MNEMONIC_FILE", str(tmp_path / "m"))
+    monkeypatch.setenv("DYDX_TRADER_MNEMONIC", "zebra " * 12)
+    settings = load_config(None)
+    assert settings == Settings() and "zebra" not in repr(settings)
+
+
+def test_discover_config_path_when_env_or_local_file_then_found(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    from dydx_trader.config import discover_config_path
+
+    monkeypatch.chdir(tmp_path)
+    assert discover_config_path() is None
+    (tmp_path / "dydx-trader.toml").write_text("")
+    assert discover_config_path() == Path("dydx-trader.toml")
+    monkeypatch.setenv("DYDX_TRADER_CONFIG", "/etc/other.toml")
+    assert discover_config_path() == Path("/etc/other.toml")
+
+
+def test_load_config_when_list_given_in_env_as_json_then_parsed(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("DYDX_TRADER_VALIDATION__ALLOWED_MARKETS", '["btc-usd", "ETH-USD"]')
+    assert load_config(None).validation.allowed_markets == ["BTC-USD", "ETH-USD"]

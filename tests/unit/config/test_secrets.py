@@ -138,3 +138,12 @@ def test_filter_when_secret_in_message_args_or_exception_then_masked(
     assert len(caplog.records) == 4
     assert "zebra" not in caplog.text
     assert caplog.text.count("********") >= 4
+
+
+def test_filter_when_format_string_is_broken_then_record_still_redacted() -> None:
+    secret = Secret(_twelve("otter"))
+    record = logging.LogRecord(
+        "t", logging.INFO, __file__, 1, "%d " + secret.reveal(), ("x",), None
+    )
+    assert RedactingFilter().filter(record) is True
+    assert "otter" not in record.getMessage()

@@ -164,6 +164,8 @@ def test_account_when_below_maintenance_margin_then_liquidated_with_penalty(
     positions = views.perpetual_positions(engine, ALICE, 0, status="LIQUIDATED")["positions"]
     assert len(positions) == 1
     assert usdc_of(engine) >= 0
+    recent = views.trades(engine, "BTC-USD")
+    assert recent is not None and recent["trades"][0]["type"] == "LIQUIDATED"
 
 
 def test_account_when_above_maintenance_then_not_liquidated(engine: Engine) -> None:
@@ -236,6 +238,19 @@ def test_candles_when_watched_then_block_emits_current_candle(
     (candle,) = [e for e in events if e.channel == "v4_candles"]
     assert candle.id == "ETH-USD/1MIN"
     assert candle.contents["ticker"] == "ETH-USD" and candle.contents["resolution"] == "1MIN"
+    assert set(candle.contents) == {
+        "baseTokenVolume",
+        "close",
+        "high",
+        "low",
+        "open",
+        "resolution",
+        "startedAt",
+        "startingOpenInterest",
+        "ticker",
+        "trades",
+        "usdVolume",
+    }  # the keys of the real channel_data candle (nt2024_v4_candles_channel_data.json)
 
 
 def test_indexer_lag_when_set_then_latest_processed_height_trails(engine: Engine) -> None:

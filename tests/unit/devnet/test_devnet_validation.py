@@ -356,8 +356,7 @@ def test_stateful_orders_when_three_in_one_block_then_third_hits_rate_limit_5001
     price = on_tick(engine, "BTC-USD", -100)
 
     codes = [
-        engine.place_order(long_term(engine, BUY, STEP, price, client_id=n)).code
-        for n in (1, 2, 3)
+        engine.place_order(long_term(engine, BUY, STEP, price, client_id=n)).code for n in (1, 2, 3)
     ]
     engine.advance_block()
     next_block = engine.place_order(long_term(engine, BUY, STEP, price, client_id=4)).code

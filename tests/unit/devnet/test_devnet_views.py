@@ -241,8 +241,8 @@ def test_subaccount_events_when_ioc_fills_then_messages_match_real_v3_shapes(
         "orders",
         "assetPositions",
     }
-    assert set(update.contents["fills"][0]) == set(real["fills"][0]) | {"subaccountId"} - set()
-    assert set(real["perpetualPositions"][0]) <= set(update.contents["perpetualPositions"][0])
+    assert set(update.contents["fills"][0]) == set(real["fills"][0])
+    assert set(update.contents["perpetualPositions"][0]) == set(real["perpetualPositions"][0])
     assert set(real["orders"][0]) <= set(update.contents["orders"][0])
     assert update.contents["orders"][0]["status"] == "FILLED"
 
@@ -263,3 +263,17 @@ def _csv_row(ticker: str, data_ms: int) -> dict[str, str]:
             if row["started_at"] == wanted:
                 return row
     raise AssertionError(f"no {ticker} candle at {wanted}")
+
+
+def test_trade_events_when_ioc_fills_then_match_real_trade_messages(
+    engine: Engine, events: list[DevnetEvent]
+) -> None:
+    real = json.loads((FIXTURES / "indexer_ws/nt2024_v4_trades.json").read_text())["contents"]
+    engine.deposit(ALICE, 0, 1_000 * USDC)
+
+    engine.place_order(short_term(engine, BUY, STEP, on_tick(engine, "BTC-USD", 50)))
+
+    (trade,) = [e for e in events if e.channel == "v4_trades"]
+    assert trade.id == "BTC-USD"
+    assert set(trade.contents["trades"][0]) == set(real["trades"][0])
+    assert trade.contents["trades"][0]["side"] == "BUY"

@@ -299,6 +299,17 @@ def test_what_if_and_max_order_size_when_price_not_finite_positive_then_invalid_
         calculator.max_order_size(FLAT_1000, "ETH-USD", Side.BUY, bad)
 
 
+@pytest.mark.parametrize("bad", [Decimal("sNaN"), Decimal("NaN"), Decimal("-3"), Decimal(0)])
+def test_assess_when_oracle_override_is_not_a_positive_number_then_invalid_input(
+    bad: Decimal,
+) -> None:
+    account = flat_account(Decimal(100), PerpetualPosition("ETH-USD", Decimal(1)))
+    calculator = LeverageCalculator({"ETH-USD": ETH})
+    calculator.assess(account)  # a valid valuation first, so a cached one exists
+    with pytest.raises(InvalidInput):
+        calculator.assess(account, {"ETH-USD": bad})
+
+
 def test_max_order_size_when_fee_is_not_an_int_then_invalid_input() -> None:
     with pytest.raises(InvalidInput):
         LeverageCalculator({"ETH-USD": ETH}).max_order_size(

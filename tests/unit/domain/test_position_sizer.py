@@ -66,7 +66,7 @@ def test_size_when_fixed_notional_and_confidence_then_notional_over_price_times_
     assert result.notional == Decimal(800)
     labels = [label for label, _ in result.lines]
     assert labels[0] == "equity (chain net collateral)"
-    assert "x confidence" in labels
+    assert "target x confidence" in labels
 
 
 def test_size_when_equity_fraction_then_fraction_of_equity_as_notional() -> None:

@@ -146,6 +146,7 @@ def test_price_round_trip_when_on_tick_then_exact_both_ways(
 ) -> None:
     subticks = ticks * spec.subticks_per_tick
     price = spec.subticks_to_price(subticks)
+    assume(price < ABSURD)
     assert spec.price_to_subticks(price, side) == subticks
     assert spec.price_to_subticks(price, side, aggressive=True) == subticks
 

@@ -4,14 +4,10 @@ from __future__ import annotations
 
 import hashlib
 import sqlite3
-import sys
 from decimal import Decimal
 from pathlib import Path
 
 import pytest
-
-sys.path.insert(0, str(Path(__file__).parents[1] / "orders"))
-
 from order_testdata import ADDRESS, short_term_intent
 
 from dydx_trader.adapters.journal import Journal
@@ -346,3 +342,13 @@ def test_recent_orders_when_several_then_newest_first(journal: Journal) -> None:
     for name in ("a", "b", "c"):
         journal.record_intent(short_term_intent(name))
     assert [o.intent.signal_id for o in journal.recent_orders(2)] == ["c", "b"]
+
+
+async def test_journal_when_written_from_threads_concurrently_then_every_write_kept(
+    journal: Journal,
+) -> None:
+    import asyncio
+
+    intents = [short_term_intent(f"t{i}") for i in range(40)]
+    await asyncio.gather(*(asyncio.to_thread(journal.record_intent, i) for i in intents))
+    assert len(journal.in_flight_orders()) == 40

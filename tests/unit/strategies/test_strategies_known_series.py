@@ -9,6 +9,8 @@ from typing import ClassVar
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from strategy_data import NOW, flat_then, series
 
 from dydx_trader.domain.errors import InvalidInput
@@ -227,3 +229,47 @@ def test_composite_when_min_votes_out_of_range_or_no_members_then_invalid_input(
         Composite(members=())
     with pytest.raises(InvalidInput, match="plain strategies"):
         Composite(members=(Composite(members=(EmaCross(),), min_votes=1),), min_votes=1)
+
+
+def test_rsi_reversion_when_price_never_moved_then_hold_not_oversold() -> None:
+    # TA-Lib reports RSI 0 for a flat series (0/0); that is no reason to buy.
+    signal = RsiReversion().evaluate("ETH-USD", flat_then(100.0, 60), NOW)
+    assert signal.action is Action.HOLD
+
+
+def test_every_strategy_when_price_never_moved_then_hold() -> None:
+    candles = flat_then(100.0, 80)
+    for strategy in (EmaCross(), RsiReversion(), MacdCross(), BollingerBreakout()):
+        assert strategy.evaluate("ETH-USD", candles, NOW).action is Action.HOLD, strategy.name
+
+
+def test_crossovers_when_flat_then_two_ulp_wobble_then_no_signal() -> None:
+    # Without the noise floor this MACD histogram goes 0 -> +1.1e-14 and reads as a
+    # BUY cross; a move of 2 ulps is float rounding, not a market move.
+    level = 123.456
+    wobble = np.nextafter(np.nextafter(level, 1e9), 1e9)
+    candles = series([level] * 81 + [wobble])
+    assert MacdCross().readings(candles)["histogram"] > 0
+    for strategy in (EmaCross(), MacdCross()):
+        assert strategy.evaluate("ETH-USD", candles, NOW).action is Action.HOLD
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    level=st.floats(min_value=1e-6, max_value=1e6),
+    flat=st.integers(min_value=60, max_value=120),
+    ulps=st.lists(st.integers(min_value=-3, max_value=3), min_size=1, max_size=3),
+)
+def test_every_strategy_when_flat_with_rounding_wobble_then_hold(
+    level: float, flat: int, ulps: list[int]
+) -> None:
+    tail = []
+    for step in ulps:
+        value = level
+        for _ in range(abs(step)):
+            value = float(np.nextafter(value, 1e9 if step > 0 else 0.0))
+        tail.append(value)
+    candles = series([level] * flat + tail)
+    for strategy in (EmaCross(), MacdCross(), BollingerBreakout(), RsiReversion()):
+        signal = strategy.evaluate("ETH-USD", candles, NOW)
+        assert signal.action is Action.HOLD, (strategy.name, level, ulps)

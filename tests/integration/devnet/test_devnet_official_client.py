@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import random
-import time
 from decimal import ROUND_CEILING, ROUND_FLOOR, Decimal
 from types import SimpleNamespace
 from typing import Any
@@ -442,11 +441,9 @@ async def test_short_term_orders_when_sent_back_to_back_then_sequence_is_not_che
     demo_trader: Any,
 ) -> None:
     m = await market(demo_trader)
-    start = time.monotonic()
     for _ in range(3):
         _, response = await ioc(demo_trader, m, BUY, Decimal(m["stepSize"]))
         assert response.tx_response.code == 0, response.tx_response.raw_log
-    assert time.monotonic() - start < 5
     account = await demo_trader.node.get_account(demo_trader.address)
     assert account.sequence == 0
     # Short-term orders are gossiped, never included in blocks as transactions.

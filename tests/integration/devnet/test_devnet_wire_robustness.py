@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import random
 from decimal import Decimal
 from typing import Any
@@ -392,3 +393,57 @@ async def test_indexer_when_fuzzed_queries_then_never_500_and_always_json(devnet
                 assert response.status in (200, 400, 404), (url, response.status, body)
                 if response.status != 200:
                     assert body["errors"][0]["msg"], url
+
+
+async def test_broadcast_when_response_delayed_past_deadline_then_deadline_but_applied(
+    demo_trader: Any,
+) -> None:
+    from v4_proto.dydxprotocol.clob.tx_pb2 import MsgPlaceOrder
+
+    devnet: Devnet = demo_trader.devnet
+    m = (await demo_trader.indexer.markets.get_perpetual_markets("BTC-USD"))["markets"]["BTC-USD"]
+    exponent = m["atomicResolution"] - m["quantumConversionExponent"] + 6
+    worst = int((Decimal(m["oraclePrice"]) * Decimal("1.02")).scaleb(exponent))
+    height = await demo_trader.node.latest_block_height()
+    order = build_order(
+        build_order_id(DEMO_ADDRESS, 0, 4242, 0, OrderFlags.SHORT_TERM),
+        Order.Side.SIDE_BUY,
+        quantums=m["stepBaseQuantums"],
+        subticks=worst // m["subticksPerTick"] * m["subticksPerTick"],
+        time_in_force=Order.TimeInForce.TIME_IN_FORCE_IOC,
+        reduce_only=False,
+        good_til_block=height + 10,
+    )
+    tx = demo_trader.node.builder.build(demo_trader.wallet, MsgPlaceOrder(order=order))
+    status, state = await post(
+        devnet,
+        "/devnet/faults",
+        b'{"delay_next_broadcast_responses": {"count": 1, "seconds": 0.6}}',
+    )
+    assert status == 200 and state["delay_next_broadcast_responses"] == 1
+    request = service_pb2.BroadcastTxRequest(
+        tx_bytes=tx.SerializeToString(), mode=service_pb2.BROADCAST_MODE_SYNC
+    )
+    channel, stub = _stub(devnet)
+
+    def send() -> None:
+        with channel:
+            stub.BroadcastTx(request, timeout=0.2)
+
+    with pytest.raises(grpc.RpcError) as caught:
+        await asyncio.to_thread(send)
+
+    assert caught.value.code() == grpc.StatusCode.DEADLINE_EXCEEDED
+    fills = await demo_trader.indexer.account.get_subaccount_fills(DEMO_ADDRESS, 0)
+    assert [f["size"] for f in fills["fills"]] == [m["stepSize"]]
+
+
+async def test_faucet_when_body_oversized_or_wrong_method_then_json_error(devnet: Devnet) -> None:
+    big = await post(devnet, "/faucet/tokens", b'{"pad": "' + b"x" * 200_000 + b'"}')
+    async with aiohttp.ClientSession() as session:
+        async with session.get(devnet.indexer_url + "/faucet/tokens") as response:
+            wrong_method = (response.status, await response.json())
+
+    assert big[0] == 413 and big[1]["errors"][0]["msg"]
+    assert wrong_method[0] == 405 and wrong_method[1]["errors"][0]["msg"] == "Method Not Allowed"
+    assert (await get(devnet, "/v4/height"))[0] == 200

@@ -134,24 +134,56 @@ async def test_subaccount_when_order_fills_then_channel_data_carries_fill_and_po
 
 
 async def test_orderbook_when_batched_then_snapshot_levels_and_batch_of_deltas(
-    devnet: Devnet,
+    demo_trader: Any,
 ) -> None:
+    devnet: Devnet = demo_trader.devnet
+    m = (await demo_trader.indexer.markets.get_perpetual_markets("BTC-USD"))["markets"]["BTC-USD"]
+    exponent = m["atomicResolution"] - m["quantumConversionExponent"] + 6
+    spt = m["subticksPerTick"]
     async with aiohttp.ClientSession() as session, session.ws_connect(devnet.websocket_url) as ws:
         await receive(ws)
         await ws.send_json(
             {"type": "subscribe", "channel": "v4_orderbook", "id": "BTC-USD", "batched": True}
         )
         subscribed = await receive(ws)
-        batch = await receive_until(ws, lambda m: m["type"] == "channel_batch_data", timeout=10)
+        bids = subscribed["contents"]["bids"]
+        # A resting bid one tick under the lowest level: a price no synthetic level uses.
+        lowest = min(Decimal(level["price"]) for level in bids)
+        subticks = int(lowest.scaleb(exponent)) // spt * spt - spt
+        price = Decimal(subticks).scaleb(-exponent)
+        height = await demo_trader.node.latest_block_height()
+        order = build_order(
+            build_order_id(demo_trader.address, 0, 777, 0, OrderFlags.SHORT_TERM),
+            Order.Side.SIDE_BUY,
+            quantums=m["stepBaseQuantums"],
+            subticks=subticks,
+            time_in_force=Order.TimeInForce.TIME_IN_FORCE_UNSPECIFIED,
+            reduce_only=False,
+            good_til_block=height + 15,
+        )
+        placed = await demo_trader.node.place_order(demo_trader.wallet, order)
+        assert placed.tx_response.code == 0, placed.tx_response.raw_log
 
-    bids, asks = subscribed["contents"]["bids"], subscribed["contents"]["asks"]
+        def has_our_level(message: dict[str, Any]) -> bool:
+            if message["type"] != "channel_batch_data":
+                return False
+            return any(
+                Decimal(level[0]) == price
+                for delta in message["contents"]
+                for level in delta.get("bids", [])
+            )
+
+        batch = await receive_until(ws, has_our_level, timeout=10)
+
+    asks = subscribed["contents"]["asks"]
     assert bids and asks
     assert Decimal(bids[0]["price"]) < Decimal(asks[0]["price"])
     assert batch["id"] == "BTC-USD" and batch["version"] == "1.0.0"
+    assert isinstance(batch["contents"], list)
     for delta in batch["contents"]:
         for side in ("bids", "asks"):
-            for price, size in delta.get(side, []):
-                assert Decimal(price) > 0 and Decimal(size) >= 0
+            for level_price, size in delta.get(side, []):
+                assert Decimal(level_price) > 0 and Decimal(size) >= 0
 
 
 async def test_bad_messages_when_sent_then_socks_errors_and_connection_keeps_serving(

@@ -1,0 +1,68 @@
+"""Candles as the engine serves them: bars of any resolution, indexer candle objects.
+
+Replayed markets answer in closed form from their price path, the others
+from their per-block samples (:mod:`dydx_devnet.candles`).
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Any
+
+from dydx_devnet import shapes
+from dydx_devnet.candles import RESOLUTION_MS, Bar, path_bars
+from dydx_devnet.matching import Matching
+
+_VOLUME_QUANTUM = Decimal("1e-8")
+_USD_QUANTUM = Decimal("1e-6")
+
+
+class CandleFeed(Matching):
+    """Candle reads on top of the shared engine state."""
+
+    def candle_bars(self, ticker: str, resolution: str, from_ms: int, to_ms: int) -> list[Bar]:
+        """Bars of ``ticker`` starting in ``[from_ms, to_ms]`` (chain time), oldest first."""
+        resolution_ms = RESOLUTION_MS[resolution]
+        market = self.markets[ticker]
+        to_ms = min(to_ms, self.block_time_ms)
+        if self.replay is not None and ticker in self.replay.paths:
+            return path_bars(
+                self.replay.paths[ticker],
+                self.replay.shift_ms,
+                resolution_ms,
+                from_ms,
+                to_ms,
+                self.block_time_ms,
+                market.price_exponent,
+            )
+        return self.sampled[ticker].bars(resolution_ms, from_ms, to_ms)
+
+    def candle_object(self, ticker: str, resolution: str, bar: Bar) -> dict[str, Any]:
+        market = self.markets[ticker]
+        return {
+            "startedAt": shapes.iso(bar.started_ms),
+            "ticker": ticker,
+            "resolution": resolution,
+            "low": shapes.oracle(market, bar.low),
+            "high": shapes.oracle(market, bar.high),
+            "open": shapes.oracle(market, bar.open),
+            "close": shapes.oracle(market, bar.close),
+            # Prorated volumes would carry 28 digits; the indexer's are exact sums.
+            "baseTokenVolume": shapes.dec(bar.base_volume.quantize(_VOLUME_QUANTUM)),
+            "usdVolume": shapes.dec(bar.usd_volume.quantize(_USD_QUANTUM)),
+            "trades": bar.trades,
+            "startingOpenInterest": shapes.size(market, market.open_interest_bq),
+            "orderbookMidPriceOpen": None,
+            "orderbookMidPriceClose": None,
+        }
+
+    def latest_candle(self, ticker: str, resolution: str) -> dict[str, Any] | None:
+        resolution_ms = RESOLUTION_MS[resolution]
+        start = self.block_time_ms - self.block_time_ms % resolution_ms
+        bars = self.candle_bars(ticker, resolution, start, self.block_time_ms)
+        if not bars:
+            return None
+        candle = self.candle_object(ticker, resolution, bars[-1])
+        # The websocket candle message has no order-book mid prices (REST candles do).
+        del candle["orderbookMidPriceOpen"], candle["orderbookMidPriceClose"]
+        return candle

@@ -1,0 +1,75 @@
+"""The signing mnemonic never appears in logs, the journal, output or exceptions."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+from e2e_harness import settings_for, start_trader
+
+from dydx_devnet.demo import DEMO_MNEMONIC
+from dydx_devnet.server import Devnet
+from dydx_trader.adapters.dydx.network import network_profile
+from dydx_trader.bootstrap import build_trader
+from dydx_trader.domain.errors import SecretUnavailable
+from dydx_trader.domain.signal import Signal
+from dydx_trader.secrets import Secret
+
+SignalFactory = Callable[..., Signal]
+
+# Any three consecutive words of the phrase would already be a leak.
+CANARY_FRAGMENTS = [" ".join(DEMO_MNEMONIC.split()[i : i + 3]) for i in range(0, 22, 3)]
+
+
+def assert_clean(text: str, where: str) -> None:
+    for fragment in CANARY_FRAGMENTS:
+        assert fragment not in text, f"mnemonic fragment {fragment!r} leaked into {where}"
+
+
+async def test_full_trade_with_canary_mnemonic_leaks_it_nowhere(
+    devnet: Devnet,
+    tmp_path: Path,
+    make_signal: SignalFactory,
+    caplog: pytest.LogCaptureFixture,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    caplog.set_level(logging.DEBUG)
+    journal = tmp_path / "journal.sqlite3"
+    trader = await start_trader(devnet, settings_for(journal))
+    try:
+        await trader.submit(make_signal("BUY", "ETH-USD"))
+        await trader.submit(make_signal("CLOSE", "ETH-USD"))
+        await trader.actor.settle_all()
+        assert_clean(repr(trader), "repr of the trader")
+        assert_clean(repr(trader.executor._sender), "repr of the order gateway")
+    finally:
+        await trader.stop()
+
+    assert_clean(caplog.text, "logs")
+    captured = capsys.readouterr()
+    assert_clean(captured.out + captured.err, "output")
+    for path in tmp_path.glob("journal.sqlite3*"):
+        assert_clean(path.read_bytes().decode("utf-8", "replace"), path.name)
+
+
+async def test_wrong_mnemonic_when_building_then_error_names_no_words(
+    devnet: Devnet, tmp_path: Path
+) -> None:
+    address = devnet.fund_demo()
+    profile = network_profile(
+        "devnet",
+        indexer_url=devnet.indexer_url,
+        websocket_url=devnet.websocket_url,
+        grpc_address=devnet.grpc_address,
+    )
+    broken = Secret(DEMO_MNEMONIC.replace("learn", "notaword"))
+
+    with pytest.raises(SecretUnavailable) as raised:
+        await build_trader(
+            settings_for(tmp_path / "j.sqlite3"), profile, address=address, mnemonic=broken
+        )
+
+    assert_clean(str(raised.value), "the exception")
+    assert_clean(repr(raised.value), "the exception's repr")
