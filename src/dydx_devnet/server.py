@@ -157,7 +157,8 @@ class Devnet:
     async def _run_clock(self) -> None:
         """One block every ``block_time`` wall seconds, without drift."""
         engine = self._require_engine()
-        interval = self.config.block_time
+        # The engine's own setting: it is what chain time advances by per block.
+        interval = engine.config.block_time_s
         next_at = time.monotonic() + interval
         while True:
             await asyncio.sleep(max(0.0, next_at - time.monotonic()))

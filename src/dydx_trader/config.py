@@ -267,7 +267,11 @@ class Settings(BaseSettings):
     network: NetworkSettings = Field(default_factory=NetworkSettings)
     account: AccountSettings = Field(default_factory=AccountSettings)
     strategies: list[StrategySettings] = Field(
-        default_factory=lambda: [StrategySettings(name="composite")]
+        # The paper demo's default: two simple strategies that trade a few times a week.
+        default_factory=lambda: [
+            StrategySettings(name=name, markets=["BTC-USD", "ETH-USD", "SOL-USD"])
+            for name in ("ema_cross", "rsi_reversion")
+        ]
     )
     sizing: SizingSettings = Field(default_factory=SizingSettings)
     risk: RiskSettings = Field(default_factory=RiskSettings)

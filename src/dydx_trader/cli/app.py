@@ -21,6 +21,7 @@ _COMMAND_MODULES = (
     "dydx_trader.cli.devnet_cmd",
     "dydx_trader.cli.account_cmd",
     "dydx_trader.cli.signal_cmd",
+    "dydx_trader.cli.size_cmd",
     "dydx_trader.cli.journal_cmd",
 )
 

@@ -334,7 +334,10 @@ def _still_valid(
         # The lines were valued at their specs' own prices, and a MarketSpec is
         # immutable: the same spec object means the same price.
         get = markets.get
-        return all(get(ticker) is line.math.spec for ticker, line in state.lines.items())
+        for ticker, line in state.lines.items():
+            if get(ticker) is not line.math.spec:
+                return False
+        return True
     for ticker, line in state.lines.items():
         math = line.math
         spec = markets.get(ticker)

@@ -42,7 +42,7 @@ def require_finite(name: str, value: Decimal) -> Decimal:
         raise InvalidInput(f"{name} must be a Decimal, not {type(value).__name__}", field=name)
     if not value.is_finite():
         raise InvalidInput(f"{name} is {value}, a finite number is required", field=name)
-    if abs(value) >= ABSURD:
+    if value.copy_abs() >= ABSURD:
         raise InvalidInput(f"{name} {value} is absurdly large", field=name, value=value)
     return value
 

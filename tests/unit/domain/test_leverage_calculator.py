@@ -415,3 +415,52 @@ def test_max_order_size_when_any_account_then_it_fits_and_one_more_step_does_not
         assert after_more.sizing_free_collateral < buffer + slack or (
             state.sizing_free_collateral < reserve
         )
+
+
+# -- memoized valuations never go stale ----------------------------------------------------------
+
+
+def test_assess_when_a_market_is_replaced_in_the_same_mapping_then_the_new_price_is_used() -> None:
+    markets = {"ETH-USD": make_market(oracle_price=Decimal(2000))}
+    account = flat_account(Decimal(0), PerpetualPosition("ETH-USD", Decimal(1)))
+    calculator = LeverageCalculator(markets)
+    assert calculator.assess(account).equity == Decimal(2000)
+    markets["ETH-USD"] = make_market(oracle_price=Decimal(2100))  # mutated in place
+    assert calculator.assess(account).equity == Decimal(2100)
+
+
+def test_assess_when_an_override_mapping_changes_in_place_then_the_new_price_is_used() -> None:
+    markets = {"ETH-USD": make_market(oracle_price=Decimal(2000))}
+    account = flat_account(Decimal(0), PerpetualPosition("ETH-USD", Decimal(1)))
+    calculator = LeverageCalculator(markets)
+    prices = {"ETH-USD": Decimal(1900)}
+    assert calculator.assess(account, prices).equity == Decimal(1900)
+    prices["ETH-USD"] = Decimal(1800)
+    assert calculator.assess(account, prices).equity == Decimal(1800)
+    assert calculator.assess(account).equity == Decimal(2000)  # back to the spec's own
+
+
+def test_assess_when_same_size_in_two_snapshots_then_each_values_its_own_market() -> None:
+    cheap = {"ETH-USD": make_market(oracle_price=Decimal(1000))}
+    dear = {"ETH-USD": make_market(oracle_price=Decimal(3000))}
+    first = flat_account(Decimal(0), PerpetualPosition("ETH-USD", Decimal(2)))
+    second = flat_account(Decimal(0), PerpetualPosition("ETH-USD", Decimal(2)))
+    assert LeverageCalculator(cheap).assess(first).equity == Decimal(2000)
+    assert LeverageCalculator(dear).assess(second).equity == Decimal(6000)
+    assert LeverageCalculator(cheap).assess(second).equity == Decimal(2000)
+
+
+def test_max_order_size_when_indexer_reports_less_free_collateral_then_that_view_binds() -> None:
+    # The chain sees 1,000 free; the (lagging) indexer reported only 500.
+    account = AccountSnapshot("dydx1test", 0, Decimal(1000), indexer_free_collateral=Decimal(500))
+    calculator = LeverageCalculator({"ETH-USD": ETH})
+    risk = calculator.assess(account)
+    assert risk.free_collateral == 1000 and risk.reported_free_collateral == 500
+    assert risk.sizing_free_collateral == 500
+    size = calculator.max_order_size(account, "ETH-USD", Side.BUY, Decimal("3103.01"))
+    assert size == (Decimal(500) / (Decimal("3103.01") * Decimal("0.02"))).quantize(
+        Decimal("0.001"), ROUND_FLOOR
+    )
+    after = calculator.what_if(account, "ETH-USD", size, Decimal("3103.01"))
+    assert after.reported_free_collateral is not None
+    assert Decimal(0) <= after.reported_free_collateral < Decimal("0.07")  # less than one step

@@ -586,3 +586,14 @@ def test_check_order_when_size_quantums_disagree_then_uses_market_grid() -> None
         ),
         BelowMinimumOrderSize,
     )
+
+
+def test_size_when_indexer_reports_less_free_collateral_then_the_sizer_uses_it() -> None:
+    account = AccountSnapshot("dydx1test", 0, Decimal(1000), indexer_free_collateral=Decimal(200))
+    limits = RiskLimits(max_leverage=Decimal(100), max_exposure=Decimal(100))
+    sizer = PositionSizer(SizingPolicy.fixed_notional(Decimal(10**6)), limits)
+    result = sizer.size(SizingRequest("ETH-USD", Side.BUY, Decimal(2500)), account, MARKETS)
+    assert isinstance(result, Sized) and result.bound_by is Bound.FREE_COLLATERAL
+    # (200 reported - 50 buffer) / (2,500 x 0.05) = 1.2 ETH, not the chain's 7.6
+    assert result.size == Decimal("1.2")
+    assert ("free collateral (most conservative view)", "200.00 USDC") in result.lines
