@@ -16,7 +16,7 @@ def main() -> int:
     here = Path(__file__).resolve().parent
     failed = []
     for script in sorted(here.glob("bench_*.py")):
-        proc = subprocess.run(  # noqa: S603 - our own scripts, fixed interpreter
+        proc = subprocess.run(
             [sys.executable, str(script)], capture_output=True, text=True, check=False
         )
         sys.stdout.write(proc.stdout)

@@ -42,10 +42,10 @@ from dydx_trader.app.validation import SignalValidator
 from dydx_trader.config import Settings
 from dydx_trader.domain.errors import DydxTraderError, SecretUnavailable
 from dydx_trader.domain.market import MarketSpec
+from dydx_trader.domain.pre_trade import RiskLimits
 from dydx_trader.domain.signal import Signal
-from dydx_trader.domain.sizing import PositionSizer
-from dydx_trader.domain.venue import CandleResolution
 from dydx_trader.domain.trading_state import KillSwitch
+from dydx_trader.domain.venue import CandleResolution
 from dydx_trader.secrets import Secret
 
 log = logging.getLogger(__name__)
@@ -160,7 +160,7 @@ async def build_trader(
         wallet,
         timeout_s=settings.execution.send_timeout_s,
     )
-    journal = Journal.open(settings.journal.path)
+    journal = Journal.open(settings.journal.resolved_path())
     market_data = MarketDataManager(
         indexer,
         candles=indexer,
@@ -197,8 +197,8 @@ async def build_trader(
         validator=validator,
         balance=balance,
         markets=market_data,
-        sizer=PositionSizer(settings.sizing_policy(), settings.risk_limits()),
-        limits=settings.risk_limits(),
+        policy=settings.sizing_policy(),
+        limits=_limits_by_market(settings),
         executor=executor,
         journal=journal,
         risk_guard=risk_guard,
@@ -227,6 +227,18 @@ async def build_trader(
         heights=heights,
         validator=validator,
     )
+
+
+def _limits_by_market(settings: Settings) -> Callable[[str], RiskLimits]:
+    """The caps of each market, built once per market (they only differ by notional cap)."""
+    cache: dict[str, RiskLimits] = {}
+
+    def limits(market: str) -> RiskLimits:
+        if market not in cache:
+            cache[market] = settings.risk_limits(market)
+        return cache[market]
+
+    return limits
 
 
 def _known(market_data: MarketDataManager, ticker: str) -> MarketSpec | None:

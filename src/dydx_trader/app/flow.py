@@ -15,7 +15,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Protocol
@@ -29,6 +29,7 @@ from dydx_trader.app.validation import SignalValidator
 from dydx_trader.domain.account import AccountSnapshot
 from dydx_trader.domain.decision import Decision
 from dydx_trader.domain.errors import (
+    ClientIdConflict,
     DydxTraderError,
     NothingToTrade,
     SignalRejected,
@@ -46,12 +47,13 @@ from dydx_trader.domain.pre_trade import RiskLimits, check_order
 from dydx_trader.domain.reservation import PendingFill, with_pending_fills
 from dydx_trader.domain.side import Side
 from dydx_trader.domain.signal import Action, Signal, SizingKind
-from dydx_trader.domain.sizing import PositionSizer, Refused, SizingRequest
+from dydx_trader.domain.sizing import PositionSizer, Refused, SizingPolicy, SizingRequest
 from dydx_trader.domain.trading_state import OrderOutcome
 
 log = logging.getLogger(__name__)
 
 Line = tuple[str, str]
+_CLIENT_ID_ATTEMPTS = 3
 
 
 @dataclass(frozen=True, slots=True)
@@ -122,7 +124,11 @@ class _Refusal(Exception):
 
 
 class AccountActor(Actor):
-    """Owns the decisions of one subaccount. See the module docstring."""
+    """Owns the decisions of one subaccount. See the module docstring.
+
+    ``limits(market)`` gives the caps for one market (a per-market notional cap
+    may differ); ``policy`` turns a signal into a target size.
+    """
 
     def __init__(
         self,
@@ -132,8 +138,8 @@ class AccountActor(Actor):
         validator: SignalValidator,
         balance: BalanceManager,
         markets: MarketSource,
-        sizer: PositionSizer,
-        limits: RiskLimits,
+        policy: SizingPolicy,
+        limits: Callable[[str], RiskLimits],
         executor: OrderExecutor,
         journal: FlowJournal,
         risk_guard: RiskGuard,
@@ -149,7 +155,7 @@ class AccountActor(Actor):
         self._validator = validator
         self._balance = balance
         self._markets = markets
-        self._sizer = sizer
+        self._policy = policy
         self._limits = limits
         self._executor = executor
         self._journal = journal
@@ -161,6 +167,10 @@ class AccountActor(Actor):
         self._on_settled = on_settled
         self._reserved: dict[int, PendingFill] = {}
         self._settling: set[asyncio.Task[None]] = set()
+        # The snapshot whose equity the kill switch last saw: a cached snapshot
+        # re-read by the next decision carries no new sample (and the switch's
+        # drawdown window grows with every sample fed to it).
+        self._equity_seen: BalanceSnapshot | None = None
 
     # -- messages ----------------------------------------------------------------
 
@@ -191,16 +201,28 @@ class AccountActor(Actor):
         if result.intent is None:
             return result
         intent = result.intent
-        if result.worst_case is not None:
-            self._reserved[intent.client_id] = result.worst_case
         self._balance.invalidate(f"order {intent.client_id} sent")
-        order = await self._executor.submit(intent)
+        order = await self._submit_with_free_client_id(intent)
+        intent = order.intent
         self._risk_guard.record_outcome(_outcome(order))
-        if order.state is OrderState.REJECTED:
-            self._reserved.pop(intent.client_id, None)
-        else:
+        if order.state is not OrderState.REJECTED and result.worst_case is not None:
+            self._reserved[intent.client_id] = result.worst_case
             self._follow(intent)
         return TradeResult(signal, result.decision, result.validation, intent, order)
+
+    async def _submit_with_free_client_id(self, intent: OrderIntent) -> Order:
+        """Send ``intent``; if its 32-bit client id is already another signal's in the
+        journal (about one pair in four billion), derive the next one. Nothing was
+        sent for a refused id."""
+        for nonce in range(1, _CLIENT_ID_ATTEMPTS + 1):
+            try:
+                return await self._executor.submit(intent)
+            except ClientIdConflict:
+                client_id = derive_client_id(
+                    self.address, self.subaccount_number, intent.signal_id, nonce
+                )
+                intent = replace(intent, client_id=client_id)
+        return await self._executor.submit(intent)
 
     async def _decide(self, signal: Signal, *, journal: bool) -> TradeResult:
         if journal and not self._journal.record_signal(signal):
@@ -239,7 +261,9 @@ class AccountActor(Actor):
 
     async def _size_and_check(self, signal: Signal) -> tuple[Decision, OrderIntent, PendingFill]:
         snapshot = await self._balance.get_snapshot()
-        self._risk_guard.record_equity(snapshot.equity)
+        if snapshot is not self._equity_seen:
+            self._equity_seen = snapshot
+            self._risk_guard.record_equity(snapshot.equity)
         account = with_pending_fills(snapshot.account, self._reserved.values())
         tickers = {signal.market, *(p.market for p in account.open_positions)}
         markets = self._markets.markets(tickers)
@@ -247,6 +271,7 @@ class AccountActor(Actor):
         spec.require_tradable()
         oracle = spec.require_oracle_price()
         position = account.position_size(signal.market)
+        limits = self._limits(signal.market)
         lines: list[Line] = _account_lines(snapshot, account, len(self._reserved))
 
         if signal.action is Action.CLOSE:
@@ -265,7 +290,8 @@ class AccountActor(Actor):
         lines.append(("worst price (slippage bound)", f"{worst_price} USDC"))
 
         if not reduce_only:
-            sized = self._sizer.size(self._request(signal, side, worst_price), account, markets)
+            sizer = PositionSizer(self._policy, limits)
+            sized = sizer.size(self._request(signal, side, worst_price), account, markets)
             lines.extend(sized.lines)
             if isinstance(sized, Refused):
                 raise _Refusal(sized.error, lines)
@@ -282,7 +308,7 @@ class AccountActor(Actor):
             side,
             size,
             worst_price,
-            self._limits,
+            limits,
             fee_ppm=self._settings.taker_fee_ppm,
             reduce_only=reduce_only,
         )

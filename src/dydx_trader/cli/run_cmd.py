@@ -15,6 +15,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import os
 import signal as os_signal
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
@@ -24,10 +25,17 @@ from pathlib import Path
 from typing import Any
 
 import typer
+from aiohttp import web
 from rich.console import Console
 from rich.live import Live
 
 from dydx_trader.adapters.dydx.network import NetworkName, network_profile
+from dydx_trader.adapters.webhook import (
+    SECRET_ENV_VAR,
+    SignalIntake,
+    WebhookSecret,
+    add_signal_route,
+)
 from dydx_trader.app.executor import Settlement
 from dydx_trader.app.session import SessionStats
 from dydx_trader.app.strategy_runner import StrategyAssignment, StrategyRunner
@@ -71,6 +79,9 @@ def register(app: typer.Typer) -> None:
         ),
         seed: int = typer.Option(1, help="Paper: devnet seed (prices, book)."),
         run_dir: Path | None = typer.Option(None, help="Folder for the journal and the report."),
+        http_port: int | None = typer.Option(
+            None, min=1, max=65_535, help="Webhook port (default: http.port, 8000)."
+        ),
         live: bool | None = typer.Option(
             None, "--live/--plain", help="Live view (default: when the output is a terminal)."
         ),
@@ -80,6 +91,9 @@ def register(app: typer.Typer) -> None:
         console = Console()
         try:
             settings = load_config(config)
+            if http_port is not None:
+                http = settings.http.model_copy(update={"port": http_port})
+                settings = settings.model_copy(update={"http": http})
             folder = run_dir or Path("runs") / datetime.now(UTC).strftime("%Y%m%d-%H%M%S")
             show_live = console.is_terminal if live is None else live
             if NetworkName(network) is NetworkName.DEVNET:
@@ -254,6 +268,7 @@ async def _session(
     stop = asyncio.Event()
     _on_stop_signals(stop)
     await trader.start(candle_series=runner.series)
+    http = await _serve_webhook(settings, submit, console)
     last_sample = datetime.min.replace(tzinfo=UTC)
     try:
         with (
@@ -278,6 +293,8 @@ async def _session(
                     _progress_line(console, stats, now)
                 await asyncio.sleep(TICK_S)
     finally:
+        if http is not None:
+            await http.cleanup()  # no new signals from outside
         await trader.stop()  # no new orders; in-flight outcomes settle first
     await _sample_final(trader, stats, clock.now())
     code = trader.supervisor.exit_code
@@ -290,6 +307,33 @@ async def _session(
     if code:
         console.print(f"[red]stopped because an actor failed: {trader.supervisor.failure!r}[/]")
     return code
+
+
+async def _serve_webhook(
+    settings: Settings, submit: Callable[[Signal], Awaitable[None]], console: Console
+) -> web.AppRunner | None:
+    """Serve ``POST /webhook/signals`` on the HTTP port when a webhook secret is set.
+
+    An accepted body is answered 202 at once; its signal then goes through the
+    same flow as a strategy's (validated, sized, checked, journaled).
+    """
+    if not os.environ.get(SECRET_ENV_VAR):
+        return None
+    secret = WebhookSecret.from_environ(os.environ)
+    pending: set[asyncio.Task[None]] = set()
+
+    async def sink(signal: Signal) -> None:
+        task = asyncio.ensure_future(submit(signal))
+        pending.add(task)
+        task.add_done_callback(pending.discard)
+
+    app = web.Application()
+    add_signal_route(app, SignalIntake(secret, sink))
+    runner = web.AppRunner(app, access_log=None, handle_signals=False)
+    await runner.setup()
+    await web.TCPSite(runner, settings.http.host, settings.http.port).start()
+    console.print(f"webhook: POST http://{settings.http.host}:{settings.http.port}/webhook/signals")
+    return runner
 
 
 async def _sample(trader: Trader, stats: SessionStats, now: datetime) -> datetime | None:

@@ -350,10 +350,10 @@ def _print_preview(preview: Preview) -> None:
         console = Console(width=200)  # piped: do not squeeze the table to 80 columns
     data = preview_json(preview)
     decision = preview.result.decision
+    signal = preview.result.signal
     table = Table(
-        title=f"size {data['signal']['action']} {data['signal']['market']} "
-        f"({preview.network.value}, {preview.address}/{preview.subaccount_number}) - preview, "
-        "nothing sent"
+        title=f"size {signal.action.value} {signal.market}: preview, nothing sent",
+        caption=f"{preview.network.value} {preview.address}/{preview.subaccount_number}",
     )
     table.add_column("")
     table.add_column("value", justify="right")
@@ -365,15 +365,17 @@ def _print_preview(preview: Preview) -> None:
         table.add_row("[bold]size[/bold]", f"{data['size']} ({data['quantums']} quantums)")
         table.add_row("[bold]worst price[/bold]", f"{data['worst_price']} USDC")
         table.add_row("[bold]notional at worst price[/bold]", f"{preview.notional:.2f} USDC")
-    console.print(table)
+    if table.row_count:
+        console.print(table)
     validation = preview.validation
-    if not validation.accepted:
-        console.print(f"[red]validation: {escape(validation.summary)}[/red]", highlight=False)
     if decision is None:
         console.print(f"nothing to trade: {escape(preview.result.validation)}", highlight=False)
-    elif decision.outcome is Outcome.ACCEPTED:
-        colour = "green" if preview.accepted else "yellow"
-        reason = escape(decision.reason)
-        console.print(f"[{colour}]would place: {reason}[/{colour}]", highlight=False)
-    else:
+    elif decision.outcome is Outcome.REFUSED:
         console.print(f"[red]refused: {escape(decision.reason)}[/red]", highlight=False)
+    elif validation.accepted:
+        console.print(f"[green]would place: {escape(decision.reason)}[/green]", highlight=False)
+    else:
+        console.print(f"sizing alone gives: {escape(decision.reason)}", highlight=False)
+    if not validation.accepted:
+        summary = escape(validation.summary)
+        console.print(f"[red]refused by validation: {summary}[/red]", highlight=False)

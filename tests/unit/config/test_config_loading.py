@@ -189,7 +189,10 @@ max_drawdown = "0.15"
     assert validation.cooldown.total_seconds() == 60
     limits = settings.kill_switch.limits()
     assert limits.trip_state is TradingState.REDUCING and limits.max_drawdown == Decimal("0.15")
-    assert [strategy.name for strategy, _ in settings.build_strategies()] == ["composite"]
+    assert [strategy.name for strategy, _ in settings.build_strategies()] == [
+        "ema_cross",
+        "rsi_reversion",
+    ]
 
 
 def test_load_config_when_unrelated_trader_env_vars_set_then_ignored(

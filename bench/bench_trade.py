@@ -1,0 +1,179 @@
+"""Trading-loop benchmarks against the devnet running in this process.
+
+* ``decision_latency_us_p50`` / ``decision_latency_us_p99``: one signal from
+  "accepted into the flow" to signed transaction bytes ready to broadcast:
+  ``await trader.preview(signal)`` (the actor's mailbox, balance, sizing,
+  pre-trade checks, intent) then ``trader.executor.sign(intent)``, with warm
+  caches: the balance snapshot is cached (TTL 60 s), markets are fresh, and
+  the chain height is fed to the height cache before each signal, as a block
+  stream would. Microseconds over ``DECISION_SIGNALS`` signals. The devnet is
+  live but quiet during this phase (no block clock): its servers idle on the
+  same event loop, so what is timed is the trader's own work.
+* ``tick_to_trade_ms_p50``: ``trader.submit(signal)`` (journal with fsync,
+  sign, broadcast) until the fill is visible on the devnet indexer's
+  ``/v4/fills``; ``TRADE_SIGNALS`` signals alternating BUY/SELL of a small
+  fixed notional, blocks every ``BLOCK_TIME_S`` s (so about half a block of
+  this figure is waiting for the next block).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import statistics
+import tempfile
+import time
+from datetime import UTC, datetime
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+from dydx_devnet.demo import DEMO_MNEMONIC
+from dydx_devnet.server import Devnet, DevnetConfig
+from dydx_trader.adapters.dydx.network import network_profile
+from dydx_trader.bootstrap import Trader, build_trader
+from dydx_trader.config import Settings
+from dydx_trader.domain.decision import Outcome
+from dydx_trader.domain.signal import Signal, SignalSource, SizingHint, SizingKind
+from dydx_trader.secrets import Secret
+
+MARKETS = ("BTC-USD", "ETH-USD", "SOL-USD")
+FUNDS_USDC = Decimal(100_000)
+DECISION_WARMUP = 200
+DECISION_SIGNALS = 3_000
+TRADE_SIGNALS = 30
+TRADE_NOTIONAL_USDC = Decimal(200)
+BLOCK_TIME_S = 0.1
+FILL_POLL_S = 0.002
+FILL_DEADLINE_S = 10.0
+
+
+def _emit(metric: str, value: float, unit: str) -> None:
+    print(json.dumps({"metric": metric, "value": round(value, 3), "unit": unit}), flush=True)
+
+
+def _settings(journal: Path) -> Settings:
+    return Settings.model_validate(
+        {
+            "journal": {"path": str(journal)},
+            "validation": {
+                "cooldown_s": 0,
+                "rate_limit_per_minute": 100_000,
+                "rate_limit_burst": 10_000,
+            },
+            "ttl": {"balance_ttl_s": 60, "market_ttl_s": 600, "max_oracle_age_s": 600},
+        }
+    )
+
+
+def _signal(action: str, market: str, notional: Decimal) -> Signal:
+    return Signal.create(
+        market=market,
+        action=action,
+        confidence=Decimal("0.9"),
+        created_at=datetime.now(UTC),
+        source=SignalSource.CLI,
+        strategy="bench",
+        sizing=SizingHint(SizingKind.NOTIONAL_USDC, notional),
+    )
+
+
+def _percentile(values: list[float], fraction: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(fraction * len(ordered)))]
+
+
+async def _decision_latencies(trader: Trader) -> list[float]:
+    """Microseconds from signal to signed bytes, caches warm."""
+    height = await trader.node.latest_block_height()
+    await trader.balance.get_snapshot()  # warm the balance cache
+    latencies: list[float] = []
+    for index in range(DECISION_WARMUP + DECISION_SIGNALS):
+        action = "BUY" if index % 2 == 0 else "SELL"
+        signal = _signal(action, MARKETS[index % len(MARKETS)], Decimal(500))
+        trader.heights.observe(height)  # what a block-height stream does
+        started = time.perf_counter_ns()
+        result = await trader.preview(signal)
+        if result.intent is None:
+            raise RuntimeError(f"signal refused: {result.decision and result.decision.reason}")
+        signed = trader.executor.sign(result.intent)
+        elapsed = time.perf_counter_ns() - started
+        if not signed.tx_bytes:
+            raise RuntimeError("empty transaction")
+        if index >= DECISION_WARMUP:
+            latencies.append(elapsed / 1_000)
+    return latencies
+
+
+async def _tick_to_trade(trader: Trader, devnet: Devnet) -> list[float]:
+    """Milliseconds from submit to the fill on the indexer."""
+    seen = {f.fill_id for f in await trader.indexer.get_fills(trader.address, 0, limit=100)}
+    latencies: list[float] = []
+    for index in range(TRADE_SIGNALS):
+        action = "BUY" if index % 2 == 0 else "SELL"
+        signal = _signal(action, "ETH-USD", TRADE_NOTIONAL_USDC)
+        started = time.perf_counter()
+        result = await trader.submit(signal)
+        decision = result.decision
+        if decision is None or decision.outcome is not Outcome.ACCEPTED or result.order is None:
+            raise RuntimeError(f"signal {index} not traded: {decision and decision.reason}")
+        deadline = started + FILL_DEADLINE_S
+        while True:
+            fills = await trader.indexer.get_fills(trader.address, 0, market="ETH-USD", limit=10)
+            new = [f for f in fills if f.fill_id not in seen]
+            if new:
+                latencies.append((time.perf_counter() - started) * 1_000)
+                seen.update(f.fill_id for f in new)
+                break
+            if time.perf_counter() > deadline:
+                raise RuntimeError(f"no fill for signal {index} within {FILL_DEADLINE_S} s")
+            await asyncio.sleep(FILL_POLL_S)
+        await devnet.wait_blocks(1)  # let the IOC settle before the next one
+    return latencies
+
+
+async def _blocks(devnet: Devnet) -> None:
+    while True:
+        await asyncio.sleep(BLOCK_TIME_S)
+        await devnet.advance_blocks(1)
+
+
+async def main() -> None:
+    config = DevnetConfig(
+        indexer_port=0, grpc_port=0, block_time=BLOCK_TIME_S, seed=3, markets=MARKETS,
+        auto_blocks=False,
+    )  # fmt: skip
+    with tempfile.TemporaryDirectory(prefix="bench-trade-") as folder:
+        async with Devnet(config) as devnet:
+            await devnet.advance_blocks(2)
+            address = devnet.fund_demo(FUNDS_USDC)
+            profile = network_profile(
+                "devnet",
+                indexer_url=devnet.indexer_url,
+                websocket_url=devnet.websocket_url,
+                grpc_address=devnet.grpc_address,
+            )
+            settings = _settings(Path(folder) / "journal.sqlite3")
+            trader = await build_trader(
+                settings, profile, address=address, mnemonic=Secret(DEMO_MNEMONIC)
+            )
+            await trader.start(follow_streams=False)
+            clock: asyncio.Task[Any] | None = None
+            try:
+                decisions = await _decision_latencies(trader)
+                _emit("decision_latency_us_p50", statistics.median(decisions), "us")
+                _emit("decision_latency_us_p99", _percentile(decisions, 0.99), "us")
+                clock = asyncio.ensure_future(_blocks(devnet))
+                trades = await _tick_to_trade(trader, devnet)
+                _emit("tick_to_trade_ms_p50", statistics.median(trades), "ms")
+            finally:
+                await trader.stop()
+                if clock is not None:
+                    clock.cancel()
+                    with contextlib.suppress(asyncio.CancelledError):
+                        await clock
+
+
+if __name__ == "__main__":
+    asyncio.run(main())
