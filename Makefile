@@ -17,7 +17,7 @@ $(STAMP): $(BIN)/python pyproject.toml constraints.txt
 
 ## run: paper-trade on the embedded devnet with the bundled market data
 run: $(STAMP)
-	$(BIN)/dydx-trader run
+	$(BIN)/dydx-trader run $(ARGS)
 
 ## test: lint, type-check (strict on the domain) and the whole test suite
 test: lint typecheck unit
