@@ -1,4 +1,4 @@
-"""Real indexer payloads from /work/shared/dydx-fixtures (see its README)."""
+"""Real indexer payloads copied into tests/fixtures/dydx (see its README)."""
 
 from __future__ import annotations
 
@@ -9,7 +9,9 @@ from typing import Any
 
 import pytest
 
-FIXTURES = Path(os.environ.get("DYDX_FIXTURES", "/work/shared/dydx-fixtures"))
+FIXTURES = Path(
+    os.environ.get("DYDX_FIXTURES", str(Path(__file__).resolve().parents[2] / "fixtures" / "dydx"))
+)
 
 
 def load_fixture(relative: str) -> Any:

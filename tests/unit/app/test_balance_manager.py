@@ -30,7 +30,14 @@ from dydx_trader.domain.side import Side
 from dydx_trader.domain.venue import IndexerFill, SubaccountUpdate
 
 ADDRESS = "dydx14zzueazeh0hj67cghhf9jypslcf9sh2n5k6art"
-MARKETS_FIXTURE = Path("/work/shared/dydx-fixtures/indexer_http/nt2024_list_perpetual_markets.json")
+FIXTURES_WS = Path(__file__).resolve().parents[2] / "fixtures" / "dydx" / "indexer_ws"
+MARKETS_FIXTURE = (
+    Path(__file__).resolve().parents[2]
+    / "fixtures"
+    / "dydx"
+    / "indexer_http"
+    / "nt2024_list_perpetual_markets.json"
+)
 
 
 class FakeClock:
@@ -365,10 +372,7 @@ async def test_snapshot_when_positions_then_free_collateral_is_most_conservative
 
 async def test_snapshot_when_real_negative_usdc_account_then_conservative_figures() -> None:
     body = json.loads(
-        Path(
-            "/work/shared/dydx-fixtures/indexer_ws/"
-            "nt2024_v4_accounts_subscribed_negative_initial_margin.json"
-        ).read_text()
+        (FIXTURES_WS / "nt2024_v4_accounts_subscribed_negative_initial_margin.json").read_text()
     )
     from dydx_trader.adapters.dydx.mapping import parse_subaccount_object
 

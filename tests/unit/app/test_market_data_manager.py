@@ -31,7 +31,13 @@ from dydx_trader.domain.venue import (
     OraclePricesUpdate,
 )
 
-FIXTURE = Path("/work/shared/dydx-fixtures/indexer_http/nt2025_http_get_perpetual_markets.json")
+FIXTURE = (
+    Path(__file__).resolve().parents[2]
+    / "fixtures"
+    / "dydx"
+    / "indexer_http"
+    / "nt2025_http_get_perpetual_markets.json"
+)
 HOUR = CandleResolution.ONE_HOUR
 T0 = datetime(2025, 12, 8, tzinfo=UTC)
 

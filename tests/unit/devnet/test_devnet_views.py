@@ -15,7 +15,7 @@ from dydx_devnet import views
 from dydx_devnet.engine import DevnetEvent, Engine
 from dydx_devnet.replay import to_ms
 
-FIXTURES = Path(__file__).resolve().parents[4] / "shared" / "dydx-fixtures"
+FIXTURES = Path(__file__).resolve().parents[2] / "fixtures" / "dydx"
 STEP = 1_000_000
 
 pytestmark = pytest.mark.skipif(not FIXTURES.is_dir(), reason="shared fixtures not present")

@@ -12,7 +12,7 @@ from typer.testing import CliRunner
 from dydx_trader.cli.app import app
 
 runner = CliRunner()
-SHARED = Path(__file__).resolve().parents[3] / ".." / "shared" / "market-data"
+SHARED = Path(__file__).resolve().parents[3] / "src" / "dydx_devnet" / "data"
 
 
 def test_signal_when_valid_then_accepted_json_and_exit_0() -> None:

@@ -11,8 +11,8 @@ import pytest
 
 from dydx_trader.strategies.candles import Candles
 
-# CI checks the project out beside ../shared; tests may read it, the package may not.
-MARKET_DATA = Path(__file__).resolve().parents[3] / ".." / "shared" / "market-data"
+# The bundled copy of shared/market-data (byte for byte; see its README).
+MARKET_DATA = Path(__file__).resolve().parents[3] / "src" / "dydx_devnet" / "data"
 NOW = datetime(2025, 7, 26, 5, 0, tzinfo=UTC)
 HOUR = 3600
 T0 = 1_700_000_000
