@@ -42,6 +42,7 @@ from dydx_trader.app.validation import SignalValidator
 from dydx_trader.config import Settings
 from dydx_trader.domain.errors import DydxTraderError, SecretUnavailable
 from dydx_trader.domain.market import MarketSpec
+from dydx_trader.domain.order import TimeInForce
 from dydx_trader.domain.pre_trade import RiskLimits
 from dydx_trader.domain.signal import Signal
 from dydx_trader.domain.trading_state import KillSwitch
@@ -49,6 +50,12 @@ from dydx_trader.domain.venue import CandleResolution
 from dydx_trader.secrets import Secret
 
 log = logging.getLogger(__name__)
+
+_TIME_IN_FORCE = {
+    "ioc": TimeInForce.IOC,
+    "limit": TimeInForce.GTT,
+    "post_only": TimeInForce.POST_ONLY,
+}
 
 # One decision takes milliseconds; a queue of a thousand signals takes seconds.
 DECIDE_TIMEOUT_S = 120.0
@@ -206,6 +213,7 @@ async def build_trader(
         settings=OrderParams(
             slippage=settings.execution.slippage_bps / Decimal(10_000),
             good_til_block_offset=settings.execution.good_til_block_offset,
+            time_in_force=_TIME_IN_FORCE[settings.execution.order_type],
         ),
         clock=clock,
         on_settled=on_settled,

@@ -130,3 +130,42 @@ async def test_close_signal_when_long_then_reduce_only_order_flattens(
     assert closed.intent is not None and closed.intent.reduce_only
     account = await trader.indexer.get_account(trader.address, 0)
     assert account.position_size("ETH-USD") == 0
+
+
+async def test_limit_order_below_market_when_unfilled_then_rests_and_expires(
+    devnet: Devnet, tmp_path: Path, make_signal: SignalFactory
+) -> None:
+    settings = settings_for(tmp_path / "j.sqlite3", execution={"order_type": "limit"})
+    trader = await start_trader(devnet, settings)
+    try:
+        oracle = trader.market_data.market("ETH-USD").require_oracle_price()
+        below = (oracle * Decimal("0.995")).quantize(Decimal("0.1"))
+        result = await trader.submit(make_signal("BUY", "ETH-USD", reference_price=below))
+        assert result.intent is not None and result.intent.time_in_force.value == "GTT"
+        assert trader.actor.reserved  # its margin is held while it may still fill
+        await trader.actor.settle_all()
+        order = trader.journal.order(result.intent.client_id)
+        # The indexer reports an expired short-term order as CANCELED (removal
+        # reason EXPIRED); either way it is final and took nothing.
+        assert order.state in {OrderState.EXPIRED, OrderState.CANCELED}
+        assert order.filled_quantums == 0
+        history = [t.to_state for t in trader.journal.order_history(result.intent.client_id)]
+        assert OrderState.OPEN in history
+        assert not trader.actor.reserved
+    finally:
+        await trader.stop()
+
+
+async def test_limit_price_beyond_slippage_bound_then_refused_before_sending(
+    devnet: Devnet, tmp_path: Path, make_signal: SignalFactory
+) -> None:
+    settings = settings_for(tmp_path / "j.sqlite3", execution={"order_type": "limit"})
+    trader = await start_trader(devnet, settings)
+    try:
+        oracle = trader.market_data.market("ETH-USD").require_oracle_price()
+        far_above = (oracle * Decimal("1.2")).quantize(Decimal("0.1"))
+        await refused_with_nothing_sent(
+            trader, make_signal("BUY", "ETH-USD", reference_price=far_above), {"InvalidInput"}
+        )
+    finally:
+        await trader.stop()

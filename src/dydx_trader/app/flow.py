@@ -31,6 +31,7 @@ from dydx_trader.domain.decision import Decision
 from dydx_trader.domain.errors import (
     ClientIdConflict,
     DydxTraderError,
+    InvalidInput,
     NothingToTrade,
     SignalRejected,
 )
@@ -64,11 +65,17 @@ class OrderParams:
     order's worst price (0.01 = 1 %; never price 0). ``good_til_block_offset``
     blocks past the chain height (inside the chain's 20-block window).
     ``taker_fee_ppm`` is the fee rate assumed when sizing (ppm of notional).
+    ``time_in_force`` of BUY / SELL orders: IOC (a market order with a worst
+    price), GTT (a short-term limit order resting until its good-til-block, at
+    the signal's price or the oracle) or POST_ONLY (the same, maker only). A
+    limit price more than ``slippage`` through the oracle is refused. CLOSE is
+    always a reduce-only IOC, as the chain requires.
     """
 
     slippage: Decimal = Decimal("0.01")
     good_til_block_offset: int = 10
     taker_fee_ppm: int = 500
+    time_in_force: TimeInForce = TimeInForce.IOC
 
     def __post_init__(self) -> None:
         if not (Decimal(0) < self.slippage < Decimal("0.5")):
@@ -285,9 +292,14 @@ class AccountActor(Actor):
         else:
             side = Side.BUY if signal.action is Action.BUY else Side.SELL
             reduce_only = False
-        worst_price, subticks = self._worst_price(spec, side, oracle)
+        time_in_force = TimeInForce.IOC if reduce_only else self._settings.time_in_force
         lines.append(("oracle price", f"{oracle} USDC"))
-        lines.append(("worst price (slippage bound)", f"{worst_price} USDC"))
+        if time_in_force is TimeInForce.IOC:
+            worst_price, subticks = self._worst_price(spec, side, oracle)
+            lines.append(("worst price (slippage bound)", f"{worst_price} USDC"))
+        else:
+            worst_price, subticks = self._limit_price(spec, side, oracle, signal)
+            lines.append((f"limit price ({time_in_force.value})", f"{worst_price} USDC"))
 
         if not reduce_only:
             sizer = PositionSizer(self._policy, limits)
@@ -326,7 +338,7 @@ class AccountActor(Actor):
             side=side,
             quantums=quantums,
             subticks=subticks,
-            time_in_force=TimeInForce.IOC,
+            time_in_force=time_in_force,
             reduce_only=reduce_only,
             order_flags=OrderFlags.SHORT_TERM,
             client_id=derive_client_id(self.address, self.subaccount_number, signal.id),
@@ -369,6 +381,23 @@ class AccountActor(Actor):
         (a BUY never pays more, a SELL never takes less, than the bound)."""
         factor = 1 + self._settings.slippage * side.sign
         subticks = spec.price_to_subticks(oracle * factor, side)
+        return spec.subticks_to_price(subticks), subticks
+
+    def _limit_price(
+        self, spec: MarketSpec, side: Side, oracle: Decimal, signal: Signal
+    ) -> tuple[Decimal, int]:
+        """A resting order's limit: the signal's price (or the oracle), on a tick,
+        rounded to the passive side; refused when beyond the slippage bound."""
+        wanted = signal.reference_price or oracle
+        bound = oracle * (1 + self._settings.slippage * side.sign)
+        if (wanted - bound) * side.sign > 0:
+            raise InvalidInput(
+                f"limit price {wanted} is beyond the slippage bound {bound:.6f} "
+                f"around the oracle {oracle}",
+                price=wanted,
+                oracle_price=oracle,
+            )
+        subticks = spec.price_to_subticks(wanted, side)
         return spec.subticks_to_price(subticks), subticks
 
     def _refuse(

@@ -103,15 +103,22 @@ def size_command(
     ] = None,
     network: Annotated[
         NetworkName | None,
-        typer.Option("--network", help="devnet (local), testnet or mainnet [default: config]."),
+        typer.Option(
+            "--network", help="devnet (local), testnet or mainnet (default: the config's)."
+        ),
     ] = None,
     address: Annotated[
         str | None,
-        typer.Option(help="dydx1... address [default: config; on devnet the demo account]."),
+        typer.Option(help="dydx1... address (default: the config's; on devnet the demo account)."),
     ] = None,
     subaccount: Annotated[
         int | None,
-        typer.Option("--subaccount", min=0, max=128_000, help="[default: config, 0]"),
+        typer.Option(
+            "--subaccount",
+            min=0,
+            max=128_000,
+            help="Subaccount number (default: the config's, else 0).",
+        ),
     ] = None,
     indexer_url: Annotated[
         str | None, typer.Option("--indexer-url", help="Override the indexer REST URL.")
@@ -122,7 +129,7 @@ def size_command(
     config: Annotated[
         Path | None,
         typer.Option(
-            "--config", help="Config file [default: $DYDX_TRADER_CONFIG or ./dydx-trader.toml]."
+            "--config", help="Config file (default: $DYDX_TRADER_CONFIG or ./dydx-trader.toml)."
         ),
     ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON (decimals as text).")] = False,
@@ -143,9 +150,7 @@ def size_command(
         _fail(str(error), 2)
     except DydxTraderError as error:
         hint = ""
-        if (network or NetworkName.DEVNET) is NetworkName.DEVNET and isinstance(
-            error, VenueUnavailable
-        ):
+        if isinstance(error, VenueUnavailable) and "127.0.0.1" in error.message:
             hint = " (is the devnet running? start it with `dydx-trader devnet`)"
         _fail(f"{error}{hint}", 1)
     except KeyboardInterrupt:

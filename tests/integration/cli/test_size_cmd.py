@@ -173,3 +173,20 @@ def test_size_when_both_notional_and_fraction_then_invalid_input_exit_2(tmp_path
 
     assert result.exit_code == 2
     assert "--notional or --fraction" in result.output
+
+
+async def test_size_when_indexer_down_but_node_up_then_one_line_naming_the_indexer_exit_1(
+    devnet: Devnet, tmp_path: Path
+) -> None:
+    devnet.fund_demo(Decimal(10_000))
+    config = _config(tmp_path, tmp_path / "journal.sqlite3")
+    indexer = f"http://127.0.0.1:{_free_port()}"
+    argv = ["size", "BUY", "ETH-USD", "--config", str(config),
+            "--indexer-url", indexer, "--grpc", devnet.grpc_address]  # fmt: skip
+
+    result = await asyncio.to_thread(CliRunner().invoke, app, argv)
+
+    assert result.exit_code == 1
+    lines = result.output.strip().splitlines()
+    assert len(lines) == 1 and indexer in lines[0] and "Traceback" not in result.output
+    assert _demo_orders(devnet) == []
