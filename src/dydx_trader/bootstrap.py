@@ -40,9 +40,10 @@ from dydx_trader.app.market_data import MarketDataManager
 from dydx_trader.app.risk_guard import RiskGuard
 from dydx_trader.app.validation import SignalValidator
 from dydx_trader.config import Settings
+from dydx_trader.domain.broadcast import BroadcastOutcome, SignedOrder
 from dydx_trader.domain.errors import DydxTraderError, SecretUnavailable
 from dydx_trader.domain.market import MarketSpec
-from dydx_trader.domain.order import TimeInForce
+from dydx_trader.domain.order import OrderIntent, TimeInForce
 from dydx_trader.domain.pre_trade import RiskLimits
 from dydx_trader.domain.signal import Signal
 from dydx_trader.domain.trading_state import KillSwitch
@@ -79,6 +80,7 @@ class Trader:
     supervisor: Supervisor
     heights: ChainHeightCache
     validator: SignalValidator
+    watch_only: bool = False  # built without a mnemonic: previews, never submits
     _tasks: list[asyncio.Task[None]] = field(default_factory=list)
 
     async def start(
@@ -104,6 +106,8 @@ class Trader:
 
     async def submit(self, signal: Signal, timeout_s: float = DECIDE_TIMEOUT_S) -> TradeResult:
         """Decide on ``signal`` and send its order if accepted."""
+        if self.watch_only:
+            raise SecretUnavailable(_WATCH_ONLY)
         result: TradeResult = await self.actor.ask(SubmitSignal(signal), timeout_s)
         return result
 
@@ -131,42 +135,39 @@ async def build_trader(
     profile: NetworkProfile,
     *,
     address: str,
-    mnemonic: Secret,
+    mnemonic: Secret | None,
     subaccount_number: int | None = None,
     clock: Callable[[], datetime] = lambda: datetime.now(UTC),
     on_settled: Callable[[Settlement], None] | None = None,
+    height_max_age_s: float = 1.0,
 ) -> Trader:
     """Wire a :class:`Trader` for ``address`` on ``profile``.
 
     ``mnemonic`` signs orders; it is revealed only here, to derive the key,
     and never logged. The chain id used to sign is the one the node reports.
+    ``mnemonic=None`` builds a watch-only trader: it reads and previews, and
+    its :meth:`Trader.submit` raises :class:`SecretUnavailable`.
     """
     subaccount = (
         settings.account.subaccount_number if subaccount_number is None else subaccount_number
     )
-    try:
-        key = KeyPair.from_mnemonic(mnemonic.reveal())
-    except Exception:  # noqa: BLE001 - never echo the library's message: it may quote the words
-        raise SecretUnavailable("the mnemonic is not a valid BIP-39 phrase") from None
-    if Wallet(key, 0, 0).address != address:
-        raise SecretUnavailable(
-            f"the mnemonic does not belong to {address}; check the configured address"
-        )
+    key = None if mnemonic is None else _key_for(mnemonic, address)
     indexer = IndexerGateway(profile.indexer_url)
     node = await NodeGateway.connect(profile, timeout_s=settings.execution.send_timeout_s)
     try:
-        chain_id = await node.chain_id()
-        account_number, sequence = await node.account_numbers(address)
+        chain_id = await node.chain_id()  # also proves the node answers, signer or not
+        numbers = None if key is None else await node.account_numbers(address)
     except BaseException:
         await node.close()
         raise
-    wallet = Wallet(key, account_number, sequence)
-    gateway = OrderGateway(
-        node.channel,
-        Builder(chain_id, USDC_DENOM),
-        wallet,
-        timeout_s=settings.execution.send_timeout_s,
-    )
+    gateway: OrderGateway | _WatchOnlySender = _WatchOnlySender()
+    if key is not None and numbers is not None:
+        gateway = OrderGateway(
+            node.channel,
+            Builder(chain_id, USDC_DENOM),
+            Wallet(key, *numbers),
+            timeout_s=settings.execution.send_timeout_s,
+        )
     journal = Journal.open(settings.journal.resolved_path())
     market_data = MarketDataManager(
         indexer,
@@ -175,7 +176,7 @@ async def build_trader(
         refresh_ttl_s=settings.ttl.market_ttl_s,
         max_oracle_age_s=settings.ttl.max_oracle_age_s,
     )
-    heights = ChainHeightCache(node)
+    heights = ChainHeightCache(node, max_age_s=height_max_age_s)
     balance = BalanceManager(
         indexer,
         node,
@@ -234,6 +235,7 @@ async def build_trader(
         supervisor=supervisor,
         heights=heights,
         validator=validator,
+        watch_only=key is None,
     )
 
 
@@ -247,6 +249,31 @@ def _limits_by_market(settings: Settings) -> Callable[[str], RiskLimits]:
         return cache[market]
 
     return limits
+
+
+_WATCH_ONLY = "this trader was built without a mnemonic: it can preview, not trade"
+
+
+def _key_for(mnemonic: Secret, address: str) -> KeyPair:
+    try:
+        key = KeyPair.from_mnemonic(mnemonic.reveal())
+    except Exception:  # noqa: BLE001 - never echo the library's message: it may quote the words
+        raise SecretUnavailable("the mnemonic is not a valid BIP-39 phrase") from None
+    if Wallet(key, 0, 0).address != address:
+        raise SecretUnavailable(
+            f"the mnemonic does not belong to {address}; check the configured address"
+        )
+    return key
+
+
+class _WatchOnlySender:
+    """The order sender of a trader with no key: it signs and sends nothing."""
+
+    def sign(self, intent: OrderIntent) -> SignedOrder:
+        raise SecretUnavailable(_WATCH_ONLY)
+
+    async def broadcast(self, signed: SignedOrder) -> BroadcastOutcome:
+        raise SecretUnavailable(_WATCH_ONLY)
 
 
 def _known(market_data: MarketDataManager, ticker: str) -> MarketSpec | None:

@@ -13,6 +13,7 @@ from dydx_trader.app.executor import Settlement
 from dydx_trader.app.flow import TradeResult
 from dydx_trader.domain.decision import Outcome
 from dydx_trader.domain.margin import AccountRisk
+from dydx_trader.domain.order import OrderState
 
 
 @dataclass(frozen=True, slots=True)
@@ -65,6 +66,8 @@ class SessionStats:
         self.accepted += 1
         if result.order is not None:
             self.orders_sent += 1
+            if result.order.state is OrderState.REJECTED:
+                self.order_outcomes[OrderState.REJECTED.value] += 1
             self.recent.appendleft(
                 f"{signal.action.value:5} {signal.market:9} {decision.reason} "
                 f"-> {result.order.state.value}"

@@ -162,6 +162,9 @@ async def _paper(
                 address=address,
                 mnemonic=Secret(DEMO_MNEMONIC),
                 on_settled=on_settled,
+                # Blocks come every 50 ms here: a good-til-block from a height
+                # a second old would already be in the past.
+                height_max_age_s=2 * PAPER_BLOCK_TIME_S,
             ),
             clock,
             finished=lambda: bool(engine_state.replay_finished),

@@ -7,10 +7,10 @@ order, but nothing is journaled and nothing is sent.
 
 The trader's journal is a private scratch copy (in a temporary folder) of the
 configured journal, so the kill switch's state is honoured while the real
-journal file is never opened for writing. On the devnet with no address the
-funded demo account is used; other networks need ``--address`` and the
-mnemonic from ``DYDX_TRADER_MNEMONIC`` / ``DYDX_TRADER_MNEMONIC_FILE`` (the
-node is asked for the account's numbers while the signer is wired).
+journal file is never opened for writing. The trader is watch-only (built
+without a mnemonic): a preview signs nothing, so no secret is ever read. On
+the devnet with no address the funded demo account is used; other networks
+need ``--address`` (or ``[account] address`` in the config).
 
 Exit codes: 0 the order would be placed (or HOLD: nothing to do), 1 it would
 be refused or the venue could not be read, 2 bad input.
@@ -37,6 +37,7 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
+from dydx_trader.adapters.dydx.indexer import check_address
 from dydx_trader.adapters.dydx.network import NetworkName, NetworkProfile, network_profile
 from dydx_trader.app.flow import TradeResult
 from dydx_trader.app.validation import ValidationResult
@@ -46,12 +47,11 @@ from dydx_trader.domain.decision import Outcome
 from dydx_trader.domain.errors import (
     DydxTraderError,
     InvalidInput,
-    SecretUnavailable,
     VenueUnavailable,
 )
 from dydx_trader.domain.numbers import to_decimal
 from dydx_trader.domain.signal import Signal, SignalSource, SizingHint, SizingKind
-from dydx_trader.secrets import Secret, install_log_redaction, load_mnemonic
+from dydx_trader.secrets import install_log_redaction
 
 # The whole preview (connect, read markets and balance, decide) must end within this.
 DEFAULT_TIMEOUT_S = 20.0
@@ -146,7 +146,7 @@ def size_command(
         preview = asyncio.run(
             _preview(settings, signal, network, address, subaccount, indexer_url, grpc, timeout)
         )
-    except (InvalidInput, SecretUnavailable) as error:
+    except InvalidInput as error:
         _fail(str(error), 2)
     except DydxTraderError as error:
         hint = ""
@@ -215,26 +215,21 @@ def _profile(
     )
 
 
-def _signer(profile: NetworkProfile, address: str | None) -> tuple[str, Secret]:
-    """The address and the mnemonic that controls it.
-
-    The devnet's demo account signs with its public devnet-only mnemonic; any
-    other account's mnemonic comes from the environment (``secrets.py``).
-    """
-    if profile.name is NetworkName.DEVNET:
+def _account(profile: NetworkProfile, address: str | None) -> str:
+    """The address to preview for: the given one, else the devnet's demo account."""
+    if address is None and profile.name is NetworkName.DEVNET:
         # The CLI may wire the devnet's demo account; nothing else imports dydx_devnet.
         try:
-            demo = importlib.import_module("dydx_devnet.demo")
-        except ImportError:
-            demo = None
-        if demo is not None and address in (None, demo.DEMO_ADDRESS):
-            return str(demo.DEMO_ADDRESS), Secret(str(demo.DEMO_MNEMONIC))
+            address = str(importlib.import_module("dydx_devnet.demo").DEMO_ADDRESS)
+        except (ImportError, AttributeError):
+            address = None
     if address is None:
         raise InvalidInput(
             f"--address is required on {profile.name.value} (or set [account] address in config)",
             field="address",
         )
-    return address, load_mnemonic()
+    check_address(address)
+    return address
 
 
 async def _preview(
@@ -249,7 +244,7 @@ async def _preview(
 ) -> Preview:
     profile = _profile(settings, network, indexer_url, grpc)
     same = network is None or network is settings.network.name
-    who, mnemonic = _signer(profile, address or (settings.account.address if same else None))
+    who = _account(profile, address or (settings.account.address if same else None))
     number = settings.account.subaccount_number if subaccount is None else subaccount
     with _scratch_journal(settings.journal.resolved_path()) as scratch:
         scratch_settings = settings.model_copy(
@@ -257,8 +252,9 @@ async def _preview(
         )
         try:
             async with asyncio.timeout(timeout):
+                # No mnemonic: a watch-only trader, which previews but cannot sign.
                 trader = await build_trader(
-                    scratch_settings, profile, address=who, mnemonic=mnemonic,
+                    scratch_settings, profile, address=who, mnemonic=None,
                     subaccount_number=number,
                 )  # fmt: skip
                 try:
@@ -369,7 +365,7 @@ def _print_preview(preview: Preview) -> None:
         table.add_row("[bold]side[/bold]", str(data["side"]))
         table.add_row("[bold]size[/bold]", f"{data['size']} ({data['quantums']} quantums)")
         table.add_row("[bold]worst price[/bold]", f"{data['worst_price']} USDC")
-        table.add_row("[bold]notional at worst price[/bold]", f"{preview.notional:.2f} USDC")
+        table.add_row("[bold]notional at worst price[/bold]", f"{data['notional']} USDC")
     if table.row_count:
         console.print(table)
     validation = preview.validation

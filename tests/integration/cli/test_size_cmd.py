@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner, Result
 
-from dydx_devnet.demo import DEMO_ADDRESS
+from dydx_devnet.demo import DEMO_ADDRESS, DEMO_ADDRESS_2
 from dydx_devnet.server import Devnet
 from dydx_trader.adapters.journal import Journal
 from dydx_trader.cli.app import app
@@ -42,7 +42,7 @@ async def _size(devnet: Devnet, config: Path, *args: str) -> Result:
 def _demo_orders(devnet: Devnet) -> list[object]:
     assert devnet.engine is not None
     return [o for key, orders in devnet.engine.subaccount_orders.items() for o in orders
-            if key[0] == DEMO_ADDRESS]  # fmt: skip
+            if key[0] in (DEMO_ADDRESS, DEMO_ADDRESS_2)]  # fmt: skip
 
 
 def _digest(path: Path) -> str:
@@ -149,19 +149,42 @@ def test_size_when_venue_unreachable_then_one_readable_line_and_exit_1(tmp_path:
     assert not (tmp_path / "journal.sqlite3").exists()
 
 
-def test_size_when_testnet_without_mnemonic_then_names_the_variable_and_exit_2(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+async def test_size_when_other_account_and_no_mnemonic_then_previews_watch_only(
+    devnet: Devnet, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.delenv("DYDX_TRADER_MNEMONIC", raising=False)
     monkeypatch.delenv("DYDX_TRADER_MNEMONIC_FILE", raising=False)
+    devnet.fund(DEMO_ADDRESS_2, Decimal(5_000))
     config = _config(tmp_path, tmp_path / "journal.sqlite3")
-    argv = ["size", "BUY", "ETH-USD", "--config", str(config), "--network", "testnet",
-            "--address", DEMO_ADDRESS]  # fmt: skip
+
+    result = await _size(devnet, config, "BUY", "SOL-USD", "--address", DEMO_ADDRESS_2, "--json")
+
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.output)
+    assert data["address"] == DEMO_ADDRESS_2 and data["would_trade"] is True
+    assert ["equity", "5000.00 USDC"] in data["arithmetic"]
+    assert _demo_orders(devnet) == []
+
+
+def test_size_when_testnet_without_address_then_asks_for_one_and_exit_2(tmp_path: Path) -> None:
+    config = _config(tmp_path, tmp_path / "journal.sqlite3")
+    argv = ["size", "BUY", "ETH-USD", "--config", str(config), "--network", "testnet"]
 
     result = CliRunner().invoke(app, argv)
 
     assert result.exit_code == 2
-    assert "DYDX_TRADER_MNEMONIC" in result.output and "Traceback" not in result.output
+    assert "--address is required on testnet" in result.output
+    assert "Traceback" not in result.output
+
+
+def test_size_when_address_malformed_then_invalid_input_exit_2(tmp_path: Path) -> None:
+    config = _config(tmp_path, tmp_path / "journal.sqlite3")
+    argv = ["size", "BUY", "ETH-USD", "--config", str(config), "--address", "dydx1nope"]
+
+    result = CliRunner().invoke(app, argv)
+
+    assert result.exit_code == 2
+    assert "is not a dYdX address" in result.output
 
 
 def test_size_when_both_notional_and_fraction_then_invalid_input_exit_2(tmp_path: Path) -> None:
