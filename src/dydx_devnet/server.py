@@ -193,7 +193,7 @@ class Devnet:
         while engine.height < target:
             if time.monotonic() > deadline:
                 raise TimeoutError(f"height {engine.height} did not reach {target} in {timeout}s")
-            await asyncio.sleep(min(0.01, self.config.block_time / 4))
+            await asyncio.sleep(min(0.01, engine.config.block_time_s / 4))
         return int(engine.height)
 
     def fund(self, address: str, usdc: Decimal | int, subaccount_number: int = 0) -> None:

@@ -41,6 +41,8 @@ async def start_trader(devnet: Devnet, settings: Settings, *, fund: bool = True)
         grpc_address=devnet.grpc_address,
     )
     address = devnet.fund_demo(DEMO_FUNDS_USDC) if fund else DEMO_ADDRESS
-    trader = await build_trader(settings, profile, address=address, mnemonic=Secret(DEMO_MNEMONIC))
+    trader = await build_trader(
+        settings, profile, address=address, mnemonic=Secret(DEMO_MNEMONIC), height_max_age_s=0.1
+    )
     await trader.start(follow_streams=False)
     return trader

@@ -1,0 +1,207 @@
+"""The executor journals before sending, never turns a lost answer into a
+rejection, and settles every order from the indexer exactly once."""
+
+from __future__ import annotations
+
+import sys
+from datetime import UTC, datetime
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "orders"))
+from order_testdata import short_term_intent
+
+from dydx_trader.adapters.journal import Journal
+from dydx_trader.app.executor import OrderExecutor
+from dydx_trader.domain.broadcast import (
+    Accepted,
+    BroadcastOutcome,
+    Rejected,
+    SignedOrder,
+    Unknown,
+)
+from dydx_trader.domain.errors import OrderOutcomeUnknown, VenueRejected
+from dydx_trader.domain.market import MarketSpec, MarketStatus
+from dydx_trader.domain.order import OrderIntent, OrderState
+from dydx_trader.domain.side import Side
+from dydx_trader.domain.venue import IndexerFill, IndexerHeight, IndexerOrder
+
+NOW = datetime(2026, 1, 1, tzinfo=UTC)
+BTC = MarketSpec(
+    ticker="BTC-USD",
+    clob_pair_id=0,
+    status=MarketStatus.ACTIVE,
+    oracle_price=Decimal(65_000),
+    initial_margin_fraction=Decimal("0.05"),
+    maintenance_margin_fraction=Decimal("0.03"),
+    open_interest=Decimal(0),
+    atomic_resolution=-10,
+    quantum_conversion_exponent=-9,
+    tick_size=Decimal(1),
+    step_size=Decimal("0.0001"),
+    step_base_quantums=1_000_000,
+    subticks_per_tick=100_000,
+)
+
+
+class FakeSender:
+    def __init__(self, outcome: BroadcastOutcome, journal: Journal) -> None:
+        self.outcome = outcome
+        self.journal = journal
+        self.sent: list[SignedOrder] = []
+        self.journaled_before_send: list[bool] = []
+
+    def sign(self, intent: OrderIntent) -> SignedOrder:
+        return SignedOrder(f"tx-{intent.client_id}".encode(), f"HASH{intent.client_id}")
+
+    async def broadcast(self, signed: SignedOrder) -> BroadcastOutcome:
+        client_id = int(signed.tx_hash.removeprefix("HASH"))
+        self.journaled_before_send.append(
+            self.journal.order(client_id).state is OrderState.PENDING_SUBMIT
+        )
+        self.sent.append(signed)
+        return self.outcome
+
+
+class FakeVenue:
+    def __init__(self, height: int) -> None:
+        self.height = height
+        self.orders: list[IndexerOrder] = []
+        self.fills: list[IndexerFill] = []
+
+    async def get_height(self) -> IndexerHeight:
+        return IndexerHeight(self.height, NOW)
+
+    async def get_orders(self, address: str, n: int, **_: object) -> tuple[IndexerOrder, ...]:
+        return tuple(self.orders)
+
+    async def get_fills(self, address: str, n: int, **_: object) -> tuple[IndexerFill, ...]:
+        return tuple(self.fills)
+
+    def show(self, intent: OrderIntent, status: str, filled: Decimal) -> None:
+        self.orders = [
+            IndexerOrder(
+                order_id="uuid-1",
+                client_id=intent.client_id,
+                ticker=intent.market,
+                clob_pair_id=intent.clob_pair_id,
+                side=intent.side,
+                size=BTC.quantums_to_size(intent.quantums),
+                total_filled=filled,
+                price=BTC.subticks_to_price(intent.subticks),
+                order_type="LIMIT",
+                status=status,
+                time_in_force="IOC",
+                reduce_only=False,
+                post_only=False,
+                order_flags=0,
+            )
+        ]
+
+    def fill(self, fill_id: str, size: Decimal) -> None:
+        self.fills.append(
+            IndexerFill(
+                fill_id=fill_id,
+                ticker="BTC-USD",
+                side=Side.BUY,
+                liquidity="TAKER",
+                fill_type="LIMIT",
+                price=Decimal(65_010),
+                size=size,
+                fee=Decimal("0.5"),
+                created_at=NOW,
+                created_at_height=self.height,
+                order_id="uuid-1",
+            )
+        )
+
+
+@pytest.fixture
+def journal(tmp_path: Path) -> Journal:
+    return Journal.open(tmp_path / "journal.sqlite3", fsync=False)
+
+
+def executor(sender: FakeSender, venue: FakeVenue, journal: Journal) -> OrderExecutor:
+    return OrderExecutor(
+        sender, venue, journal, lambda _: BTC, poll_interval_s=0.001, settle_timeout_s=2
+    )
+
+
+async def test_lost_answer_then_in_flight_not_rejected_and_settled_filled_from_venue(
+    journal: Journal,
+) -> None:
+    intent = short_term_intent("s1", quantums=2_000_000, good_til_block=110)
+    sender = FakeSender(Unknown(OrderOutcomeUnknown("timeout")), journal)
+    venue = FakeVenue(height=101)
+    run = executor(sender, venue, journal)
+
+    order = await run.submit(intent)
+
+    assert order.state is OrderState.IN_FLIGHT_UNKNOWN
+    assert sender.journaled_before_send == [True]
+    venue.show(intent, "FILLED", Decimal("0.0002"))
+    venue.fill("f1", Decimal("0.0001"))
+    venue.fill("f2", Decimal("0.0001"))
+    settlement = await run.settle(intent)
+    assert settlement.order.state is OrderState.FILLED
+    assert settlement.order.filled_quantums == 2_000_000
+    assert len(sender.sent) == 1
+
+
+async def test_rejected_code_then_rejected_and_settles_at_once_without_venue(
+    journal: Journal,
+) -> None:
+    intent = short_term_intent("s2")
+    rejected = Rejected(VenueRejected("undercollateralized", chain_code=3007, codespace="clob"))
+    run = executor(FakeSender(rejected, journal), FakeVenue(height=101), journal)
+
+    order = await run.submit(intent)
+    settlement = await run.settle(intent)
+
+    assert order.state is OrderState.REJECTED
+    assert settlement.order.state is OrderState.REJECTED and settlement.fills == ()
+
+
+async def test_never_seen_order_when_window_closed_then_expired_with_no_fill(
+    journal: Journal,
+) -> None:
+    intent = short_term_intent("s3", good_til_block=110)
+    run = executor(FakeSender(Accepted("HASH"), journal), FakeVenue(height=111), journal)
+    await run.submit(intent)
+
+    settlement = await run.settle(intent)
+
+    assert settlement.order.state is OrderState.EXPIRED
+    assert settlement.order.filled_quantums == 0
+
+
+async def test_settle_polled_repeatedly_then_each_fill_recorded_once(journal: Journal) -> None:
+    intent = short_term_intent("s4", quantums=2_000_000, good_til_block=110)
+    venue = FakeVenue(height=101)
+    run = executor(FakeSender(Accepted("HASH"), journal), venue, journal)
+    await run.submit(intent)
+    venue.show(intent, "BEST_EFFORT_CANCELED", Decimal("0.0001"))
+    venue.fill("f1", Decimal("0.0001"))
+
+    first = await run.settle(intent)
+    again = await run.settle(intent)
+
+    assert first.order.state is OrderState.BEST_EFFORT_CANCELED
+    assert again.order.filled_quantums == 1_000_000
+    assert len(journal.fills(intent.client_id)) == 1
+
+
+async def test_reconcile_after_restart_then_in_flight_orders_settled_not_resent(
+    journal: Journal,
+) -> None:
+    intent = short_term_intent("s5", good_til_block=110)
+    journal.record_intent(intent)  # the process died before sending
+    sender = FakeSender(Accepted("HASH"), journal)
+    run = executor(sender, FakeVenue(height=120), journal)
+
+    settled = await run.reconcile()
+
+    assert [s.order.state for s in settled] == [OrderState.EXPIRED]
+    assert sender.sent == [] and journal.in_flight_orders() == []
