@@ -140,6 +140,7 @@ async def build_trader(
     clock: Callable[[], datetime] = lambda: datetime.now(UTC),
     on_settled: Callable[[Settlement], None] | None = None,
     height_max_age_s: float = 1.0,
+    settle_poll_s: float = 1.0,
 ) -> Trader:
     """Wire a :class:`Trader` for ``address`` on ``profile``.
 
@@ -192,8 +193,10 @@ async def build_trader(
         indexer,
         journal,
         market_data.market,
+        poll_interval_s=settle_poll_s,
         settle_timeout_s=settings.execution.confirm_timeout_s,
     )
+    balance.add_listener(executor.notify)
     validator = SignalValidator(
         settings.validation_config(),
         markets=lambda ticker: _known(market_data, ticker),

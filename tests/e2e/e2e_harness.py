@@ -42,7 +42,12 @@ async def start_trader(devnet: Devnet, settings: Settings, *, fund: bool = True)
     )
     address = devnet.fund_demo(DEMO_FUNDS_USDC) if fund else DEMO_ADDRESS
     trader = await build_trader(
-        settings, profile, address=address, mnemonic=Secret(DEMO_MNEMONIC), height_max_age_s=0.1
+        settings,
+        profile,
+        address=address,
+        mnemonic=Secret(DEMO_MNEMONIC),
+        height_max_age_s=0.1,
+        settle_poll_s=0.05,
     )
     await trader.start(follow_streams=False)
     return trader

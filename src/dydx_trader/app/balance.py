@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import asyncio
 import random
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from decimal import Decimal
 
@@ -169,6 +169,7 @@ class BalanceManager:
         self.last_invalidation: str | None = None
         self.stream_connected = False
         self.last_stream_error: Exception | None = None
+        self._listeners: list[Callable[[SubaccountUpdate], None]] = []
 
     @property
     def name(self) -> str:
@@ -215,8 +216,15 @@ class BalanceManager:
         self._min_height = max(self._min_height, fill.created_at_height)
         self.invalidate(f"fill {fill.fill_id} at height {fill.created_at_height}")
 
+    def add_listener(self, listener: Callable[[SubaccountUpdate], None]) -> None:
+        """Also hand every live account update to ``listener`` (the executor wakes
+        its settlements on them instead of waiting for its next poll)."""
+        self._listeners.append(listener)
+
     def on_subaccount_update(self, update: SubaccountUpdate) -> None:
         """A ``v4_subaccounts`` update: fills, order changes or transfers invalidate."""
+        for listener in self._listeners:
+            listener(update)
         for fill in update.fills:
             self.on_fill(fill)
         if update.orders:

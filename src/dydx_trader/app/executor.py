@@ -20,6 +20,7 @@ in flight: nothing is resent after a crash.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -49,10 +50,12 @@ class Settlement:
 class OrderExecutor:
     """Sends and settles the orders of one subaccount.
 
-    ``market_spec`` converts fill sizes to quantums; ``poll_interval_s`` is the
-    pause between indexer reads while settling (seconds); ``settle_timeout_s``
-    bounds one settlement, after which the order stays in flight in the
-    journal for the next reconciliation.
+    ``market_spec`` converts fill sizes to quantums. Settlements read the
+    indexer's REST API when :meth:`notify` reports news from the account's
+    WebSocket, and at least every ``poll_interval_s`` seconds when the stream is
+    quiet or down (the fallback; a slow poll keeps the indexer's rate limit).
+    ``settle_timeout_s`` bounds one settlement, after which the order stays in
+    flight in the journal for the next reconciliation.
     """
 
     def __init__(
@@ -62,7 +65,7 @@ class OrderExecutor:
         journal: OrderJournal,
         market_spec: Callable[[str], MarketSpec],
         *,
-        poll_interval_s: float = 0.1,
+        poll_interval_s: float = 1.0,
         settle_timeout_s: float = 60.0,
     ) -> None:
         self._sender = sender
@@ -71,6 +74,12 @@ class OrderExecutor:
         self._market_spec = market_spec
         self._poll_interval_s = poll_interval_s
         self._settle_timeout_s = settle_timeout_s
+        self._news = asyncio.Event()
+
+    def notify(self, update: object = None) -> None:
+        """The account's stream reported a change: wake every settlement now."""
+        news, self._news = self._news, asyncio.Event()
+        news.set()
 
     def sign(self, intent: OrderIntent) -> SignedOrder:
         """Signed transaction bytes for ``intent`` (CPU only)."""
@@ -110,10 +119,12 @@ class OrderExecutor:
         """
         async with asyncio.timeout(self._settle_timeout_s):
             while True:
+                news = self._news
                 settled = await self._settle_once(intent)
                 if settled is not None:
                     return settled
-                await asyncio.sleep(self._poll_interval_s)
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(news.wait(), self._poll_interval_s)
 
     async def reconcile(self) -> list[Settlement]:
         """Settle every order the journal still has in flight (startup, before trading)."""

@@ -165,6 +165,7 @@ async def _paper(
                 # Blocks come every 50 ms here: a good-til-block from a height
                 # a second old would already be in the past.
                 height_max_age_s=2 * PAPER_BLOCK_TIME_S,
+                settle_poll_s=0.25,
             ),
             clock,
             finished=lambda: bool(engine_state.replay_finished),

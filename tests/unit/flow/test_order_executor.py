@@ -3,6 +3,7 @@ rejection, and settles every order from the indexer exactly once."""
 
 from __future__ import annotations
 
+import asyncio
 import sys
 from datetime import UTC, datetime
 from decimal import Decimal
@@ -205,3 +206,23 @@ async def test_reconcile_after_restart_then_in_flight_orders_settled_not_resent(
 
     assert [s.order.state for s in settled] == [OrderState.EXPIRED]
     assert sender.sent == [] and journal.in_flight_orders() == []
+
+
+async def test_stream_news_when_poll_is_slow_then_settlement_wakes_at_once(
+    journal: Journal,
+) -> None:
+    intent = short_term_intent("s6", quantums=1_000_000, good_til_block=110)
+    venue = FakeVenue(height=101)
+    sender = FakeSender(Accepted("HASH"), journal)
+    run = OrderExecutor(sender, venue, journal, lambda _: BTC, poll_interval_s=30)
+    await run.submit(intent)
+    settling = asyncio.ensure_future(run.settle(intent))
+    await asyncio.sleep(0.05)
+    assert not settling.done()
+
+    venue.show(intent, "FILLED", Decimal("0.0001"))
+    venue.fill("f1", Decimal("0.0001"))
+    run.notify()
+
+    settlement = await asyncio.wait_for(settling, timeout=1)
+    assert settlement.order.state is OrderState.FILLED
