@@ -127,6 +127,7 @@ class Trader:
                 await task
         self._tasks.clear()
         await self.node.close()
+        await self.indexer.close()
         self.journal.close()
 
 

@@ -147,8 +147,11 @@ class KillSwitch:
 
     def __init__(self, limits: KillSwitchLimits) -> None:
         self.limits = limits
-        # (time_ms, equity), time ascending; equity in USDC.
+        # The window's candidate peaks: (time_ms, equity USDC), time ascending and
+        # equity strictly descending, so the front is the window's peak and each
+        # sample is added and dropped once (constant time per sample).
         self._samples: deque[tuple[int, Decimal]] = deque()
+        self._last_ms: int | None = None
         self._rejections = 0
         self._unknown = 0
 
@@ -157,15 +160,18 @@ class KillSwitch:
         require_finite("equity", equity)
         if isinstance(at_ms, bool) or not isinstance(at_ms, int):
             raise InvalidInput("sample time must be int milliseconds", field="at_ms")
-        if self._samples and at_ms < self._samples[-1][0]:
+        if self._last_ms is not None and at_ms < self._last_ms:
             raise InvalidInput(
                 "equity samples must arrive in time order", field="at_ms", at_ms=at_ms
             )
+        self._last_ms = at_ms
+        while self._samples and self._samples[-1][1] <= equity:
+            self._samples.pop()
         self._samples.append((at_ms, equity))
         horizon = at_ms - self.limits.drawdown_window_s * 1000
-        while self._samples and self._samples[0][0] < horizon:
+        while self._samples[0][0] < horizon:
             self._samples.popleft()
-        peak = max(value for _, value in self._samples)
+        peak = self._samples[0][1]
         if equity <= 0:
             return self._trip("equity", f"equity is {equity} USDC", equity=equity, peak=peak)
         if peak <= 0:

@@ -28,6 +28,7 @@ import httpx
 from dydx_v4_client.indexer.rest.indexer_client import IndexerClient
 
 from dydx_trader.adapters.dydx import mapping
+from dydx_trader.adapters.dydx.pooled_client import PooledIndexerClient
 from dydx_trader.adapters.dydx.retry import RetryPolicy, TransientFailure, retry_read
 from dydx_trader.domain.account import AccountSnapshot
 from dydx_trader.domain.errors import (
@@ -76,8 +77,13 @@ class IndexerGateway:
         self.base_url = base_url.rstrip("/")
         self._timeout_s = timeout_s
         self._retry = retry or RetryPolicy()
-        self._client = client or IndexerClient(self.base_url, api_timeout=timeout_s)
+        self._client = client or PooledIndexerClient(self.base_url, api_timeout=timeout_s)
         self.requests_sent = 0  # HTTP attempts, for tests and benchmarks
+
+    async def close(self) -> None:
+        """Close the HTTP connection pool, when this gateway opened one."""
+        if isinstance(self._client, PooledIndexerClient):
+            await self._client.aclose()
 
     # -- reads ------------------------------------------------------------------------
 
