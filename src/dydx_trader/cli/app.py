@@ -4,8 +4,13 @@ registers itself through ``register(app)``."""
 from __future__ import annotations
 
 import importlib
+import logging
 
 import typer
+
+# The official client warns, when first imported, about the "http://" node URL of
+# its own built-in LOCAL profile: noise for our users, who never use that profile.
+logging.getLogger("dydx_v4_client.network").setLevel(logging.ERROR)
 
 app = typer.Typer(
     name="dydx-trader",
