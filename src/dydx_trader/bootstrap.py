@@ -41,7 +41,7 @@ from dydx_trader.app.risk_guard import RiskGuard
 from dydx_trader.app.validation import SignalValidator
 from dydx_trader.config import Settings
 from dydx_trader.domain.broadcast import BroadcastOutcome, SignedOrder
-from dydx_trader.domain.errors import DydxTraderError, SecretUnavailable
+from dydx_trader.domain.errors import DydxTraderError, SecretUnavailable, VenueUnavailable
 from dydx_trader.domain.market import MarketSpec
 from dydx_trader.domain.order import OrderIntent, TimeInForce
 from dydx_trader.domain.pre_trade import RiskLimits
@@ -95,7 +95,16 @@ class Trader:
         account follow the indexer's WebSocket.
         """
         await self.market_data.refresh()
-        settled = await self.executor.reconcile()
+        try:
+            settled = await self.executor.reconcile()
+        except (TimeoutError, DydxTraderError) as error:
+            # An order whose outcome cannot be settled blocks new trading: no signal
+            # may be sized while the account may hold what the journal does not know.
+            reason = f"reconciliation of in-flight orders failed: {error or 'timeout'}"
+            self.risk_guard.halt(reason)
+            raise VenueUnavailable(
+                f"{reason}; trading is HALTED (resume with `dydx-trader trading-state active`)"
+            ) from None
         if settled:
             log.info("reconciled %d order(s) left in flight", len(settled))
         self.supervisor.start(self.actor)
