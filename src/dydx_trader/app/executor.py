@@ -146,7 +146,8 @@ class OrderExecutor:
         window_closed = intent.good_til_block is not None and height.height > intent.good_til_block
         final = _final_state(intent, venue_order, order, window_closed)
         if final is None:
-            if venue_order is not None and venue_order.status == "OPEN":
+            resting = venue_order is not None and venue_order.status == "OPEN"
+            if resting and order.filled_quantums == 0:
                 self._move(order, OrderState.OPEN, "resting on the book")
             return None
         order = self._move(order, final, _reason(venue_order, height.height))
