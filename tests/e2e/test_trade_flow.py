@@ -101,9 +101,8 @@ async def test_buy_when_exposure_cap_used_up_then_exposure_refusal(
     try:
         first = await fill(trader, make_signal("BUY", "ETH-USD", sizing=HUGE))
         assert first.decision is not None
-        assert ("bound by max exposure, floored to the step", f"{first.decision.size} ETH") in (
-            first.decision.arithmetic
-        )
+        bound = dict(first.decision.arithmetic)["bound by max exposure, floored to the step"]
+        assert Decimal(bound.removesuffix(" ETH")) == first.decision.size
         # Restart with a cap far below what is now held: BTC has no room left.
         tight = settings_for(
             tmp_path / "j2.sqlite3", risk={"max_leverage": 5, "max_exposure": "0.0001"}
