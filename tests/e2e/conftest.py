@@ -13,16 +13,20 @@ import pytest
 from e2e_harness import settings_for, start_trader
 
 from dydx_devnet.server import Devnet, DevnetConfig
+from dydx_devnet.state import EngineConfig
 from dydx_trader.bootstrap import Trader
 from dydx_trader.domain.signal import Signal, SignalSource
 
 E2E_MARKETS = ("BTC-USD", "ETH-USD", "SOL-USD")
 DEMO_FUNDS_USDC = Decimal(10_000)
+E2E_GENESIS = datetime(2026, 1, 5, 12, 0, tzinfo=UTC)
 
 
 @pytest.fixture
 async def devnet() -> AsyncIterator[Devnet]:
-    config = DevnetConfig(indexer_port=0, grpc_port=0, block_time=0.05, seed=7, markets=E2E_MARKETS)
+    # A fixed genesis makes the replayed prices, and so every size, the same on every run.
+    engine = EngineConfig(seed=7, markets=E2E_MARKETS, block_time_s=0.05, genesis_time=E2E_GENESIS)
+    config = DevnetConfig(indexer_port=0, grpc_port=0, block_time=0.05, engine=engine)
     async with Devnet(config) as running:
         yield running
 
