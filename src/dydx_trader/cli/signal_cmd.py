@@ -30,7 +30,7 @@ from dydx_trader.app.validation import SignalValidator, ValidationConfig, Valida
 from dydx_trader.config import Settings, discover_config_path, load_config
 from dydx_trader.domain.errors import DydxTraderError
 from dydx_trader.domain.numbers import to_decimal
-from dydx_trader.domain.signal import Signal, SignalSource, SizingHint, SizingKind
+from dydx_trader.domain.signal import Signal, SignalSource, SizingHint
 from dydx_trader.domain.venue import CandleResolution
 from dydx_trader.strategies import build_strategy, default_strategies
 from dydx_trader.strategies.base import Strategy
@@ -256,13 +256,7 @@ def signal_command(
     2: invalid input.
     """
     try:
-        if notional is not None and fraction is not None:
-            raise DydxTraderError("give --notional or --fraction, not both")
-        sizing = None
-        if notional is not None:
-            sizing = SizingHint(SizingKind.NOTIONAL_USDC, to_decimal("notional", notional))
-        elif fraction is not None:
-            sizing = SizingHint(SizingKind.EQUITY_FRACTION, to_decimal("fraction", fraction))
+        sizing = SizingHint.from_options(notional, fraction)
         signal = Signal.create(
             id=signal_id,
             market=market,

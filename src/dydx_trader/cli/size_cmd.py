@@ -49,8 +49,7 @@ from dydx_trader.domain.errors import (
     InvalidInput,
     VenueUnavailable,
 )
-from dydx_trader.domain.numbers import to_decimal
-from dydx_trader.domain.signal import Signal, SignalSource, SizingHint, SizingKind
+from dydx_trader.domain.signal import Signal, SignalSource, SizingHint
 from dydx_trader.secrets import install_log_redaction
 
 # The whole preview (connect, read markets and balance, decide) must end within this.
@@ -179,13 +178,7 @@ def _signal(
     notional: str | None,
     fraction: str | None,
 ) -> Signal:
-    if notional is not None and fraction is not None:
-        raise InvalidInput("give --notional or --fraction, not both", field="sizing")
-    sizing = None
-    if notional is not None:
-        sizing = SizingHint(SizingKind.NOTIONAL_USDC, to_decimal("notional", notional))
-    elif fraction is not None:
-        sizing = SizingHint(SizingKind.EQUITY_FRACTION, to_decimal("fraction", fraction))
+    sizing = SizingHint.from_options(notional, fraction)
     return Signal.create(
         market=market,
         action=action,

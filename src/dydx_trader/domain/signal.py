@@ -110,6 +110,18 @@ class SizingHint:
                 value=self.value,
             )
 
+    @classmethod
+    def from_options(cls, notional: object, fraction: object) -> SizingHint | None:
+        """The hint given as a USDC ``notional`` or an equity ``fraction`` (either as a
+        decimal string), or ``None`` when neither is given; both at once is refused."""
+        if notional is not None and fraction is not None:
+            raise InvalidInput("give --notional or --fraction, not both", field="sizing")
+        if notional is not None:
+            return cls(SizingKind.NOTIONAL_USDC, to_decimal("notional", notional))
+        if fraction is not None:
+            return cls(SizingKind.EQUITY_FRACTION, to_decimal("fraction", fraction))
+        return None
+
 
 @dataclass(frozen=True, slots=True)
 class Signal:
