@@ -87,18 +87,3 @@ class AccountSnapshot:
     def open_positions(self) -> tuple[PerpetualPosition, ...]:
         """Positions with a non-zero size, in the order given."""
         return tuple(self._by_market.values())
-
-    def with_position(self, market: str, size: Decimal, entry_price: Decimal) -> AccountSnapshot:
-        """A copy with ``market``'s position replaced (size 0 removes it)."""
-        kept = tuple(p for p in self.positions if p.market != market)
-        added = (PerpetualPosition(market, size, entry_price),) if size != 0 else ()
-        return AccountSnapshot(
-            address=self.address,
-            subaccount_number=self.subaccount_number,
-            usdc_balance=self.usdc_balance,
-            positions=kept + added,
-            indexer_equity=None,
-            indexer_free_collateral=None,
-            updated_at_height=self.updated_at_height,
-            latest_processed_block_height=self.latest_processed_block_height,
-        )

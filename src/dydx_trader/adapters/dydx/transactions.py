@@ -15,7 +15,7 @@ import hashlib
 from typing import TYPE_CHECKING
 
 from dydx_v4_client.node.builder import Builder
-from dydx_v4_client.node.message import cancel_order, place_order
+from dydx_v4_client.node.message import place_order
 from v4_proto.dydxprotocol.clob.order_pb2 import Order, OrderId
 from v4_proto.dydxprotocol.subaccounts.subaccount_pb2 import SubaccountId
 
@@ -68,14 +68,6 @@ def order_proto(intent: OrderIntent) -> Order:
 def sign_place_order(builder: Builder, wallet: Wallet, intent: OrderIntent) -> SignedOrder:
     """Sign a ``MsgPlaceOrder`` for ``intent`` with the official builder."""
     tx = builder.build(wallet, place_order(order_proto(intent)))
-    return _signed(tx.SerializeToString())
-
-
-def sign_cancel_order(
-    builder: Builder, wallet: Wallet, intent: OrderIntent, good_til_block: int
-) -> SignedOrder:
-    """Sign a ``MsgCancelOrder`` for a short-term intent, valid until ``good_til_block``."""
-    tx = builder.build(wallet, cancel_order(order_id_proto(intent), good_til_block, None))
     return _signed(tx.SerializeToString())
 
 
