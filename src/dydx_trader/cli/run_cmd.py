@@ -34,7 +34,7 @@ from dydx_trader.adapters.webhook import (
     SECRET_ENV_VAR,
     SignalIntake,
     WebhookSecret,
-    add_signal_route,
+    create_webhook_app,
 )
 from dydx_trader.app.executor import Settlement
 from dydx_trader.app.session import SessionStats
@@ -331,8 +331,7 @@ async def _serve_webhook(
         pending.add(task)
         task.add_done_callback(pending.discard)
 
-    app = web.Application()
-    add_signal_route(app, SignalIntake(secret, sink))
+    app = create_webhook_app(SignalIntake(secret, sink))
     runner = web.AppRunner(app, access_log=None, handle_signals=False)
     await runner.setup()
     await web.TCPSite(runner, settings.http.host, settings.http.port).start()
