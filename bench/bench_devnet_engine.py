@@ -59,7 +59,7 @@ def _rest_orders(engine: Engine) -> None:
                     raise SystemExit(f"bench order rejected: {result}")
                 placed += 1
         engine.advance_block()
-    resting = sum(1 for o in engine.orders.values() if o.resting)
+    resting = sum(1 for o in engine.state.orders.values() if o.resting)
     if resting != ADDRESSES * ORDERS_PER_ADDRESS:
         raise SystemExit(f"expected 1000 resting orders, found {resting}")
 

@@ -11,34 +11,39 @@ from typing import Any
 
 from dydx_devnet import shapes
 from dydx_devnet.candles import RESOLUTION_MS, Bar, path_bars
-from dydx_devnet.matching import Matching
+from dydx_devnet.state import EngineState
 
 _VOLUME_QUANTUM = Decimal("1e-8")
 _USD_QUANTUM = Decimal("1e-6")
 
 
-class CandleFeed(Matching):
-    """Candle reads on top of the shared engine state."""
+class CandleFeed:
+    """Candle reads of the engine's markets, in chain time."""
+
+    def __init__(self, state: EngineState) -> None:
+        self._state = state
 
     def candle_bars(self, ticker: str, resolution: str, from_ms: int, to_ms: int) -> list[Bar]:
         """Bars of ``ticker`` starting in ``[from_ms, to_ms]`` (chain time), oldest first."""
+        state = self._state
         resolution_ms = RESOLUTION_MS[resolution]
-        market = self.markets[ticker]
-        to_ms = min(to_ms, self.block_time_ms)
-        if self.replay is not None and ticker in self.replay.paths:
+        market = state.markets[ticker]
+        to_ms = min(to_ms, state.block_time_ms)
+        if state.replay is not None and ticker in state.replay.paths:
             return path_bars(
-                self.replay.paths[ticker],
-                self.replay.shift_ms,
+                state.replay.paths[ticker],
+                state.replay.shift_ms,
                 resolution_ms,
                 from_ms,
                 to_ms,
-                self.block_time_ms,
+                state.block_time_ms,
                 market.price_exponent,
             )
-        return self.sampled[ticker].bars(resolution_ms, from_ms, to_ms)
+        return state.sampled[ticker].bars(resolution_ms, from_ms, to_ms)
 
     def candle_object(self, ticker: str, resolution: str, bar: Bar) -> dict[str, Any]:
-        market = self.markets[ticker]
+        """The indexer's ``CandleResponseObject`` of one bar."""
+        market = self._state.markets[ticker]
         return {
             "startedAt": shapes.iso(bar.started_ms),
             "ticker": ticker,
@@ -57,9 +62,11 @@ class CandleFeed(Matching):
         }
 
     def latest_candle(self, ticker: str, resolution: str) -> dict[str, Any] | None:
+        """The ``v4_candles`` message of the candle holding the current block time."""
+        now = self._state.block_time_ms
         resolution_ms = RESOLUTION_MS[resolution]
-        start = self.block_time_ms - self.block_time_ms % resolution_ms
-        bars = self.candle_bars(ticker, resolution, start, self.block_time_ms)
+        start = now - now % resolution_ms
+        bars = self.candle_bars(ticker, resolution, start, now)
         if not bars:
             return None
         candle = self.candle_object(ticker, resolution, bars[-1])

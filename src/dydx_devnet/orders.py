@@ -125,6 +125,33 @@ class OrderState:
     resting: bool = False
     extra: dict[str, object] = field(default_factory=dict)
 
+    @classmethod
+    def placed(
+        cls, order: Order, ticker: str, height: int, block_time_ms: int, sequence: int
+    ) -> OrderState:
+        """The devnet's record of ``order``, accepted at ``height`` (chain ms ``block_time_ms``)."""
+        key = order_key(order)
+        good_til = order.WhichOneof("good_til_oneof")
+        return cls(
+            key=key,
+            uuid=order_uuid(key),
+            subaccount_uuid=subaccount_uuid(key[0], key[1]),
+            ticker=ticker,
+            is_buy=order.side == SIDE_BUY,
+            quantums=order.quantums,
+            subticks=order.subticks,
+            time_in_force=order.time_in_force,
+            reduce_only=order.reduce_only,
+            client_metadata=order.client_metadata,
+            good_til_block=order.good_til_block if good_til == "good_til_block" else None,
+            good_til_block_time=(
+                order.good_til_block_time if good_til == "good_til_block_time" else None
+            ),
+            created_at_height=height,
+            created_at_ms=block_time_ms,
+            sequence=sequence,
+        )
+
     @property
     def address(self) -> str:
         return self.key[0]
@@ -160,6 +187,12 @@ class OrderState:
     @property
     def is_ioc(self) -> bool:
         return bool(self.time_in_force == TIF_IOC)
+
+    @property
+    def canceled_status(self) -> str:
+        """The status of this order when the chain removes it: a stateful order is
+        CANCELED, a short-term one only BEST_EFFORT_CANCELED (it never was in a block)."""
+        return CANCELED if self.is_stateful else BEST_EFFORT_CANCELED
 
 
 def validate_basic(order: Order) -> TxResult | None:

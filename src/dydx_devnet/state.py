@@ -1,12 +1,15 @@
-"""The engine's configuration, its event type and the state every part shares.
+"""The state every part of the engine shares, and its bookkeeping.
 
 :class:`EngineState` holds the chain state (markets, books, subaccounts,
-orders, fills) and collects what changed during one public call, so that each
-call ends with one batch of :class:`DevnetEvent`s in the indexer's shapes.
+orders, fills, the clock) and keeps its indexes straight: an order rests, is
+removed or replaced only through its methods. It also collects what changed
+during one public call, so that each call ends with one batch of
+:class:`DevnetEvent`s in the indexer's shapes.
 """
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import threading
 from collections import defaultdict, deque
@@ -18,6 +21,7 @@ from typing import Any
 from dydx_devnet import shapes
 from dydx_devnet.book import Book
 from dydx_devnet.candles import SampledCandles
+from dydx_devnet.config import EngineConfig
 from dydx_devnet.markets import MarketState
 from dydx_devnet.orders import OrderKey, OrderState
 from dydx_devnet.replay import OracleReplay
@@ -25,58 +29,7 @@ from dydx_devnet.subaccounts import Position, Subaccount
 
 log = logging.getLogger(__name__)
 
-
-@dataclass(frozen=True)
-class EngineConfig:
-    """How the devnet behaves.
-
-    * ``seed``: every random choice (price paths, random walks) derives from it.
-    * ``markets``: tickers to list (``None`` = all bundled markets).
-    * ``block_time_s``: wall seconds per block; ``speed``: market seconds per
-      wall second, so one block advances chain time by ``block_time_s x speed``.
-    * Fees in ppm of the fill's quote amount: the chain's base tier, taker
-      500 (5 bps) and maker -110 (a 1.1 bps rebate), mainnet genesis tier 1.
-    * Synthetic liquidity: best levels ``spread_ppm / 2`` from the oracle,
-      ``levels`` per side ``level_spacing_ppm`` apart, ``depth_per_level_usdc``
-      USDC each.
-    * ``short_block_window``: how far ahead a short-term good-til-block may be.
-    * ``funding``: settle hourly funding at each market's real ``nextFundingRate``.
-    * ``indexer_lag_blocks``: how far the indexer views trail the chain.
-    * ``genesis_time``: chain time of the first block (``None``: now).
-    * ``initial_height``: height of that block; not 1, so that an indexer
-      held back by N blocks is N behind from the start.
-    * ``warmup_days``: days of bundled data before genesis (candle history);
-      the replay runs from there to the end of the data.
-    """
-
-    seed: int = 1
-    markets: tuple[str, ...] | None = None
-    block_time_s: float = 0.5
-    speed: float = 1.0
-    taker_fee_ppm: int = 500
-    maker_fee_ppm: int = -110
-    spread_ppm: int = 200
-    level_spacing_ppm: int = 100
-    depth_per_level_usdc: int = 25_000
-    levels: int = 25
-    short_block_window: int = 20
-    indexer_lag_blocks: int = 0
-    chain_id: str = "dydx-devnet-1"
-    genesis_time: datetime | None = None
-    initial_height: int = 1_000
-    warmup_days: int = 60
-    random_walk_hourly_vol_ppm: int = 6_000
-    max_liquidation_fee_ppm: int = 15_000
-    stateful_order_time_window_s: int = 95 * 24 * 3600
-    funding: bool = True
-
-    def __post_init__(self) -> None:
-        if not self.block_time_s > 0 or not self.speed > 0:
-            raise ValueError("block_time_s and speed must be positive")
-        if self.levels < 1 or self.depth_per_level_usdc <= 0 or self.spread_ppm < 0:
-            raise ValueError("synthetic liquidity needs levels >= 1, depth > 0, spread >= 0")
-        if self.short_block_window < 1 or self.indexer_lag_blocks < 0:
-            raise ValueError("short_block_window >= 1 and indexer_lag_blocks >= 0 required")
+__all__ = ["DevnetEvent", "EngineConfig", "EngineState", "SubaccountKey"]
 
 
 @dataclass(frozen=True)
@@ -142,6 +95,7 @@ class EngineState:
         self.pinned_prices: dict[str, int] = {}
         self.sequence = 0
         self.event_index = 0
+        self.equity_tiers: list[tuple[int, int]] = []
         self.listeners: list[Callable[[DevnetEvent], None]] = []
         self.watched: set[tuple[str, str]] = set()
         self.sent_books: dict[str, tuple[dict[str, str], dict[str, str]]] = {}
@@ -167,6 +121,61 @@ class EngineState:
 
     def register(self, account: Subaccount) -> None:
         self.subaccounts.setdefault((account.address, account.number), account)
+
+    @staticmethod
+    def tx_hash_for(*parts: object) -> str:
+        """A deterministic stand-in transaction hash (64 upper-case hex digits)."""
+        digest = hashlib.sha256("|".join(str(p) for p in parts).encode()).hexdigest()
+        return digest.upper()
+
+    # -- order bookkeeping -----------------------------------------------------------
+
+    def rest(self, order: OrderState) -> None:
+        """Put ``order`` on its market's book."""
+        market = self.by_clob[order.clob_pair_id]
+        self.books[market.ticker].user_side(bids=order.is_buy).add(order)
+        order.resting = True
+        if order.is_stateful:
+            self.stateful[order.key] = order
+        elif order.good_til_block is not None:
+            self.short_term_by_gtb[order.good_til_block][order.key] = order
+        self.touched_books.add(market.ticker)
+
+    def unrest(self, order: OrderState) -> None:
+        """Take ``order`` off the book and out of the expiry indexes."""
+        if order.resting:
+            market = self.by_clob[order.clob_pair_id]
+            self.books[market.ticker].user_side(bids=order.is_buy).remove(order)
+            self.touched_books.add(market.ticker)
+            order.resting = False
+        if order.is_stateful:
+            self.stateful.pop(order.key, None)
+        elif order.good_til_block is not None:
+            self.short_term_by_gtb.get(order.good_til_block, {}).pop(order.key, None)
+
+    def finish(self, order: OrderState, status: str, reason: str | None) -> None:
+        """Remove ``order`` with an indexer status and removal reason."""
+        self.unrest(order)
+        order.status = status
+        order.removal_reason = reason
+        self.order_changed(order)
+
+    def record_order(self, state: OrderState) -> None:
+        """Make ``state`` the order of its id, replacing an earlier one in the views."""
+        previous = self.orders.get(state.key)
+        account_orders = self.subaccount_orders[(state.address, state.subaccount_number)]
+        if previous is not None and previous in account_orders:
+            account_orders.remove(previous)
+        self.orders[state.key] = state
+        self.orders_by_uuid[state.uuid] = state
+        account_orders.append(state)
+
+    def remember_fill_amount(self, order: OrderState) -> None:
+        """Keep a short-term order's filled amount until its good-til-block lapses."""
+        if order.is_stateful or order.good_til_block is None or order.filled == 0:
+            return
+        self.fill_amounts[order.key] = (order.filled, order.good_til_block)
+        self.prune_at[order.good_til_block].append(order.key)
 
     # -- change collection ------------------------------------------------------------
 
@@ -229,20 +238,28 @@ class EngineState:
                 except Exception:  # a broken subscriber must not fail the transaction
                     log.exception("devnet event listener failed on %s", event.channel)
 
+    def watch(self, channel: str, channel_id: str) -> None:
+        """Produce events for a ``v4_orderbook`` ticker or a ``v4_candles`` id."""
+        self.watched.add((channel, channel_id))
+        if channel == "v4_orderbook" and channel_id in self.books:
+            self.sent_books[channel_id] = (
+                self._levels(channel_id, True),
+                self._levels(channel_id, False),
+            )
+
+    def _levels(self, ticker: str, bids: bool) -> dict[str, str]:
+        """One side of ``ticker``'s aggregated book: price -> size, as the indexer prints them."""
+        market, book = self.markets[ticker], self.books[ticker]
+        return {
+            shapes.price(market, p): shapes.size(market, q) for p, q in book.aggregated(bids=bids)
+        }
+
     def _book_events(self) -> None:
         for ticker in sorted(self.touched_books):
             if ("v4_orderbook", ticker) not in self.watched:
                 continue
-            market, book = self.markets[ticker], self.books[ticker]
             old_bids, old_asks = self.sent_books.get(ticker, ({}, {}))
-            new_bids = {
-                shapes.price(market, p): shapes.size(market, q)
-                for p, q in book.aggregated(bids=True)
-            }
-            new_asks = {
-                shapes.price(market, p): shapes.size(market, q)
-                for p, q in book.aggregated(bids=False)
-            }
+            new_bids, new_asks = self._levels(ticker, True), self._levels(ticker, False)
             contents: dict[str, Any] = {}
             for name, old, new in (("bids", old_bids, new_bids), ("asks", old_asks, new_asks)):
                 delta = [[p, s] for p, s in new.items() if old.get(p) != s]

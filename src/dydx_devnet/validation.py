@@ -15,24 +15,30 @@ from v4_proto.dydxprotocol.clob.order_pb2 import Order
 
 from dydx_devnet import codes
 from dydx_devnet import orders as o
-from dydx_devnet.blocks import Blocks
 from dydx_devnet.codes import TxResult
 from dydx_devnet.markets import MarketState
+from dydx_devnet.matching import Matcher
+from dydx_devnet.settlement import Settlement
+from dydx_devnet.state import EngineState
 from dydx_devnet.subaccounts import VIOLATES_ISOLATED, risk
 from dydx_trader.domain import chain_math
 
 
-class Validation(Blocks):
+class CheckTx:
     """CheckTx for orders; every method returns the rejection or ``None``."""
 
-    equity_tiers: list[tuple[int, int]]
+    def __init__(self, state: EngineState, matcher: Matcher, settlement: Settlement) -> None:
+        self._state = state
+        self._matcher = matcher
+        self._settlement = settlement
 
-    def _validate(self, order: Order) -> TxResult | None:
+    def validate(self, order: Order) -> TxResult | None:
+        """The chain's verdict on placing ``order`` now: the rejection, or ``None``."""
         rejected = o.validate_basic(order)
         if rejected is not None:
             return rejected
         key = o.order_key(order)
-        market = self.by_clob.get(key[4])
+        market = self._state.by_clob.get(key[4])
         if market is None:
             return codes.reject(codes.INVALID_CLOB, f"clob pair id {key[4]}")
         spec = market.spec
@@ -58,14 +64,15 @@ class Validation(Blocks):
             return self._validate_short_term(order, key, market)
         return self._validate_stateful(order, key, market)
 
-    def _validate_good_til_block(self, good_til_block: int) -> TxResult | None:
-        next_height = self.height + 1
+    def validate_good_til_block(self, good_til_block: int) -> TxResult | None:
+        """A short-term good-til-block must lie in ``[h + 1, h + 1 + ShortBlockWindow]``."""
+        next_height = self._state.height + 1
         if good_til_block < next_height:
             return codes.reject(
                 codes.HEIGHT_EXCEEDS_GOOD_TIL_BLOCK,
                 f"GoodTilBlock {good_til_block} is less than the next block height {next_height}",
             )
-        limit = next_height + self.config.short_block_window
+        limit = next_height + self._state.config.short_block_window
         if good_til_block > limit:
             return codes.reject(
                 codes.GOOD_TIL_BLOCK_EXCEEDS_WINDOW,
@@ -76,33 +83,36 @@ class Validation(Blocks):
     def _validate_short_term(
         self, order: Order, key: o.OrderKey, market: MarketState
     ) -> TxResult | None:
-        window = self._validate_good_til_block(order.good_til_block)
+        state = self._state
+        window = self.validate_good_til_block(order.good_til_block)
         if window is not None:
             return window
-        cancel = self.cancels.get(key)
+        cancel = state.cancels.get(key)
         if cancel is not None and cancel >= order.good_til_block:
             return codes.reject(
                 codes.ORDER_IS_CANCELED, f"order {key} was canceled until block {cancel}"
             )
-        carried = self.fill_amounts.get(key)
+        carried = state.fill_amounts.get(key)
         if carried is not None and carried[0] >= order.quantums:
             return codes.reject(
                 codes.ORDER_FULLY_FILLED, f"order {key} is fully filled ({carried[0]} quantums)"
             )
-        existing = self.orders.get(key)
+        existing = state.orders.get(key)
         if existing is not None and existing.resting:
             old_gtb = existing.good_til_block
             if old_gtb is not None and order.good_til_block <= old_gtb:
                 return codes.reject(codes.INVALID_REPLACEMENT, f"order {key}")
         is_buy = order.side == o.SIDE_BUY
         if order.reduce_only:
-            position = self.account_or_new(key[0], key[1]).position_quantums(market.ticker)
+            position = state.account_or_new(key[0], key[1]).position_quantums(market.ticker)
             if position == 0 or (position > 0) == is_buy:
                 return codes.reject(
                     codes.REDUCE_ONLY_WOULD_INCREASE,
                     f"order {key} would increase the position of {position} quantums",
                 )
-        if order.time_in_force == o.TIF_POST_ONLY and self.crosses(market, is_buy, order.subticks):
+        if order.time_in_force == o.TIF_POST_ONLY and self._matcher.crosses(
+            market, is_buy, order.subticks
+        ):
             return codes.reject(codes.POST_ONLY_WOULD_CROSS, f"order {key}")
         return None
 
@@ -113,50 +123,51 @@ class Validation(Blocks):
             return codes.reject(
                 codes.NOT_IMPLEMENTED, f"order flags {key[3]}: only short-term and long-term orders"
             )
-        now_s = self.block_time_ms // 1000
+        state = self._state
+        now_s = state.block_time_ms // 1000
         gtbt = order.good_til_block_time
         if gtbt <= now_s:
             return codes.reject(
                 codes.TIME_EXCEEDS_GOOD_TIL_BLOCK_TIME,
                 f"GoodTilBlockTime {gtbt} is less than or equal to the block time {now_s}",
             )
-        if gtbt > now_s + self.config.stateful_order_time_window_s:
+        if gtbt > now_s + state.config.stateful_order_time_window_s:
             return codes.reject(
                 codes.GOOD_TIL_BLOCK_TIME_TOO_FAR,
                 f"GoodTilBlockTime {gtbt} exceeds the block time {now_s} plus "
-                f"{self.config.stateful_order_time_window_s} seconds",
+                f"{state.config.stateful_order_time_window_s} seconds",
             )
-        pending = any(p.key == key for p in self.pending_stateful)
-        if key in self.stateful or pending:
+        pending = any(p.key == key for p in state.pending_stateful)
+        if key in state.stateful or pending:
             return codes.reject(codes.STATEFUL_ORDER_ALREADY_EXISTS, f"order {key}")
-        if self.stateful_this_block[key[0]] >= 2:
+        if state.stateful_this_block[key[0]] >= 2:
             return codes.reject(
                 codes.BLOCK_RATE_LIMIT_EXCEEDED,
-                f"Rate of {self.stateful_this_block[key[0]] + 1} exceeds configured block rate "
+                f"Rate of {state.stateful_this_block[key[0]] + 1} exceeds configured block rate "
                 "limit of {Limit:2 NumBlocks:1} for stateful orders",
             )
-        account = self.account_or_new(key[0], key[1])
-        before = risk(account, self.markets)
+        account = state.account_or_new(key[0], key[1])
+        before = risk(account, state.markets)
         limit = 0
-        for required, tier_limit in self.equity_tiers:
+        for required, tier_limit in state.equity_tiers:
             if before.net_collateral >= required:
                 limit = tier_limit
         open_count = sum(
-            1 for s in self.stateful.values() if (s.address, s.subaccount_number) == key[:2]
-        ) + sum(1 for p in self.pending_stateful if (p.address, p.subaccount_number) == key[:2])
+            1 for s in state.stateful.values() if (s.address, s.subaccount_number) == key[:2]
+        ) + sum(1 for p in state.pending_stateful if (p.address, p.subaccount_number) == key[:2])
         if open_count + 1 > limit:
             return codes.reject(
                 codes.EQUITY_TIER_LIMIT,
                 f"Opening order would exceed equity tier limit of {limit}. Order count: "
                 f"{open_count}, total net collateral: {before.net_collateral}",
             )
-        verdict = self.can_fill(
+        verdict = self._settlement.can_fill(
             account,
             market,
             order.side == o.SIDE_BUY,
             order.quantums,
             order.subticks,
-            self.maker_fee_ppm,
+            state.maker_fee_ppm,
             match=False,
         )
         if verdict == VIOLATES_ISOLATED:

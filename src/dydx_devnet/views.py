@@ -52,7 +52,7 @@ def _subaccount_object(engine: Engine, account: Subaccount) -> dict[str, Any]:
 def subaccount(engine: Engine, address: str, number: int) -> dict[str, Any] | None:
     """``GET /v4/addresses/{address}/subaccountNumber/{n}``; ``None`` = 404."""
     with engine.lock:
-        account = engine.subaccounts.get((address, number))
+        account = engine.state.subaccounts.get((address, number))
         if account is None:
             return None
         return {"subaccount": _subaccount_object(engine, account)}
@@ -62,7 +62,7 @@ def address(engine: Engine, address: str) -> dict[str, Any] | None:
     """``GET /v4/addresses/{address}``; ``None`` = 404 (no subaccount funded)."""
     with engine.lock:
         accounts = sorted(
-            (a for (owner, _), a in engine.subaccounts.items() if owner == address),
+            (a for (owner, _), a in engine.state.subaccounts.items() if owner == address),
             key=lambda a: a.number,
         )
         if not accounts:
@@ -94,7 +94,7 @@ def perpetual_positions(
     """``GET /v4/perpetualPositions``: newest first, optionally only some statuses."""
     wanted = {status} if isinstance(status, str) else (set(status) if status else None)
     with engine.lock:
-        account = engine.subaccounts.get((address, number))
+        account = engine.state.subaccounts.get((address, number))
         if account is None:
             return {"positions": []}
         everything = list(account.positions.values()) + account.closed_positions
@@ -110,7 +110,7 @@ def perpetual_positions(
 def asset_positions(engine: Engine, address: str, number: int) -> dict[str, Any]:
     """``GET /v4/assetPositions``."""
     with engine.lock:
-        account = engine.subaccounts.get((address, number))
+        account = engine.state.subaccounts.get((address, number))
         if account is None or account.usdc == 0:
             return {"positions": []}
         return {"positions": [shapes.asset_object(account)]}
@@ -136,7 +136,7 @@ def orders(
                 continue
             if side is not None and ("BUY" if order.is_buy else "SELL") != side:
                 continue
-            rows.append(shapes.order_object(order, engine.by_clob[order.clob_pair_id]))
+            rows.append(shapes.order_object(order, engine.state.by_clob[order.clob_pair_id]))
             if len(rows) >= limit:
                 break
         return rows
@@ -145,10 +145,10 @@ def orders(
 def order(engine: Engine, order_id: str) -> dict[str, Any] | None:
     """``GET /v4/orders/{id}``; ``None`` = 404."""
     with engine.lock:
-        state = engine.orders_by_uuid.get(order_id)
+        state = engine.state.orders_by_uuid.get(order_id)
         if state is None:
             return None
-        return shapes.order_object(state, engine.by_clob[state.clob_pair_id])
+        return shapes.order_object(state, engine.state.by_clob[state.clob_pair_id])
 
 
 def fills(
@@ -162,7 +162,7 @@ def fills(
     with engine.lock:
         rows = [
             f
-            for f in reversed(engine.fills.get((address, number), []))
+            for f in reversed(engine.state.fills.get((address, number), []))
             if market is None or f["market"] == market
         ]
         return {"fills": rows[:limit]}
@@ -213,8 +213,8 @@ def candles(
         end = engine.block_time_ms if to_ms is None else min(to_ms, engine.block_time_ms)
         start = end - resolution_ms * limit if from_ms is None else from_ms
         start = max(start, end - resolution_ms * limit)
-        bars = engine.candle_bars(ticker, resolution, start, end)
-        rows = [engine.candle_object(ticker, resolution, bar) for bar in reversed(bars)]
+        bars = engine.candles.candle_bars(ticker, resolution, start, end)
+        rows = [engine.candles.candle_object(ticker, resolution, bar) for bar in reversed(bars)]
         return {"candles": rows[:limit]}
 
 
@@ -224,7 +224,7 @@ def orderbook(engine: Engine, ticker: str) -> dict[str, Any] | None:
         market = engine.markets.get(ticker)
         if market is None:
             return None
-        book = engine.books[ticker]
+        book = engine.state.books[ticker]
         return {
             side: [
                 {"price": shapes.price(market, p), "size": shapes.size(market, q)}
@@ -239,7 +239,7 @@ def trades(engine: Engine, ticker: str, limit: int = 100) -> dict[str, Any] | No
     with engine.lock:
         if ticker not in engine.markets:
             return None
-        return {"trades": list(engine.trades.get(ticker, ()))[:limit]}
+        return {"trades": list(engine.state.trades.get(ticker, ()))[:limit]}
 
 
 def subscribed_contents(engine: Engine, channel: str, channel_id: str | None) -> dict[str, Any]:
@@ -287,7 +287,7 @@ def _subaccount_snapshot(engine: Engine, channel_id: str) -> dict[str, Any]:
     if not owner or not number_text.isdigit():
         raise UnknownSubscription(f"subaccount id {channel_id!r} is not 'address/number'")
     number = int(number_text)
-    account = engine.subaccounts.get((owner, number)) or Subaccount(owner, number)
+    account = engine.state.subaccounts.get((owner, number)) or Subaccount(owner, number)
     open_orders = orders(engine, owner, number, status="OPEN")
     return {
         "subaccount": _subaccount_object(engine, account),

@@ -104,9 +104,9 @@ def on_tick(engine: Engine, ticker: str, ticks_from_oracle: int) -> int:
 
 
 def usdc_of(engine: Engine, owner: str = ALICE, number: int = 0) -> int:
-    return engine.subaccounts[(owner, number)].usdc
+    return engine.state.subaccounts[(owner, number)].usdc
 
 
 def position_of(engine: Engine, ticker: str, owner: str = ALICE, number: int = 0) -> int:
-    account = engine.subaccounts.get((owner, number))
+    account = engine.state.subaccounts.get((owner, number))
     return 0 if account is None else account.position_quantums(ticker)

@@ -48,7 +48,7 @@ def test_orders_from_threads_when_blocks_advance_then_every_fill_is_accounted() 
         bought = sum(1 for f in fills if f["side"] == "BUY")
         sold = sum(1 for f in fills if f["side"] == "SELL")
         assert bought == sold == 50
-        assert engine.subaccounts[(owner, 0)].position_quantums("BTC-USD") == 0
+        assert engine.state.subaccounts[(owner, 0)].position_quantums("BTC-USD") == 0
 
 
 def test_listener_when_it_raises_then_the_call_still_succeeds(engine: Engine) -> None:

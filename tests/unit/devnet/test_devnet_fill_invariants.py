@@ -54,8 +54,8 @@ def test_fills_when_random_orders_then_positions_usdc_and_totals_add_up(
             clob_pair_id=market.clob_pair_id,
         )
         assert engine.place_order(order).code in (0, 2003)
-        if engine.orders.get((owner, 0, client_id, 0, market.clob_pair_id)) is not None:
-            state = engine.orders[(owner, 0, client_id, 0, market.clob_pair_id)]
+        if engine.state.orders.get((owner, 0, client_id, 0, market.clob_pair_id)) is not None:
+            state = engine.state.orders[(owner, 0, client_id, 0, market.clob_pair_id)]
             limits[state.uuid] = (is_buy, market.spec.subticks_to_price(limit))
         if advance:
             engine.advance_block()
@@ -73,7 +73,7 @@ def test_fills_when_random_orders_then_positions_usdc_and_totals_add_up(
             is_buy, limit_price = limits[fill["orderId"]]
             price = Decimal(fill["price"])
             assert price <= limit_price if is_buy else price >= limit_price
-        account = engine.subaccounts[(owner, 0)]
+        account = engine.state.subaccounts[(owner, 0)]
         assert Decimal(account.usdc) / USDC == cash
         for ticker in MARKETS:
             size = Decimal(account.position_quantums(ticker)).scaleb(

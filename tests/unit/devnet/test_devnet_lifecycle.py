@@ -28,7 +28,7 @@ STEP = 1_000_000
 
 
 def _only_order(engine: Engine) -> tuple[str, str | None]:
-    (state,) = engine.orders.values()
+    (state,) = engine.state.orders.values()
     return state.status, state.removal_reason
 
 
@@ -48,7 +48,7 @@ def test_short_term_order_when_good_til_block_passes_then_canceled_expired(
 
     assert _only_order(engine) == ("CANCELED", "ORDER_REMOVAL_REASON_EXPIRED")
     assert views.orderbook(engine, "BTC-USD") is not None
-    assert not engine.books["BTC-USD"].bids.levels()
+    assert not engine.state.books["BTC-USD"].bids.levels()
 
 
 def test_short_term_cancel_when_order_rests_then_best_effort_canceled_user(
@@ -84,7 +84,7 @@ def test_batch_cancel_when_orders_rest_then_all_are_canceled(engine: Engine) -> 
     )
 
     assert result.code == 0
-    assert {o.status for o in engine.orders.values()} == {"BEST_EFFORT_CANCELED"}
+    assert {o.status for o in engine.state.orders.values()} == {"BEST_EFFORT_CANCELED"}
 
 
 def test_long_term_order_when_accepted_then_placed_on_the_next_block(engine: Engine) -> None:
@@ -92,10 +92,10 @@ def test_long_term_order_when_accepted_then_placed_on_the_next_block(engine: Eng
     price = on_tick(engine, "BTC-USD", -200)
 
     assert engine.place_order(long_term(engine, BUY, STEP, price)).code == 0
-    assert not engine.books["BTC-USD"].bids.levels()
+    assert not engine.state.books["BTC-USD"].bids.levels()
     engine.advance_block()
 
-    assert engine.books["BTC-USD"].bids.levels() == [(price, STEP)]
+    assert engine.state.books["BTC-USD"].bids.levels() == [(price, STEP)]
     (row,) = views.orders(engine, ALICE, 0, status="OPEN")
     assert (row["orderFlags"], row["timeInForce"], row["createdAtHeight"]) == (
         "64",

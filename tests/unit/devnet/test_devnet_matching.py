@@ -31,7 +31,7 @@ def test_ioc_buy_when_book_has_liquidity_then_fills_at_best_ask_and_pays_taker_f
     engine: Engine,
 ) -> None:
     engine.deposit(ALICE, 0, 10_000 * USDC)
-    best_ask = engine.books["BTC-USD"].synthetic(bids=False).prices[0]
+    best_ask = engine.state.books["BTC-USD"].synthetic(bids=False).prices[0]
     market = engine.markets["BTC-USD"]
 
     result = engine.place_order(
@@ -54,7 +54,7 @@ def test_ioc_buy_when_book_has_liquidity_then_fills_at_best_ask_and_pays_taker_f
 def test_ioc_larger_than_one_level_when_placed_then_walks_the_book_with_rising_prices() -> None:
     engine = make_engine(depth_per_level_usdc=1_000)
     engine.deposit(ALICE, 0, 100_000 * USDC)
-    asks = engine.books["BTC-USD"].synthetic(bids=False)
+    asks = engine.state.books["BTC-USD"].synthetic(bids=False)
     depth = asks.available[0]
 
     engine.place_order(
@@ -71,7 +71,7 @@ def test_ioc_larger_than_one_level_when_placed_then_walks_the_book_with_rising_p
 def test_same_ioc_twice_in_one_block_when_liquidity_consumed_then_second_pays_more() -> None:
     engine = make_engine(depth_per_level_usdc=1_000)
     engine.deposit(ALICE, 0, 100_000 * USDC)
-    depth = engine.books["BTC-USD"].synthetic(bids=False).available[0]
+    depth = engine.state.books["BTC-USD"].synthetic(bids=False).available[0]
     limit = on_tick(engine, "BTC-USD", 500)
 
     engine.place_order(short_term(engine, BUY, depth, limit, client_id=1))
@@ -84,12 +84,12 @@ def test_same_ioc_twice_in_one_block_when_liquidity_consumed_then_second_pays_mo
 def test_liquidity_when_next_block_arrives_then_synthetic_depth_is_restored() -> None:
     engine = make_engine(depth_per_level_usdc=1_000)
     engine.deposit(ALICE, 0, 100_000 * USDC)
-    depth = engine.books["BTC-USD"].synthetic(bids=False).available[0]
+    depth = engine.state.books["BTC-USD"].synthetic(bids=False).available[0]
     engine.place_order(short_term(engine, BUY, depth, on_tick(engine, "BTC-USD", 500)))
 
     engine.advance_block()
 
-    assert engine.books["BTC-USD"].synthetic(bids=False).available[0] == depth
+    assert engine.state.books["BTC-USD"].synthetic(bids=False).available[0] == depth
 
 
 def test_ioc_when_limit_below_best_ask_then_best_effort_canceled_would_rest(
@@ -102,7 +102,7 @@ def test_ioc_when_limit_below_best_ask_then_best_effort_canceled_would_rest(
     assert result.code == 0
     (order,) = views.orders(engine, ALICE, 0)
     assert order["status"] == "BEST_EFFORT_CANCELED"
-    assert engine.orders_by_uuid[order["id"]].removal_reason == (
+    assert engine.state.orders_by_uuid[order["id"]].removal_reason == (
         "ORDER_REMOVAL_REASON_IMMEDIATE_OR_CANCEL_WOULD_REST_ON_BOOK"
     )
     assert _fills(engine) == []
@@ -118,7 +118,7 @@ def test_ioc_when_taker_would_be_undercollateralized_then_code_0_and_removed(
     )
 
     assert result.code == 0
-    state = next(iter(engine.orders.values()))
+    state = next(iter(engine.state.orders.values()))
     assert (state.status, state.removal_reason) == (
         "BEST_EFFORT_CANCELED",
         "ORDER_REMOVAL_REASON_UNDERCOLLATERALIZED",
@@ -133,7 +133,7 @@ def test_ioc_when_partly_affordable_then_earlier_fills_stand() -> None:
 
     engine.place_order(short_term(engine, BUY, 10_000 * BTC_STEP, on_tick(engine, "BTC-USD", 500)))
 
-    state = next(iter(engine.orders.values()))
+    state = next(iter(engine.state.orders.values()))
     assert state.removal_reason == "ORDER_REMOVAL_REASON_UNDERCOLLATERALIZED"
     assert 0 < state.filled < state.quantums
     assert position_of(engine, "BTC-USD") == state.filled
@@ -144,7 +144,7 @@ def test_resting_user_order_when_crossed_by_taker_then_maker_fills_first_with_re
 ) -> None:
     engine.deposit(ALICE, 0, 10_000 * USDC)
     engine.deposit(BOB, 0, 10_000 * USDC)
-    best_ask = engine.books["BTC-USD"].synthetic(bids=False).prices[0]
+    best_ask = engine.state.books["BTC-USD"].synthetic(bids=False).prices[0]
     maker_price = best_ask - engine.markets["BTC-USD"].spec.subticks_per_tick
     engine.place_order(short_term(engine, SELL, 5 * BTC_STEP, maker_price, tif=GTT, owner=BOB))
 
@@ -161,13 +161,13 @@ def test_taker_when_crossing_own_resting_order_then_own_maker_is_removed_as_self
     engine: Engine,
 ) -> None:
     engine.deposit(ALICE, 0, 10_000 * USDC)
-    best_ask = engine.books["BTC-USD"].synthetic(bids=False).prices[0]
+    best_ask = engine.state.books["BTC-USD"].synthetic(bids=False).prices[0]
     spt = engine.markets["BTC-USD"].spec.subticks_per_tick
     engine.place_order(short_term(engine, SELL, BTC_STEP, best_ask - spt, tif=GTT, client_id=9))
 
     engine.place_order(short_term(engine, BUY, BTC_STEP, on_tick(engine, "BTC-USD", 50)))
 
-    maker = next(o for o in engine.orders.values() if o.client_id == 9)
+    maker = next(o for o in engine.state.orders.values() if o.client_id == 9)
     assert maker.removal_reason == "ORDER_REMOVAL_REASON_SELF_TRADE_ERROR"
     assert position_of(engine, "BTC-USD") == BTC_STEP
 
@@ -190,7 +190,7 @@ def test_reduce_only_larger_than_position_when_matched_then_resized_and_position
     )
 
     assert result.code == 0
-    state = next(o for o in engine.orders.values() if o.client_id == 2)
+    state = next(o for o in engine.state.orders.values() if o.client_id == 2)
     assert (state.filled, state.removal_reason) == (
         BTC_STEP,
         "ORDER_REMOVAL_REASON_REDUCE_ONLY_RESIZE",
@@ -254,7 +254,7 @@ def test_isolated_market_when_account_holds_cross_position_then_order_removed(
     code = _akt_ioc(engine, BUY, client_id=2)
 
     assert code == 0
-    state = next(o for o in engine.orders.values() if o.client_id == 2)
+    state = next(o for o in engine.state.orders.values() if o.client_id == 2)
     assert state.removal_reason == "ORDER_REMOVAL_REASON_VIOLATES_ISOLATED_SUBACCOUNT_CONSTRAINTS"
     assert position_of(engine, "AKT-USD") == 0
 

@@ -137,7 +137,7 @@ def test_post_only_when_crossing_then_code_2003(funded: Engine) -> None:
     result = funded.place_order(order)
 
     assert result.code == 2003
-    assert funded.orders == {}
+    assert funded.state.orders == {}
 
 
 def test_market_when_final_settlement_then_code_34(funded: Engine) -> None:
@@ -295,7 +295,7 @@ def test_short_term_replacement_when_good_til_block_not_higher_then_code_20(
     )
 
     assert (lower.code, higher.code) == (20, 0)
-    (resting,) = [o for o in funded.orders.values() if o.resting]
+    (resting,) = [o for o in funded.state.orders.values() if o.resting]
     assert resting.quantums == 2 * STEP
 
 
@@ -330,7 +330,7 @@ def test_check_order_when_valid_then_ok_and_nothing_placed(funded: Engine) -> No
     result = funded.check_order(short_term(funded, BUY, STEP, on_tick(funded, "BTC-USD", 50)))
 
     assert result.code == 0
-    assert funded.orders == {}
+    assert funded.state.orders == {}
 
 
 def test_stateful_order_when_it_breaks_isolation_then_code_2005(funded: Engine) -> None:
