@@ -17,7 +17,7 @@ from v4_proto.dydxprotocol.clob.order_pb2 import Order, OrderId
 from v4_proto.dydxprotocol.subaccounts.subaccount_pb2 import SubaccountId
 
 from dydx_devnet.engine import Engine, EngineConfig
-from dydx_devnet.markets import load_market_payloads
+from dydx_devnet.genesis import load_market_payloads
 
 ADDRESSES = 50
 ORDERS_PER_ADDRESS = 20

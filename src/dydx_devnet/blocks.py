@@ -26,19 +26,20 @@ from dydx_devnet import orders as o
 from dydx_devnet import shapes
 from dydx_devnet.candle_feed import CandleFeed
 from dydx_devnet.candles import RESOLUTION_MS
+from dydx_devnet.chain.big_math import big_mul_ppm
+from dydx_devnet.chain.quantums import quote_to_base_quantums
 from dydx_devnet.markets import MarketState
 from dydx_devnet.matching import Matcher
 from dydx_devnet.replay import HOUR_MS
 from dydx_devnet.settlement import Settlement
 from dydx_devnet.state import EngineState
 from dydx_devnet.subaccounts import LIQUIDATED, Subaccount, risk
-from dydx_trader.domain import chain_math
 
 
 def depth_quantums(state: EngineState, market: MarketState) -> int:
     """Synthetic depth per level in base quantums, a whole number of steps (>= 1)."""
     depth_qq = state.config.depth_per_level_usdc * 1_000_000
-    raw = chain_math.quote_to_base_quantums(
+    raw = quote_to_base_quantums(
         depth_qq, market.spec.atomic_resolution, market.price_value, market.price_exponent
     )
     step = market.spec.step_base_quantums
@@ -189,7 +190,7 @@ class BlockProducer:
             position = account.positions[ticker]
             quantums = position.quantums
             notional = market.notional(quantums)
-            penalty = chain_math.big_mul_ppm(
+            penalty = big_mul_ppm(
                 abs(notional), state.config.max_liquidation_fee_ppm, round_up=True
             )
             equity_after = risk(account, state.markets).net_collateral

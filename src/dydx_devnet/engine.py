@@ -51,13 +51,8 @@ from dydx_devnet.cancels import Cancels
 from dydx_devnet.candle_feed import CandleFeed
 from dydx_devnet.candles import RESOLUTION_MS, SampledCandles
 from dydx_devnet.codes import TxResult
-from dydx_devnet.markets import (
-    REPLAYED_TICKERS,
-    MarketState,
-    build_markets,
-    load_genesis_params,
-    to_price_value,
-)
+from dydx_devnet.genesis import load_genesis_params
+from dydx_devnet.markets import REPLAYED_TICKERS, MarketState, build_markets, to_price_value
 from dydx_devnet.matching import Matcher
 from dydx_devnet.orders import OrderState
 from dydx_devnet.replay import OracleReplay, from_ms

@@ -10,40 +10,20 @@ open interest moved by devnet trades, and 24-hour statistics.
 
 from __future__ import annotations
 
-import json
 from collections import deque
 from dataclasses import dataclass, field
 from decimal import Decimal
-from importlib import resources
 from typing import Any
 
-from dydx_trader.domain import chain_math
-from dydx_trader.domain.market import MarketSpec, MarketStatus, parse_market
+from dydx_devnet.chain.margin import Perpetual
+from dydx_devnet.chain.quantums import base_to_quote_quantums
+from dydx_devnet.genesis import PerpetualMarket, load_market_payloads, parse_perpetual_market
 
 REPLAYED_TICKERS = ("BTC-USD", "ETH-USD", "SOL-USD", "AVAX-USD", "DOGE-USD", "LINK-USD", "XRP-USD")
 
 # Oracle prices carry about this many significant digits (the chain's market
 # exponents give BTC 1e-5, ETH 1e-6: nine to ten digits).
 _ORACLE_DIGITS = 9
-
-
-def _read_json(name: str) -> Any:
-    text = resources.files("dydx_devnet").joinpath("data", name).read_text(encoding="utf-8")
-    return json.loads(text)
-
-
-def load_market_payloads() -> dict[str, dict[str, Any]]:
-    """Indexer market objects keyed by ticker, in clob-pair-id order."""
-    markets: dict[str, dict[str, Any]] = dict(_read_json("markets_2024.json")["markets"])
-    for ticker, payload in _read_json("markets_2025.json")["markets"].items():
-        markets[ticker] = dict(payload)
-    return dict(sorted(markets.items(), key=lambda item: int(item[1]["clobPairId"])))
-
-
-def load_genesis_params() -> dict[str, Any]:
-    """Equity tiers, liquidation config and fee tiers of the mainnet genesis excerpt."""
-    params: dict[str, Any] = _read_json("genesis_params.json")
-    return params
 
 
 def oracle_exponent(price: Decimal) -> int:
@@ -68,7 +48,7 @@ class MarketState:
     devnet position, see :attr:`open_interest_bq`).
     """
 
-    spec: MarketSpec
+    spec: PerpetualMarket
     payload: dict[str, Any]
     price_exponent: int
     price_value: int
@@ -92,7 +72,7 @@ class MarketState:
 
     @property
     def is_active(self) -> bool:
-        return self.spec.status is MarketStatus.ACTIVE
+        return self.spec.is_active
 
     @property
     def oracle_price(self) -> Decimal:
@@ -121,36 +101,39 @@ class MarketState:
         self.user_long_bq += max(new_bq, 0) - max(old_bq, 0)
         self.user_short_bq += max(-new_bq, 0) - max(-old_bq, 0)
 
+    def perpetual(self, open_interest_bq: int | None = None) -> Perpetual:
+        """The chain's view of this market now, for the margin math.
+
+        ``open_interest_bq`` (base quantums) defaults to the current open interest.
+        """
+        return Perpetual(
+            atomic_resolution=self.spec.atomic_resolution,
+            price_value=self.price_value,
+            price_exponent=self.price_exponent,
+            liquidity_tier=self.spec.liquidity_tier,
+            open_interest=self.open_interest_bq if open_interest_bq is None else open_interest_bq,
+        )
+
     def notional(self, base_quantums: int) -> int:
         """Signed notional in quote quantums at the oracle (truncated toward zero)."""
-        return chain_math.base_to_quote_quantums(
+        return base_to_quote_quantums(
             base_quantums, self.spec.atomic_resolution, self.price_value, self.price_exponent
         )
 
     def requirements(
-        self, base_quantums: int, open_interest_bq: int | None = None
+        self, base_quantums: int, open_interest_bq: int | None = None, custom_imf_ppm: int = 0
     ) -> tuple[int, int, int]:
         """(initial, base initial, maintenance) margin of a position, quote quantums.
 
         Initial uses the open-interest-scaled IMF (``open_interest_bq`` defaults
-        to the current open interest), base initial the tier's IMF,
-        maintenance the base initial times the maintenance fraction.
+        to the current open interest), raised to ``custom_imf_ppm`` where the
+        subaccount set one; base initial is the tier's IMF alone (the indexer's
+        free collateral); maintenance the base initial times the maintenance fraction.
         """
-        spec = self.spec
-        oi = self.open_interest_bq if open_interest_bq is None else open_interest_bq
-        initial, maintenance = chain_math.margin_requirements(
-            base_quantums,
-            spec.atomic_resolution,
-            self.price_value,
-            self.price_exponent,
-            spec.initial_margin_ppm,
-            spec.maintenance_fraction_ppm,
-            oi,
-            spec.open_interest_lower_cap_quantums,
-            spec.open_interest_upper_cap_quantums,
-        )
-        notional = abs(self.notional(base_quantums))
-        base_initial = chain_math.big_mul_ppm(notional, spec.initial_margin_ppm, round_up=True)
+        perpetual = self.perpetual(open_interest_bq)
+        initial, maintenance = perpetual.margin_requirements(base_quantums, custom_imf_ppm)
+        notional = abs(perpetual.net_notional(base_quantums))
+        base_initial = self.spec.liquidity_tier.initial_margin_quote_quantums(notional, 0)
         return initial, base_initial, maintenance
 
     def subticks_for(self, price_value: int, price_exponent: int, *, round_up: bool) -> int:
@@ -183,7 +166,7 @@ def build_markets(tickers: tuple[str, ...] | None = None) -> dict[str, MarketSta
         if ticker not in payloads:
             raise KeyError(f"no bundled market {ticker!r}; known: {len(payloads)} markets")
         payload = payloads[ticker]
-        spec = parse_market(payload)
+        spec = parse_perpetual_market(payload)
         price = spec.oracle_price if spec.oracle_price is not None else spec.tick_size
         exponent = oracle_exponent(price)
         value = to_price_value(price, exponent)
@@ -204,8 +187,6 @@ __all__ = [
     "REPLAYED_TICKERS",
     "MarketState",
     "build_markets",
-    "load_genesis_params",
-    "load_market_payloads",
     "oracle_exponent",
     "to_price_value",
 ]

@@ -11,11 +11,11 @@ margined.
 from __future__ import annotations
 
 from dydx_devnet import orders as o
+from dydx_devnet.chain.margin import SUCCESS
 from dydx_devnet.markets import MarketState
 from dydx_devnet.orders import OrderState
 from dydx_devnet.settlement import Settlement
 from dydx_devnet.state import EngineState
-from dydx_trader.domain import chain_math
 
 
 class Matcher:
@@ -81,7 +81,7 @@ class Matcher:
             verdict = settlement.can_fill(
                 account, market, taker.is_buy, amount, price, state.taker_fee_ppm, match=True
             )
-            if verdict != chain_math.SUCCESS:
+            if verdict != SUCCESS:
                 return o.removal_reason_for(verdict)
             if use_user and maker is not None:
                 if not self._fill_maker(maker, market, amount, price, tx_hash):
@@ -115,7 +115,7 @@ class Matcher:
         verdict = settlement.can_fill(
             maker_account, market, maker.is_buy, amount, price, state.maker_fee_ppm, match=True
         )
-        if verdict != chain_math.SUCCESS:
+        if verdict != SUCCESS:
             state.finish(maker, maker.canceled_status, o.removal_reason_for(verdict))
             return False
         settlement.settle(

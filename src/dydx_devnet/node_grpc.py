@@ -54,7 +54,8 @@ from v4_proto.dydxprotocol.prices import query_pb2_grpc as prices_grpc
 
 from dydx_devnet.auth import AccountRegistry, is_valid_address
 from dydx_devnet.faults import Faults
-from dydx_devnet.markets import MarketState, load_genesis_params
+from dydx_devnet.genesis import ISOLATED, load_genesis_params
+from dydx_devnet.markets import MarketState
 from dydx_devnet.tx import OrderEngine, TxProcessor, tx_hash
 
 log = logging.getLogger(__name__)
@@ -308,7 +309,7 @@ def _clob_pair(market: MarketState) -> Any:
         step_base_quantums=spec.step_base_quantums,
         subticks_per_tick=spec.subticks_per_tick,
         quantum_conversion_exponent=spec.quantum_conversion_exponent,
-        status=_clob_status(str(spec.status)),
+        status=_clob_status(spec.status),
     )
 
 
@@ -347,11 +348,11 @@ class ClobQuery(clob_grpc.QueryServicer):  # type: ignore[misc]
 
 def _perpetual(market: MarketState, tiers: dict[tuple[int, int], int]) -> Any:
     spec = market.spec
-    initial_ppm = int(spec.initial_margin_fraction * 1_000_000)
-    key = (initial_ppm, int(spec.maintenance_margin_fraction * 1_000_000))
+    tier = spec.liquidity_tier
+    key = (tier.initial_margin_ppm, tier.maintenance_fraction_ppm)
     market_type = (
         perpetual_pb2.PERPETUAL_MARKET_TYPE_ISOLATED
-        if str(spec.market_type) == "ISOLATED"
+        if spec.market_type == ISOLATED
         else perpetual_pb2.PERPETUAL_MARKET_TYPE_CROSS
     )
     open_interest = market.open_interest_bq

@@ -14,11 +14,12 @@ from typing import Any
 
 from dydx_devnet import orders as o
 from dydx_devnet import shapes
+from dydx_devnet.chain.quantums import fill_amount_to_quote_quantums
+from dydx_devnet.fees import fee_quote_quantums
 from dydx_devnet.markets import MarketState
 from dydx_devnet.orders import OrderState
 from dydx_devnet.state import EngineState
 from dydx_devnet.subaccounts import CLOSED, Position, Subaccount, collateral_check
-from dydx_trader.domain import chain_math
 
 
 def fill_terms(
@@ -29,10 +30,10 @@ def fill_terms(
     ``quote = floor(subticks x quantums x 10^qce)``; ``fee = ceil(quote x fee_ppm / 1e6)``
     (a negative fee is a rebate).
     """
-    quote = chain_math.fill_amount_to_quote_quantums(
+    quote = fill_amount_to_quote_quantums(
         subticks, quantums, market.spec.quantum_conversion_exponent
     )
-    fee = chain_math.big_mul_ppm(quote, fee_ppm, round_up=True)
+    fee = fee_quote_quantums(quote, fee_ppm)
     if is_buy:
         return quantums, -quote - fee, quote, fee
     return -quantums, quote - fee, quote, fee

@@ -81,7 +81,7 @@ def market_object(market: MarketState) -> dict[str, Any]:
     base_volume = Decimal(str(market.payload.get("volume24H", "0")))
     payload["volume24H"] = dec(base_volume + Decimal(market.volume_24h_qq).scaleb(-6))
     payload["trades24H"] = int(market.payload.get("trades24H", 0)) + market.trades_24h
-    payload["status"] = spec.status.value
+    payload["status"] = spec.status
     payload.setdefault("baseOpenInterest", size(market, market.base_open_interest_bq))
     payload.setdefault("defaultFundingRate1H", "0")
     payload["nextFundingRate"] = dec(Decimal(market.funding_rate_ppb).scaleb(-9))

@@ -2,10 +2,11 @@
 
 USDC is an integer of quote quantums (signed: negative = borrowed), positions
 integers of base quantums (signed: negative = short). Net collateral and
-margin requirements come from ``dydx_trader.domain.chain_math`` through
-:class:`~dydx_devnet.markets.MarketState`, so the devnet and the trader share
-one implementation of the chain's math. The indexer-only bookkeeping of a
-position (entry/exit price, realized PnL, sums) is exact ``Fraction`` USDC.
+margin requirements come from the devnet's own port of the chain's math
+(:mod:`dydx_devnet.chain`) through :class:`~dydx_devnet.markets.MarketState`,
+including a subaccount's per-market leverage setting (``custom_imf_ppm``).
+The indexer-only bookkeeping of a position (entry/exit price, realized PnL,
+sums) is exact ``Fraction`` USDC.
 """
 
 from __future__ import annotations
@@ -14,10 +15,10 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from fractions import Fraction
 
+from dydx_devnet.chain import margin
+from dydx_devnet.genesis import ISOLATED
 from dydx_devnet.markets import MarketState
 from dydx_devnet.orders import derived_uuid, subaccount_uuid
-from dydx_trader.domain import chain_math
-from dydx_trader.domain.market import MarketType
 
 OPEN = "OPEN"
 CLOSED = "CLOSED"
@@ -80,12 +81,18 @@ class Position:
 
 @dataclass(slots=True)
 class Subaccount:
-    """A subaccount: USDC quote quantums and open positions by ticker."""
+    """A subaccount: USDC quote quantums and open positions by ticker.
+
+    ``custom_imf_ppm`` is the subaccount's leverage setting per ticker (the
+    chain's leverage map, ``MsgUpdateLeverage``): an initial margin fraction in
+    ppm that the collateral checks use where it exceeds the market's own.
+    """
 
     address: str
     number: int
     usdc: int = 0
     positions: dict[str, Position] = field(default_factory=dict)
+    custom_imf_ppm: dict[str, int] = field(default_factory=dict)
     closed_positions: list[Position] = field(default_factory=list)
     updated_at_height: int = 0
     uuid: str = ""
@@ -121,9 +128,14 @@ class Risk:
         return self.net_collateral - self.initial
 
     @property
+    def chain_risk(self) -> margin.Risk:
+        """The chain's ``margin.Risk`` (NC, IMR, MMR) of these figures."""
+        return margin.Risk(self.net_collateral, self.initial, self.maintenance)
+
+    @property
     def liquidatable(self) -> bool:
         """``MMR > 0 and NC < MMR`` (``lib/margin/risk.go``)."""
-        return self.maintenance > 0 and self.net_collateral < self.maintenance
+        return self.chain_risk.is_liquidatable()
 
 
 def risk(
@@ -149,13 +161,15 @@ def risk(
         if new_bq != 0:
             market = markets[changed_ticker]
             net += market.notional(new_bq)
-            initial, base_initial, maintenance = market.requirements(new_bq, oi)
+            custom = account.custom_imf_ppm.get(changed_ticker, 0)
+            initial, base_initial, maintenance = market.requirements(new_bq, oi, custom)
     for ticker, position in account.positions.items():
         if ticker == changed_ticker or position.quantums == 0:
             continue
         market = markets[ticker]
         net += market.notional(position.quantums)
-        i, b, m = market.requirements(position.quantums)
+        custom = account.custom_imf_ppm.get(ticker, 0)
+        i, b, m = market.requirements(position.quantums, None, custom)
         initial += i
         base_initial += b
         maintenance += m
@@ -179,9 +193,9 @@ def violates_isolation(
     others = [t for t, p in account.positions.items() if t != ticker and p.quantums != 0]
     if not others:
         return False
-    if markets[ticker].spec.market_type is MarketType.ISOLATED:
+    if markets[ticker].spec.market_type == ISOLATED:
         return True
-    return any(markets[t].spec.market_type is MarketType.ISOLATED for t in others)
+    return any(markets[t].spec.market_type == ISOLATED for t in others)
 
 
 def collateral_check(
@@ -197,7 +211,7 @@ def collateral_check(
 
     Fails with ``"ViolatesIsolatedSubaccountConstraints"`` on an isolated-market
     violation. Passes (``"Success"``) when the new state has ``NC >= IMR``; otherwise only
-    if :func:`chain_math.is_valid_state_transition` allows it. With
+    if :func:`~dydx_devnet.chain.margin.is_valid_state_transition` allows it. With
     ``apply_open_interest`` (a match) the market's IMF is scaled with the
     open interest after the update, as the chain does for matches.
     """
@@ -206,14 +220,7 @@ def collateral_check(
     market = markets[ticker]
     old_bq = account.position_quantums(ticker)
     oi = market.open_interest_after(old_bq, old_bq + delta_bq) if apply_open_interest else None
-    after = risk(account, markets, change=(ticker, delta_bq, delta_usdc, oi))
-    if after.net_collateral >= after.initial:
-        return str(chain_math.SUCCESS)
-    before = risk(account, markets)
-    return chain_math.is_valid_state_transition(
-        before.net_collateral,
-        before.initial,
-        before.maintenance,
-        after.net_collateral,
-        after.maintenance,
-    )
+    after = risk(account, markets, change=(ticker, delta_bq, delta_usdc, oi)).chain_risk
+    if after.is_initial_collateralized():
+        return margin.SUCCESS
+    return margin.is_valid_state_transition(risk(account, markets).chain_risk, after)

@@ -15,13 +15,13 @@ from v4_proto.dydxprotocol.clob.order_pb2 import Order
 
 from dydx_devnet import codes
 from dydx_devnet import orders as o
+from dydx_devnet.chain.margin import SUCCESS
 from dydx_devnet.codes import TxResult
 from dydx_devnet.markets import MarketState
 from dydx_devnet.matching import Matcher
 from dydx_devnet.settlement import Settlement
 from dydx_devnet.state import EngineState
 from dydx_devnet.subaccounts import VIOLATES_ISOLATED, risk
-from dydx_trader.domain import chain_math
 
 
 class CheckTx:
@@ -45,8 +45,7 @@ class CheckTx:
         if not market.is_active:
             return codes.reject(
                 codes.CONFLICTS_WITH_CLOB_PAIR_STATUS,
-                f"Order {key} is not allowed when the ClobPair {key[4]} status is "
-                f"{spec.status.value}",
+                f"Order {key} is not allowed when the ClobPair {key[4]} status is {spec.status}",
             )
         if order.subticks % spec.subticks_per_tick:
             return codes.reject(
@@ -172,7 +171,7 @@ class CheckTx:
         )
         if verdict == VIOLATES_ISOLATED:
             return codes.reject(codes.VIOLATES_ISOLATED, f"order ({key})")
-        if verdict != chain_math.SUCCESS:
+        if verdict != SUCCESS:
             return codes.reject(
                 codes.STATEFUL_COLLATERALIZATION_FAILED,
                 f"PlaceStatefulOrder: order ({key}), result ({verdict})",

@@ -18,7 +18,6 @@ from devnet_helpers import (
 
 from dydx_devnet import views
 from dydx_devnet.engine import Engine
-from dydx_trader.domain import chain_math
 
 BTC_STEP = 1_000_000  # 0.0001 BTC
 
@@ -39,7 +38,7 @@ def test_ioc_buy_when_book_has_liquidity_then_fills_at_best_ask_and_pays_taker_f
     )
 
     assert result.code == 0
-    quote = chain_math.fill_amount_to_quote_quantums(best_ask, 10 * BTC_STEP, -9)
+    quote = best_ask * 10 * BTC_STEP // 10**9  # subticks x quantums x 10^qce, qce = -9
     fee = -((-quote * 500) // 1_000_000)
     assert usdc_of(engine) == 10_000 * USDC - quote - fee
     assert position_of(engine, "BTC-USD") == 10 * BTC_STEP
@@ -271,3 +270,33 @@ def test_isolated_market_when_subaccount_empty_then_trades_and_blocks_cross_orde
 
     assert position_of(engine, "AKT-USD") > 0
     assert position_of(engine, "BTC-USD") == 0
+
+
+def test_ioc_when_subaccount_set_1x_leverage_then_match_fails_undercollateralized(
+    engine: Engine,
+) -> None:
+    engine.deposit(ALICE, 0, 1_000 * USDC)
+    engine.state.subaccounts[(ALICE, 0)].custom_imf_ppm["BTC-USD"] = 1_000_000  # 1x
+    market = engine.markets["BTC-USD"]
+    # About 1.5x the account's equity: 50x is allowed by the market, not by the setting.
+    steps = 1_500 * USDC * 10**9 // (market.oracle_subticks() * BTC_STEP) + 1
+
+    engine.place_order(short_term(engine, BUY, steps * BTC_STEP, on_tick(engine, "BTC-USD", 50)))
+
+    (order,) = views.orders(engine, ALICE, 0)
+    assert (order["status"], order["totalFilled"]) == ("BEST_EFFORT_CANCELED", "0")
+    assert engine.state.orders_by_uuid[order["id"]].removal_reason == (
+        "ORDER_REMOVAL_REASON_UNDERCOLLATERALIZED"
+    )
+    assert position_of(engine, "BTC-USD") == 0
+
+
+def test_ioc_when_leverage_setting_leaves_room_then_fills_up_to_it(engine: Engine) -> None:
+    engine.deposit(ALICE, 0, 1_000 * USDC)
+    engine.state.subaccounts[(ALICE, 0)].custom_imf_ppm["BTC-USD"] = 500_000  # 2x
+    market = engine.markets["BTC-USD"]
+    steps = 1_500 * USDC * 10**9 // (market.oracle_subticks() * BTC_STEP)  # about 1.5x
+
+    engine.place_order(short_term(engine, BUY, steps * BTC_STEP, on_tick(engine, "BTC-USD", 50)))
+
+    assert position_of(engine, "BTC-USD") == steps * BTC_STEP

@@ -17,6 +17,7 @@ from devnet_helpers import (
     on_tick,
     order_id,
     short_term,
+    usdc_of,
 )
 from v4_proto.dydxprotocol.clob import tx_pb2
 from v4_proto.dydxprotocol.clob.order_pb2 import Order
@@ -377,3 +378,18 @@ def test_stateful_order_when_accepted_then_invisible_until_next_block(engine: En
 
     assert before == []
     assert [row["status"] for row in after] == ["OPEN"]
+
+
+def test_stateful_order_when_leverage_setting_is_exceeded_then_code_3007(funded: Engine) -> None:
+    funded.state.subaccounts[(ALICE, 0)].custom_imf_ppm["BTC-USD"] = 1_000_000  # 1x
+    market = funded.markets["BTC-USD"]
+    equity = usdc_of(funded)
+    steps = equity * 10**9 * 3 // 2 // (market.oracle_subticks() * STEP)  # about 1.5x
+    price = on_tick(funded, "BTC-USD", -5)
+
+    result = funded.place_order(long_term(funded, BUY, steps * STEP, price))
+
+    assert result.code == 3007
+    assert "NewlyUndercollateralized" in result.log
+    del funded.state.subaccounts[(ALICE, 0)].custom_imf_ppm["BTC-USD"]
+    assert funded.place_order(long_term(funded, BUY, steps * STEP, price)).code == 0
