@@ -64,6 +64,8 @@ class BlockProducer:
     def advance(self, block_time_ms: int) -> None:
         """Produce the next block at chain time ``block_time_ms`` (caller holds the lock)."""
         state = self._state
+        prices = {ticker: market.price_value for ticker, market in state.markets.items()}
+        state.history.close_block(state.height, state.block_time_ms, prices)
         previous_ms = state.block_time_ms
         state.height += 1
         state.block_time_ms = block_time_ms
@@ -247,7 +249,7 @@ class BlockProducer:
                 }
             state.emit("v4_markets", None, {"trading": trading})
             state.trading_changed.clear()
-        for channel, channel_id in sorted(state.watched):
+        for channel, channel_id in sorted(state.feed.watched):
             if channel != "v4_candles":
                 continue
             ticker, _, resolution = channel_id.partition("/")

@@ -21,7 +21,9 @@ class EngineConfig:
       USDC each.
     * ``short_block_window``: how far ahead a short-term good-til-block may be.
     * ``funding``: settle hourly funding at each market's real ``nextFundingRate``.
-    * ``indexer_lag_blocks``: how far the indexer views trail the chain.
+    * ``indexer_lag_blocks``: how far the indexer views trail the chain;
+      ``indexer_history_blocks``: how many past blocks the indexer can serve
+      (the most it may lag).
     * ``genesis_time``: chain time of the first block (``None``: now).
     * ``initial_height``: height of the first block; not 1, so that an indexer
       held back by N blocks is N behind from the start.
@@ -40,6 +42,7 @@ class EngineConfig:
     levels: int = 25
     short_block_window: int = 20
     indexer_lag_blocks: int = 0
+    indexer_history_blocks: int = 64
     chain_id: str = "dydx-devnet-1"
     genesis_time: datetime | None = None
     initial_height: int = 1_000
@@ -56,6 +59,13 @@ class EngineConfig:
             raise ValueError("synthetic liquidity needs levels >= 1, depth > 0, spread >= 0")
         if self.short_block_window < 1 or self.indexer_lag_blocks < 0:
             raise ValueError("short_block_window >= 1 and indexer_lag_blocks >= 0 required")
+        if not 1 <= self.indexer_history_blocks <= 10_000:
+            raise ValueError("indexer_history_blocks must be in 1..10000")
+        if self.indexer_lag_blocks > self.indexer_history_blocks:
+            raise ValueError(
+                f"indexer_lag_blocks {self.indexer_lag_blocks} exceeds the indexer history of "
+                f"{self.indexer_history_blocks} blocks"
+            )
 
 
 __all__ = ["EngineConfig"]

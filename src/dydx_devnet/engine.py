@@ -15,15 +15,11 @@ Conditional and TWAP orders are not implemented (clob code 9002).
 
 The engine *has* its parts, each given only what it uses (see
 :meth:`Engine.__init__`): the shared :class:`~dydx_devnet.state.EngineState`
-(chain state, bookkeeping, event collection), :class:`~dydx_devnet.settlement.Settlement`
-(collateral checks and fills), :class:`~dydx_devnet.matching.Matcher`,
-:class:`~dydx_devnet.candle_feed.CandleFeed` (candle reads),
-:class:`~dydx_devnet.blocks.BlockProducer` (the per-block transition),
-:class:`~dydx_devnet.validation.CheckTx` (CheckTx for orders) and
-:class:`~dydx_devnet.cancels.Cancels`. This module is the public API: create,
-clock, blocks, faucet, orders. Markets, subaccounts, books, prices and candles live in
-:mod:`~dydx_devnet.markets`, :mod:`~dydx_devnet.subaccounts`, :mod:`~dydx_devnet.book`,
-:mod:`~dydx_devnet.replay`, :mod:`~dydx_devnet.candles`.
+(chain state, bookkeeping, events, indexer history), and
+:class:`~dydx_devnet.settlement.Settlement`, :class:`~dydx_devnet.matching.Matcher`,
+:class:`~dydx_devnet.candle_feed.CandleFeed`, :class:`~dydx_devnet.blocks.BlockProducer`,
+:class:`~dydx_devnet.validation.CheckTx`, :class:`~dydx_devnet.placement.Placement`
+and :class:`~dydx_devnet.cancels.Cancels`. This module is the public API.
 
 Determinism: given the same config (``seed`` *and* ``genesis_time``) and the
 same calls, the engine produces the same prices, fills and events.
@@ -52,9 +48,11 @@ from dydx_devnet.candle_feed import CandleFeed
 from dydx_devnet.candles import RESOLUTION_MS, SampledCandles
 from dydx_devnet.codes import TxResult
 from dydx_devnet.genesis import load_genesis_params
+from dydx_devnet.indexer_view import IndexerView
 from dydx_devnet.markets import REPLAYED_TICKERS, MarketState, build_markets, to_price_value
 from dydx_devnet.matching import Matcher
 from dydx_devnet.orders import OrderState
+from dydx_devnet.placement import Placement
 from dydx_devnet.replay import OracleReplay, from_ms
 from dydx_devnet.settlement import Settlement
 from dydx_devnet.state import DevnetEvent, EngineConfig, EngineState, SubaccountKey
@@ -74,6 +72,7 @@ class Engine:
         self.blocks = BlockProducer(state, self.matcher, self.settlement, self.candles)
         self.checktx = CheckTx(state, self.matcher, self.settlement)
         self.cancels = Cancels(state, self.checktx)
+        self.placement = Placement(state, self.checktx, self.matcher)
 
     @classmethod
     def create(cls, config: EngineConfig | None = None) -> Engine:
@@ -164,39 +163,63 @@ class Engine:
             replay = self.state.replay
             return replay is not None and replay.finished(self.state.block_time_ms)
 
-    def block_time_at(self, height: int) -> int:
-        """Chain milliseconds of block ``height``."""
-        state = self.state
-        return state.genesis_ms + (height - state.config.initial_height) * state.interval_ms
+    # -- the indexer ------------------------------------------------------------------
 
     @property
     def indexer_height(self) -> int:
         """The indexer's latest processed height: the chain height minus the lag."""
-        return max(1, self.state.height - self.state.indexer_lag)
+        return self.state.indexer_height
+
+    def indexer_view(self) -> IndexerView:
+        """What the indexer shows now (call and use it while holding :attr:`lock`)."""
+        return IndexerView(self.state)
 
     def set_indexer_lag(self, blocks: int) -> None:
-        """Make the indexer views trail the chain by ``blocks`` (>= 0)."""
-        if blocks < 0:
-            raise ValueError(f"indexer lag must be >= 0 blocks, got {blocks}")
+        """Make the indexer serve the state as of ``blocks`` blocks ago.
+
+        Its REST views show that block's balances, positions, orders and fills;
+        newer account and block-height messages wait on the WebSocket and are
+        released in order as the lag shrinks. Raises ``ValueError`` for a lag
+        below 0 or beyond the indexer history (``indexer_history_blocks``).
+        """
+        capacity = self.state.config.indexer_history_blocks
+        if not 0 <= blocks <= capacity:
+            raise ValueError(
+                f"indexer lag must be 0..{capacity} blocks (the indexer history), got {blocks}"
+            )
         with self.lock:
             self.state.indexer_lag = blocks
+            self.state.flush()  # a shorter lag releases held messages at once
+
+    def set_fill_delay(self, blocks: int) -> None:
+        """Show fills on the indexer (REST and WebSocket) ``blocks`` blocks late."""
+        capacity = self.state.config.indexer_history_blocks
+        if not 0 <= blocks <= capacity:
+            raise ValueError(f"fill delay must be 0..{capacity} blocks, got {blocks}")
+        with self.lock:
+            self.state.fill_delay = blocks
+            self.state.flush()
 
     def add_listener(self, callback: Callable[[DevnetEvent], None]) -> None:
         """Call ``callback`` with every event from now on (under the engine lock)."""
         with self.lock:
-            self.state.listeners.append(callback)
+            self.state.feed.listeners.append(callback)
 
     def watch(self, channel: str, channel_id: str) -> None:
         """Produce events for a ``v4_orderbook`` ticker or a ``v4_candles`` id."""
         with self.lock:
-            self.state.watch(channel, channel_id)
+            self.state.feed.watch(channel, channel_id)
 
     # -- blocks --------------------------------------------------------------------
 
     def advance_block(self) -> None:
         """Produce one block (see :mod:`dydx_devnet.blocks` for the order of work)."""
         with self.lock:
-            self.blocks.advance(self.block_time_at(self.state.height + 1))
+            state = self.state
+            self.blocks.advance(
+                state.genesis_ms
+                + (state.height + 1 - state.config.initial_height) * state.interval_ms
+            )
 
     def set_oracle_price(self, ticker: str, price: Decimal | None) -> None:
         """Pin ``ticker``'s oracle price (USDC) until unpinned with ``None``.
@@ -266,53 +289,12 @@ class Engine:
     def place_order(self, order: Order, tx_hash: str | None = None) -> TxResult:
         """``MsgPlaceOrder``: validate, then match (short-term) or queue (long-term).
 
-        Returns the chain's CheckTx result. A short-term order that fails its
-        collateral check at match time is removed as UNDERCOLLATERALIZED but
-        still returns code 0, as on the chain.
+        Returns the chain's CheckTx result (see :class:`~dydx_devnet.placement.Placement`).
         """
         with self.lock:
-            rejected = self.checktx.validate(order)
-            if rejected is not None:
-                return rejected
-            state = self.state
-            key = o.order_key(order)
-            market = state.by_clob[key[4]]
-            placed = OrderState.placed(
-                order, market.ticker, state.height, state.block_time_ms, state.next_sequence()
-            )
-            if placed.is_stateful:
-                # In state (and in the indexer) from the next block on.
-                if tx_hash is not None:
-                    placed.extra["tx_hash"] = tx_hash
-                state.pending_stateful.append(placed)
-                state.stateful_this_block[placed.address] += 1
-            else:
-                previous = state.orders.get(key)
-                if previous is not None and previous.resting:
-                    state.finish(previous, o.BEST_EFFORT_CANCELED, o.REPLACED)
-                state.record_order(placed)
-                tx_hash = tx_hash or state.tx_hash_for(placed.uuid, placed.sequence)
-                self._place_short_term(placed, tx_hash)
-            state.flush()
-            return codes.OK
-
-    def _place_short_term(self, order: OrderState, tx_hash: str) -> None:
-        state = self.state
-        market = state.by_clob[order.clob_pair_id]
-        carried = state.fill_amounts.get(order.key)
-        if carried is not None:
-            order.filled = carried[0]
-        stopped = self.matcher.match(order, market, tx_hash)
-        state.remember_fill_amount(order)
-        if stopped in o.MATCH_FAILURES:
-            state.finish(order, o.BEST_EFFORT_CANCELED, stopped)
-        elif order.remaining == 0:
-            state.finish(order, o.FILLED, None)
-        elif order.is_ioc:
-            state.finish(order, o.BEST_EFFORT_CANCELED, stopped or o.IOC_WOULD_REST)
-        else:
-            state.rest(order)
-            state.order_changed(order)
+            result = self.placement.place(order, tx_hash)
+            self.state.flush()
+            return result
 
     def cancel_order(self, msg: tx_pb2.MsgCancelOrder) -> TxResult:
         """``MsgCancelOrder`` for a short-term (good-til-block) or stateful order."""

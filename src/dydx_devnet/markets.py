@@ -101,27 +101,36 @@ class MarketState:
         self.user_long_bq += max(new_bq, 0) - max(old_bq, 0)
         self.user_short_bq += max(-new_bq, 0) - max(-old_bq, 0)
 
-    def perpetual(self, open_interest_bq: int | None = None) -> Perpetual:
-        """The chain's view of this market now, for the margin math.
+    def perpetual(
+        self, open_interest_bq: int | None = None, price_value: int | None = None
+    ) -> Perpetual:
+        """The chain's view of this market, for the margin math.
 
-        ``open_interest_bq`` (base quantums) defaults to the current open interest.
+        ``open_interest_bq`` (base quantums) and ``price_value`` (oracle
+        integer) default to the current ones.
         """
         return Perpetual(
             atomic_resolution=self.spec.atomic_resolution,
-            price_value=self.price_value,
+            price_value=self.price_value if price_value is None else price_value,
             price_exponent=self.price_exponent,
             liquidity_tier=self.spec.liquidity_tier,
             open_interest=self.open_interest_bq if open_interest_bq is None else open_interest_bq,
         )
 
-    def notional(self, base_quantums: int) -> int:
-        """Signed notional in quote quantums at the oracle (truncated toward zero)."""
+    def notional(self, base_quantums: int, price_value: int | None = None) -> int:
+        """Signed notional in quote quantums at the oracle (or ``price_value``),
+        truncated toward zero."""
+        price = self.price_value if price_value is None else price_value
         return base_to_quote_quantums(
-            base_quantums, self.spec.atomic_resolution, self.price_value, self.price_exponent
+            base_quantums, self.spec.atomic_resolution, price, self.price_exponent
         )
 
     def requirements(
-        self, base_quantums: int, open_interest_bq: int | None = None, custom_imf_ppm: int = 0
+        self,
+        base_quantums: int,
+        open_interest_bq: int | None = None,
+        custom_imf_ppm: int = 0,
+        price_value: int | None = None,
     ) -> tuple[int, int, int]:
         """(initial, base initial, maintenance) margin of a position, quote quantums.
 
@@ -129,8 +138,9 @@ class MarketState:
         to the current open interest), raised to ``custom_imf_ppm`` where the
         subaccount set one; base initial is the tier's IMF alone (the indexer's
         free collateral); maintenance the base initial times the maintenance fraction.
+        ``price_value`` (oracle integer) defaults to the current price.
         """
-        perpetual = self.perpetual(open_interest_bq)
+        perpetual = self.perpetual(open_interest_bq, price_value)
         initial, maintenance = perpetual.margin_requirements(base_quantums, custom_imf_ppm)
         notional = abs(perpetual.net_notional(base_quantums))
         base_initial = self.spec.liquidity_tier.initial_margin_quote_quantums(notional, 0)

@@ -123,6 +123,7 @@ class OrderState:
     updated_at_height: int = 0
     updated_at_ms: int = 0
     resting: bool = False
+    recorded_index: int = 0  # when it became the order of its id; later = newer
     extra: dict[str, object] = field(default_factory=dict)
 
     @classmethod

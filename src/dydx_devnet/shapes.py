@@ -63,6 +63,7 @@ def price(market: MarketState, subticks: int) -> str:
 
 
 def oracle(market: MarketState, value: int | None = None) -> str:
+    """An oracle integer (default: the current price) as a USDC price string."""
     v = market.price_value if value is None else value
     return dec(Decimal(v).scaleb(market.price_exponent))
 
@@ -189,12 +190,21 @@ def fill_objects(
 
 
 def position_object(
-    position: Position, market: MarketState, account: Subaccount, *, ws: bool = False
+    position: Position,
+    market: MarketState,
+    account: Subaccount,
+    *,
+    ws: bool = False,
+    price_value: int | None = None,
 ) -> dict[str, Any]:
-    """``PerpetualPositionResponseObject`` (REST) or the ``perpetualPositions`` message."""
+    """``PerpetualPositionResponseObject`` (REST) or the ``perpetualPositions`` message.
+
+    Unrealized PnL is at the oracle integer ``price_value`` (default: the current price).
+    """
     unit = Fraction(Decimal(1).scaleb(market.spec.atomic_resolution))
     size_units = position.quantums * unit
-    oracle_price = Fraction(market.oracle_price)
+    value = market.price_value if price_value is None else price_value
+    oracle_price = Fraction(Decimal(value).scaleb(market.price_exponent))
     unrealized = size_units * (oracle_price - position.entry_price) if position.quantums else 0
     body: dict[str, Any] = {
         "market": position.ticker,

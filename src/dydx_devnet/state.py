@@ -3,17 +3,17 @@
 :class:`EngineState` holds the chain state (markets, books, subaccounts,
 orders, fills, the clock) and keeps its indexes straight: an order rests, is
 removed or replaced only through its methods. It also collects what changed
-during one public call, so that each call ends with one batch of
-:class:`DevnetEvent`s in the indexer's shapes.
+during one public call, so that each call ends (:meth:`EngineState.flush`)
+with one batch of :class:`~dydx_devnet.feed.DevnetEvent`s in the indexer's
+shapes and a version of every changed subaccount and order in the
+:class:`~dydx_devnet.history.IndexerHistory`.
 """
 
 from __future__ import annotations
 
 import hashlib
-import logging
 import threading
 from collections import defaultdict, deque
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -22,28 +22,12 @@ from dydx_devnet import shapes
 from dydx_devnet.book import Book
 from dydx_devnet.candles import SampledCandles
 from dydx_devnet.config import EngineConfig
+from dydx_devnet.feed import DevnetEvent, EventFeed
+from dydx_devnet.history import IndexerHistory
 from dydx_devnet.markets import MarketState
 from dydx_devnet.orders import OrderKey, OrderState
 from dydx_devnet.replay import OracleReplay
 from dydx_devnet.subaccounts import Position, Subaccount
-
-log = logging.getLogger(__name__)
-
-__all__ = ["DevnetEvent", "EngineConfig", "EngineState", "SubaccountKey"]
-
-
-@dataclass(frozen=True)
-class DevnetEvent:
-    """One indexer WebSocket update: ``contents`` is the ``channel_data`` body.
-
-    ``id`` is the subscription id (``"address/n"``, a ticker,
-    ``"TICKER/RESOLUTION"``) or ``None`` for ``v4_markets`` and ``v4_block_height``.
-    """
-
-    channel: str
-    id: str | None
-    contents: dict[str, Any]
-
 
 SubaccountKey = tuple[str, int]
 
@@ -82,6 +66,7 @@ class EngineState:
         self.height = config.initial_height
         self.block_time_ms = self.genesis_ms
         self.indexer_lag = config.indexer_lag_blocks
+        self.fill_delay = 0
         self.taker_fee_ppm = config.taker_fee_ppm
         self.maker_fee_ppm = config.maker_fee_ppm
         # Short-term bookkeeping, indexed by the block at which it lapses.
@@ -95,10 +80,10 @@ class EngineState:
         self.pinned_prices: dict[str, int] = {}
         self.sequence = 0
         self.event_index = 0
+        self.recorded = 0
         self.equity_tiers: list[tuple[int, int]] = []
-        self.listeners: list[Callable[[DevnetEvent], None]] = []
-        self.watched: set[tuple[str, str]] = set()
-        self.sent_books: dict[str, tuple[dict[str, str], dict[str, str]]] = {}
+        self.feed = EventFeed(markets, self.books)
+        self.history = IndexerHistory(config.indexer_history_blocks)
         self.touched_books: set[str] = set()
         self.trading_changed: set[str] = set()
         self._changes: dict[SubaccountKey, _Changes] = {}
@@ -114,6 +99,21 @@ class EngineState:
         """A 24-hex-digit event id like the indexer's: height, tx index, event index."""
         self.event_index += 1
         return f"{self.height:08x}{0:08x}{self.event_index:08x}"
+
+    @property
+    def indexer_height(self) -> int:
+        """The indexer's latest processed height: the chain height minus the lag."""
+        return max(1, self.height - self.indexer_lag)
+
+    def block_time_at(self, height: int) -> int:
+        """Chain milliseconds of block ``height`` (the current one, one in the
+        history ring, or by the block interval before that)."""
+        if height == self.height:
+            return self.block_time_ms
+        record = self.history.block(height)
+        if record is not None:
+            return record.block_time_ms
+        return self.genesis_ms + (height - self.config.initial_height) * self.interval_ms
 
     def account_or_new(self, address: str, number: int) -> Subaccount:
         """The subaccount, or a fresh empty one that is not yet registered."""
@@ -166,6 +166,8 @@ class EngineState:
         account_orders = self.subaccount_orders[(state.address, state.subaccount_number)]
         if previous is not None and previous in account_orders:
             account_orders.remove(previous)
+        self.recorded += 1
+        state.recorded_index = self.recorded
         self.orders[state.key] = state
         self.orders_by_uuid[state.uuid] = state
         account_orders.append(state)
@@ -211,9 +213,13 @@ class EngineState:
         self._events.append(DevnetEvent(channel, channel_id, contents))
 
     def flush(self) -> None:
-        """Turn collected changes into events and hand them to the listeners."""
+        """Turn collected changes into events and history versions; publish the events."""
         for (address, number), changes in self._changes.items():
             account = self.subaccounts.get((address, number))
+            for uuid in changes.orders:
+                self.history.record_order(self.height, self.orders_by_uuid[uuid])
+            if account is not None and (changes.assets or changes.positions):
+                self.history.record_account(self.height, account)
             contents: dict[str, Any] = {}
             if changes.positions:
                 contents["perpetualPositions"] = list(changes.positions.values())
@@ -229,44 +235,10 @@ class EngineState:
                 contents["blockHeight"] = str(self.height)
                 self.emit("v4_subaccounts", f"{address}/{number}", contents)
         self._changes.clear()
-        self._book_events()
         events, self._events = self._events, []
-        for event in events:
-            for listener in list(self.listeners):
-                try:
-                    listener(event)
-                except Exception:  # a broken subscriber must not fail the transaction
-                    log.exception("devnet event listener failed on %s", event.channel)
-
-    def watch(self, channel: str, channel_id: str) -> None:
-        """Produce events for a ``v4_orderbook`` ticker or a ``v4_candles`` id."""
-        self.watched.add((channel, channel_id))
-        if channel == "v4_orderbook" and channel_id in self.books:
-            self.sent_books[channel_id] = (
-                self._levels(channel_id, True),
-                self._levels(channel_id, False),
-            )
-
-    def _levels(self, ticker: str, bids: bool) -> dict[str, str]:
-        """One side of ``ticker``'s aggregated book: price -> size, as the indexer prints them."""
-        market, book = self.markets[ticker], self.books[ticker]
-        return {
-            shapes.price(market, p): shapes.size(market, q) for p, q in book.aggregated(bids=bids)
-        }
-
-    def _book_events(self) -> None:
-        for ticker in sorted(self.touched_books):
-            if ("v4_orderbook", ticker) not in self.watched:
-                continue
-            old_bids, old_asks = self.sent_books.get(ticker, ({}, {}))
-            new_bids, new_asks = self._levels(ticker, True), self._levels(ticker, False)
-            contents: dict[str, Any] = {}
-            for name, old, new in (("bids", old_bids, new_bids), ("asks", old_asks, new_asks)):
-                delta = [[p, s] for p, s in new.items() if old.get(p) != s]
-                delta += [[p, "0"] for p in old if p not in new]
-                if delta:
-                    contents[name] = delta
-            self.sent_books[ticker] = (new_bids, new_asks)
-            if contents:
-                self.emit("v4_orderbook", ticker, contents)
+        events += self.feed.book_events(self.touched_books)
         self.touched_books.clear()
+        self.feed.publish(events, self.indexer_height, self.fill_delay)
+
+
+__all__ = ["DevnetEvent", "EngineConfig", "EngineState", "SubaccountKey"]

@@ -143,13 +143,15 @@ def risk(
     markets: Mapping[str, MarketState],
     *,
     change: tuple[str, int, int, int | None] | None = None,
+    prices: Mapping[str, int] | None = None,
 ) -> Risk:
     """The :class:`Risk` of ``account``, optionally after a hypothetical change.
 
     ``change = (ticker, delta_base_quantums, delta_usdc_quantums,
     open_interest_bq)`` moves one position and USDC first; ``open_interest_bq``
     (``None`` for the current one) is the open interest that scales that
-    market's IMF.
+    market's IMF. ``prices`` (oracle integers by ticker) values positions at
+    other prices than the current ones (a past block's, for a lagging indexer).
     """
     net = account.usdc
     initial = base_initial = maintenance = 0
@@ -167,9 +169,10 @@ def risk(
         if ticker == changed_ticker or position.quantums == 0:
             continue
         market = markets[ticker]
-        net += market.notional(position.quantums)
+        price = None if prices is None else prices.get(ticker)
+        net += market.notional(position.quantums, price)
         custom = account.custom_imf_ppm.get(ticker, 0)
-        i, b, m = market.requirements(position.quantums, None, custom)
+        i, b, m = market.requirements(position.quantums, None, custom, price)
         initial += i
         base_initial += b
         maintenance += m

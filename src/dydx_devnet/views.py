@@ -8,7 +8,12 @@ Equity and free collateral are the chain's integers rendered in USDC:
 ``equity = NC`` (USDC + signed notionals at the oracle, each truncated to a
 quote quantum) and ``freeCollateral = NC - sum(ceil(|notional| x base IMF))``,
 the indexer's formula (base IMF, no open-interest scaling) with the chain's
-rounding. ``latestProcessedBlockHeight`` trails the chain by the indexer lag.
+rounding.
+
+Subaccounts, positions, orders, fills and heights come from the engine's
+:class:`~dydx_devnet.indexer_view.IndexerView`: while the indexer lags, they are
+the state as of its height (``latestProcessedBlockHeight``), not the chain's.
+Markets, candles, order books and trades are always current.
 """
 
 from __future__ import annotations
@@ -19,8 +24,9 @@ from typing import Any
 from dydx_devnet import shapes
 from dydx_devnet.candles import RESOLUTION_MS
 from dydx_devnet.engine import Engine
+from dydx_devnet.indexer_view import IndexerView
 from dydx_devnet.replay import to_ms
-from dydx_devnet.subaccounts import Subaccount, risk
+from dydx_devnet.subaccounts import Position, Subaccount, risk
 
 API_LIMIT = 1000
 
@@ -29,10 +35,10 @@ class UnknownSubscription(LookupError):
     """A WebSocket subscription names a channel or id the devnet does not have."""
 
 
-def _subaccount_object(engine: Engine, account: Subaccount) -> dict[str, Any]:
-    figures = risk(account, engine.markets)
+def _subaccount_object(engine: Engine, view: IndexerView, account: Subaccount) -> dict[str, Any]:
+    figures = risk(account, engine.markets, prices=view.prices)
     positions = {
-        ticker: shapes.position_object(position, engine.markets[ticker], account)
+        ticker: _position(engine, view, account, position)
         for ticker, position in account.positions.items()
     }
     assets = {"USDC": shapes.asset_object(account)} if account.usdc != 0 else {}
@@ -45,30 +51,38 @@ def _subaccount_object(engine: Engine, account: Subaccount) -> dict[str, Any]:
         "assetPositions": assets,
         "marginEnabled": True,
         "updatedAtHeight": str(account.updated_at_height),
-        "latestProcessedBlockHeight": str(engine.indexer_height),
+        "latestProcessedBlockHeight": str(view.height),
     }
+
+
+def _position(
+    engine: Engine, view: IndexerView, account: Subaccount, position: Position
+) -> dict[str, Any]:
+    price = view.price_value(position.ticker)
+    return shapes.position_object(
+        position, engine.markets[position.ticker], account, price_value=price
+    )
 
 
 def subaccount(engine: Engine, address: str, number: int) -> dict[str, Any] | None:
     """``GET /v4/addresses/{address}/subaccountNumber/{n}``; ``None`` = 404."""
     with engine.lock:
-        account = engine.state.subaccounts.get((address, number))
+        view = engine.indexer_view()
+        account = view.subaccount(address, number)
         if account is None:
             return None
-        return {"subaccount": _subaccount_object(engine, account)}
+        return {"subaccount": _subaccount_object(engine, view, account)}
 
 
 def address(engine: Engine, address: str) -> dict[str, Any] | None:
     """``GET /v4/addresses/{address}``; ``None`` = 404 (no subaccount funded)."""
     with engine.lock:
-        accounts = sorted(
-            (a for (owner, _), a in engine.state.subaccounts.items() if owner == address),
-            key=lambda a: a.number,
-        )
+        view = engine.indexer_view()
+        accounts = view.subaccounts_of(address)
         if not accounts:
             return None
         return {
-            "subaccounts": [_subaccount_object(engine, a) for a in accounts],
+            "subaccounts": [_subaccount_object(engine, view, a) for a in accounts],
             "totalTradingRewards": "0",
         }
 
@@ -94,13 +108,14 @@ def perpetual_positions(
     """``GET /v4/perpetualPositions``: newest first, optionally only some statuses."""
     wanted = {status} if isinstance(status, str) else (set(status) if status else None)
     with engine.lock:
-        account = engine.state.subaccounts.get((address, number))
+        view = engine.indexer_view()
+        account = view.subaccount(address, number)
         if account is None:
             return {"positions": []}
         everything = list(account.positions.values()) + account.closed_positions
         everything.sort(key=lambda p: p.created_at_height, reverse=True)
         rows = [
-            shapes.position_object(p, engine.markets[p.ticker], account)
+            _position(engine, view, account, p)
             for p in everything
             if wanted is None or p.status in wanted
         ]
@@ -110,7 +125,7 @@ def perpetual_positions(
 def asset_positions(engine: Engine, address: str, number: int) -> dict[str, Any]:
     """``GET /v4/assetPositions``."""
     with engine.lock:
-        account = engine.state.subaccounts.get((address, number))
+        account = engine.indexer_view().subaccount(address, number)
         if account is None or account.usdc == 0:
             return {"positions": []}
         return {"positions": [shapes.asset_object(account)]}
@@ -129,7 +144,7 @@ def orders(
     wanted = {status} if isinstance(status, str) else (set(status) if status else None)
     with engine.lock:
         rows = []
-        for order in reversed(engine.subaccount_orders.get((address, number), [])):
+        for order in engine.indexer_view().orders_of(address, number):
             if ticker is not None and order.ticker != ticker:
                 continue
             if wanted is not None and order.status not in wanted:
@@ -145,7 +160,7 @@ def orders(
 def order(engine: Engine, order_id: str) -> dict[str, Any] | None:
     """``GET /v4/orders/{id}``; ``None`` = 404."""
     with engine.lock:
-        state = engine.state.orders_by_uuid.get(order_id)
+        state = engine.indexer_view().order(order_id)
         if state is None:
             return None
         return shapes.order_object(state, engine.state.by_clob[state.clob_pair_id])
@@ -162,7 +177,7 @@ def fills(
     with engine.lock:
         rows = [
             f
-            for f in reversed(engine.state.fills.get((address, number), []))
+            for f in reversed(engine.indexer_view().fills_of(address, number))
             if market is None or f["market"] == market
         ]
         return {"fills": rows[:limit]}
@@ -171,8 +186,8 @@ def fills(
 def height(engine: Engine) -> dict[str, Any]:
     """``GET /v4/height``: the indexer's latest processed block."""
     with engine.lock:
-        indexed = engine.indexer_height
-        return {"height": str(indexed), "time": shapes.iso(engine.block_time_at(indexed))}
+        view = engine.indexer_view()
+        return {"height": str(view.height), "time": shapes.iso(view.block_time_ms)}
 
 
 def time(engine: Engine) -> dict[str, Any]:
@@ -287,10 +302,11 @@ def _subaccount_snapshot(engine: Engine, channel_id: str) -> dict[str, Any]:
     if not owner or not number_text.isdigit():
         raise UnknownSubscription(f"subaccount id {channel_id!r} is not 'address/number'")
     number = int(number_text)
-    account = engine.state.subaccounts.get((owner, number)) or Subaccount(owner, number)
+    view = engine.indexer_view()
+    account = view.subaccount(owner, number) or Subaccount(owner, number)
     open_orders = orders(engine, owner, number, status="OPEN")
     return {
-        "subaccount": _subaccount_object(engine, account),
+        "subaccount": _subaccount_object(engine, view, account),
         "orders": open_orders,
-        "blockHeight": str(engine.indexer_height),
+        "blockHeight": str(view.height),
     }

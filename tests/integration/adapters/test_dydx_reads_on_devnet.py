@@ -157,7 +157,8 @@ async def test_get_snapshot_when_indexer_held_back_then_stale_then_fresh_after_r
     await market_data.refresh()
     async with await _node(devnet) as node:
         manager = BalanceManager(indexer, node, market_data, address=DEMO, max_indexer_lag_blocks=5)
-        devnet.faults.hold_indexer(30)  # type: ignore[attr-defined]
+        await devnet.wait_blocks(8)  # type: ignore[attr-defined]  # the held view has the account
+        devnet.faults.hold_indexer(7)  # type: ignore[attr-defined]
         await devnet.wait_blocks(2)  # type: ignore[attr-defined]
         with pytest.raises(StaleAccountData, match="blocks behind"):
             await manager.get_snapshot()

@@ -2,91 +2,34 @@
 
 from __future__ import annotations
 
-import random
-from decimal import ROUND_CEILING, ROUND_FLOOR, Decimal
+from decimal import Decimal
 from types import SimpleNamespace
 from typing import Any
 
 import grpc
 import httpx
 import pytest
-from dydx_v4_client import OrderFlags
 from dydx_v4_client.faucet_client import FaucetClient
 from dydx_v4_client.indexer.rest.indexer_client import IndexerClient
 from dydx_v4_client.key_pair import KeyPair
 from dydx_v4_client.node.client import NodeClient
 from dydx_v4_client.node.message import order as build_order
-from dydx_v4_client.node.message import order_id as build_order_id
 from dydx_v4_client.wallet import Wallet
+from official_client_helpers import (
+    BUY,
+    GTT,
+    IOC,
+    ioc,
+    market,
+    new_order_id,
+    quantums,
+    stateful_order,
+    subticks,
+)
 from v4_proto.cosmos.tx.v1beta1 import service_pb2, service_pb2_grpc
-from v4_proto.dydxprotocol.clob.order_pb2 import Order
 
 from dydx_devnet.demo import DEMO_ADDRESS, DEMO_ADDRESS_2, DEMO_MNEMONIC, DEMO_MNEMONIC_2
 from dydx_devnet.server import Devnet, DevnetConfig
-
-BUY = Order.Side.SIDE_BUY
-SELL = Order.Side.SIDE_SELL
-IOC = Order.TimeInForce.TIME_IN_FORCE_IOC
-GTT = Order.TimeInForce.TIME_IN_FORCE_UNSPECIFIED
-
-
-async def market(trader: Any, ticker: str = "BTC-USD") -> dict[str, Any]:
-    body = await trader.indexer.markets.get_perpetual_markets(ticker)
-    result: dict[str, Any] = body["markets"][ticker]
-    return result
-
-
-def quantums(size: Decimal, m: dict[str, Any]) -> int:
-    raw = size.scaleb(-m["atomicResolution"]).to_integral_value(ROUND_FLOOR)
-    return int(raw) // m["stepBaseQuantums"] * m["stepBaseQuantums"]
-
-
-def subticks(price: Decimal, m: dict[str, Any], *, up: bool) -> int:
-    exponent = m["atomicResolution"] - m["quantumConversionExponent"] + 6
-    raw = price.scaleb(exponent) / m["subticksPerTick"]
-    ticks = int(raw.to_integral_value(ROUND_CEILING if up else ROUND_FLOOR))
-    return ticks * m["subticksPerTick"]
-
-
-def new_order_id(address: str, m: dict[str, Any], flags: int = OrderFlags.SHORT_TERM) -> Any:
-    client_id = random.randint(0, 2**32 - 1)
-    return build_order_id(address, 0, client_id, int(m["clobPairId"]), flags)
-
-
-async def ioc(
-    trader: Any,
-    m: dict[str, Any],
-    side: int,
-    size: Decimal,
-    *,
-    slippage: Decimal = Decimal("0.02"),
-    reduce_only: bool = False,
-) -> tuple[Any, Any]:
-    oracle = Decimal(m["oraclePrice"])
-    worst = oracle * (1 + slippage) if side == BUY else oracle * (1 - slippage)
-    height = await trader.node.latest_block_height()
-    order = build_order(
-        new_order_id(trader.address, m),
-        side,
-        quantums=quantums(size, m),
-        subticks=subticks(worst, m, up=side == BUY),
-        time_in_force=IOC,
-        reduce_only=reduce_only,
-        good_til_block=height + 10,
-    )
-    return order, await trader.node.place_order(trader.wallet, order)
-
-
-def stateful_order(trader: Any, m: dict[str, Any], side: int, size: Decimal, price: Decimal) -> Any:
-    return build_order(
-        new_order_id(trader.address, m, OrderFlags.LONG_TERM),
-        side,
-        quantums=quantums(size, m),
-        subticks=subticks(price, m, up=False),
-        time_in_force=GTT,
-        reduce_only=False,
-        good_til_block_time=int(trader.devnet.engine.block_time.timestamp()) + 3600,
-    )
 
 
 async def test_faucet_client_when_filling_then_subaccount_equity_is_the_amount(
