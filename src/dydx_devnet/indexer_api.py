@@ -17,17 +17,19 @@ import uuid
 from collections.abc import Awaitable, Callable
 from datetime import datetime
 from decimal import Decimal, InvalidOperation
+from http import HTTPStatus
 from typing import Any
 
 from aiohttp import web
 
 from dydx_devnet import views
 from dydx_devnet.auth import AccountRegistry, is_valid_address
-from dydx_devnet.faults import Faults
+from dydx_devnet.faults import Faults, IndexerFailure
 
 log = logging.getLogger(__name__)
 
 API_LIMIT = 1000  # comlink API_LIMIT_V4
+RATE_LIMIT_POINTS = 100  # comlink's default: 100 requests per 10 s
 MAX_SUBACCOUNT_NUMBER = 128_000
 CANDLE_RESOLUTIONS = ("1MIN", "5MINS", "15MINS", "30MINS", "1HOUR", "4HOURS", "1DAY")
 ORDER_SIDES = ("BUY", "SELL")
@@ -483,9 +485,9 @@ async def get_faults(request: web.Request) -> web.Response:
 @web.middleware
 async def error_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
     """Every failure becomes a JSON error answer; nothing escapes as a crash."""
-    faults = request.app[FAULTS_KEY]
-    if request.path.startswith("/v4/") and faults.consume_indexer_error():
-        return _json({"errors": [{"msg": "Service Unavailable"}]}, status=503)
+    failure = _armed_failure(request)
+    if failure is not None:
+        return _failure_response(failure)
     try:
         return await handler(request)
     except ApiError as exc:
@@ -498,6 +500,26 @@ async def error_middleware(request: web.Request, handler: Handler) -> web.Stream
     except Exception:  # the devnet must keep serving whatever a request does
         log.exception("indexer handler failed for %s", request.path)
         return _json({"errors": [{"msg": "Internal Server Error"}]}, status=500)
+
+
+def _armed_failure(request: web.Request) -> IndexerFailure | None:
+    """The fault an indexer read must answer now, if one is armed for its route."""
+    parts = request.path.split("/")
+    if len(parts) < 3 or parts[1] != "v4" or parts[2] == "ws":
+        return None
+    return request.app[FAULTS_KEY].consume_indexer_failure(parts[2])
+
+
+def _failure_response(failure: IndexerFailure) -> web.Response:
+    if failure.status == 429:
+        # comlink's rate limiter: Retry-After in milliseconds, RateLimit-* headers.
+        response = _json({"errors": [{"msg": "Too many requests"}]}, status=429)
+        response.headers["Retry-After"] = str(failure.retry_after_ms)
+        response.headers["RateLimit-Remaining"] = "0"
+        response.headers["RateLimit-Limit"] = str(RATE_LIMIT_POINTS)
+        return response
+    reason = HTTPStatus(failure.status).phrase
+    return _json({"errors": [{"msg": reason}]}, status=failure.status)
 
 
 def add_routes(app: web.Application) -> None:

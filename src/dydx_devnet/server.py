@@ -100,7 +100,7 @@ class Devnet:
         # Loading the bundled candles takes a second or two: keep the loop free meanwhile.
         engine = await asyncio.to_thread(Engine.create, self.config.engine_config())
         self.engine = engine
-        self.faults = Faults(engine)
+        self.faults = Faults(engine, max_lag_blocks=engine.config.indexer_history_blocks)
         try:
             self._node = NodeServer(
                 NodeServices(engine, self.accounts, self.faults),
