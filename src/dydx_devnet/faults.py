@@ -27,6 +27,10 @@ body is refused whole with a 400 naming the key (nothing is half-armed).
     (``EngineConfig.indexer_history_blocks``).
 ``delay_fills_blocks``: ``k``
     Fills reach the indexer ``k`` blocks after the rest of their update.
+``latency``: ``{"ms": n, "jitter_ms": j}``
+    Every gRPC call and indexer REST answer takes ``n`` ms longer (plus a
+    seeded uniform jitter up to ``j``), and every WebSocket message leaves
+    that much later (:mod:`dydx_devnet.latency`); 0 turns it off.
 """
 
 from __future__ import annotations
@@ -34,6 +38,8 @@ from __future__ import annotations
 import threading
 from dataclasses import dataclass
 from typing import Any, Protocol
+
+from dydx_devnet.latency import Latency, check_latency
 
 ANY_ROUTE = "*"
 INDEXER_ROUTES = (
@@ -74,8 +80,14 @@ class IndexerFailure:
 class Faults:
     """Armed faults; each ``consume_*`` call uses one up."""
 
-    def __init__(self, engine: IndexerControls | None = None, max_lag_blocks: int = 64) -> None:
+    def __init__(
+        self,
+        engine: IndexerControls | None = None,
+        max_lag_blocks: int = 64,
+        latency: Latency | None = None,
+    ) -> None:
         self._lock = threading.Lock()
+        self.latency = latency or Latency()
         self._engine = engine
         self._max_lag = max_lag_blocks
         self._drop_broadcast_responses = 0
@@ -192,6 +204,7 @@ class Faults:
                 "fail_next_indexer_requests": failures,
                 "hold_indexer": self._indexer_lag,
                 "delay_fills_blocks": self._fill_delay,
+                "latency": self.latency.state(),
             }
 
     def apply(self, request: Any) -> dict[str, Any]:
@@ -228,6 +241,11 @@ class Faults:
         if key == "delay_fills_blocks":
             delay = _blocks(value, key, self._max_lag)
             return lambda: self.delay_fills(delay)
+        if key == "latency":
+            if not isinstance(value, dict) or not {"ms"} <= set(value) <= {"ms", "jitter_ms"}:
+                raise ValueError('latency must be {"ms": n, "jitter_ms": j} (jitter optional)')
+            ms, jitter_ms = check_latency(value["ms"], value.get("jitter_ms", 0))
+            return lambda: self.latency.set(ms, jitter_ms)
         raise ValueError(f"unknown fault {key!r}; known: {', '.join(KNOWN_FAULTS)}")
 
     def _arm_failure(self, route: str, failure: IndexerFailure) -> None:
@@ -242,6 +260,7 @@ KNOWN_FAULTS = (
     "fail_next_broadcasts",
     "fail_next_indexer_requests",
     "hold_indexer",
+    "latency",
 )
 
 

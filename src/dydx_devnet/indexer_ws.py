@@ -11,7 +11,9 @@ contents (from :func:`dydx_devnet.views.subscribed_contents`), then every engine
 
 Engine listeners run under the engine lock, possibly on a gRPC worker thread:
 :meth:`WsHub.on_event` only hands the event to the loop
-(``call_soon_threadsafe``); all fan-out happens on the loop.
+(``call_soon_threadsafe``); all fan-out happens on the loop. With latency
+configured (:mod:`dydx_devnet.latency`), each connection's writer sends every
+message that long after it was produced, never before an earlier one.
 """
 
 from __future__ import annotations
@@ -28,7 +30,8 @@ from typing import Any
 from aiohttp import WSMsgType, web
 
 from dydx_devnet import views
-from dydx_devnet.indexer_api import CANDLE_RESOLUTIONS, ENGINE_KEY, MAX_SUBACCOUNT_NUMBER
+from dydx_devnet.indexer_params import CANDLE_RESOLUTIONS, ENGINE_KEY, MAX_SUBACCOUNT_NUMBER
+from dydx_devnet.latency import Latency
 
 log = logging.getLogger(__name__)
 
@@ -61,7 +64,11 @@ class Connection:
     subscriptions: dict[SubscriptionKey, bool] = field(default_factory=dict)
     pending_batches: dict[SubscriptionKey, list[dict[str, Any]]] = field(default_factory=dict)
     flush_scheduled: bool = False
-    outbox: asyncio.Queue[dict[str, Any] | None] = field(default_factory=asyncio.Queue)
+    # (loop time to send at, message); None closes the writer.
+    outbox: asyncio.Queue[tuple[float, dict[str, Any]] | None] = field(
+        default_factory=asyncio.Queue
+    )
+    last_due: float = 0.0
 
     def next_message_id(self) -> int:
         self.message_id += 1
@@ -71,9 +78,12 @@ class Connection:
 class WsHub:
     """All live connections and their subscriptions; lives on the event loop."""
 
-    def __init__(self, engine: Any, loop: asyncio.AbstractEventLoop) -> None:
+    def __init__(
+        self, engine: Any, loop: asyncio.AbstractEventLoop, latency: Latency | None = None
+    ) -> None:
         self._engine = engine
         self._loop = loop
+        self._latency = latency or Latency()
         self._connections: set[Connection] = set()
         self._subscribers: dict[SubscriptionKey, set[Connection]] = {}
         self._closed = False
@@ -116,7 +126,9 @@ class WsHub:
                 self._send(connection, message)
 
     def _send(self, connection: Connection, message: dict[str, Any]) -> None:
-        connection.outbox.put_nowait(message)
+        due = max(self._loop.time() + self._latency.sample_s(), connection.last_due)
+        connection.last_due = due
+        connection.outbox.put_nowait((due, message))
 
     def _error(self, connection: Connection, text: str) -> None:
         self._send(
@@ -306,9 +318,13 @@ class WsHub:
 
     async def _write_loop(self, connection: Connection) -> None:
         while True:
-            message = await connection.outbox.get()
-            if message is None or connection.ws.closed:
+            item = await connection.outbox.get()
+            if item is None or connection.ws.closed:
                 return
+            due, message = item
+            wait = due - self._loop.time()
+            if wait > 0:
+                await asyncio.sleep(wait)
             try:
                 await connection.ws.send_str(json.dumps(message))
             except (ConnectionError, RuntimeError):

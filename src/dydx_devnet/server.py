@@ -32,9 +32,11 @@ from dydx_v4_client.network import Network, NodeConfig, make_insecure
 
 from dydx_devnet import indexer_api, indexer_ws
 from dydx_devnet.auth import AccountRegistry, is_valid_address
+from dydx_devnet.control_api import parse_usdc_amount
 from dydx_devnet.demo import DEMO_ADDRESS
 from dydx_devnet.engine import Engine, EngineConfig
 from dydx_devnet.faults import Faults
+from dydx_devnet.latency import Latency, check_latency
 from dydx_devnet.node_grpc import NodeServer, NodeServices
 
 log = logging.getLogger(__name__)
@@ -55,6 +57,9 @@ class DevnetConfig:
     * ``markets``: tickers to list (``None`` = every bundled market).
     * ``engine``: full engine settings; when given, ``seed``/``block_time``/
       ``speed``/``markets`` above are ignored.
+    * ``latency_ms`` / ``latency_jitter_ms``: network latency added to every gRPC
+      call, indexer REST answer and WebSocket message (seeded uniform jitter);
+      ``POST /devnet/faults {"latency": ...}`` changes it while running.
     """
 
     host: str = "127.0.0.1"
@@ -66,6 +71,11 @@ class DevnetConfig:
     auto_blocks: bool = True
     markets: tuple[str, ...] | None = None
     engine: EngineConfig | None = None
+    latency_ms: int = 0
+    latency_jitter_ms: int = 0
+
+    def __post_init__(self) -> None:
+        check_latency(self.latency_ms, self.latency_jitter_ms)
 
     def engine_config(self) -> EngineConfig:
         if self.engine is not None:
@@ -100,7 +110,12 @@ class Devnet:
         # Loading the bundled candles takes a second or two: keep the loop free meanwhile.
         engine = await asyncio.to_thread(Engine.create, self.config.engine_config())
         self.engine = engine
-        self.faults = Faults(engine, max_lag_blocks=engine.config.indexer_history_blocks)
+        latency = Latency(
+            self.config.latency_ms, self.config.latency_jitter_ms, seed=engine.config.seed
+        )
+        self.faults = Faults(
+            engine, max_lag_blocks=engine.config.indexer_history_blocks, latency=latency
+        )
         try:
             self._node = NodeServer(
                 NodeServices(engine, self.accounts, self.faults),
@@ -111,7 +126,7 @@ class Devnet:
             self.grpc_address = self._node.address
 
             app = indexer_api.make_app(engine, self.accounts, self.faults)
-            self._hub = indexer_ws.WsHub(engine, loop)
+            self._hub = indexer_ws.WsHub(engine, loop, latency)
             indexer_ws.install(app, self._hub)
             engine.add_listener(self._hub.on_event)
             self._runner = web.AppRunner(app, handle_signals=False, access_log=None)
@@ -201,7 +216,7 @@ class Devnet:
         create the address's auth account, as ``POST /faucet/tokens`` does."""
         if not is_valid_address(address):
             raise ValueError(f"not a dydx address: {address!r}")
-        amount = indexer_api.parse_usdc_amount(str(usdc))
+        amount = parse_usdc_amount(str(usdc))
         self.accounts.ensure(address)
         self._require_engine().deposit(address, subaccount_number, int(amount * 1_000_000))
 

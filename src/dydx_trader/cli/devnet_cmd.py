@@ -38,25 +38,63 @@ def register(app: typer.Typer) -> None:
             ),
         ] = 1.0,
         fund_demo: Annotated[
-            str, typer.Option("--fund-demo", help="USDC to credit the demo account (0 = none).")
+            str,
+            typer.Option(
+                "--fund-demo", help="USDC to credit the demo account (0 = none, at most 1e9)."
+            ),
         ] = "10000",
+        latency_ms: Annotated[
+            int,
+            typer.Option(
+                "--latency-ms",
+                min=0,
+                max=60_000,
+                help="Milliseconds added to every gRPC call, REST answer and WebSocket message.",
+            ),
+        ] = 0,
+        latency_jitter_ms: Annotated[
+            int,
+            typer.Option(
+                "--latency-jitter-ms",
+                min=0,
+                max=60_000,
+                help="Up to this many more milliseconds, uniform and seeded.",
+            ),
+        ] = 0,
     ) -> None:
         """Run the local devnet (indexer REST/WS + faucet, node gRPC) until Ctrl-C."""
+        demo_usdc = _demo_funds(fund_demo)
         try:
-            demo_usdc = Decimal(fund_demo)
-        except InvalidOperation:
-            raise typer.BadParameter(
-                f"not a number: {fund_demo!r}", param_hint="--fund-demo"
-            ) from None
-        if not demo_usdc.is_finite() or demo_usdc < 0:
-            raise typer.BadParameter("must be a non-negative amount", param_hint="--fund-demo")
-        try:
-            asyncio.run(_serve(indexer_port, grpc_port, block_time, seed, speed, demo_usdc))
+            asyncio.run(
+                _serve(
+                    indexer_port,
+                    grpc_port,
+                    block_time,
+                    seed,
+                    speed,
+                    demo_usdc,
+                    (latency_ms, latency_jitter_ms),
+                )
+            )
         except OSError as exc:
             typer.echo(f"devnet: cannot start: {exc}", err=True)
             raise typer.Exit(1) from None
         except KeyboardInterrupt:
             pass
+
+
+def _demo_funds(text: str) -> Decimal:
+    """The ``--fund-demo`` amount (0 = none); one line and exit 2 if the faucet would refuse it."""
+    from dydx_devnet.control_api import parse_usdc_amount
+
+    with contextlib.suppress(InvalidOperation):  # not a number: parse_usdc_amount says so
+        if Decimal(text.strip()) == 0:
+            return Decimal(0)
+    try:
+        return parse_usdc_amount(text)
+    except ValueError as exc:
+        typer.echo(f"devnet: --fund-demo {text}: {exc}", err=True)
+        raise typer.Exit(2) from None
 
 
 async def _serve(
@@ -66,6 +104,7 @@ async def _serve(
     seed: int,
     speed: float,
     demo_usdc: Decimal,
+    latency: tuple[int, int],
 ) -> None:
     # Imported here: only this command needs the devnet.
     from dydx_devnet.demo import DEMO_ADDRESS
@@ -77,6 +116,8 @@ async def _serve(
         block_time=block_time,
         seed=seed,
         speed=speed,
+        latency_ms=latency[0],
+        latency_jitter_ms=latency[1],
     )
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
@@ -96,5 +137,7 @@ async def _serve(
             f"devnet ready: indexer {dn.indexer_url} grpc {dn.grpc_address} "
             f"block time {block_time}s speed {speed}x seed {seed} (Ctrl-C to stop)",
         )
+        if latency != (0, 0):
+            typer.echo(f"latency      : {latency[0]} ms + up to {latency[1]} ms jitter")
         await stop.wait()
         typer.echo("devnet stopping")

@@ -10,6 +10,8 @@ import time
 import urllib.request
 from pathlib import Path
 
+import pytest
+
 READY = re.compile(r"devnet ready: indexer (http://127\.0\.0\.1:\d+) grpc (127\.0\.0\.1:\d+)")
 
 
@@ -69,3 +71,49 @@ def test_devnet_command_when_port_taken_then_one_line_error_and_exit_1() -> None
     assert proc.returncode == 1
     assert "devnet: cannot start" in proc.stderr
     assert "Traceback" not in proc.stderr
+
+
+def _run_devnet(*args: str) -> subprocess.CompletedProcess[str]:
+    cli = Path(sys.executable).with_name("dydx-trader")
+    return subprocess.run(  # noqa: S603 - our own console script
+        [str(cli), "devnet", "--indexer-port", "0", *args],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+
+
+@pytest.mark.parametrize(
+    ("amount", "reason"),
+    [
+        ("1e30", "must not exceed 1000000000 USDC"),
+        ("1e999999", "must not exceed 1000000000 USDC"),
+        ("NaN", "must be a positive number"),
+        ("-5", "must be a positive number"),
+        ("ten", "must be a positive number"),
+        ("0.0000001", "must have at most 6 decimals"),
+    ],
+)
+def test_devnet_command_when_fund_demo_is_refused_then_one_line_and_exit_2(
+    amount: str, reason: str
+) -> None:
+    proc = _run_devnet("--grpc-port", "0", "--fund-demo", amount)
+
+    assert proc.returncode == 2
+    assert proc.stderr.strip() == f"devnet: --fund-demo {amount}: amount {reason}"
+    assert proc.stdout == ""
+
+
+def test_devnet_command_when_grpc_port_taken_then_one_line_error_and_exit_1() -> None:
+    import socket
+
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        proc = _run_devnet("--grpc-port", str(port))
+
+    assert proc.returncode == 1
+    (line,) = proc.stderr.strip().splitlines()
+    assert line == f"devnet: cannot start: gRPC port {port} on 127.0.0.1 is already in use"

@@ -41,6 +41,10 @@ class _Engine:
         ({"fail_next_indexer_requests": {"count": 1, "retry_after_ms": -1}}, "retry_after_ms"),
         ({"fail_next_indexer_requests": {"count": 1, "colour": "red"}}, "unknown field"),
         ({"fail_next_indexer_requests": {"route": "fills"}}, "count"),
+        ({"latency": 100}, "latency must be"),
+        ({"latency": {"ms": -1}}, "latency ms"),
+        ({"latency": {"ms": 10, "jitter_ms": 60_001}}, "latency jitter_ms"),
+        ({"latency": {"ms": 1.5}}, "whole milliseconds"),
     ],
 )
 def test_apply_when_body_is_bad_then_value_error_names_it(body: Any, message: str) -> None:
@@ -71,6 +75,7 @@ def test_apply_when_every_fault_is_armed_then_state_shows_each() -> None:
             "fail_next_indexer_requests": {"count": 4, "route": "fills", "status": 429},
             "hold_indexer": 5,
             "delay_fills_blocks": 2,
+            "latency": {"ms": 100, "jitter_ms": 20},
         }
     )
 
@@ -83,8 +88,10 @@ def test_apply_when_every_fault_is_armed_then_state_shows_each() -> None:
         ],
         "hold_indexer": 5,
         "delay_fills_blocks": 2,
+        "latency": {"ms": 100, "jitter_ms": 20},
     }
     assert (engine.lag, engine.fill_delay) == (5, 2)
+    assert all(0.1 <= faults.latency.sample_s() <= 0.12 for _ in range(50))
 
 
 def test_indexer_failures_when_armed_per_route_then_route_first_then_any() -> None:
@@ -135,3 +142,14 @@ def test_broadcast_faults_when_consumed_then_each_fires_once() -> None:
     )
 
     assert first == (True, True, 2.0) and second == (False, False, 0.0)
+
+
+def test_latency_when_seeded_then_the_same_jitter_sequence() -> None:
+    from dydx_devnet.latency import Latency
+
+    first, second = Latency(50, 40, seed=3), Latency(50, 40, seed=3)
+
+    samples = [first.sample_s() for _ in range(20)]
+
+    assert samples == [second.sample_s() for _ in range(20)]
+    assert len(set(samples)) > 1 and Latency().sample_s() == 0.0

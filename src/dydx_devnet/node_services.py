@@ -1,0 +1,115 @@
+"""What every node gRPC service shares: the engine, the accounts, the faults, genesis tiers.
+
+Handlers touch only thread-safe parts (the engine's RLock, the account
+registry's lock, :class:`~dydx_devnet.faults.Faults`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import UTC, datetime
+from typing import Any, Protocol
+
+import grpc
+from google.protobuf.timestamp_pb2 import Timestamp
+from v4_proto.dydxprotocol.clob import equity_tier_limit_config_pb2
+from v4_proto.dydxprotocol.feetiers import params_pb2 as fee_params
+
+from dydx_devnet.auth import AccountRegistry
+from dydx_devnet.faults import Faults
+from dydx_devnet.genesis import load_genesis_params
+from dydx_devnet.markets import MarketState
+from dydx_devnet.tx import OrderEngine, TxProcessor
+
+APP_NAME = "dydxprotocold"
+APP_VERSION = "devnet"
+# The chain runs CLOB transactions on a free, infinite gas meter; a devnet
+# transaction reports this fixed gas use (the client's fee math only needs a number).
+CLOB_GAS_USED = 80_000
+
+
+class NodeEngine(OrderEngine, Protocol):
+    """What the node services read from the engine."""
+
+    @property
+    def chain_id(self) -> str: ...
+
+    @property
+    def block_time(self) -> Any: ...
+
+    @property
+    def markets(self) -> dict[str, MarketState]: ...
+
+
+def block_time_datetime(value: Any) -> datetime:
+    """The engine's block time (aware datetime or integer ms since the epoch) as a datetime."""
+    if isinstance(value, datetime):
+        return value if value.tzinfo is not None else value.replace(tzinfo=UTC)
+    if isinstance(value, int | float):
+        return datetime.fromtimestamp(value / 1000, tz=UTC)
+    raise TypeError(f"unsupported block time {value!r}")
+
+
+def timestamp(moment: datetime) -> Timestamp:
+    stamp = Timestamp()
+    stamp.FromDatetime(moment)
+    return stamp
+
+
+def abort(context: grpc.ServicerContext, code: grpc.StatusCode, details: str) -> Any:
+    context.abort(code, details)
+    raise AssertionError("unreachable")  # pragma: no cover - abort raises
+
+
+class NodeServices:
+    """Shared state of all servicers; one per devnet."""
+
+    def __init__(self, engine: NodeEngine, accounts: AccountRegistry, faults: Faults) -> None:
+        self.engine = engine
+        self.accounts = accounts
+        self.faults = faults
+        self.processor = TxProcessor(engine, accounts, engine.chain_id)
+        params = load_genesis_params()
+        self.fee_tiers = [
+            fee_params.PerpetualFeeTier(
+                name=str(tier["name"]),
+                absolute_volume_requirement=int(tier["absolute_volume_requirement"]),
+                total_volume_share_requirement_ppm=int(tier["total_volume_share_requirement_ppm"]),
+                maker_volume_share_requirement_ppm=int(tier["maker_volume_share_requirement_ppm"]),
+                maker_fee_ppm=int(tier["maker_fee_ppm"]),
+                taker_fee_ppm=int(tier["taker_fee_ppm"]),
+            )
+            for tier in params["feetiers"]
+        ]
+        tiers = params["equity_tier_limit_config"]
+        self.equity_tiers = equity_tier_limit_config_pb2.EquityTierLimitConfiguration(
+            short_term_order_equity_tiers=_equity_tiers(tiers["short_term_order_equity_tiers"]),
+            stateful_order_equity_tiers=_equity_tiers(tiers["stateful_order_equity_tiers"]),
+        )
+
+    def market_by_id(self, clob_pair_id: int) -> MarketState | None:
+        for market in self.engine.markets.values():
+            if market.clob_pair_id == clob_pair_id:
+                return market
+        return None
+
+    def sorted_markets(self) -> list[MarketState]:
+        return sorted(self.engine.markets.values(), key=lambda market: market.clob_pair_id)
+
+
+def _equity_tiers(rows: Iterable[dict[str, Any]]) -> list[Any]:
+    return [
+        equity_tier_limit_config_pb2.EquityTierLimit(
+            limit=int(row["limit"]),
+            usd_tnc_required=serializable_int(int(row["usd_tnc_required"])),
+        )
+        for row in rows
+    ]
+
+
+def serializable_int(value: int) -> bytes:
+    """dydx ``SerializableInt`` bytes (big.Int GobEncode: version/sign byte + magnitude)."""
+    sign = 1 if value < 0 else 0
+    magnitude = abs(value)
+    body = magnitude.to_bytes((magnitude.bit_length() + 7) // 8, "big") if magnitude else b""
+    return bytes([(1 << 1) | sign]) + body
