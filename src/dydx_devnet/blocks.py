@@ -77,7 +77,7 @@ class BlockProducer:
         self._matcher.fill_crossed_resting()
         self.pass_hours(previous_ms)
         self.liquidate()
-        self.market_events()
+        self.market_events(previous_ms)
         state.flush()
 
     def update_prices(self) -> None:
@@ -222,8 +222,9 @@ class BlockProducer:
             account.usdc = 0
             state.asset_changed(account)
 
-    def market_events(self) -> None:
-        """The block's indexer events: height, oracle prices, trading data, candles."""
+    def market_events(self, previous_ms: int) -> None:
+        """The block's indexer events: height, oracle prices, trading data, candles
+        (also the final form of any candle that closed since ``previous_ms``)."""
         state = self._state
         at = shapes.iso(state.block_time_ms)
         state.emit("v4_block_height", None, {"blockHeight": str(state.height), "time": at})
@@ -255,6 +256,5 @@ class BlockProducer:
             ticker, _, resolution = channel_id.partition("/")
             if ticker not in state.markets or resolution not in RESOLUTION_MS:
                 continue
-            candle = self._candles.latest_candle(ticker, resolution)
-            if candle is not None:
+            for candle in self._candles.candle_messages(ticker, resolution, previous_ms):
                 state.emit("v4_candles", channel_id, candle)

@@ -61,15 +61,21 @@ class CandleFeed:
             "orderbookMidPriceClose": None,
         }
 
-    def latest_candle(self, ticker: str, resolution: str) -> dict[str, Any] | None:
-        """The ``v4_candles`` message of the candle holding the current block time."""
+    def candle_messages(
+        self, ticker: str, resolution: str, previous_ms: int
+    ) -> list[dict[str, Any]]:
+        """The ``v4_candles`` messages of a block: the candle that closed since the
+        previous block (``previous_ms``), in its final form, then the current one."""
         now = self._state.block_time_ms
         resolution_ms = RESOLUTION_MS[resolution]
         start = now - now % resolution_ms
-        bars = self.candle_bars(ticker, resolution, start, now)
-        if not bars:
-            return None
-        candle = self.candle_object(ticker, resolution, bars[-1])
-        # The websocket candle message has no order-book mid prices (REST candles do).
-        del candle["orderbookMidPriceOpen"], candle["orderbookMidPriceClose"]
-        return candle
+        closed_start = previous_ms - previous_ms % resolution_ms
+        bars = self.candle_bars(ticker, resolution, min(closed_start, start), now)
+        wanted = [bar for bar in bars if bar.started_ms in (closed_start, start)]
+        messages = []
+        for bar in wanted:
+            candle = self.candle_object(ticker, resolution, bar)
+            # The websocket candle message has no order-book mid prices (REST candles do).
+            del candle["orderbookMidPriceOpen"], candle["orderbookMidPriceClose"]
+            messages.append(candle)
+        return messages

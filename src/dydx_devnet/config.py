@@ -5,6 +5,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
+TIMER = "timer"
+MANUAL = "manual"
+CLOCK_MODES = (TIMER, MANUAL)
+
 
 @dataclass(frozen=True)
 class EngineConfig:
@@ -12,8 +16,16 @@ class EngineConfig:
 
     * ``seed``: every random choice (price paths, random walks) derives from it.
     * ``markets``: tickers to list (``None`` = all bundled markets).
-    * ``block_time_s``: wall seconds per block; ``speed``: market seconds per
-      wall second, so one block advances chain time by ``block_time_s x speed``.
+    * ``clock``: ``"timer"`` (a block every ``block_time_s`` wall seconds, each
+      advancing chain time by ``block_time_s x speed``) or ``"manual"`` (blocks
+      only on request, through :class:`~dydx_devnet.clock.ManualClock`, in the
+      data's own time: a deterministic lockstep replay).
+    * ``replay_start`` / ``replay_end`` / ``replay_days`` (manual clock): the
+      replay window (:mod:`dydx_devnet.replay_window`); the start defaults to
+      ``warmup_days`` after the first full day of data, the end to the data's end.
+    * ``manual_block_s`` (manual clock): ``advance_to`` produces a block at every
+      multiple of this many market seconds on the way (it must divide an hour),
+      plus one at each corner of the replayed price paths and one at the target.
     * Fees in ppm of the fill's quote amount: the chain's base tier, taker
       500 (5 bps) and maker -110 (a 1.1 bps rebate), mainnet genesis tier 1.
     * Synthetic liquidity: best levels ``spread_ppm / 2`` from the oracle,
@@ -24,16 +36,22 @@ class EngineConfig:
     * ``indexer_lag_blocks``: how far the indexer views trail the chain;
       ``indexer_history_blocks``: how many past blocks the indexer can serve
       (the most it may lag).
-    * ``genesis_time``: chain time of the first block (``None``: now).
+    * ``genesis_time`` (timer clock): chain time of the first block (``None``: now).
     * ``initial_height``: height of the first block; not 1, so that an indexer
       held back by N blocks is N behind from the start.
-    * ``warmup_days``: days of bundled data before genesis (candle history).
+    * ``warmup_days``: days of bundled data before genesis (candle history); on
+      a manual clock, the least warm-up a replay start must leave.
     """
 
     seed: int = 1
     markets: tuple[str, ...] | None = None
+    clock: str = TIMER
     block_time_s: float = 0.5
     speed: float = 1.0
+    replay_start: datetime | None = None
+    replay_end: datetime | None = None
+    replay_days: int | None = None
+    manual_block_s: int = 300
     taker_fee_ppm: int = 500
     maker_fee_ppm: int = -110
     spread_ppm: int = 200
@@ -66,6 +84,35 @@ class EngineConfig:
                 f"indexer_lag_blocks {self.indexer_lag_blocks} exceeds the indexer history of "
                 f"{self.indexer_history_blocks} blocks"
             )
+        if self.clock not in CLOCK_MODES:
+            raise ValueError(f"clock must be one of {', '.join(CLOCK_MODES)}, got {self.clock!r}")
+        if self.clock == MANUAL:
+            self._check_manual()
+        elif (self.replay_start, self.replay_end, self.replay_days) != (None, None, None):
+            raise ValueError("replay_start, replay_end and replay_days need clock='manual'")
+
+    def _check_manual(self) -> None:
+        if self.genesis_time is not None:
+            raise ValueError("a manual clock starts at replay_start; genesis_time must be unset")
+        if self.replay_end is not None and self.replay_days is not None:
+            raise ValueError("give replay_end or replay_days, not both")
+        if self.replay_days is not None and self.replay_days < 1:
+            raise ValueError(f"replay_days must be >= 1, got {self.replay_days}")
+        for name in ("replay_start", "replay_end"):
+            moment = getattr(self, name)
+            if moment is not None and moment.tzinfo is None:
+                raise ValueError(f"{name} must be timezone-aware (UTC)")
+        if not 1 <= self.manual_block_s <= 3600 or 3600 % self.manual_block_s:
+            raise ValueError(
+                f"manual_block_s must divide an hour (1..3600 s), got {self.manual_block_s}"
+            )
+        if self.warmup_days < 0:
+            raise ValueError(f"warmup_days must be >= 0, got {self.warmup_days}")
+
+    @property
+    def manual(self) -> bool:
+        """Whether blocks come only on request (lockstep replay)."""
+        return self.clock == MANUAL
 
 
-__all__ = ["EngineConfig"]
+__all__ = ["CLOCK_MODES", "MANUAL", "TIMER", "EngineConfig"]

@@ -1,19 +1,34 @@
-"""The devnet's own HTTP controls beside the indexer: the faucet and the fault switchboard.
+"""The devnet's own HTTP controls beside the indexer: faucet, faults and the manual clock.
 
 ``POST /faucet/tokens`` and ``POST /faucet/native-token`` take the testnet
 faucet's bodies (what the official ``FaucetClient`` sends).
 ``POST /devnet/faults`` arms faults and ``GET /devnet/faults`` shows them
 (:mod:`dydx_devnet.faults` documents every fault and its body).
+
+``GET /devnet/clock`` answers the clock's state: ``mode``, ``height``,
+``block_time`` (ISO) and ``block_time_ms``, the ``replay`` window (``start``,
+``end``, ``finished``, ``shift_ms``), each listed market's bundled data
+(``markets``: ``first_candle``/``last_candle``, data time) and every market
+with bundled data (``bundled_markets``). ``POST /devnet/clock`` drives a
+manual clock (:mod:`dydx_devnet.clock`) with either
+``{"advance_to": "<ISO-8601>" | <epoch ms>, "block_seconds": s}`` (``s``
+optional) or ``{"advance_blocks": n, "block_seconds": s}``, and answers the
+same state plus ``blocks`` (how many it produced). On a timer clock it
+answers 409; a bad body or a time it cannot reach, 400.
 """
 
 from __future__ import annotations
 
+import asyncio
+from collections.abc import Callable
+from datetime import UTC, datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from aiohttp import web
 
 from dydx_devnet.auth import is_valid_address
+from dydx_devnet.clock import ClockModeError, ClockState, ManualClock
 from dydx_devnet.indexer_params import (
     ACCOUNTS_KEY,
     FAULTS_KEY,
@@ -25,6 +40,7 @@ from dydx_devnet.indexer_params import (
     json_body,
     json_response,
 )
+from dydx_devnet.replay import to_ms
 
 # The faucet hands out at most this much per request (USDC), like the testnet one.
 MAX_FAUCET_USDC = Decimal(1_000_000_000)
@@ -108,9 +124,62 @@ async def get_faults(request: web.Request) -> web.Response:
     return json_response(request.app[FAULTS_KEY].state())
 
 
+async def get_clock(request: web.Request) -> web.Response:
+    return json_response(engine_of(request).clock.status())
+
+
+async def post_clock(request: web.Request) -> web.Response:
+    body = await json_body(request)
+    clock = engine_of(request).clock
+    try:
+        advance = _clock_request(body)
+        # Off the loop: a long advance is many blocks; the devnet keeps serving meanwhile.
+        state: ClockState = await asyncio.to_thread(advance, clock)
+    except ClockModeError as exc:
+        raise ApiError(409, [{"msg": str(exc)}]) from None
+    except ValueError as exc:
+        raise ApiError(400, [{"msg": str(exc)}]) from None
+    return json_response({**clock.status(), "blocks": state.blocks})
+
+
+def _clock_request(body: Any) -> Callable[[ManualClock], ClockState]:
+    """The clock call a ``POST /devnet/clock`` body asks for; ``ValueError`` if malformed."""
+    if not isinstance(body, dict):
+        raise ValueError("clock request must be a JSON object")
+    unknown = sorted(set(body) - {"advance_to", "advance_blocks", "block_seconds"})
+    if unknown or ("advance_to" in body) == ("advance_blocks" in body):
+        raise ValueError(
+            'clock request must be {"advance_to": "<ISO-8601 or epoch ms>", "block_seconds": s} '
+            'or {"advance_blocks": n, "block_seconds": s}'
+        )
+    seconds = body.get("block_seconds")
+    if "advance_to" in body:
+        target = _market_time(body["advance_to"])
+        return lambda clock: clock.advance_to(target, block_seconds=seconds)
+    count = body["advance_blocks"]
+    return lambda clock: clock.advance_blocks(count, 1.0 if seconds is None else seconds)
+
+
+def _market_time(value: Any) -> int:
+    """Epoch ms of an ISO-8601 time (a zone-less one is UTC) or of epoch ms as given."""
+    if isinstance(value, int) and not isinstance(value, bool) and 0 <= value < 2**48:
+        return value
+    if isinstance(value, str) and len(value) <= 40:
+        try:
+            moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
+        except ValueError:
+            pass
+        else:
+            moment = moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
+            return to_ms(moment)
+    raise ValueError(f"advance_to must be an ISO-8601 time or epoch milliseconds, got {value!r}")
+
+
 def add_control_routes(app: web.Application) -> None:
     """Register the faucet and ``/devnet`` routes."""
     app.router.add_post("/faucet/tokens", post_faucet_tokens)
     app.router.add_post("/faucet/native-token", post_faucet_native)
     app.router.add_post("/devnet/faults", post_faults)
     app.router.add_get("/devnet/faults", get_faults)
+    app.router.add_post("/devnet/clock", post_clock)
+    app.router.add_get("/devnet/clock", get_clock)

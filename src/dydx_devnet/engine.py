@@ -42,14 +42,13 @@ from v4_proto.dydxprotocol.clob.order_pb2 import Order
 from dydx_devnet import codes, shapes
 from dydx_devnet import orders as o
 from dydx_devnet.blocks import BlockProducer, depth_quantums
-from dydx_devnet.book import Book
 from dydx_devnet.cancels import Cancels
 from dydx_devnet.candle_feed import CandleFeed
-from dydx_devnet.candles import RESOLUTION_MS, SampledCandles
+from dydx_devnet.chain_setup import open_chain
+from dydx_devnet.clock import ManualClock
 from dydx_devnet.codes import TxResult
-from dydx_devnet.genesis import load_genesis_params
 from dydx_devnet.indexer_view import IndexerView
-from dydx_devnet.markets import REPLAYED_TICKERS, MarketState, build_markets, to_price_value
+from dydx_devnet.markets import MarketState, to_price_value
 from dydx_devnet.matching import Matcher
 from dydx_devnet.orders import OrderState
 from dydx_devnet.placement import Placement
@@ -64,8 +63,8 @@ __all__ = ["DevnetEvent", "Engine", "EngineConfig", "TxResult"]
 class Engine:
     """Markets, subaccounts, order books and blocks. Build it with :meth:`create`."""
 
-    def __init__(self, config: EngineConfig, markets: dict[str, MarketState]) -> None:
-        self.state = state = EngineState(config, markets)
+    def __init__(self, state: EngineState) -> None:
+        self.state = state
         self.settlement = Settlement(state)
         self.matcher = Matcher(state, self.settlement)
         self.candles = CandleFeed(state)
@@ -73,44 +72,20 @@ class Engine:
         self.checktx = CheckTx(state, self.matcher, self.settlement)
         self.cancels = Cancels(state, self.checktx)
         self.placement = Placement(state, self.checktx, self.matcher)
+        self.clock = ManualClock(state, self.blocks)
 
     @classmethod
     def create(cls, config: EngineConfig | None = None) -> Engine:
-        """A devnet at its genesis block, prices set from the replay."""
-        config = config or EngineConfig()
-        engine = cls(config, build_markets(config.markets))
-        engine._setup()
-        return engine
+        """A devnet at its genesis block, prices set from the replay.
 
-    def _setup(self) -> None:
-        state = self.state
-        markets = state.markets
-        replayed = {t: m.price_exponent for t, m in markets.items() if t in REPLAYED_TICKERS}
-        walked = {t: m.price_value for t, m in markets.items() if t not in REPLAYED_TICKERS}
-        state.replay = OracleReplay(
-            replayed,
-            walked,
-            seed=state.config.seed,
-            genesis_ms=state.genesis_ms,
-            warmup_days=state.config.warmup_days,
-            hourly_vol_ppm=state.config.random_walk_hourly_vol_ppm,
-        )
-        bucket = max((r for r in RESOLUTION_MS.values() if r <= state.interval_ms), default=60_000)
-        for ticker, market in markets.items():
-            state.books[ticker] = Book(
-                market.spec.subticks_per_tick,
-                state.config.spread_ppm,
-                state.config.level_spacing_ppm,
-                state.config.levels,
-            )
-            if ticker not in replayed:
-                state.sampled[ticker] = SampledCandles(bucket)
-        tiers = load_genesis_params()["equity_tier_limit_config"]["stateful_order_equity_tiers"]
-        state.equity_tiers = sorted((int(t["usd_tnc_required"]), int(t["limit"])) for t in tiers)
-        self.blocks.update_prices()
-        for market in markets.values():
+        Raises ``ValueError`` for a replay window the bundled data cannot give.
+        """
+        engine = cls(open_chain(config or EngineConfig()))
+        engine.blocks.update_prices()
+        for market in engine.state.markets.values():
             market.record_hour()
-        state.touched_books.clear()
+        engine.state.touched_books.clear()
+        return engine
 
     # -- the state, read under :attr:`lock` --------------------------------------------
 
@@ -213,13 +188,13 @@ class Engine:
     # -- blocks --------------------------------------------------------------------
 
     def advance_block(self) -> None:
-        """Produce one block (see :mod:`dydx_devnet.blocks` for the order of work)."""
+        """Produce one block (see :mod:`dydx_devnet.blocks` for the order of work).
+
+        On a manual clock prefer :attr:`clock` (market times of your choosing).
+        """
         with self.lock:
-            state = self.state
-            self.blocks.advance(
-                state.genesis_ms
-                + (state.height + 1 - state.config.initial_height) * state.interval_ms
-            )
+            # One block interval on (on a manual clock: its grid step).
+            self.blocks.advance(self.state.block_time_ms + self.state.interval_ms)
 
     def set_oracle_price(self, ticker: str, price: Decimal | None) -> None:
         """Pin ``ticker``'s oracle price (USDC) until unpinned with ``None``.

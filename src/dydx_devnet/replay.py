@@ -1,7 +1,8 @@
 """Oracle prices: a replay of bundled hourly candles, or a seeded random walk.
 
-Replay: the devnet's chain clock is the historical market clock shifted by a
-whole number of days, so hour and day boundaries line up with the data. Inside
+Replay: the devnet's chain clock is the historical market clock, shifted by a
+whole number of days on a timer clock (so hour and day boundaries line up with
+the data) and not at all on a manual one (:mod:`dydx_devnet.replay_window`). Inside
 one hourly candle the price follows a deterministic piecewise-linear path
 ``open -> first extreme -> second extreme -> close``; which extreme comes first
 and when are drawn from a generator seeded by (seed, ticker, hour). Over a
@@ -27,6 +28,10 @@ from datetime import UTC, datetime
 from decimal import Decimal
 from functools import lru_cache
 from importlib import resources
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from dydx_devnet.replay_window import ReplayWindow
 
 HOUR_MS = 3_600_000
 DAY_MS = 24 * HOUR_MS
@@ -138,13 +143,19 @@ class PricePath:
         self._vertex_cache[index] = corners
         return corners
 
-    def value_at(self, data_ms: int) -> int:
-        """Oracle integer at ``data_ms`` (data time)."""
+    def value_at(self, data_ms: int, *, closing: bool = False) -> int:
+        """Oracle integer at ``data_ms`` (data time).
+
+        At a candle boundary the path jumps from one candle's close to the
+        next one's open; ``closing`` asks for the close (the limit from before).
+        """
         if data_ms <= self._starts[0]:
             return _value(self.candles[0].open, self.exponent)
         if data_ms >= self.end_ms:
             return _value(self.candles[-1].close, self.exponent)
         index = self.index_at(data_ms)
+        if closing and self._starts[index] == data_ms:
+            return _value(self.candles[index - 1].close, self.exponent)
         offset = data_ms - self._starts[index]
         corners = self.vertices(index)
         for (ta, va), (tb, vb) in itertools.pairwise(corners):
@@ -155,7 +166,7 @@ class PricePath:
     def ohlc(self, start_ms: int, end_ms: int) -> tuple[int, int, int, int]:
         """(open, high, low, close) integers of the path over ``[start_ms, end_ms]``."""
         open_value = self.value_at(start_ms)
-        close_value = self.value_at(end_ms)
+        close_value = self.value_at(end_ms, closing=end_ms > start_ms)
         high = max(open_value, close_value)
         low = min(open_value, close_value)
         index = self.index_at(start_ms)
@@ -208,69 +219,40 @@ class RandomWalk:
         return self.value
 
 
-class ReplayClock:
-    """Maps chain time to data time: ``data_ms = chain_ms - shift_ms``.
-
-    ``shift_ms`` is a whole number of days chosen so that the chain's genesis
-    falls ``warmup_days`` after the first full day of data, at the genesis
-    time of day. ``end_ms`` (data time) is when the shortest series ends.
-    """
-
-    def __init__(self, paths: list[PricePath], genesis_ms: int, warmup_days: int) -> None:
-        first_full_day = max(p.first_ms for p in paths) // DAY_MS * DAY_MS + DAY_MS
-        genesis_day = genesis_ms // DAY_MS * DAY_MS
-        self.shift_ms = genesis_day - (first_full_day + warmup_days * DAY_MS)
-        self.end_ms = min(p.end_ms for p in paths)
-        self.start_ms = max(p.first_ms for p in paths)
-
-    def data_ms(self, chain_ms: int) -> int:
-        return chain_ms - self.shift_ms
-
-    def chain_ms(self, data_ms: int) -> int:
-        return data_ms + self.shift_ms
-
-    def finished(self, chain_ms: int) -> bool:
-        """Whether the data has run out at ``chain_ms``."""
-        return self.data_ms(chain_ms) >= self.end_ms
-
-
 class OracleReplay:
     """Oracle integers for every market at a chain time.
 
-    ``replayed`` maps tickers with bundled candles to their price exponent;
-    ``walked`` maps the others to ``(exponent, start value)``. Prices are
-    pure functions of chain time for replayed markets and a seeded walk
-    (one step per call) for the rest.
+    ``paths`` are the markets with bundled candles, replayed through
+    ``window`` (chain time = data time + ``window.shift_ms``); ``walked`` maps
+    the others to their start value. Prices are pure functions of chain time
+    for replayed markets and a seeded walk (one step per call) for the rest.
     """
 
     def __init__(
         self,
-        replayed: dict[str, int],
+        paths: dict[str, PricePath],
         walked: dict[str, int],
+        window: ReplayWindow,
         *,
         seed: int,
-        genesis_ms: int,
-        warmup_days: int,
         hourly_vol_ppm: int,
     ) -> None:
-        self.paths = {t: PricePath(t, exponent, seed) for t, exponent in replayed.items()}
-        self.clock = (
-            ReplayClock(list(self.paths.values()), genesis_ms, warmup_days) if self.paths else None
-        )
+        self.paths = paths
+        self.window = window
         self.walks = {t: RandomWalk(t, value, seed, hourly_vol_ppm) for t, value in walked.items()}
-        self._last_ms = genesis_ms
+        self._last_ms = window.start_ms
 
     @property
     def shift_ms(self) -> int:
-        return 0 if self.clock is None else self.clock.shift_ms
+        """Chain time minus data time (whole days on a timer clock, 0 on a manual one)."""
+        return self.window.shift_ms
 
     def prices_at(self, chain_ms: int) -> dict[str, int]:
         """Every market's oracle integer at ``chain_ms`` (walks step from the last call)."""
         prices: dict[str, int] = {}
-        if self.clock is not None:
-            data_ms = self.clock.data_ms(chain_ms)
-            for ticker, path in self.paths.items():
-                prices[ticker] = path.value_at(data_ms)
+        data_ms = chain_ms - self.window.shift_ms
+        for ticker, path in self.paths.items():
+            prices[ticker] = path.value_at(data_ms)
         elapsed = chain_ms - self._last_ms
         for ticker, walk in self.walks.items():
             prices[ticker] = walk.step(elapsed)
@@ -278,5 +260,5 @@ class OracleReplay:
         return prices
 
     def finished(self, chain_ms: int) -> bool:
-        """Whether the bundled data has run out (never, without replayed markets)."""
-        return self.clock is not None and self.clock.finished(chain_ms)
+        """Whether the replay window is over (never, without replayed markets)."""
+        return self.window.end_ms is not None and chain_ms >= self.window.end_ms

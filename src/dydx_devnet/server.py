@@ -8,8 +8,11 @@ In-process use (tests, the paper-trading CLI)::
         ...
 
 Ports 0 pick free loopback ports (read them back from ``dn.indexer_url``,
-``dn.websocket_url``, ``dn.grpc_address``). With ``auto_blocks=False`` no clock
-runs and the caller produces blocks with :meth:`Devnet.advance_blocks`.
+``dn.websocket_url``, ``dn.grpc_address``). With ``auto_blocks=False`` no timer
+runs and the caller produces blocks with :meth:`Devnet.advance_blocks`. With a
+manual clock (``EngineConfig(clock="manual")``) the chain runs in the data's
+own time and moves only through ``await dn.clock.advance_to(...)`` /
+``advance_blocks(...)`` or ``POST /devnet/clock`` (:mod:`dydx_devnet.clock`).
 The gRPC server runs on its own threads, so the official ``NodeClient`` (whose
 stubs are synchronous calls inside async methods) may be used from the same
 event loop that runs the devnet.
@@ -22,6 +25,7 @@ import contextlib
 import logging
 import time
 from dataclasses import dataclass
+from datetime import datetime
 from decimal import Decimal
 from functools import partial
 from types import TracebackType
@@ -32,6 +36,7 @@ from dydx_v4_client.network import Network, NodeConfig, make_insecure
 
 from dydx_devnet import indexer_api, indexer_ws
 from dydx_devnet.auth import AccountRegistry, is_valid_address
+from dydx_devnet.clock import ClockState, ManualClock
 from dydx_devnet.control_api import parse_usdc_amount
 from dydx_devnet.demo import DEMO_ADDRESS
 from dydx_devnet.engine import Engine, EngineConfig
@@ -139,7 +144,7 @@ class Devnet:
         except BaseException:
             await self.stop()
             raise
-        if self.config.auto_blocks:
+        if self.config.auto_blocks and not engine.config.manual:
             self._clock = asyncio.create_task(self._run_clock(), name="devnet-block-clock")
 
     async def stop(self) -> None:
@@ -192,6 +197,11 @@ class Devnet:
         if self.engine is None:
             raise RuntimeError("the devnet is not running; use 'async with Devnet(...)'")
         return self.engine
+
+    @property
+    def clock(self) -> AsyncClock:
+        """The manual clock, awaitable (``await devnet.clock.advance_to(...)``)."""
+        return AsyncClock(self._require_engine().clock)
 
     async def advance_blocks(self, count: int = 1) -> int:
         """Produce ``count`` blocks now (manual mode, or to hurry); returns the new height."""
@@ -252,6 +262,28 @@ class Devnet:
             node_url=self.grpc_address,
         )
         return network
+
+
+class AsyncClock:
+    """:class:`~dydx_devnet.clock.ManualClock` for the event loop: blocks are
+    produced in a worker thread, so the devnet keeps serving meanwhile."""
+
+    def __init__(self, clock: ManualClock) -> None:
+        self._clock = clock
+
+    async def advance_to(
+        self, when: datetime | int, *, block_seconds: int | None = None
+    ) -> ClockState:
+        """Blocks up to market time ``when`` (see :meth:`ManualClock.advance_to`)."""
+        return await asyncio.to_thread(self._clock.advance_to, when, block_seconds=block_seconds)
+
+    async def advance_blocks(self, count: int, block_seconds: float = 1.0) -> ClockState:
+        """``count`` blocks ``block_seconds`` apart (see :meth:`ManualClock.advance_blocks`)."""
+        return await asyncio.to_thread(self._clock.advance_blocks, count, block_seconds)
+
+    def status(self) -> dict[str, Any]:
+        """What ``GET /devnet/clock`` answers."""
+        return self._clock.status()
 
 
 def _bound_port(site: web.TCPSite) -> int:

@@ -15,7 +15,6 @@ import hashlib
 import threading
 from collections import defaultdict, deque
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from typing import Any
 
 from dydx_devnet import shapes
@@ -44,7 +43,9 @@ class _Changes:
 class EngineState:
     """Everything the engine knows; read it only while holding :attr:`lock`."""
 
-    def __init__(self, config: EngineConfig, markets: dict[str, MarketState]) -> None:
+    def __init__(
+        self, config: EngineConfig, markets: dict[str, MarketState], genesis_ms: int
+    ) -> None:
         self.config = config
         # One re-entrant lock makes every public call atomic: the transport
         # calls in from the asyncio loop and from gRPC worker threads.
@@ -60,9 +61,10 @@ class EngineState:
         self.trades: dict[str, deque[dict[str, Any]]] = defaultdict(lambda: deque(maxlen=100))
         self.sampled: dict[str, SampledCandles] = {}
         self.replay: OracleReplay | None = None
-        genesis = config.genesis_time or datetime.now(UTC).replace(microsecond=0)
-        self.genesis_ms = int(genesis.timestamp() * 1000)
-        self.interval_ms = max(1, round(config.block_time_s * config.speed * 1000))
+        self.genesis_ms = genesis_ms
+        # Chain time per block: the timer's step, or the manual clock's grid.
+        seconds = config.manual_block_s if config.manual else config.block_time_s * config.speed
+        self.interval_ms = max(1, round(seconds * 1000))
         self.height = config.initial_height
         self.block_time_ms = self.genesis_ms
         self.indexer_lag = config.indexer_lag_blocks

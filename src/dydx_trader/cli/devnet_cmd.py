@@ -4,6 +4,10 @@ Serves the indexer REST API, its WebSocket and the faucet on one port and the
 node gRPC on another, both on loopback, until Ctrl-C. The well-known demo
 account (``dydx_devnet.demo``) is funded at start so that paper trading works
 with no configuration. This is the one place ``dydx_trader`` wires the devnet.
+
+``--clock manual`` runs the chain in the bundled data's own time, from
+``--from`` (and to ``--to``, or for ``--days``): blocks come only through
+``POST /devnet/clock``, for a lockstep replay.
 """
 
 from __future__ import annotations
@@ -11,10 +15,14 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import signal
+from datetime import UTC, datetime
 from decimal import Decimal, InvalidOperation
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
+
+if TYPE_CHECKING:
+    from dydx_devnet.server import DevnetConfig
 
 
 def register(app: typer.Typer) -> None:
@@ -61,21 +69,52 @@ def register(app: typer.Typer) -> None:
                 help="Up to this many more milliseconds, uniform and seeded.",
             ),
         ] = 0,
+        clock: Annotated[
+            str,
+            typer.Option(
+                "--clock",
+                help="timer: a block every --block-time; manual: blocks on POST /devnet/clock, "
+                "in the data's own dates.",
+            ),
+        ] = "timer",
+        replay_from: Annotated[
+            str | None,
+            typer.Option("--from", help="Manual clock: replay start (YYYY-MM-DD[THH:MM], UTC)."),
+        ] = None,
+        replay_to: Annotated[
+            str | None, typer.Option("--to", help="Manual clock: replay end (UTC).")
+        ] = None,
+        days: Annotated[
+            int | None, typer.Option("--days", min=1, help="Manual clock: replay length.")
+        ] = None,
     ) -> None:
         """Run the local devnet (indexer REST/WS + faucet, node gRPC) until Ctrl-C."""
+        from dydx_devnet.server import DevnetConfig
+        from dydx_devnet.state import EngineConfig
+
         demo_usdc = _demo_funds(fund_demo)
         try:
-            asyncio.run(
-                _serve(
-                    indexer_port,
-                    grpc_port,
-                    block_time,
-                    seed,
-                    speed,
-                    demo_usdc,
-                    (latency_ms, latency_jitter_ms),
-                )
+            engine = EngineConfig(
+                seed=seed,
+                block_time_s=block_time,
+                speed=speed,
+                clock=clock,
+                replay_start=_utc("--from", replay_from),
+                replay_end=_utc("--to", replay_to),
+                replay_days=days,
             )
+            config = DevnetConfig(
+                indexer_port=indexer_port,
+                grpc_port=grpc_port,
+                block_time=block_time,
+                engine=engine,
+                latency_ms=latency_ms,
+                latency_jitter_ms=latency_jitter_ms,
+            )
+            asyncio.run(_serve(config, demo_usdc))
+        except ValueError as exc:
+            typer.echo(f"devnet: {exc}", err=True)
+            raise typer.Exit(2) from None
         except OSError as exc:
             typer.echo(f"devnet: cannot start: {exc}", err=True)
             raise typer.Exit(1) from None
@@ -97,28 +136,23 @@ def _demo_funds(text: str) -> Decimal:
         raise typer.Exit(2) from None
 
 
-async def _serve(
-    indexer_port: int,
-    grpc_port: int,
-    block_time: float,
-    seed: int,
-    speed: float,
-    demo_usdc: Decimal,
-    latency: tuple[int, int],
-) -> None:
+def _utc(option: str, text: str | None) -> datetime | None:
+    """A ``--from``/``--to`` date as an aware UTC datetime; ``ValueError`` names the option."""
+    if text is None:
+        return None
+    try:
+        moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError:
+        raise ValueError(f"{option} {text!r} is not a date (YYYY-MM-DD[THH:MM])") from None
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
+
+
+async def _serve(config: DevnetConfig, demo_usdc: Decimal) -> None:
     # Imported here: only this command needs the devnet.
     from dydx_devnet.demo import DEMO_ADDRESS
-    from dydx_devnet.server import Devnet, DevnetConfig
+    from dydx_devnet.server import Devnet
 
-    config = DevnetConfig(
-        indexer_port=indexer_port,
-        grpc_port=grpc_port,
-        block_time=block_time,
-        seed=seed,
-        speed=speed,
-        latency_ms=latency[0],
-        latency_jitter_ms=latency[1],
-    )
+    engine = config.engine_config()
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGINT, signal.SIGTERM):
@@ -133,11 +167,22 @@ async def _serve(
         typer.echo(f"node gRPC    : {dn.grpc_address} (insecure, chain id {dn.chain_id})")
         if demo_usdc > 0:
             typer.echo(f"demo account : {DEMO_ADDRESS} funded with {demo_usdc} USDC")
+        if engine.manual:
+            replay = dn.clock.status()["replay"]
+            typer.echo(
+                f"manual clock : {replay['start']} to {replay['end']} "
+                f"(POST {dn.indexer_url}/devnet/clock)"
+            )
+            pace = "manual clock"
+        else:
+            pace = f"block time {engine.block_time_s}s speed {engine.speed}x"
+        if (config.latency_ms, config.latency_jitter_ms) != (0, 0):
+            typer.echo(
+                f"latency      : {config.latency_ms} ms + up to {config.latency_jitter_ms} ms"
+            )
         typer.echo(
             f"devnet ready: indexer {dn.indexer_url} grpc {dn.grpc_address} "
-            f"block time {block_time}s speed {speed}x seed {seed} (Ctrl-C to stop)",
+            f"{pace} seed {engine.seed} (Ctrl-C to stop)",
         )
-        if latency != (0, 0):
-            typer.echo(f"latency      : {latency[0]} ms + up to {latency[1]} ms jitter")
         await stop.wait()
         typer.echo("devnet stopping")
