@@ -1,6 +1,7 @@
 """What happens at each block: prices, expiry, stateful placement, liquidation.
 
-Order of work in one block (height ``h``, chain time ``t``):
+Order of work in one block (height ``h``, chain time ``t``; the indexer
+history first remembers how block ``h - 1`` ended):
 
 1. oracle prices move along the replay; synthetic liquidity re-centres;
 2. short-term orders with good-til-block ``< h + 1`` expire (indexer

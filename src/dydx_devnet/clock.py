@@ -124,11 +124,15 @@ class ManualClock:
 
     def _produce(self, times: list[int]) -> ClockState:
         state = self._state
+        produced = 0
         for block_ms in times:
             with state.lock:  # block by block: others may read in between
-                self._blocks.advance(block_ms)
+                # A block made meanwhile by Engine.advance_block must not be undone.
+                if block_ms > state.block_time_ms:
+                    self._blocks.advance(block_ms)
+                    produced += 1
         with state.lock:
-            return ClockState(state.height, state.block_time_ms, len(times))
+            return ClockState(state.height, state.block_time_ms, produced)
 
     def _require_manual(self) -> None:
         if not self.manual:

@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
+from dydx_devnet.fees import BASE_MAKER_FEE_PPM, BASE_TAKER_FEE_PPM
+
 TIMER = "timer"
 MANUAL = "manual"
 CLOCK_MODES = (TIMER, MANUAL)
@@ -26,8 +28,8 @@ class EngineConfig:
     * ``manual_block_s`` (manual clock): ``advance_to`` produces a block at every
       multiple of this many market seconds on the way (it must divide an hour),
       plus one at each corner of the replayed price paths and one at the target.
-    * Fees in ppm of the fill's quote amount: the chain's base tier, taker
-      500 (5 bps) and maker -110 (a 1.1 bps rebate), mainnet genesis tier 1.
+    * Fees in ppm of the fill's quote amount, for every account: by default
+      the devnet's genesis tier 1 (:mod:`dydx_devnet.fees`).
     * Synthetic liquidity: best levels ``spread_ppm / 2`` from the oracle,
       ``levels`` per side ``level_spacing_ppm`` apart, ``depth_per_level_usdc``
       USDC each.
@@ -52,8 +54,8 @@ class EngineConfig:
     replay_end: datetime | None = None
     replay_days: int | None = None
     manual_block_s: int = 300
-    taker_fee_ppm: int = 500
-    maker_fee_ppm: int = -110
+    taker_fee_ppm: int = BASE_TAKER_FEE_PPM
+    maker_fee_ppm: int = BASE_MAKER_FEE_PPM
     spread_ppm: int = 200
     level_spacing_ppm: int = 100
     depth_per_level_usdc: int = 25_000

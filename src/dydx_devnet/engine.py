@@ -4,7 +4,8 @@ Public calls (``place_order``, ``cancel_order``, ``batch_cancel``, ``deposit``,
 ``advance_block``, ...) are atomic: each takes :attr:`Engine.lock`, one
 ``threading.RLock``, so the transport may call in from the asyncio loop and from
 gRPC worker threads alike. Listeners are called synchronously, in order, while
-the lock is held, at the end of the call that caused the events; a listener
+the lock is held, at the end of the call that caused the events (or, for a
+lagging indexer, of the call that lets the indexer reach them); a listener
 must not block (hand events to a queue or ``loop.call_soon_threadsafe``).
 
 Semantics follow the chain (protocol reference sections 2-3): short-term orders
@@ -21,8 +22,10 @@ The engine *has* its parts, each given only what it uses (see
 :class:`~dydx_devnet.validation.CheckTx`, :class:`~dydx_devnet.placement.Placement`
 and :class:`~dydx_devnet.cancels.Cancels`. This module is the public API.
 
-Determinism: given the same config (``seed`` *and* ``genesis_time``) and the
-same calls, the engine produces the same prices, fills and events.
+Determinism: given the same config (``seed`` *and* ``genesis_time``, or a
+manual clock, whose genesis is the replay's start) and the same calls, the
+engine produces the same prices, fills and events. A manual clock
+(:attr:`Engine.clock`, :mod:`dydx_devnet.clock`) produces blocks only on request.
 
 ``v4_orderbook`` and ``v4_candles`` events are produced only for ids somebody
 watches: :func:`dydx_devnet.views.subscribed_contents` (the WebSocket's

@@ -116,9 +116,6 @@ class IndexerHistory:
                 return record
         return None
 
-    def oldest_height(self) -> int | None:
-        return self._blocks[0].height if self._blocks else None
-
     def account_at(
         self, key: SubaccountKey, height: int, live: Subaccount | None
     ) -> Subaccount | None:
@@ -140,10 +137,6 @@ class IndexerHistory:
             updated_at_height=version.updated_at_height,
             uuid=live.uuid,
         )
-
-    def accounts_of(self, address: str) -> list[SubaccountKey]:
-        """Keys of ``address``'s subaccounts the history knows, by number."""
-        return sorted(key for key in self._accounts if key[0] == address)
 
     def order_at(self, uuid: str, height: int) -> OrderState | None:
         """Order ``uuid`` as of ``height`` (``None``: not yet placed)."""

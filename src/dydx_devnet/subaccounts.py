@@ -162,9 +162,10 @@ def risk(
         new_bq = account.position_quantums(changed_ticker) + delta_bq
         if new_bq != 0:
             market = markets[changed_ticker]
-            net += market.notional(new_bq)
+            price = None if prices is None else prices.get(changed_ticker)
+            net += market.notional(new_bq, price)
             custom = account.custom_imf_ppm.get(changed_ticker, 0)
-            initial, base_initial, maintenance = market.requirements(new_bq, oi, custom)
+            initial, base_initial, maintenance = market.requirements(new_bq, oi, custom, price)
     for ticker, position in account.positions.items():
         if ticker == changed_ticker or position.quantums == 0:
             continue

@@ -26,14 +26,6 @@ def big_div_ceil(numerator: int, denominator: int) -> int:
     return quotient
 
 
-def big_div_floor(numerator: int, denominator: int) -> int:
-    """``BigDivFloor``: the floor of ``numerator / denominator`` (either sign)."""
-    quotient = quo(numerator, denominator)
-    if quotient * denominator != numerator and (numerator < 0) != (denominator < 0):
-        return quotient - 1
-    return quotient
-
-
 def big_mul_ppm(value: int, ppm: int, *, round_up: bool) -> int:
     """``BigMulPpm``: ``value x ppm / 1e6``, rounded up (ceiling) or down (floor)."""
     product = value * ppm

@@ -79,10 +79,6 @@ class Risk:
         """``NC >= IMR``."""
         return self.nc >= self.imr
 
-    def is_maintenance_collateralized(self) -> bool:
-        """``NC >= MMR``."""
-        return self.nc >= self.mmr
-
     def is_liquidatable(self) -> bool:
         """``MMR > 0 and MMR > NC``."""
         return self.mmr > 0 and self.mmr > self.nc
