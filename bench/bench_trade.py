@@ -99,7 +99,7 @@ async def _decision_latencies(trader: Trader) -> list[float]:
         result = await trader.preview(signal)
         if result.intent is None:
             raise RuntimeError(f"signal refused: {result.decision and result.decision.reason}")
-        signed = trader.executor.sign(result.intent)
+        signed = trader.executor.sender.sign(result.intent)
         elapsed = time.perf_counter_ns() - started
         if not signed.tx_bytes:
             raise RuntimeError("empty transaction")

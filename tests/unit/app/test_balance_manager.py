@@ -193,7 +193,7 @@ async def test_get_snapshot_when_indexer_has_not_processed_our_fill_then_stale_a
     manager = _manager(accounts, chain=FakeChain(500))
     await manager.get_snapshot()
     manager.on_fill(_fill(height=503))
-    with pytest.raises(StaleAccountData, match="not yet our fill at 503") as raised:
+    with pytest.raises(StaleAccountData, match="not yet our fill or settlement at 503") as raised:
         await manager.get_snapshot()
     assert raised.value.numbers["fill_height"] == 503
 
