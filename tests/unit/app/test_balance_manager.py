@@ -217,6 +217,23 @@ async def test_require_height_when_settled_above_indexer_then_refused_until_it_c
     assert after.account.latest_processed_block_height == 503
 
 
+async def test_on_subaccount_update_when_foreign_fill_then_no_cache_hides_it() -> None:
+    indexer = {"height": 500}
+    accounts = FakeAccounts(lambda call: _flat(call, height=indexer["height"]))
+    manager = _manager(accounts, chain=FakeChain(502))
+    await manager.get_snapshot()
+    # A manual trade on the web: its fill names an order this trader never placed.
+    foreign = replace(_fill(height=502), fill_id="web-fill", order_id="web-order")
+
+    manager.on_subaccount_update(SubaccountUpdate(fills=(foreign,)))
+
+    assert manager.cached() is None
+    with pytest.raises(StaleAccountData, match="at 502"):
+        await manager.get_snapshot()
+    indexer["height"] = 502
+    assert (await manager.get_snapshot()).account.latest_processed_block_height == 502
+
+
 def test_require_height_when_not_a_height_then_invalid_input() -> None:
     manager = _manager(FakeAccounts(lambda call: _flat(call)))
     for bad in (-1, True, 1.5):
