@@ -7,13 +7,11 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import Mapping
 from dataclasses import replace
-from datetime import UTC, datetime
 from decimal import Decimal
-from pathlib import Path
 
-import pytest
+from conftest import SignalFactory
 from dydx_v4_client import OrderFlags
 from dydx_v4_client.node.client import NodeClient
 from dydx_v4_client.node.message import order as build_order
@@ -23,17 +21,14 @@ from v4_proto.dydxprotocol.clob.order_pb2 import Order as ChainOrder
 
 from dydx_devnet.demo import DEMO_MNEMONIC
 from dydx_devnet.server import Devnet
-from dydx_trader.adapters.dydx.network import network_profile
 from dydx_trader.adapters.dydx.stream import IndexerFeed
 from dydx_trader.app.executor import Settlement
 from dydx_trader.app.foreign_activity import ForeignActivityMonitor
 from dydx_trader.app.settlement import Settler
-from dydx_trader.bootstrap import Trader, build_trader
-from dydx_trader.config import Settings
+from dydx_trader.bootstrap import Trader
 from dydx_trader.domain.order import OrderIntent, OrderState
 from dydx_trader.domain.side import Side
-from dydx_trader.domain.signal import Signal, SignalSource, SizingHint, SizingKind
-from dydx_trader.secrets import Secret
+from dydx_trader.domain.signal import SizingHint, SizingKind
 
 SMALL = SizingHint(SizingKind.NOTIONAL_USDC, Decimal(200))
 
@@ -72,56 +67,16 @@ class ForeignRecords:
         return new
 
 
-@pytest.fixture
-async def trader(devnet: Devnet, tmp_path: Path) -> AsyncIterator[Trader]:
-    settings = Settings.model_validate(
-        {
-            "journal": {"path": str(tmp_path / "journal.sqlite3")},
-            "validation": {"cooldown_s": 0, "rate_limit_per_minute": 100_000},
-        }
-    )
-    profile = network_profile(
-        "devnet",
-        indexer_url=devnet.indexer_url,
-        websocket_url=devnet.websocket_url,
-        grpc_address=devnet.grpc_address,
-    )
-    address = devnet.fund_demo(Decimal(10_000))
-    built = await build_trader(
-        settings,
-        profile,
-        address=address,
-        mnemonic=Secret(DEMO_MNEMONIC),
-        height_max_age_s=0.1,
-        settle_poll_s=0.05,
-    )
-    await built.start(follow_streams=False)
-    try:
-        yield built
-    finally:
-        await built.stop()
-
-
-async def buy_intent(trader: Trader, signal_id: str) -> OrderIntent:
-    signal = Signal.create(
-        market="ETH-USD",
-        action="BUY",
-        created_at=datetime.now(UTC),
-        source=SignalSource.CLI,
-        strategy="test",
-        confidence=Decimal("0.9"),
-        sizing=SMALL,
-        id=signal_id,
-    )
-    preview = await trader.preview(signal)
+async def buy_intent(trader: Trader, make_signal: SignalFactory, signal_id: str) -> OrderIntent:
+    preview = await trader.preview(make_signal("BUY", sizing=SMALL, id=signal_id))
     assert preview.intent is not None, preview.decision
     return preview.intent
 
 
 async def test_settle_when_answer_lost_and_indexer_fails_then_filled_with_fills(
-    devnet: Devnet, trader: Trader
+    devnet: Devnet, trader: Trader, make_signal: SignalFactory
 ) -> None:
-    order_intent = await buy_intent(trader, "lost-then-503")
+    order_intent = await buy_intent(trader, make_signal, "lost-then-503")
     devnet.faults.drop_next_broadcast_responses(1)
     order = await trader.executor.submit(order_intent)
     devnet.faults.fail_next_indexer_requests(8)
@@ -141,9 +96,9 @@ async def test_settle_when_answer_lost_and_indexer_fails_then_filled_with_fills(
 
 
 async def test_settle_when_ioc_finds_no_liquidity_then_final_only_past_good_til_block(
-    trader: Trader,
+    trader: Trader, make_signal: SignalFactory
 ) -> None:
-    order_intent = await buy_intent(trader, "unfillable-ioc")
+    order_intent = await buy_intent(trader, make_signal, "unfillable-ioc")
     spec = trader.market_data.market("ETH-USD")
     far_below = spec.price_to_subticks(spec.require_oracle_price() / 2, Side.BUY)
     unfillable = replace(order_intent, subticks=far_below)
