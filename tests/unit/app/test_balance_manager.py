@@ -198,9 +198,7 @@ async def test_get_snapshot_when_indexer_has_not_processed_our_fill_then_stale_a
     assert raised.value.numbers["fill_height"] == 503
 
 
-async def test_require_height_when_settled_above_indexer_then_refused_until_it_catches_up() -> (
-    None
-):
+async def test_require_height_when_settled_above_indexer_then_refused_until_it_catches_up() -> None:
     clock = FakeClock()
     indexer = {"height": 500}
     accounts = FakeAccounts(lambda call: _flat(call, height=indexer["height"]))

@@ -9,7 +9,7 @@ from decimal import Decimal
 from pathlib import Path
 
 import pytest
-from venue_fakes import BTC, FakeIndexer, intent
+from venue_fakes import BTC, FakeVenue, intent
 
 from dydx_trader.adapters.journal import Journal
 from dydx_trader.app.reconciler import OrderReconciler
@@ -26,11 +26,11 @@ def journal(tmp_path: Path) -> Journal:
 
 
 @pytest.fixture
-def venue() -> FakeIndexer:
-    return FakeIndexer(height=101)
+def venue() -> FakeVenue:
+    return FakeVenue(height=101)
 
 
-def submitted(journal: Journal, venue: FakeIndexer, order_intent: OrderIntent) -> OrderReconciler:
+def submitted(journal: Journal, venue: FakeVenue, order_intent: OrderIntent) -> OrderReconciler:
     """A reconciler for ``order_intent``, sent and accepted by CheckTx."""
     journal.record_intent(order_intent)
     journal.transition(order_intent.client_id, OrderState.SUBMITTED, "accepted by CheckTx")
@@ -38,7 +38,7 @@ def submitted(journal: Journal, venue: FakeIndexer, order_intent: OrderIntent) -
 
 
 async def test_settle_once_when_best_effort_canceled_before_good_til_block_then_not_final(
-    journal: Journal, venue: FakeIndexer
+    journal: Journal, venue: FakeVenue
 ) -> None:
     order_intent = intent("r1", quantums=2_000_000, good_til_block=110)
     reconciler = submitted(journal, venue, order_intent)
@@ -57,7 +57,7 @@ async def test_settle_once_when_best_effort_canceled_before_good_til_block_then_
 
 
 async def test_settle_once_when_best_effort_canceled_past_good_til_block_then_final_with_fills(
-    journal: Journal, venue: FakeIndexer
+    journal: Journal, venue: FakeVenue
 ) -> None:
     order_intent = intent("r2", quantums=2_000_000, good_til_block=110)
     reconciler = submitted(journal, venue, order_intent)
@@ -74,7 +74,7 @@ async def test_settle_once_when_best_effort_canceled_past_good_til_block_then_fi
 
 
 async def test_settle_once_when_unfilled_ioc_vanishes_then_expired_only_past_good_til_block(
-    journal: Journal, venue: FakeIndexer
+    journal: Journal, venue: FakeVenue
 ) -> None:
     order_intent = intent("r3", good_til_block=110)
     reconciler = submitted(journal, venue, order_intent)
@@ -94,7 +94,7 @@ async def test_settle_once_when_unfilled_ioc_vanishes_then_expired_only_past_goo
 
 
 async def test_settle_once_when_short_term_canceled_before_good_til_block_then_not_final(
-    journal: Journal, venue: FakeIndexer
+    journal: Journal, venue: FakeVenue
 ) -> None:
     order_intent = intent("r4", good_til_block=110)
     reconciler = submitted(journal, venue, order_intent)
@@ -109,7 +109,7 @@ async def test_settle_once_when_short_term_canceled_before_good_til_block_then_n
 
 
 async def test_settle_once_when_fill_above_read_height_then_not_counted_yet(
-    journal: Journal, venue: FakeIndexer
+    journal: Journal, venue: FakeVenue
 ) -> None:
     order_intent = intent("r5", quantums=1_000_000, good_til_block=110)
     reconciler = submitted(journal, venue, order_intent)
@@ -125,7 +125,7 @@ async def test_settle_once_when_fill_above_read_height_then_not_counted_yet(
 
 
 async def test_settle_once_when_indexer_counts_more_filled_than_fills_then_waits(
-    journal: Journal, venue: FakeIndexer
+    journal: Journal, venue: FakeVenue
 ) -> None:
     order_intent = intent("r6", quantums=2_000_000, good_til_block=110)
     reconciler = submitted(journal, venue, order_intent)
@@ -142,7 +142,7 @@ async def test_settle_once_when_indexer_counts_more_filled_than_fills_then_waits
 
 
 async def test_settle_once_when_fill_size_off_quantum_grid_then_malformed_and_still_in_flight(
-    journal: Journal, venue: FakeIndexer
+    journal: Journal, venue: FakeVenue
 ) -> None:
     order_intent = intent("r7", quantums=1_000_000, good_til_block=110)
     reconciler = submitted(journal, venue, order_intent)
@@ -158,7 +158,7 @@ async def test_settle_once_when_fill_size_off_quantum_grid_then_malformed_and_st
 
 
 async def test_settle_once_when_account_busy_then_order_and_fills_beyond_first_pages_found(
-    journal: Journal, venue: FakeIndexer
+    journal: Journal, venue: FakeVenue
 ) -> None:
     order_intent = intent("r8", quantums=2_000_000, good_til_block=110)
     reconciler = submitted(journal, venue, order_intent)
@@ -180,7 +180,7 @@ async def test_settle_once_when_account_busy_then_order_and_fills_beyond_first_p
 
 
 async def test_settle_once_when_order_flags_differ_then_not_taken_for_ours(
-    journal: Journal, venue: FakeIndexer
+    journal: Journal, venue: FakeVenue
 ) -> None:
     order_intent = intent("r9", good_til_block=110)
     reconciler = submitted(journal, venue, order_intent)

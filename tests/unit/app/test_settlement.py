@@ -9,7 +9,7 @@ from decimal import Decimal
 from pathlib import Path
 
 import pytest
-from venue_fakes import BTC, FakeClock, FakeIndexer, FakeSender, FlakyJournal, intent
+from venue_fakes import BTC, FakeClock, FakeSender, FakeVenue, FlakyJournal, intent
 
 from dydx_trader.adapters.journal import Journal
 from dydx_trader.app.executor import OrderExecutor
@@ -65,7 +65,7 @@ def journal(tmp_path: Path) -> Journal:
 
 
 def settler(
-    journal: Journal, venue: FakeIndexer, recorder: Recorder, clock: FakeClock, **options: float
+    journal: Journal, venue: FakeVenue, recorder: Recorder, clock: FakeClock, **options: float
 ) -> Settler:
     return Settler(
         OrderReconciler(venue, journal, lambda _: BTC),
@@ -98,7 +98,7 @@ async def test_follow_when_indexer_answers_503s_then_429_then_settles_with_fills
     journal: Journal,
 ) -> None:
     order_intent = in_flight(journal, intent("t1", quantums=2_000_000, good_til_block=110))
-    venue = FakeIndexer(height=101)
+    venue = FakeVenue(height=101)
     listed = venue.show(order_intent, S.FILLED, Decimal("0.0002"))
     venue.fill(listed.order_id, Decimal("0.0001"))
     venue.fill(listed.order_id, Decimal("0.0001"))
@@ -121,7 +121,7 @@ async def test_follow_when_fill_malformed_then_fault_reported_once_and_order_kep
     journal: Journal,
 ) -> None:
     order_intent = in_flight(journal, intent("t2", quantums=1_000_000, good_til_block=110))
-    venue = FakeIndexer(height=111)
+    venue = FakeVenue(height=111)
     listed = venue.show(order_intent, S.FILLED, Decimal("0.0001"))
     venue.fill(listed.order_id, Decimal("0.000100000001"), fill_id="bad", height=105)
     recorder = Recorder()
@@ -143,7 +143,7 @@ async def test_follow_when_deadline_passes_then_unsettled_once_then_settles_late
     journal: Journal,
 ) -> None:
     order_intent = in_flight(journal, intent("t3", good_til_block=110))
-    venue = FakeIndexer(height=101)
+    venue = FakeVenue(height=101)
     clock = FakeClock()
     recorder = Recorder()
     run = settler(journal, venue, recorder, clock)
@@ -165,7 +165,7 @@ async def test_follow_when_called_twice_then_one_read_loop_and_one_settlement(
     journal: Journal,
 ) -> None:
     order_intent = in_flight(journal, intent("t4", good_til_block=110))
-    venue = FakeIndexer(height=111)
+    venue = FakeVenue(height=111)
     recorder = Recorder()
     run = settler(journal, venue, recorder, FakeClock())
 
@@ -180,7 +180,7 @@ async def test_follow_when_called_twice_then_one_read_loop_and_one_settlement(
 
 async def test_follow_when_read_times_out_then_waited_out_not_a_fault(journal: Journal) -> None:
     order_intent = in_flight(journal, intent("t5", good_til_block=110))
-    venue = FakeIndexer(height=111)
+    venue = FakeVenue(height=111)
     venue.fail_next(TimeoutError())
     recorder = Recorder()
     run = settler(journal, venue, recorder, FakeClock())
@@ -193,7 +193,7 @@ async def test_follow_when_read_times_out_then_waited_out_not_a_fault(journal: J
 
 async def test_follow_when_stream_news_and_poll_slow_then_reads_at_once(journal: Journal) -> None:
     order_intent = in_flight(journal, intent("t6", good_til_block=110))
-    venue = FakeIndexer(height=101)
+    venue = FakeVenue(height=101)
     recorder = Recorder()
     run = settler(journal, venue, recorder, FakeClock(), poll_interval_s=30)
     run.follow(order_intent)
@@ -211,7 +211,7 @@ async def test_reconcile_when_orders_left_in_flight_then_each_settled_before_ret
 ) -> None:
     filled = in_flight(journal, intent("t7", quantums=1_000_000, good_til_block=110))
     expired = in_flight(journal, intent("t8", good_til_block=110))
-    venue = FakeIndexer(height=111)
+    venue = FakeVenue(height=111)
     listed = venue.show(filled, S.FILLED, Decimal("0.0001"))
     venue.fill(listed.order_id, Decimal("0.0001"), height=105)
     recorder = Recorder()
@@ -227,7 +227,7 @@ async def test_reconcile_when_an_order_cannot_settle_then_error_names_it_and_kee
     journal: Journal,
 ) -> None:
     order_intent = in_flight(journal, intent("t9", good_til_block=110))
-    venue = FakeIndexer(height=111)
+    venue = FakeVenue(height=111)
     venue.fail_next(*(unavailable(503) for _ in range(1_000)))
     clock = FakeClock()
     recorder = Recorder()
@@ -254,7 +254,7 @@ async def test_follow_when_journal_failed_after_broadcast_then_settler_still_set
     order_intent = intent("t10", quantums=1_000_000, good_til_block=110)
     flaky = FlakyJournal(journal)
     flaky.fail_transitions = 1
-    venue = FakeIndexer(height=101)
+    venue = FakeVenue(height=101)
     executor = OrderExecutor(FakeSender(Accepted("HASH")), venue, flaky, lambda _: BTC)
     recorder = Recorder()
     run = settler(journal, venue, recorder, FakeClock())
@@ -275,7 +275,7 @@ async def test_follow_when_answer_lost_and_order_never_reached_book_then_expired
 ) -> None:
     order_intent = intent("t11", good_til_block=110)
     sender = FakeSender(Unknown(OrderOutcomeUnknown("no answer")))
-    venue = FakeIndexer(height=101)
+    venue = FakeVenue(height=101)
     await OrderExecutor(sender, venue, journal, lambda _: BTC).submit(order_intent)
     recorder = Recorder()
     run = settler(journal, venue, recorder, FakeClock())

@@ -1,7 +1,7 @@
 """Fakes for the settlement tests: an indexer that sorts, filters and pages as comlink
 does, a sender, a journal that fails on cue, a foreign-activity journal, a clock.
 
-``FakeIndexer`` follows ``orders-controller.ts`` and ``fills-controller.ts``:
+``FakeVenue`` follows ``orders-controller.ts`` and ``fills-controller.ts``:
 orders sorted by good-til-block descending and filtered by ticker and
 good-til-block window; fills newest (highest block) first, filtered by market
 and ``createdBeforeOrAtHeight``; both cut at ``limit`` (default and max 1000).
@@ -72,7 +72,7 @@ def intent(
     )
 
 
-class FakeIndexer:
+class FakeVenue:
     """The indexer's order and fill reads (``VenueOrders``), with failures on cue.
 
     ``fail_next(*errors)`` makes the next reads raise those errors, one each.
