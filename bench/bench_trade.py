@@ -3,7 +3,7 @@
 * ``decision_latency_us_p50`` / ``decision_latency_us_p99``: one signal from
   "accepted into the flow" to signed transaction bytes ready to broadcast:
   ``await trader.preview(signal)`` (the actor's mailbox, balance, sizing,
-  pre-trade checks, intent) then ``trader.executor.sign(intent)``, with warm
+  pre-trade checks, intent) then ``trader.executor.sender.sign(intent)``, with warm
   caches: the balance snapshot is cached (TTL 60 s), markets are fresh, and
   the chain height is fed to the height cache before each signal, as a block
   stream would. Microseconds over ``DECISION_SIGNALS`` signals. The devnet is
@@ -99,7 +99,7 @@ async def _decision_latencies(trader: Trader) -> list[float]:
         result = await trader.preview(signal)
         if result.intent is None:
             raise RuntimeError(f"signal refused: {result.decision and result.decision.reason}")
-        signed = trader.executor.sign(result.intent)
+        signed = trader.executor.sender.sign(result.intent)
         elapsed = time.perf_counter_ns() - started
         if not signed.tx_bytes:
             raise RuntimeError("empty transaction")

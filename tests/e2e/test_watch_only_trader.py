@@ -42,7 +42,7 @@ async def test_build_trader_when_no_mnemonic_then_previews_but_submit_refused_un
         with pytest.raises(SecretUnavailable, match="without a mnemonic"):
             await trader.submit(signal)
         with pytest.raises(SecretUnavailable):
-            trader.executor.sign(preview.intent)
+            trader.executor.sender.sign(preview.intent)
         assert trader.journal.recent_decisions() == []
         assert trader.journal.recent_orders() == []
     finally:

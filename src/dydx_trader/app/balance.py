@@ -7,7 +7,8 @@ can prove fresh:
 * no fill, order activity or transfer of the account since the fetch began;
 * the indexer no more than ``max_indexer_lag_blocks`` behind the chain
   (``latestProcessedBlockHeight`` against the node's latest height) and past
-  the height of every fill we were told about.
+  the height of every fill we were told about and of every settlement that
+  released a reservation (:meth:`BalanceManager.require_height`).
 
 Otherwise it fetches again, and if that fails it refuses with
 :class:`StaleAccountData` (never an old balance). Concurrent callers share one
@@ -163,7 +164,8 @@ class BalanceManager:
         self._inflight: asyncio.Task[BalanceSnapshot] | None = None
         # Bumped by every event that may have changed the account.
         self._generation = 0
-        # The indexer must have processed at least this height (our latest fill).
+        # The indexer must have processed at least this height (the latest fill
+        # or settlement we were told about).
         self._min_height = 0
         self.fetches = 0
         self.last_invalidation: str | None = None
@@ -212,9 +214,22 @@ class BalanceManager:
         self.last_invalidation = reason
 
     def on_fill(self, fill: IndexerFill) -> None:
-        """A fill of this account: refresh, and require the indexer past its height."""
-        self._min_height = max(self._min_height, fill.created_at_height)
-        self.invalidate(f"fill {fill.fill_id} at height {fill.created_at_height}")
+        """A fill of this account (ours or not): refresh, and require the indexer
+        past its height."""
+        self.require_height(
+            fill.created_at_height, f"fill {fill.fill_id} at height {fill.created_at_height}"
+        )
+
+    def require_height(self, height: int, reason: str | None = None) -> None:
+        """Drop the cache; no snapshot is served until the indexer has processed
+        ``height`` (a block): call it when a settlement releases a reservation,
+        with the height it settled at, so the next balance includes its outcome.
+        Until then :meth:`get_snapshot` refetches and refuses with
+        :class:`StaleAccountData`."""
+        if isinstance(height, bool) or not isinstance(height, int) or height < 0:
+            raise InvalidInput(f"required height {height!r} is not a block height")
+        self._min_height = max(self._min_height, height)
+        self.invalidate(reason or f"settled at height {height}")
 
     def add_listener(self, listener: Callable[[SubaccountUpdate], None]) -> None:
         """Also hand every live account update to ``listener`` (the executor wakes
@@ -336,8 +351,8 @@ class BalanceManager:
             )
         if indexer_height < self._min_height:
             raise StaleAccountData(
-                f"indexer has processed height {indexer_height}, not yet our fill at "
-                f"{self._min_height}; balance of {self.name} not trusted",
+                f"indexer has processed height {indexer_height}, not yet our fill or "
+                f"settlement at {self._min_height}; balance of {self.name} not trusted",
                 indexer_height=indexer_height,
                 fill_height=self._min_height,
             )

@@ -1,4 +1,4 @@
-"""OrderExecutor: journal the intent, send it once, settle it from the indexer.
+"""OrderExecutor: journal the intent, send it once, journal what the node said.
 
 The order of operations is the whole point (style-and-reliability.md A9 #1):
 
@@ -8,13 +8,12 @@ The order of operations is the whole point (style-and-reliability.md A9 #1):
 3. the answer is classified: code 0 -> SUBMITTED, a definitive chain code ->
    REJECTED, no answer -> IN_FLIGHT_UNKNOWN (never a rejection, never resent
    under a new client id);
-4. :meth:`OrderExecutor.settle` reads the indexer until the order is final: it
-   records every fill exactly once (by fill id) and ends in FILLED, CANCELED,
-   BEST_EFFORT_CANCELED or EXPIRED. A short-term order whose good-til-block the
-   indexer has processed past can never fill again, so its state then is final.
+4. the outcome is read from the indexer (:mod:`.reconciler`) until the order
+   is final, by the :class:`~dydx_trader.app.settlement.Settler`.
 
-Startup reconciliation is :meth:`settle` on every order the journal still has
-in flight: nothing is resent after a crash.
+Submitting is idempotent: the same intent again sends nothing, unless it is
+still PENDING_SUBMIT and its good-til-block is ahead (then the same order goes
+out again, which the chain dedupes by order id).
 """
 
 from __future__ import annotations
@@ -23,39 +22,33 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import Callable
-from dataclasses import dataclass
-from decimal import Decimal
 
 from dydx_trader.app.ports import OrderJournal, OrderSender, VenueOrders
-from dydx_trader.domain.broadcast import Accepted, Rejected, SignedOrder
-from dydx_trader.domain.errors import DydxTraderError
+from dydx_trader.app.reconciler import OrderReconciler, Settlement
+from dydx_trader.domain.broadcast import Accepted, BroadcastOutcome, Rejected
+from dydx_trader.domain.errors import (
+    ClientIdConflict,
+    DydxTraderError,
+    OrderFollowUpFault,
+    UnknownOrder,
+    describe,
+)
 from dydx_trader.domain.market import MarketSpec
-from dydx_trader.domain.order import Order, OrderIntent, OrderState, TimeInForce
-from dydx_trader.domain.venue import IndexerFill, IndexerOrder
+from dydx_trader.domain.order import Order, OrderIntent, OrderState
+
+__all__ = ["OrderExecutor", "Settlement"]
 
 log = logging.getLogger(__name__)
 
-# Indexer order statuses that end an order whatever the block height.
-_FINAL_STATUSES = {"FILLED": OrderState.FILLED, "CANCELED": OrderState.CANCELED}
-
-
-@dataclass(frozen=True, slots=True)
-class Settlement:
-    """The final word on one order: its journaled state and the fills it took."""
-
-    order: Order
-    fills: tuple[IndexerFill, ...]
-
 
 class OrderExecutor:
-    """Sends and settles the orders of one subaccount.
+    """Sends the orders of one subaccount and reads their outcome.
 
-    ``market_spec`` converts fill sizes to quantums. Settlements read the
-    indexer's REST API when :meth:`notify` reports news from the account's
-    WebSocket, and at least every ``poll_interval_s`` seconds when the stream is
-    quiet or down (the fallback; a slow poll keeps the indexer's rate limit).
-    ``settle_timeout_s`` bounds one settlement, after which the order stays in
-    flight in the journal for the next reconciliation.
+    ``market_spec`` converts fill sizes to quantums. :meth:`settle` and
+    :meth:`reconcile` are the first, bounded settlement loop (poll every
+    ``poll_interval_s``, woken early by :meth:`notify`, give up after
+    ``settle_timeout_s``); the :class:`~dydx_trader.app.settlement.Settler`
+    replaces them with one that never gives up.
     """
 
     def __init__(
@@ -71,56 +64,123 @@ class OrderExecutor:
         self._sender = sender
         self._venue = venue
         self._journal = journal
-        self._market_spec = market_spec
+        self._reconciler = OrderReconciler(venue, journal, market_spec)
         self._poll_interval_s = poll_interval_s
         self._settle_timeout_s = settle_timeout_s
         self._news = asyncio.Event()
 
-    def notify(self, update: object = None) -> None:
-        """The account's stream reported a change: wake every settlement now."""
-        news, self._news = self._news, asyncio.Event()
-        news.set()
+    @property
+    def sender(self) -> OrderSender:
+        """The signer and broadcaster this executor sends through."""
+        return self._sender
 
-    def sign(self, intent: OrderIntent) -> SignedOrder:
-        """Signed transaction bytes for ``intent`` (CPU only)."""
-        return self._sender.sign(intent)
+    # -- sending -----------------------------------------------------------------------
 
-    async def submit(self, intent: OrderIntent, signed: SignedOrder | None = None) -> Order:
+    async def submit(self, intent: OrderIntent) -> Order:
         """Journal ``intent``, broadcast it once, and journal what the node said.
 
-        Returns the order in SUBMITTED, REJECTED or IN_FLIGHT_UNKNOWN. Raises
-        only if the journal refuses the intent (then nothing was sent).
+        Returns the order in SUBMITTED, REJECTED or IN_FLIGHT_UNKNOWN, or, when
+        the journal already held this intent, the stored order without sending
+        anything, unless it is still PENDING_SUBMIT (never sent, or its outcome
+        never journaled) and the indexer is not yet at its good-til-block: then
+        the same order is sent again, which the chain dedupes by order id.
+
+        Raises :class:`ClientIdConflict` when the client id belongs to another
+        intent (nothing sent), and otherwise only :class:`OrderFollowUpFault`:
+        ``sent=False`` when nothing left the process, ``sent=True`` when a step
+        after the broadcast failed; the order may then be live and must be
+        followed to settlement.
         """
-        self._journal.record_intent(intent)
-        signed = signed or self._sender.sign(intent)
-        outcome = await self._sender.broadcast(signed)
+        client_id = intent.client_id
+        try:
+            resend = await self._journal_intent(intent)
+            if resend is None:
+                return self._journal.order(client_id)
+            signed = self._sender.sign(intent)
+        except ClientIdConflict:
+            raise
+        except Exception as error:  # nothing was sent: say so, whatever it was
+            raise OrderFollowUpFault(
+                f"order {client_id} was not sent: {describe(error)}",
+                client_id=client_id,
+                sent=False,
+            ) from error
+        try:
+            outcome = await self._sender.broadcast(signed)
+            return self._record_outcome(intent, outcome, resend=resend)
+        except Exception as error:  # after the send, any failure may hide a live order
+            raise OrderFollowUpFault(
+                f"order {client_id} was broadcast but its outcome could not be recorded: "
+                f"{describe(error)}; it may be live: follow it to settlement and halt",
+                client_id=client_id,
+                sent=True,
+            ) from error
+
+    async def _journal_intent(self, intent: OrderIntent) -> bool | None:
+        """Record the intent: False when new (send it), True when a stored
+        PENDING_SUBMIT order may be sent again, None when it must not be sent."""
+        try:
+            self._journal.order(intent.client_id)
+        except UnknownOrder:
+            self._journal.record_intent(intent)
+            return False
+        stored = self._journal.record_intent(intent)  # ClientIdConflict if not the same intent
+        if stored.state is not OrderState.PENDING_SUBMIT or intent.good_til_block is None:
+            return None
+        try:
+            height = (await self._venue.get_height()).height
+        except DydxTraderError as error:
+            log.warning("order %s not sent again: %s", intent.client_id, describe(error))
+            return None
+        return True if height < intent.good_til_block else None
+
+    def _record_outcome(
+        self, intent: OrderIntent, outcome: BroadcastOutcome, *, resend: bool
+    ) -> Order:
+        client_id = intent.client_id
         if isinstance(outcome, Accepted):
             return self._journal.transition(
-                intent.client_id,
-                OrderState.SUBMITTED,
-                "accepted by CheckTx",
-                tx_hash=outcome.tx_hash,
+                client_id, OrderState.SUBMITTED, "accepted by CheckTx", tx_hash=outcome.tx_hash
             )
         if isinstance(outcome, Rejected):
             error = outcome.error
+            if resend:
+                # The first send may have landed (its answer was never journaled):
+                # a refusal of the second says nothing about the first.
+                return self._journal.transition(
+                    client_id,
+                    OrderState.IN_FLIGHT_UNKNOWN,
+                    f"sent again and refused ({error}); the first send may have landed",
+                )
             return self._journal.transition(
-                intent.client_id, OrderState.REJECTED, str(error), **error.numbers
+                client_id, OrderState.REJECTED, str(error), **error.numbers
             )
-        log.warning("order %s: %s", intent.client_id, outcome.error.message)
+        log.warning("order %s: %s", client_id, outcome.error.message)
         return self._journal.transition(
-            intent.client_id, OrderState.IN_FLIGHT_UNKNOWN, outcome.error.message
+            client_id, OrderState.IN_FLIGHT_UNKNOWN, outcome.error.message
         )
 
+    async def settle_once(self, intent: OrderIntent) -> Settlement | None:
+        """One read of the indexer for ``intent``'s order (see :mod:`.reconciler`)."""
+        return await self._reconciler.settle_once(intent)
+
+    # -- the first settlement loop (superseded by the Settler) ------------------------
+
+    def notify(self, update: object = None) -> None:
+        """The account's stream reported a change: wake every :meth:`settle` now."""
+        news, self._news = self._news, asyncio.Event()
+        news.set()
+
     async def settle(self, intent: OrderIntent) -> Settlement:
-        """Read the indexer until ``intent``'s order is final; journal fills and state.
+        """Call :meth:`settle_once` until the order is final.
 
         Raises ``TimeoutError`` after ``settle_timeout_s`` (the order stays in
-        flight in the journal) and lets venue read errors through to the caller.
+        flight in the journal) and lets venue read errors through.
         """
         async with asyncio.timeout(self._settle_timeout_s):
             while True:
                 news = self._news
-                settled = await self._settle_once(intent)
+                settled = await self.settle_once(intent)
                 if settled is not None:
                     return settled
                 with contextlib.suppress(TimeoutError):
@@ -132,110 +192,3 @@ class OrderExecutor:
         for order in self._journal.in_flight_orders():
             settled.append(await self.settle(order.intent))
         return settled
-
-    async def _settle_once(self, intent: OrderIntent) -> Settlement | None:
-        current = self._journal.order(intent.client_id)
-        if current.state is OrderState.REJECTED:
-            return Settlement(current, ())
-        height = await self._venue.get_height()
-        venue_order = await self._find(intent)
-        fills: tuple[IndexerFill, ...] = ()
-        if venue_order is not None:
-            fills = await self._record_fills(intent, venue_order)
-        order = self._journal.order(intent.client_id)
-        window_closed = intent.good_til_block is not None and height.height > intent.good_til_block
-        final = _final_state(intent, venue_order, order, window_closed)
-        if final is None:
-            resting = venue_order is not None and venue_order.status == "OPEN"
-            if resting and order.filled_quantums == 0:
-                self._move(order, OrderState.OPEN, "resting on the book")
-            return None
-        order = self._move(order, final, _reason(venue_order, height.height))
-        return Settlement(order, fills)
-
-    async def _find(self, intent: OrderIntent) -> IndexerOrder | None:
-        orders = await self._venue.get_orders(
-            intent.address, intent.subaccount_number, ticker=intent.market
-        )
-        for candidate in orders:
-            if (
-                candidate.client_id == intent.client_id
-                and candidate.clob_pair_id == intent.clob_pair_id
-                and candidate.order_flags == int(intent.order_flags)
-            ):
-                return candidate
-        return None
-
-    async def _record_fills(
-        self, intent: OrderIntent, venue_order: IndexerOrder
-    ) -> tuple[IndexerFill, ...]:
-        fills = await self._venue.get_fills(
-            intent.address, intent.subaccount_number, market=intent.market
-        )
-        spec = self._market_spec(intent.market)
-        ours = tuple(fill for fill in fills if fill.order_id == venue_order.order_id)
-        # Oldest first, so the journal's history reads in the order things happened.
-        for fill in sorted(ours, key=lambda f: (f.created_at_height, f.fill_id)):
-            self._journal.record_fill(
-                intent.client_id,
-                fill.fill_id,
-                quantums=_quantums(spec, fill.size),
-                size=fill.size,
-                price=fill.price,
-                fee=fill.fee if fill.fee is not None else Decimal(0),
-                filled_at=fill.created_at,
-                height=fill.created_at_height,
-            )
-        return ours
-
-    def _move(self, order: Order, state: OrderState, reason: str) -> Order:
-        if order.state is state:
-            return order
-        try:
-            return self._journal.transition(order.client_id, state, reason)
-        except DydxTraderError as error:
-            # A late edge the table does not allow (e.g. FILLED already): the
-            # journal keeps what it has; say so rather than crash the settle.
-            log.warning("order %s: %s", order.client_id, error)
-            return self._journal.order(order.client_id)
-
-
-def _final_state(
-    intent: OrderIntent,
-    venue_order: IndexerOrder | None,
-    order: Order,
-    window_closed: bool,
-) -> OrderState | None:
-    """The state to settle in, or ``None`` while the outcome is still open."""
-    if order.state.is_terminal and order.state is not OrderState.BEST_EFFORT_CANCELED:
-        return order.state
-    if venue_order is not None:
-        if order.remaining_quantums == 0:
-            return OrderState.FILLED
-        final = _FINAL_STATUSES.get(venue_order.status)
-        if final is OrderState.FILLED:
-            # The indexer says FILLED but not every fill has reached us yet.
-            return None
-        if final is not None:
-            return final
-        # An IOC remainder never rests: once removed, nothing more can match.
-        if venue_order.status == "BEST_EFFORT_CANCELED" and (
-            intent.time_in_force is TimeInForce.IOC or window_closed
-        ):
-            return OrderState.BEST_EFFORT_CANCELED
-    # Past its good-til-block a short-term order can take no more fills; what it
-    # took is in the journal already.
-    return OrderState.EXPIRED if window_closed else None
-
-
-def _reason(venue_order: IndexerOrder | None, height: int) -> str:
-    if venue_order is None:
-        return f"not on the indexer at height {height}, past its good-til-block"
-    return f"indexer status {venue_order.status} at height {height}"
-
-
-def _quantums(spec: MarketSpec, size: Decimal) -> int:
-    quantums = size.scaleb(-spec.atomic_resolution)
-    if quantums != quantums.to_integral_value():
-        raise ValueError(f"fill size {size} is not a whole number of quantums in {spec.ticker}")
-    return int(quantums)

@@ -135,7 +135,14 @@ class OrderSender(Protocol):
 
 
 class VenueOrders(Protocol):
-    """The indexer's view of our orders and fills, and how far it has got."""
+    """The indexer's view of our orders and fills, and how far it has got.
+
+    ``get_orders`` sorts by good-til-block, descending, and keeps those with
+    ``good_til_block_after`` < good-til-block <= ``good_til_block_before_or_at``;
+    ``get_fills`` is newest (highest block) first, at or below
+    ``created_before_or_at_height``; ``get_order`` is ``None`` for an id the
+    indexer does not have.
+    """
 
     async def get_height(self) -> IndexerHeight: ...
 
@@ -147,7 +154,11 @@ class VenueOrders(Protocol):
         ticker: str | None = None,
         status: str | None = None,
         limit: int | None = None,
+        good_til_block_before_or_at: int | None = None,
+        good_til_block_after: int | None = None,
     ) -> tuple[IndexerOrder, ...]: ...
+
+    async def get_order(self, order_id: str) -> IndexerOrder | None: ...
 
     async def get_fills(
         self,
@@ -156,6 +167,7 @@ class VenueOrders(Protocol):
         *,
         market: str | None = None,
         limit: int | None = None,
+        created_before_or_at_height: int | None = None,
     ) -> tuple[IndexerFill, ...]: ...
 
 
@@ -184,3 +196,22 @@ class OrderJournal(Protocol):
     def order(self, client_id: int) -> Order: ...
 
     def in_flight_orders(self) -> list[Order]: ...
+
+
+class ForeignActivityJournal(Protocol):
+    """Records orders and fills on our subaccount that this trader did not place.
+
+    ``kind`` is ``"order"`` or ``"fill"``; ``venue_id`` the indexer's id of it
+    (idempotent: a second record of the same id changes nothing and returns
+    False); ``details`` plain text values (side, size, price, status, ...);
+    ``height`` the block it was seen at, when known. True when it was new.
+    """
+
+    def record_foreign_activity(
+        self,
+        kind: str,
+        venue_id: str,
+        market: str,
+        details: Mapping[str, str],
+        height: int | None,
+    ) -> bool: ...

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from decimal import Decimal
+from enum import StrEnum
 from typing import ClassVar
 
 Number = Decimal | int | str
@@ -197,3 +198,73 @@ class JournalUnavailable(DydxTraderError):
 class SecretUnavailable(DydxTraderError):
     """The signing secret is missing or stored unsafely (for example a file
     readable by other users). Set it as documented; it is never printed."""
+
+
+# -- settlement and venue-failure classes (settlement) ----------------------------
+
+
+class OrderFollowUpFault(DydxTraderError):
+    """Submitting an order failed at a step the system cannot shrug off.
+
+    ``sent`` says whether anything may have left the process: ``False`` when the
+    intent could not even be journaled (nothing was signed or sent), ``True``
+    when a step *after* the broadcast failed (the journal locked, a malformed
+    answer, any exception): the order may then be live on the venue. Keep its
+    reservation, follow it to settlement under ``client_id``, and halt trading
+    with this reason; never resend it under a new id.
+    """
+
+    def __init__(self, message: str, *, client_id: int, sent: bool, **numbers: Number) -> None:
+        super().__init__(message, client_id=client_id, sent="yes" if sent else "no", **numbers)
+        self.client_id = client_id
+        self.sent = sent
+
+    def __reduce__(self) -> tuple[object, ...]:
+        numbers = {k: v for k, v in self.numbers.items() if k not in ("client_id", "sent")}
+        return (_rebuild_follow_up, (self.message, self.client_id, self.sent, numbers))
+
+
+def _rebuild_follow_up(
+    message: str, client_id: int, sent: bool, numbers: dict[str, Number]
+) -> OrderFollowUpFault:
+    return OrderFollowUpFault(message, client_id=client_id, sent=sent, **numbers)
+
+
+class VenueFailure(StrEnum):
+    """How an adapter classified a venue failure (``numbers['failure']``).
+
+    * ``TRANSIENT``: it may succeed if tried again (HTTP 5xx or 429, a timeout,
+      a dropped connection, gRPC UNAVAILABLE): retry with backoff.
+    * ``DEFINITIVE``: the venue will answer the same again (another 4xx, a chain
+      code, malformed data): retrying does not help; a person must look.
+    * ``UNKNOWN``: a write whose answer was lost: settle it, never resend it.
+    """
+
+    TRANSIENT = "transient"
+    DEFINITIVE = "definitive"
+    UNKNOWN = "unknown"
+
+
+def venue_failure(error: BaseException) -> VenueFailure | None:
+    """The class of a venue failure, or ``None`` when ``error`` is not one.
+
+    ``VenueUnavailable`` carries its class in ``numbers['failure']`` (transient
+    when untagged); a rejection and malformed data are definitive; a lost
+    answer is unknown.
+    """
+    if isinstance(error, VenueUnavailable):
+        tag = error.numbers.get("failure", VenueFailure.TRANSIENT.value)
+        return VenueFailure(str(tag)) if tag in _FAILURE_TAGS else VenueFailure.TRANSIENT
+    if isinstance(error, VenueRejected | MalformedPayload):
+        return VenueFailure.DEFINITIVE
+    if isinstance(error, OrderOutcomeUnknown):
+        return VenueFailure.UNKNOWN
+    return None
+
+
+_FAILURE_TAGS = frozenset(failure.value for failure in VenueFailure)
+
+
+def describe(error: BaseException) -> str:
+    """A one-line text for ``error`` that is never empty (``str(TimeoutError())`` is)."""
+    return str(error) or type(error).__name__

@@ -258,3 +258,21 @@ class SubaccountUpdate:
 
 
 MarketEvent = MarketsSnapshot | MarketPatch | OraclePricesUpdate | CandlesSnapshot | CandleUpdate
+
+
+class IndexerOrderStatus(StrEnum):
+    """The statuses the indexer reports for an order (``OrderStatus`` plus the
+    API-only ``BEST_EFFORT_OPENED``, comlink ``APIOrderStatus``).
+
+    ``BEST_EFFORT_OPENED`` and ``BEST_EFFORT_CANCELED`` are gossip from one node
+    (Redis), not block facts: a short-term order so reported may still fill, or
+    never have rested, until its good-til-block has passed.
+    """
+
+    OPEN = "OPEN"
+    FILLED = "FILLED"
+    CANCELED = "CANCELED"
+    BEST_EFFORT_CANCELED = "BEST_EFFORT_CANCELED"
+    BEST_EFFORT_OPENED = "BEST_EFFORT_OPENED"
+    UNTRIGGERED = "UNTRIGGERED"
+    ERROR = "ERROR"

@@ -17,7 +17,9 @@ from dydx_trader.domain.errors import (
     MalformedPayload,
     SubaccountNotFound,
     UnknownMarket,
+    VenueFailure,
     VenueUnavailable,
+    venue_failure,
 )
 from dydx_trader.domain.venue import CandleResolution
 
@@ -83,6 +85,34 @@ async def test_get_account_when_retry_after_exceeds_budget_then_gives_up_at_once
             await gateway(indexer.url).get_account(ADDRESS, 0)
     assert time.monotonic() - started < 1.0
     assert indexer.count(SUBACCOUNT_PATH) == 1
+
+
+async def test_read_when_retry_after_exceeds_budget_then_error_carries_it_as_transient() -> None:
+    async with FakeIndexer() as indexer:
+        indexer.script(SUBACCOUNT_PATH, Reply(429, None, headers={"Retry-After": "60000"}))
+        with pytest.raises(VenueUnavailable) as raised:
+            await gateway(indexer.url).get_account(ADDRESS, 0)
+    assert raised.value.numbers["retry_after_ms"] == 60_000
+    assert venue_failure(raised.value) is VenueFailure.TRANSIENT
+
+
+async def test_read_when_5xx_persists_then_transient_and_4xx_then_definitive() -> None:
+    async with FakeIndexer() as indexer:
+        indexer.script("/v4/height", Reply(503, {"errors": [{"msg": "down"}]}))
+        indexer.script("/v4/orders", Reply(403, {"errors": [{"msg": "forbidden"}]}))
+        with pytest.raises(VenueUnavailable) as down:
+            await gateway(indexer.url).get_height()
+        with pytest.raises(VenueUnavailable, match="forbidden") as refused:
+            await gateway(indexer.url).get_orders(ADDRESS, 0)
+    assert venue_failure(down.value) is VenueFailure.TRANSIENT
+    assert venue_failure(refused.value) is VenueFailure.DEFINITIVE
+    assert indexer.count("/v4/orders") == 1  # a definitive answer is not retried
+
+
+async def test_read_when_indexer_unreachable_then_transient() -> None:
+    with pytest.raises(VenueUnavailable) as raised:
+        await gateway(f"http://127.0.0.1:{_free_port()}").get_height()
+    assert venue_failure(raised.value) is VenueFailure.TRANSIENT
 
 
 async def test_get_account_when_5xx_then_retried_until_success() -> None:
@@ -224,6 +254,68 @@ async def test_get_orders_when_listed_then_typed_orders() -> None:
     assert indexer.requests[0][1]["ticker"] == "BTC-USD"
 
 
+async def test_get_orders_when_good_til_block_window_given_then_sent_as_comlink_reads_it() -> None:
+    async with FakeIndexer() as indexer:
+        indexer.script("/v4/orders", Reply(body=load_fixture("indexer_http/nt2024_orders.json")))
+        (order,) = await gateway(indexer.url).get_orders(
+            ADDRESS,
+            0,
+            ticker="ETH-USD",
+            limit=100,
+            good_til_block_before_or_at=17933813,
+            good_til_block_after=17933812,
+        )
+    assert order.client_id == 2043599281
+    (_, query) = indexer.requests[0]
+    assert query == {
+        "address": ADDRESS,
+        "subaccountNumber": "0",
+        "ticker": "ETH-USD",
+        "limit": "100",
+        "goodTilBlockBeforeOrAt": "17933813",
+        "goodTilBlockAfter": "17933812",
+    }
+
+
+async def test_get_orders_when_height_not_a_block_then_invalid_input_without_request() -> None:
+    async with FakeIndexer() as indexer:
+        with pytest.raises(InvalidInput):
+            await gateway(indexer.url).get_orders(ADDRESS, 0, good_til_block_before_or_at=0)
+    assert indexer.requests == []
+
+
+async def test_get_order_when_known_then_order_and_when_404_then_none() -> None:
+    order_id = "05009670-3fba-5ec7-8447-efb81a03cd9f"
+    async with FakeIndexer() as indexer:
+        indexer.script(
+            f"/v4/orders/{order_id}", Reply(body=load_fixture("indexer_http/nt2024_orders.json")[0])
+        )
+        indexer.script(
+            "/v4/orders/",
+            Reply(404, {"errors": [{"msg": "Unable to find order with orderId: x"}]}),
+        )
+        found = await gateway(indexer.url).get_order(order_id)
+        missing = await gateway(indexer.url).get_order("11111111-1111-5111-8111-111111111111")
+    assert found is not None and found.order_id == order_id
+    assert missing is None
+
+
+async def test_get_order_when_id_not_a_uuid_then_invalid_input_without_request() -> None:
+    async with FakeIndexer() as indexer:
+        with pytest.raises(InvalidInput):
+            await gateway(indexer.url).get_order("../addresses/x")
+    assert indexer.requests == []
+
+
+async def test_get_fills_when_height_given_then_created_before_or_at_height_sent() -> None:
+    async with FakeIndexer() as indexer:
+        indexer.script("/v4/fills", Reply(body=load_fixture("indexer_http/nt2024_fills.json")))
+        await gateway(indexer.url).get_fills(
+            ADDRESS, 0, market="ETH-USD", limit=100, created_before_or_at_height=17933813
+        )
+    assert indexer.requests[0][1]["createdBeforeOrAtHeight"] == "17933813"
+
+
 async def test_get_height_when_answered_then_int_height() -> None:
     async with FakeIndexer() as indexer:
         indexer.script(
@@ -251,3 +343,9 @@ async def test_get_candles_when_limit_out_of_range_then_invalid_input() -> None:
         await gateway("http://127.0.0.1:1").get_candles(
             "BTC-USD", CandleResolution.ONE_HOUR, limit=5000
         )
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])

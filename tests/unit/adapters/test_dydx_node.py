@@ -16,7 +16,7 @@ from v4_proto.cosmos.base.tendermint.v1beta1 import query_pb2, query_pb2_grpc
 from dydx_trader.adapters.dydx.network import network_profile
 from dydx_trader.adapters.dydx.node import NodeGateway
 from dydx_trader.adapters.dydx.retry import RetryPolicy
-from dydx_trader.domain.errors import VenueUnavailable
+from dydx_trader.domain.errors import VenueFailure, VenueUnavailable, venue_failure
 
 
 class _Node(query_pb2_grpc.ServiceServicer):  # type: ignore[misc]
@@ -99,9 +99,10 @@ async def test_latest_block_height_when_unavailable_then_retried(node: tuple[_No
     servicer, address = node
     servicer.fail_with = grpc.StatusCode.UNAVAILABLE
     async with await _gateway(address) as gateway:
-        with pytest.raises(VenueUnavailable, match="UNAVAILABLE"):
+        with pytest.raises(VenueUnavailable, match="UNAVAILABLE") as raised:
             await gateway.latest_block_height()
     assert servicer.calls == FAST.max_attempts
+    assert venue_failure(raised.value) is VenueFailure.TRANSIENT
 
 
 async def test_latest_block_height_when_invalid_argument_then_not_retried(
@@ -110,9 +111,10 @@ async def test_latest_block_height_when_invalid_argument_then_not_retried(
     servicer, address = node
     servicer.fail_with = grpc.StatusCode.INVALID_ARGUMENT
     async with await _gateway(address) as gateway:
-        with pytest.raises(VenueUnavailable, match="INVALID_ARGUMENT"):
+        with pytest.raises(VenueUnavailable, match="INVALID_ARGUMENT") as raised:
             await gateway.latest_block_height()
     assert servicer.calls == 1
+    assert venue_failure(raised.value) is VenueFailure.DEFINITIVE
 
 
 async def test_latest_block_height_when_nothing_listens_then_venue_unavailable() -> None:

@@ -114,7 +114,9 @@ async def test_events_when_markets_and_candles_then_typed_events_and_batched_sub
     assert isinstance(error, VenueUnavailable)  # the server closed: the caller decides to reconnect
 
 
-async def test_account_events_when_fill_arrives_then_subaccount_update() -> None:
+async def test_account_events_when_subscribed_then_fill_then_snapshot_orders_and_fill_updates() -> (
+    None
+):
     fills = load_fixture("indexer_ws/nt2024_v4_accounts_fills.json")
     subscribed = load_fixture("indexer_ws/nt2024_v4_accounts_subscribed.json")
 
@@ -133,8 +135,9 @@ async def test_account_events_when_fill_arrives_then_subaccount_update() -> None
     assert subscriptions == [
         {"type": "subscribe", "channel": "v4_subaccounts", "id": f"{address}/0"}
     ]
-    (update,) = events
-    assert isinstance(update, SubaccountUpdate)
+    snapshot, update = events
+    assert isinstance(snapshot, SubaccountUpdate) and isinstance(update, SubaccountUpdate)
+    assert len(snapshot.orders) == 1 and snapshot.fills == ()  # resting at subscription
     assert len(update.fills) == 2
 
 

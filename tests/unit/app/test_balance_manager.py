@@ -193,9 +193,50 @@ async def test_get_snapshot_when_indexer_has_not_processed_our_fill_then_stale_a
     manager = _manager(accounts, chain=FakeChain(500))
     await manager.get_snapshot()
     manager.on_fill(_fill(height=503))
-    with pytest.raises(StaleAccountData, match="not yet our fill at 503") as raised:
+    with pytest.raises(StaleAccountData, match="not yet our fill or settlement at 503") as raised:
         await manager.get_snapshot()
     assert raised.value.numbers["fill_height"] == 503
+
+
+async def test_require_height_when_settled_above_indexer_then_refused_until_it_catches_up() -> None:
+    clock = FakeClock()
+    indexer = {"height": 500}
+    accounts = FakeAccounts(lambda call: _flat(call, height=indexer["height"]))
+    manager = _manager(accounts, chain=FakeChain(505), clock=clock)
+    before = await manager.get_snapshot()
+
+    manager.require_height(503)  # a reservation released by a settlement at block 503
+    with pytest.raises(StaleAccountData, match="settlement at 503"):
+        await manager.get_snapshot()
+    indexer["height"] = 503
+    after = await manager.get_snapshot()
+
+    assert manager.cached() is after and after is not before
+    assert after.account.latest_processed_block_height == 503
+
+
+async def test_on_subaccount_update_when_foreign_fill_then_no_cache_hides_it() -> None:
+    indexer = {"height": 500}
+    accounts = FakeAccounts(lambda call: _flat(call, height=indexer["height"]))
+    manager = _manager(accounts, chain=FakeChain(502))
+    await manager.get_snapshot()
+    # A manual trade on the web: its fill names an order this trader never placed.
+    foreign = replace(_fill(height=502), fill_id="web-fill", order_id="web-order")
+
+    manager.on_subaccount_update(SubaccountUpdate(fills=(foreign,)))
+
+    assert manager.cached() is None
+    with pytest.raises(StaleAccountData, match="at 502"):
+        await manager.get_snapshot()
+    indexer["height"] = 502
+    assert (await manager.get_snapshot()).account.latest_processed_block_height == 502
+
+
+def test_require_height_when_not_a_height_then_invalid_input() -> None:
+    manager = _manager(FakeAccounts(lambda call: _flat(call)))
+    for bad in (-1, True, 1.5):
+        with pytest.raises(InvalidInput):
+            manager.require_height(bad)  # type: ignore[arg-type]
 
 
 async def test_get_snapshot_when_indexer_lags_chain_then_stale_and_no_old_balance() -> None:
@@ -409,6 +450,8 @@ _operations = st.lists(
         st.tuples(st.just("lag"), st.integers(min_value=0, max_value=12)),
         st.tuples(st.just("fail"), st.booleans()),
         st.tuples(st.just("get"), st.integers(min_value=1, max_value=5)),
+        st.tuples(st.just("settle"), st.integers(min_value=0, max_value=3)),
+        st.tuples(st.just("catch_up"), st.just(0)),
     ),
     max_size=40,
 )
@@ -416,7 +459,7 @@ _operations = st.lists(
 
 @settings(max_examples=150, deadline=None)
 @given(_operations)
-def test_get_snapshot_when_any_schedule_then_never_stale_never_before_last_change(
+def test_get_snapshot_when_any_schedule_then_never_stale_never_before_last_change_or_settlement(
     operations: list[tuple[str, object]],
 ) -> None:
     asyncio.run(_run_schedule(operations))
@@ -425,7 +468,7 @@ def test_get_snapshot_when_any_schedule_then_never_stale_never_before_last_chang
 async def _run_schedule(operations: list[tuple[str, object]]) -> None:
     clock = FakeClock()
     chain = FakeChain(1000)
-    state = {"indexer_height": 1000, "events": 0, "last_change": -1}
+    state = {"indexer_height": 1000, "events": 0, "last_change": -1, "required": 0}
     started_at_event: dict[int, int] = {}
 
     def answer(call: int) -> AccountSnapshot:
@@ -456,6 +499,14 @@ async def _run_schedule(operations: list[tuple[str, object]]) -> None:
             chain.height += int(value)  # type: ignore[call-overload]
         elif kind == "fail":
             accounts.failure = VenueUnavailable("down") if value else None
+        elif kind == "settle":
+            # A reservation released at a height the indexer may not have reached.
+            height = state["indexer_height"] + int(value) - 1  # type: ignore[call-overload]
+            manager.require_height(height)
+            state["required"] = max(state["required"], height)
+            state["last_change"] = state["events"]
+        elif kind == "catch_up":
+            state["indexer_height"] = chain.height
         else:
             results = await asyncio.gather(
                 *(manager.get_snapshot() for _ in range(int(value))),  # type: ignore[call-overload]
@@ -469,6 +520,7 @@ async def _run_schedule(operations: list[tuple[str, object]]) -> None:
                 assert clock.now - result.fetched_at <= manager.ttl_s
                 assert started_at_event[call] > state["last_change"]
                 assert result.chain_height - result.account.latest_processed_block_height <= 5
+                assert result.account.latest_processed_block_height >= state["required"]
 
 
 class _ScriptedAccountFeed:

@@ -9,7 +9,12 @@
   only for HTTP 429 (honouring ``Retry-After``), 5xx and connection errors;
   other 4xx answers are final;
 * vendor failures mapped into the domain taxonomy (``VenueUnavailable``,
-  ``MalformedPayload``, ``UnknownMarket``, ``SubaccountNotFound``);
+  ``MalformedPayload``, ``UnknownMarket``, ``SubaccountNotFound``), each
+  ``VenueUnavailable`` classified in ``numbers['failure']`` as transient (5xx,
+  429, timeouts, connection errors; a 429 also carries ``retry_after_ms``) or
+  definitive (any other 4xx);
+* orders located by good-til-block and fills read below a height, so an
+  order or its fills never fall off the indexer's default page;
 * fills filtered with ``market`` (the client sends ``ticker``, which the
   indexer ignores: trap T6);
 * addresses and tickers checked before they are pasted into a URL path.
@@ -21,6 +26,7 @@ from __future__ import annotations
 
 import asyncio
 import re
+import uuid
 from collections.abc import Awaitable, Callable, Mapping
 from typing import Any, TypeVar
 
@@ -37,6 +43,7 @@ from dydx_trader.domain.errors import (
     MalformedPayload,
     SubaccountNotFound,
     UnknownMarket,
+    VenueFailure,
     VenueUnavailable,
 )
 from dydx_trader.domain.market import MarketSpec
@@ -55,6 +62,10 @@ _ADDRESS = re.compile(r"^dydx1[02-9ac-hj-np-z]{38,58}$")
 _TICKER = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._,-]{0,63}$")
 _ISO = re.compile(r"^[0-9T:.\-Z+]{10,40}$")
 _MAX_SUBACCOUNT = 128_000
+
+
+class _Absent(DydxTraderError):
+    """The indexer answered 404 for an object that may rightly not exist."""
 
 
 class IndexerGateway:
@@ -146,8 +157,15 @@ class IndexerGateway:
         ticker: str | None = None,
         status: str | None = None,
         limit: int | None = None,
+        good_til_block_before_or_at: int | None = None,
+        good_til_block_after: int | None = None,
     ) -> tuple[IndexerOrder, ...]:
-        """Orders of one subaccount, newest first as the indexer sends them."""
+        """Orders of one subaccount, as the indexer sorts them (good-til-block,
+        then good-til-time, descending); at most ``limit`` (<= 1000).
+
+        ``good_til_block_after`` < good-til-block <= ``good_til_block_before_or_at``
+        narrows the list to the orders expiring in that window of blocks.
+        """
         check_address(address)
         _check_subaccount(subaccount_number)
         if ticker is not None:
@@ -155,13 +173,41 @@ class IndexerGateway:
         if status is not None and not status.replace("_", "").isalpha():
             raise InvalidInput(f"order status {status!r} is not a status name")
         _check_limit(limit)
-        body = await self._read(
-            "orders",
-            lambda: self._client.account.get_subaccount_orders(
-                address, subaccount_number, ticker=ticker, status=status, limit=limit
-            ),
-        )
+        for name, height in (
+            ("goodTilBlockBeforeOrAt", good_til_block_before_or_at),
+            ("goodTilBlockAfter", good_til_block_after),
+        ):
+            _check_height(name, height)
+        params: dict[str, Any] = {
+            "address": address,
+            "subaccountNumber": subaccount_number,
+            "ticker": ticker,
+            "status": status,
+            "limit": limit,
+            "goodTilBlockBeforeOrAt": good_til_block_before_or_at,
+            "goodTilBlockAfter": good_til_block_after,
+        }
+        # The client's get_subaccount_orders has no goodTilBlockAfter; its
+        # generic GET sends exactly the parameters comlink reads.
+        body = await self._read("orders", lambda: self._client.account.get("/v4/orders", params))
         return mapping.parse_orders(body)
+
+    async def get_order(self, order_id: str) -> IndexerOrder | None:
+        """One order by the indexer's id (a UUID); ``None`` when the indexer does
+        not have it (HTTP 404: never seen, or a short-term order removed unfilled)."""
+        try:
+            canonical = str(uuid.UUID(order_id))  # nothing but hex and dashes reaches the path
+        except (ValueError, TypeError, AttributeError):
+            raise InvalidInput(f"{order_id!r} is not an indexer order id (a UUID)") from None
+        try:
+            body = await self._read(
+                f"order {canonical}",
+                lambda: self._client.account.get_order(canonical),
+                on_404=lambda: _Absent(f"the indexer has no order {canonical}"),
+            )
+        except _Absent:
+            return None
+        return mapping.parse_order(body)
 
     async def get_fills(
         self,
@@ -170,19 +216,23 @@ class IndexerGateway:
         *,
         market: str | None = None,
         limit: int | None = None,
+        created_before_or_at_height: int | None = None,
     ) -> tuple[IndexerFill, ...]:
-        """Fills of one subaccount, optionally of one market, newest first."""
+        """Fills of one subaccount, optionally of one market, newest (highest
+        block) first; only those at or below ``created_before_or_at_height``."""
         check_address(address)
         _check_subaccount(subaccount_number)
         if market is not None:
             check_ticker(market)
         _check_limit(limit)
+        _check_height("createdBeforeOrAtHeight", created_before_or_at_height)
         params: dict[str, Any] = {
             "address": address,
             "subaccountNumber": subaccount_number,
             "market": market,
             "marketType": "PERPETUAL" if market is not None else None,
             "limit": limit,
+            "createdBeforeOrAtHeight": created_before_or_at_height,
         }
         # The client's get_subaccount_fills sends `ticker`, which /v4/fills
         # ignores (T6); call its generic GET with the parameter the indexer reads.
@@ -240,7 +290,8 @@ class IndexerGateway:
                 raise TransientFailure(
                     VenueUnavailable(
                         f"indexer {self.base_url} unreachable while reading {what}: "
-                        f"{type(error).__name__}"
+                        f"{type(error).__name__}",
+                        failure=VenueFailure.TRANSIENT.value,
                     )
                 ) from None
             except ValueError:
@@ -259,17 +310,23 @@ class IndexerGateway:
         status = response.status_code
         detail = _error_message(response)
         if status == 429:
+            wait_s = _retry_after_s(response.headers)
+            hint = {} if wait_s is None else {"retry_after_ms": round(wait_s * 1000)}
             return TransientFailure(
                 VenueUnavailable(
                     f"indexer rate-limited us (HTTP 429) while reading {what}; wait and retry",
                     status=status,
+                    failure=VenueFailure.TRANSIENT.value,
+                    **hint,
                 ),
-                retry_after=_retry_after_s(response.headers),
+                retry_after=wait_s,
             )
         if status >= 500:
             return TransientFailure(
                 VenueUnavailable(
-                    f"indexer failed reading {what} (HTTP {status}){detail}", status=status
+                    f"indexer failed reading {what} (HTTP {status}){detail}",
+                    status=status,
+                    failure=VenueFailure.TRANSIENT.value,
                 )
             )
         if status == 404 and on_404 is not None:
@@ -278,7 +335,9 @@ class IndexerGateway:
             return on_400()
         # Other 4xx: our request is wrong or the endpoint missing; retrying won't help.
         return VenueUnavailable(
-            f"indexer refused reading {what} (HTTP {status}){detail}", status=status
+            f"indexer refused reading {what} (HTTP {status}){detail}",
+            status=status,
+            failure=VenueFailure.DEFINITIVE.value,
         )
 
 
@@ -330,6 +389,13 @@ def _check_subaccount(number: int) -> None:
 def check_ticker(ticker: str) -> None:
     if not isinstance(ticker, str) or not _TICKER.match(ticker):
         raise UnknownMarket(f"{ticker!r} is not a market ticker (like BTC-USD)", market=str(ticker))
+
+
+def _check_height(name: str, height: int | None) -> None:
+    if height is not None and (
+        isinstance(height, bool) or not isinstance(height, int) or not 0 < height < 2**63
+    ):
+        raise InvalidInput(f"{name} {height!r} is not a block height", field=name)
 
 
 def _check_limit(limit: int | None) -> None:

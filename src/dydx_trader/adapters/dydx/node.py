@@ -8,12 +8,14 @@ freezes every task. :class:`NodeGateway` therefore
   ``asyncio.timeout`` deadline, so the loop stays responsive;
 * gives every RPC on its channel a gRPC deadline (a client interceptor), so
   the worker thread itself is freed when the deadline passes;
-* maps gRPC status codes into the domain taxonomy and retries only reads.
+* maps gRPC status codes into the domain taxonomy, each ``VenueUnavailable``
+  classified in ``numbers['failure']`` (transient: UNAVAILABLE,
+  DEADLINE_EXCEEDED, RESOURCE_EXHAUSTED, ABORTED and missed deadlines;
+  definitive: every other code), and retries only transient reads.
 
-Reads live here now. Writes (place / cancel orders) belong in this class too,
-through :meth:`NodeGateway._call_once` with ``on_timeout`` producing
-``OrderOutcomeUnknown``: a send whose answer is lost is never retried under a
-new id, and never reported as a rejection.
+Only reads live here. Orders are broadcast by :mod:`.order_gateway`, which
+turns a lost answer into ``OrderOutcomeUnknown``: never retried under a new id,
+never reported as a rejection.
 """
 
 from __future__ import annotations
@@ -31,6 +33,7 @@ from dydx_trader.domain.errors import (
     DydxTraderError,
     InvalidInput,
     MalformedPayload,
+    VenueFailure,
     VenueUnavailable,
 )
 
@@ -188,7 +191,7 @@ class NodeGateway:
             try:
                 return await self._call_once(what, call, on_timeout=unavailable)
             except VenueUnavailable as error:
-                if error.numbers.get("transient") == "yes":
+                if error.numbers.get("failure") == VenueFailure.TRANSIENT:
                     raise TransientFailure(error) from None
                 raise
 
@@ -212,7 +215,9 @@ class NodeGateway:
         except TimeoutError:
             error = on_timeout()
             if isinstance(error, VenueUnavailable):
-                raise VenueUnavailable(error.message, transient="yes") from None
+                raise VenueUnavailable(
+                    error.message, failure=VenueFailure.TRANSIENT.value
+                ) from None
             raise error from None
         except grpc.RpcError as rpc_error:
             raise _classify(what, rpc_error) from None
@@ -235,7 +240,7 @@ def _classify(what: str, error: grpc.RpcError) -> VenueUnavailable:
     name = code.name if isinstance(code, grpc.StatusCode) else "UNKNOWN"
     details = error.details() if hasattr(error, "details") else None
     text = f": {details[:200]}" if isinstance(details, str) and details else ""
-    transient = "yes" if code in _TRANSIENT_CODES else "no"
+    failure = VenueFailure.TRANSIENT if code in _TRANSIENT_CODES else VenueFailure.DEFINITIVE
     return VenueUnavailable(
-        f"node failed {what} (gRPC {name}){text}", grpc_code=name, transient=transient
+        f"node failed {what} (gRPC {name}){text}", grpc_code=name, failure=failure.value
     )

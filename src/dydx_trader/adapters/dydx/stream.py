@@ -218,13 +218,17 @@ class IndexerFeed:
     async def account_events(
         self, address: str, subaccount_number: int
     ) -> AsyncIterator[SubaccountUpdate]:
-        """Fills, order changes and transfers of one subaccount."""
+        """Fills, order changes and transfers of one subaccount.
+
+        The first update is the subscription's snapshot: the orders resting when
+        the connection opened (so an order placed elsewhere shows at once).
+        """
         check_address(address)
         async with IndexerStream(self.url, **self._options) as stream:
             await stream.subscribe(SUBACCOUNTS, f"{address}/{subaccount_number}")
             async for message in stream.messages():
                 if message.get("channel") != SUBACCOUNTS:
                     continue
-                if message.get("type") in ("channel_data", "channel_batch_data"):
+                if message.get("type") in ("subscribed", "channel_data", "channel_batch_data"):
                     for contents in _contents(message):
                         yield mapping.parse_subaccounts_channel(contents)

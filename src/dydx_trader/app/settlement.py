@@ -1,0 +1,277 @@
+"""Settler: follow every order in flight until the indexer settles it. It never gives up.
+
+One task per order calls :meth:`OrderReconciler.settle_once
+<dydx_trader.app.reconciler.OrderReconciler.settle_once>` until the order is
+final, and then reports it through ``on_settled``, exactly once. Meanwhile:
+
+* a transient venue failure (HTTP 503 or 429, a timeout, a dropped
+  connection) is waited out with exponential backoff and jitter, at least as
+  long as the indexer's ``Retry-After`` asks; it is never raised;
+* anything else (malformed venue data, a definitive refusal, the journal
+  failing, any exception) is reported through ``on_fault`` once per distinct
+  error, and the order stays followed: a fault halts trading, it does not
+  abandon an order that may hold money;
+* when the order is still not settled ``confirm_timeout_s`` after it was
+  followed (on the injected monotonic ``clock``), ``on_unsettled`` is called
+  once (the kill switch counts "could not settle") and the task goes on at
+  the slower ``reconcile_interval_s``: the in-session reconciler. Nothing is
+  left unsettled until the next start.
+
+:meth:`Settler.reconcile` follows everything the journal has in flight (at
+start, before trading) and raises, naming each order and why, if any of them
+cannot be settled in time; :meth:`Settler.settle_all` waits for every followed
+order (clean shutdown). Account stream news (:meth:`Settler.notify`) wakes
+every waiting task at once instead of at its next poll.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import random
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Protocol
+
+from dydx_trader.app.ports import OrderJournal
+from dydx_trader.app.reconciler import Settlement
+from dydx_trader.domain.errors import (
+    InvalidInput,
+    OrderOutcomeUnknown,
+    VenueFailure,
+    describe,
+    venue_failure,
+)
+from dydx_trader.domain.order import OrderIntent
+
+log = logging.getLogger(__name__)
+
+
+class SettlesOrders(Protocol):
+    """One read of the venue for one order: the settlement once final, else ``None``."""
+
+    async def settle_once(self, intent: OrderIntent) -> Settlement | None: ...
+
+
+@dataclass(slots=True)
+class _Followed:
+    intent: OrderIntent
+    task: asyncio.Task[Settlement] | None = None
+    # Resolved when the order settles or its deadline passes, whichever is first.
+    decided: asyncio.Future[None] = field(
+        default_factory=lambda: asyncio.get_running_loop().create_future()
+    )
+    unsettled: str | None = None
+
+    def decide(self) -> None:
+        if not self.decided.done():
+            self.decided.set_result(None)
+
+
+class Settler:
+    """Follows the orders of one subaccount to settlement; see the module docstring.
+
+    Durations in seconds: ``confirm_timeout_s`` until an order counts as "could
+    not settle"; ``poll_interval_s`` between reads while it is not final;
+    ``reconcile_interval_s`` between reads after that; backoff on transient
+    failures from ``poll_interval_s`` doubling up to ``max_backoff_s``
+    (``sleep`` waits them out; injectable for tests).
+    """
+
+    def __init__(
+        self,
+        orders: SettlesOrders,
+        journal: OrderJournal,
+        *,
+        confirm_timeout_s: float,
+        clock: Callable[[], float],
+        on_settled: Callable[[Settlement], None],
+        on_unsettled: Callable[[OrderIntent, str], None],
+        on_fault: Callable[[OrderIntent, Exception], None],
+        poll_interval_s: float = 1.0,
+        reconcile_interval_s: float = 10.0,
+        max_backoff_s: float = 30.0,
+        rng: random.Random | None = None,
+        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+    ) -> None:
+        for name, value in (
+            ("confirm_timeout_s", confirm_timeout_s),
+            ("poll_interval_s", poll_interval_s),
+            ("reconcile_interval_s", reconcile_interval_s),
+            ("max_backoff_s", max_backoff_s),
+        ):
+            if not 0 < value < float("inf"):
+                raise InvalidInput(f"{name} {value!r} must be a positive number of seconds")
+        self._orders = orders
+        self._journal = journal
+        self._confirm_timeout_s = confirm_timeout_s
+        self._clock = clock
+        self._on_settled = on_settled
+        self._on_unsettled = on_unsettled
+        self._on_fault = on_fault
+        self._poll_interval_s = poll_interval_s
+        self._reconcile_interval_s = reconcile_interval_s
+        self._max_backoff_s = max_backoff_s
+        self._rng = rng or random.Random()
+        self._sleep = sleep
+        self._news = asyncio.Event()
+        self._following: dict[int, _Followed] = {}
+        self._settled: set[int] = set()
+
+    @property
+    def following(self) -> tuple[int, ...]:
+        """Client ids of the orders followed now, oldest first."""
+        return tuple(self._following)
+
+    def follow(self, intent: OrderIntent) -> None:
+        """Follow ``intent``'s order until it settles (idempotent per client id)."""
+        if intent.client_id in self._following or intent.client_id in self._settled:
+            return
+        record = _Followed(intent)
+        self._following[intent.client_id] = record
+        record.task = asyncio.create_task(
+            self._run(record), name=f"settle order {intent.client_id}"
+        )
+
+    def notify(self, update: object = None) -> None:
+        """News on the account's stream: every waiting order reads the venue now."""
+        news, self._news = self._news, asyncio.Event()
+        news.set()
+
+    async def settle_all(self) -> None:
+        """Wait until every followed order has settled (clean shutdown).
+
+        Orders followed meanwhile are waited for too. This waits as long as
+        settlement takes; bound it from outside (``asyncio.timeout``): that
+        cancels the wait, never the settlements.
+        """
+        while self._following:
+            tasks = [r.task for r in self._following.values() if r.task is not None]
+            await asyncio.wait(tasks)
+
+    async def reconcile(self) -> list[Settlement]:
+        """Settle every order the journal has in flight (at start, before trading).
+
+        Returns their settlements. Raises :class:`OrderOutcomeUnknown` naming
+        each order not settled within ``confirm_timeout_s`` and why; those are
+        still followed, and settle later through ``on_settled``.
+        """
+        intents = [order.intent for order in self._journal.in_flight_orders()]
+        for intent in intents:
+            self.follow(intent)
+        records = [self._following[i.client_id] for i in intents if i.client_id in self._following]
+        if records:
+            await asyncio.wait([record.decided for record in records])
+        unsettled = [record for record in records if record.unsettled is not None]
+        if unsettled:
+            names = "; ".join(
+                f"order {r.intent.client_id} ({r.intent.market}, signal {r.intent.signal_id}): "
+                f"{r.unsettled}"
+                for r in unsettled
+            )
+            raise OrderOutcomeUnknown(
+                f"could not settle {len(unsettled)} order(s) left in flight: {names}",
+                client_ids=",".join(str(r.intent.client_id) for r in unsettled),
+            )
+        return [
+            r.task.result()
+            for r in records
+            if r.task is not None and r.task.done() and not r.task.cancelled()
+        ]
+
+    async def close(self) -> None:
+        """Stop following (at exit, after :meth:`settle_all`); orders left stay in
+        flight in the journal for the next start."""
+        tasks = [r.task for r in self._following.values() if r.task is not None]
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+
+    # -- one order ----------------------------------------------------------------
+
+    async def _run(self, record: _Followed) -> Settlement:
+        intent = record.intent
+        deadline = self._clock() + self._confirm_timeout_s
+        failures = 0
+        problem: str | None = None
+        faults: set[str] = set()
+        try:
+            while True:
+                news = self._news
+                try:
+                    settlement = await self._orders.settle_once(intent)
+                except Exception as error:  # noqa: BLE001 - reported or waited out, never raised
+                    problem = describe(error)
+                    failures += 1
+                    wait = max(self._backoff(failures), _retry_after_s(error))
+                    if not _transient(error) and problem not in faults:
+                        faults.add(problem)
+                        log.error("order %s: settlement fault: %s", intent.client_id, problem)
+                        _call(self._on_fault, intent, error)
+                else:
+                    if settlement is not None:
+                        self._settled.add(intent.client_id)
+                        record.decide()
+                        _call(self._on_settled, settlement)
+                        return settlement
+                    failures, problem = 0, None
+                    wait = self._poll_interval_s
+                if record.unsettled is None and self._clock() >= deadline:
+                    record.unsettled = self._unsettled_reason(intent, problem)
+                    log.warning("%s", record.unsettled)
+                    record.decide()
+                    _call(self._on_unsettled, intent, record.unsettled)
+                if record.unsettled is not None:
+                    wait = max(wait, self._reconcile_interval_s)
+                await self._pause(news, wait, wake_on_news=failures == 0)
+        finally:
+            self._following.pop(intent.client_id, None)
+            record.decide()
+
+    def _backoff(self, failures: int) -> float:
+        """Equal jitter: half the exponential step for sure, half at random."""
+        step = min(self._max_backoff_s, self._poll_interval_s * 2.0 ** min(failures - 1, 30))
+        return step / 2 + self._rng.uniform(0, step / 2)
+
+    async def _pause(self, news: asyncio.Event, seconds: float, *, wake_on_news: bool) -> None:
+        # After a failure the venue's pace rules (Retry-After): news does not cut it short.
+        if not wake_on_news:
+            await self._sleep(seconds)
+            return
+        try:
+            await asyncio.wait_for(news.wait(), seconds)
+        except TimeoutError:
+            pass
+
+    def _unsettled_reason(self, intent: OrderIntent, problem: str | None) -> str:
+        why = problem
+        if why is None:
+            try:
+                state = self._journal.order(intent.client_id).state.value
+            except Exception as error:  # noqa: BLE001 - the reason must still be given
+                state = f"unknown ({describe(error)})"
+            why = f"the indexer does not show it final yet (journal state {state})"
+        return (
+            f"order {intent.client_id} ({intent.market}) not settled within "
+            f"{self._confirm_timeout_s:g} s: {why}; still following it"
+        )
+
+
+def _transient(error: Exception) -> bool:
+    """A failure worth waiting out: classified transient by the adapter, or a timeout."""
+    return isinstance(error, TimeoutError) or venue_failure(error) is VenueFailure.TRANSIENT
+
+
+def _retry_after_s(error: Exception) -> float:
+    """The venue's ``Retry-After`` carried by the error, seconds (0 when none)."""
+    numbers = getattr(error, "numbers", None)
+    value = numbers.get("retry_after_ms") if isinstance(numbers, Mapping) else None
+    return float(value) / 1000 if isinstance(value, int) and value > 0 else 0.0
+
+
+def _call(callback: Callable[..., None], *args: object) -> None:
+    """Run a callback; one that fails is logged, it never ends the settlement."""
+    try:
+        callback(*args)
+    except Exception:
+        log.exception("settlement callback %r failed", callback)
