@@ -11,6 +11,9 @@ from dydx_trader.domain.errors import JournalUnavailable
 
 # How long a write waits for another connection's lock before it fails (ms).
 BUSY_TIMEOUT_MS = 1_000
+# Opening may wait longer: switching a new file to WAL and creating or upgrading
+# the schema queue behind every other process doing the same at start-up.
+_OPEN_TIMEOUT_MS = 15_000
 
 
 def connect_writer(path: Path, fsync: bool) -> sqlite3.Connection:
@@ -34,13 +37,14 @@ def connect_writer(path: Path, fsync: bool) -> sqlite3.Connection:
 
 def _prepare_writer(conn: sqlite3.Connection, path: Path, fsync: bool) -> None:
     try:
-        conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+        conn.execute(f"PRAGMA busy_timeout = {_OPEN_TIMEOUT_MS}")
         mode = conn.execute("PRAGMA journal_mode = WAL").fetchone()[0]
         # FULL: a commit is fsync'd before it returns, so the intent outlives power loss.
         conn.execute(f"PRAGMA synchronous = {'FULL' if fsync else 'NORMAL'}")
         conn.execute("PRAGMA foreign_keys = ON")
         if _version(conn, path) < SCHEMA_VERSION:
             _migrate(conn, path)
+        conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
     except sqlite3.Error as error:
         raise JournalUnavailable(f"cannot use the journal at {path}: {error}") from None
     if str(mode).lower() != "wal":

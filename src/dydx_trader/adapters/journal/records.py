@@ -59,11 +59,13 @@ class OrderReport:
 
 @dataclass(frozen=True, slots=True)
 class DecisionReport:
-    """A decision with the state of the order it led to (None: no order)."""
+    """A decision with the state of the order it led to (all None: no order);
+    ``filled_size`` in base units."""
 
     decision: Decision
     order_state: OrderState | None
     filled_quantums: int | None
+    filled_size: Decimal | None
 
 
 @dataclass(frozen=True, slots=True)

@@ -43,14 +43,7 @@ class OrderReports(OrderStore):
             Outcome.ACCEPTED.value,
             max(0, limit),
         )
-        return [
-            DecisionReport(
-                decision=Decision.from_dict(json.loads(payload)),
-                order_state=None if state is None else OrderState(state),
-                filled_quantums=None if filled is None else int(filled),
-            )
-            for payload, state, filled in rows
-        ]
+        return [_decision_report(payload, state, filled) for payload, state, filled in rows]
 
     def _report(self, order: Order) -> OrderReport:
         fills = tuple(self.fills(order.client_id))
@@ -61,8 +54,8 @@ class OrderReports(OrderStore):
         unit = self._size_of_quantum(order, fills)
         return OrderReport(
             order=order,
-            size=None if unit is None else unit * order.intent.quantums,
-            filled_size=None if unit is None else unit * order.filled_quantums,
+            size=None if unit is None else _trimmed(unit * order.intent.quantums),
+            filled_size=None if unit is None else _trimmed(unit * order.filled_quantums),
             fills=fills,
             last_reason=last[0][0] if last else "",
             last_at=datetime.fromisoformat(last[0][1]) if last else None,
@@ -85,3 +78,18 @@ class OrderReports(OrderStore):
             if fill.quantums:
                 return fill.size / fill.quantums
         return None
+
+
+def _trimmed(value: Decimal) -> Decimal:
+    """``value`` without trailing zeros, never in exponent form (``0.25``, ``100``)."""
+    return value.quantize(Decimal(1)) if value == value.to_integral() else value.normalize()
+
+
+def _decision_report(payload: str, state: str | None, filled: str | None) -> DecisionReport:
+    decision = Decision.from_dict(json.loads(payload))
+    if state is None or filled is None:
+        return DecisionReport(decision, None, None, None)
+    filled_size = None
+    if decision.size is not None and decision.quantums:
+        filled_size = _trimmed(decision.size / decision.quantums * int(filled))
+    return DecisionReport(decision, OrderState(state), int(filled), filled_size)
