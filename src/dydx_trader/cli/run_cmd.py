@@ -94,7 +94,7 @@ def register(app: typer.Typer) -> None:
             else:
                 code = asyncio.run(_live(settings, network, address, folder, show_live, console))
         except (DydxTraderError, ValueError) as error:
-            console.print(f"[red]dydx-trader run: {error}[/]")
+            console.print(f"[red]dydx-trader run: {error}[/]", soft_wrap=True)  # one line
             raise typer.Exit(2) from None
         raise typer.Exit(code)
 
