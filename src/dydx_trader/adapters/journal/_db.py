@@ -143,11 +143,6 @@ class JournalDb:
             finally:
                 self._unit_owner = None
 
-    @property
-    def in_unit(self) -> bool:
-        """True inside :meth:`unit` (on the thread and task that opened it)."""
-        return self._unit_owner is not None and self._unit_owner == _owner()
-
     @contextmanager
     def _write(self) -> Iterator[sqlite3.Connection]:
         """One write: its own transaction, or a savepoint of the open unit."""
