@@ -7,40 +7,22 @@ from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-import aiohttp
 import pytest
-from aiohttp.test_utils import TestServer
-from webhook_harness import NOW, SECRET_TEXT, Recorder
+from webhook_harness import NOW, SECRET_TEXT, Webhook, running_webhook
 
-from dydx_trader.adapters.webhook import SignalIntake, WebhookSecret, create_webhook_app
 from dydx_trader.app.validation import SignalValidator, ValidationConfig
 
 SKEW_S = 5.0
 
 
-class Hook:
-    def __init__(self, session: aiohttp.ClientSession, url: str, recorder: Recorder) -> None:
-        self.session, self.url, self.recorder = session, url, recorder
-
-    async def post(self, **fields: object) -> tuple[int, dict[str, Any]]:
-        body = {"secret": SECRET_TEXT, "market": "BTC-USD", "action": "buy", **fields}
-        async with self.session.post(self.url, json=body) as answer:
-            return answer.status, await answer.json()
-
-
 @pytest.fixture
-async def hook() -> AsyncIterator[Hook]:
-    recorder = Recorder()
-    intake = SignalIntake(
-        WebhookSecret(SECRET_TEXT), recorder, clock=lambda: NOW, max_clock_skew_s=SKEW_S
-    )
-    server = TestServer(create_webhook_app(intake), host="127.0.0.1")
-    await server.start_server()
-    try:
-        async with aiohttp.ClientSession() as session:
-            yield Hook(session, str(server.make_url("/webhook/signals")), recorder)
-    finally:
-        await server.close()
+async def hook() -> AsyncIterator[Webhook]:
+    async with running_webhook(max_clock_skew_s=SKEW_S) as webhook:
+        yield webhook
+
+
+async def post(hook: Webhook, **fields: object) -> tuple[int, dict[str, Any]]:
+    return await hook.post({"secret": SECRET_TEXT, "market": "BTC-USD", "action": "buy", **fields})
 
 
 @pytest.mark.parametrize(
@@ -54,9 +36,9 @@ async def hook() -> AsyncIterator[Hook]:
     ],
 )
 async def test_post_when_time_given_then_it_becomes_created_at(
-    hook: Hook, sent: object, expected: datetime
+    hook: Webhook, sent: object, expected: datetime
 ) -> None:
-    status, payload = await hook.post(**({} if sent is None else {"time": sent}))
+    status, payload = await post(hook, **({} if sent is None else {"time": sent}))
     assert status == 202, payload
     assert hook.recorder.signals[0].created_at == expected
 
@@ -74,18 +56,18 @@ async def test_post_when_time_given_then_it_becomes_created_at(
     ],
 )
 async def test_post_when_time_malformed_or_ahead_then_422_naming_it(
-    hook: Hook, sent: object, message: str
+    hook: Webhook, sent: object, message: str
 ) -> None:
-    status, payload = await hook.post(time=sent)
+    status, payload = await post(hook, time=sent)
     assert status == 422 and message in payload["error"], payload
     assert hook.recorder.signals == []
 
 
 async def test_post_when_alert_was_delayed_then_the_validator_refuses_it_as_stale(
-    hook: Hook,
+    hook: Webhook,
 ) -> None:
     late = (NOW - timedelta(minutes=10)).isoformat()
-    status, _ = await hook.post(time=late, id="tv-late")
+    status, _ = await post(hook, time=late, id="tv-late")
     assert status == 202
     validator = SignalValidator(ValidationConfig(), markets=None, clock=lambda: NOW.astimezone(UTC))
 

@@ -4,7 +4,6 @@ the kill switch's memory, and a journal written by the previous schema."""
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Iterator
 from decimal import Decimal
 from pathlib import Path
 
@@ -16,13 +15,6 @@ from dydx_trader.domain.errors import InvalidInput
 from dydx_trader.domain.trading_state import KillSwitchMemory, TradingState
 
 ADDRESS = "dydx1qqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqq"
-
-
-@pytest.fixture
-def journal(tmp_path: Path) -> Iterator[Journal]:
-    opened = Journal.open(tmp_path / "journal.sqlite3", fsync=False)
-    yield opened
-    opened.close()
 
 
 def _start(journal: Journal, subaccount: int = 0) -> int:

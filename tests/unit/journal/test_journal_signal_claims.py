@@ -2,12 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import UTC, datetime
 from decimal import Decimal
-from pathlib import Path
-
-import pytest
 
 from dydx_trader.adapters.journal import Journal
 from dydx_trader.domain.decision import Decision
@@ -15,13 +11,6 @@ from dydx_trader.domain.errors import InsufficientFreeCollateral
 from dydx_trader.domain.signal import Signal, SignalSource, SizingHint, SizingKind
 
 T0 = datetime(2025, 1, 2, 3, 4, 5, tzinfo=UTC)
-
-
-@pytest.fixture
-def journal(tmp_path: Path) -> Iterator[Journal]:
-    opened = Journal.open(tmp_path / "journal.sqlite3", fsync=False)
-    yield opened
-    opened.close()
 
 
 def _signal(

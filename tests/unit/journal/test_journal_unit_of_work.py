@@ -7,7 +7,6 @@ import sqlite3
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
 from datetime import UTC, datetime
 from decimal import Decimal
 from pathlib import Path
@@ -21,13 +20,6 @@ from dydx_trader.domain.errors import InsufficientFreeCollateral, JournalUnavail
 from dydx_trader.domain.signal import Signal, SignalSource
 
 T0 = datetime(2025, 1, 2, 3, 4, 5, tzinfo=UTC)
-
-
-@pytest.fixture
-def journal(tmp_path: Path) -> Iterator[Journal]:
-    opened = Journal.open(tmp_path / "journal.sqlite3", fsync=False)
-    yield opened
-    opened.close()
 
 
 def _signal(signal_id: str = "sig-1") -> Signal:

@@ -130,18 +130,12 @@ class JournalDb:
                 self._require_unit_owner()
                 yield
                 return
-            self._begin()
-            self._unit_owner = _owner()
-            try:
-                yield
-                self._commit()
-            except BaseException as error:
-                self._rollback()
-                if isinstance(error, sqlite3.Error):
-                    raise JournalUnavailable(f"journal {self.path} write failed: {error}") from None
-                raise
-            finally:
-                self._unit_owner = None
+            with self._transaction():
+                self._unit_owner = _owner()
+                try:
+                    yield
+                finally:
+                    self._unit_owner = None
 
     @contextmanager
     def _write(self) -> Iterator[sqlite3.Connection]:
@@ -151,21 +145,27 @@ class JournalDb:
                 self._require_unit_owner()
                 yield from self._savepoint()
                 return
-            self._begin()
-            try:
+            with self._transaction():
                 yield self._conn
-                self._commit()
-            except BaseException as error:
-                self._rollback()
-                if isinstance(error, sqlite3.Error):
-                    raise JournalUnavailable(f"journal {self.path} write failed: {error}") from None
-                raise
+
+    @contextmanager
+    def _transaction(self) -> Iterator[None]:
+        """``BEGIN IMMEDIATE … COMMIT``; rolled back on any failure (the lock is held)."""
+        self._begin()
+        try:
+            yield
+            self._conn.execute("COMMIT")
+        except BaseException as error:
+            self._rollback()
+            if isinstance(error, sqlite3.Error):
+                raise self._failed(error) from None
+            raise
 
     def _savepoint(self) -> Iterator[sqlite3.Connection]:
         try:
             self._conn.execute("SAVEPOINT journal_write")
         except sqlite3.Error as error:
-            raise JournalUnavailable(f"journal {self.path} write failed: {error}") from None
+            raise self._failed(error) from None
         try:
             yield self._conn
             self._conn.execute("RELEASE journal_write")
@@ -176,8 +176,11 @@ class JournalDb:
             except sqlite3.Error:
                 pass  # the unit's own rollback undoes it
             if isinstance(error, sqlite3.Error):
-                raise JournalUnavailable(f"journal {self.path} write failed: {error}") from None
+                raise self._failed(error) from None
             raise
+
+    def _failed(self, error: sqlite3.Error) -> JournalUnavailable:
+        return JournalUnavailable(f"journal {self.path} write failed: {error}")
 
     def _require_alone(self, what: str) -> None:
         """Refuse ``what`` inside a unit: it must be durable before this call returns."""
@@ -201,9 +204,6 @@ class JournalDb:
             self._conn.execute("BEGIN IMMEDIATE")
         except sqlite3.Error as error:
             raise JournalUnavailable(f"journal {self.path} is not writable: {error}") from None
-
-    def _commit(self) -> None:
-        self._conn.execute("COMMIT")
 
     def _rollback(self) -> None:
         # A failed COMMIT may already have rolled back; a second ROLLBACK would
