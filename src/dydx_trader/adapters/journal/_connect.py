@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import sqlite3
+import time
 from pathlib import Path
 
 from dydx_trader.adapters.journal._schema import MIGRATIONS, SCHEMA_VERSION
@@ -38,7 +39,7 @@ def connect_writer(path: Path, fsync: bool) -> sqlite3.Connection:
 def _prepare_writer(conn: sqlite3.Connection, path: Path, fsync: bool) -> None:
     try:
         conn.execute(f"PRAGMA busy_timeout = {_OPEN_TIMEOUT_MS}")
-        mode = conn.execute("PRAGMA journal_mode = WAL").fetchone()[0]
+        mode = _enable_wal(conn)
         # FULL: a commit is fsync'd before it returns, so the intent outlives power loss.
         conn.execute(f"PRAGMA synchronous = {'FULL' if fsync else 'NORMAL'}")
         conn.execute("PRAGMA foreign_keys = ON")
@@ -49,6 +50,20 @@ def _prepare_writer(conn: sqlite3.Connection, path: Path, fsync: bool) -> None:
         raise JournalUnavailable(f"cannot use the journal at {path}: {error}") from None
     if str(mode).lower() != "wal":
         raise JournalUnavailable(f"the journal at {path} cannot use WAL mode (got {mode})")
+
+
+def _enable_wal(conn: sqlite3.Connection) -> str:
+    """Switch to WAL and return the mode in force. SQLite answers "locked" at once,
+    without its busy handler, while another process switches the same new file:
+    retry that for as long as opening may wait."""
+    deadline = time.monotonic() + _OPEN_TIMEOUT_MS / 1000
+    while True:
+        try:
+            return str(conn.execute("PRAGMA journal_mode = WAL").fetchone()[0])
+        except sqlite3.OperationalError as error:
+            if "locked" not in str(error) or time.monotonic() >= deadline:
+                raise
+            time.sleep(0.01)
 
 
 def _migrate(conn: sqlite3.Connection, path: Path) -> None:
