@@ -9,11 +9,13 @@ also holds the devnet's indexer URL: each in-process devnet is its own chain.
 
 The lock files live in ``<user data dir>/dydx-trader/locks`` (the same place for
 every session of the user, unlike the runtime directory). The OS drops the lock
-when the holder exits, however it exits, so a crash never leaves a stale lock;
-the file itself stays (deleting it would let two processes lock two different
-files of the same name). The holder writes its pid, host, journal and start
-time into the file so others can say who holds it. Read-only commands never
-take the lock; they ask :func:`journal_holders` whether a live trader holds it.
+when the holder exits, however it exits, so a crash never leaves a stale lock
+(only a stale file, which the next start takes over). A clean release removes
+the file while still holding it; a waiter that then gets the lock checks that
+the name still leads to the file it locked, and starts over if not. The holder
+writes its pid, host, journal and start time into the file so others can say
+who holds it. Read-only commands never take the lock; they ask
+:func:`journal_holders` whether a live trader holds it.
 """
 
 from __future__ import annotations
@@ -116,12 +118,11 @@ class InstanceLock:
         path = folder / key.file_name
         try:
             folder.mkdir(parents=True, exist_ok=True, mode=0o700)
-            fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
         except OSError as error:
-            raise InstanceLocked(f"cannot create the lock file {path}: {error}") from None
-        if not _lock_patiently(fd):
+            raise InstanceLocked(f"cannot create the lock folder {folder}: {error}") from None
+        fd = _lock_patiently(path)
+        if fd is None:
             holder = _read_holder(path, key.label)
-            os.close(fd)
             raise InstanceLocked(
                 f"another dydx-trader run trades {key.label}: {holder.describe()}; "
                 "stop it first (one trader per subaccount)"
@@ -142,8 +143,10 @@ class InstanceLock:
         if self._fd is None:
             return
         fd, self._fd = self._fd, None
+        # Removed while still held: whoever waits on this file finds, once it has
+        # the lock, that the name no longer leads to it, and starts over.
         with contextlib.suppress(OSError):
-            os.ftruncate(fd, 0)  # a reader must not mistake us for a holder
+            self.path.unlink()
         os.close(fd)  # closing the descriptor drops the flock
 
     def __enter__(self) -> Self:
@@ -168,16 +171,34 @@ def journal_holders(journal: Path, directory: Path | None = None) -> list[LockHo
     return holders
 
 
-def _lock_patiently(fd: int) -> bool:
+def _lock_patiently(path: Path) -> int | None:
+    """A descriptor of ``path`` holding its exclusive lock, or None if a holder keeps it."""
     deadline = time.monotonic() + _ACQUIRE_PATIENCE_S
     while True:
         try:
+            fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
+        except OSError as error:
+            raise InstanceLocked(f"cannot create the lock file {path}: {error}") from None
+        try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-            return True
         except BlockingIOError:
+            os.close(fd)
             if time.monotonic() >= deadline:
-                return False
+                return None
             time.sleep(_RETRY_S)
+            continue
+        if _still_named(fd, path):
+            return fd
+        os.close(fd)  # the holder removed it as we locked it: lock the new one
+
+
+def _still_named(fd: int, path: Path) -> bool:
+    try:
+        named = os.stat(path)
+    except FileNotFoundError:
+        return False
+    held = os.fstat(fd)
+    return (named.st_dev, named.st_ino) == (held.st_dev, held.st_ino)
 
 
 def _is_held(path: Path) -> bool:

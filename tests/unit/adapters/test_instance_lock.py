@@ -6,6 +6,7 @@ import os
 import signal
 import subprocess
 import sys
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -141,3 +142,49 @@ def test_journal_holders_when_probing_then_holder_keeps_its_lock(
 def test_file_name_when_key_has_odd_characters_then_no_path_separator() -> None:
     odd = InstanceKey("testnet", "../../etc/passwd", 0, venue="http://x/../y")
     assert "/" not in odd.file_name and odd.file_name.endswith(".lock")
+
+
+def test_release_when_done_then_lock_file_removed(tmp_path: Path, locks: Path) -> None:
+    lock = InstanceLock.acquire(KEY, tmp_path / "journal.sqlite3", locks)
+    assert lock.path.exists()
+    lock.release()
+    assert not lock.path.exists()
+
+
+_CONTEND = """
+import os, sys, time
+from pathlib import Path
+from dydx_trader.adapters.instance_lock import InstanceKey, InstanceLock, InstanceLocked
+key = InstanceKey("testnet", sys.argv[1], 0)
+marker, locks, until = Path(sys.argv[2]), Path(sys.argv[3]), float(sys.argv[4])
+held = 0
+while time.time() < until:
+    try:
+        lock = InstanceLock.acquire(key, Path("j"), locks)
+    except InstanceLocked:
+        continue
+    fd = os.open(marker, os.O_CREAT | os.O_EXCL | os.O_WRONLY)  # raises if another holds it
+    time.sleep(0.002)
+    os.close(fd)
+    marker.unlink()
+    lock.release()
+    held += 1
+print(held)
+"""
+
+
+def test_acquire_when_processes_contend_and_release_then_never_two_holders(
+    tmp_path: Path, locks: Path
+) -> None:
+    until = time.time() + 2.0
+    argv = [sys.executable, "-c", _CONTEND, ADDRESS, str(tmp_path / "holder"), str(locks)]
+    processes = [
+        subprocess.Popen(  # noqa: S603 - our interpreter, our script
+            [*argv, str(until)], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+        )
+        for _ in range(3)
+    ]
+    results = [process.communicate(timeout=60) for process in processes]
+
+    assert [process.returncode for process in processes] == [0, 0, 0], results
+    assert sum(int(out) for out, _ in results) > 3  # the lock really changed hands
