@@ -122,7 +122,7 @@ def register(app: typer.Typer) -> None:
         console = Console()
         console.print(holder_line(path, holders), highlight=False, markup=False)
         if not rows:
-            console.print(f"No {'orders in flight' if in_flight else listing} yet.")
+            console.print("No orders in flight." if in_flight else f"No {listing} yet.")
         elif listing == "orders":
             title = "Orders in flight (newest first)" if in_flight else "Orders (newest first)"
             console.print(orders_table(rows, title))

@@ -48,6 +48,7 @@ async def test_post_when_time_given_then_it_becomes_created_at(
     [
         ("2025-01-01T12:00:00", "must carry its time zone"),
         ("yesterday", "must be ISO-8601"),
+        ("1" * 65, "too long to be a time"),
         (int(NOW.timestamp()) * 1000, "milliseconds"),
         (-5, "is not epoch seconds"),
         (True, "must be a string or a number"),

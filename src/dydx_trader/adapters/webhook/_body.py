@@ -134,6 +134,8 @@ _NUMBER_FIELDS = ("confidence", "price", "stop_loss", "take_profit")
 def _sender_time(value: object, now: datetime, max_skew: timedelta | None) -> datetime:
     if value is None:
         return now
+    if isinstance(value, str) and len(value) > _MAX_NUMBER_CHARS:
+        raise HttpRefusal(422, "field 'time' is too long to be a time")
     if isinstance(value, str) and not _looks_numeric(value):
         try:
             sent = datetime.fromisoformat(value.strip())
