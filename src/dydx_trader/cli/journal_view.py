@@ -9,6 +9,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
+from rich.markup import escape
 from rich.table import Table
 
 from dydx_trader.adapters.instance_lock import LockHolder
@@ -57,9 +58,11 @@ def state_json(record: TradingStateRecord) -> dict[str, str | None]:
 
 def state_line(record: TradingStateRecord) -> str:
     since = "" if record.at is None else f" since {record.at:%Y-%m-%d %H:%M:%S} UTC"
+    # An empty reason once hid why trading had stopped (review F8): say that it is missing.
+    reason = record.reason or "no reason was recorded"
     return (
         f"Trading state: [bold]{record.state.value}[/bold]{since} "
-        f"({record.authority.value}: {record.reason})"
+        f"({record.authority.value}: {escape(reason)})"
     )
 
 

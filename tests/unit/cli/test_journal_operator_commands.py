@@ -26,7 +26,7 @@ from dydx_trader.cli import journal_cmd
 from dydx_trader.domain.decision import Decision
 from dydx_trader.domain.order import OrderFlags, OrderIntent, OrderState, TimeInForce
 from dydx_trader.domain.side import Side
-from dydx_trader.domain.trading_state import TradingState
+from dydx_trader.domain.trading_state import Authority, TradingState
 
 T0 = datetime(2025, 3, 4, 5, 6, 7, tzinfo=UTC)
 ADDRESS = "dydx1xx4evg0695an5nvhnmuw9wp3umwdpsguyxzhmp"
@@ -174,6 +174,17 @@ def test_trading_state_when_a_trader_holds_the_lock_then_names_its_pid(
     assert "no running trader" not in result.output
     assert shown["state"] == "HALTED"
     assert [t["pid"] for t in shown["live_traders"]] == [os.getpid()]
+
+
+def test_trading_state_when_halt_reason_empty_then_says_none_was_recorded(
+    cli: typer.Typer, path: Path
+) -> None:
+    with Journal.open(path) as journal:
+        journal.set_trading_state(TradingState.HALTED, "", Authority.AUTOMATIC)
+
+    result = _invoke(cli, "trading-state", "--journal", str(path))
+
+    assert "HALTED" in result.output and "no reason was recorded" in result.output
 
 
 # -- F7: what matters after a crash ----------------------------------------------------------

@@ -197,6 +197,19 @@ class OrderStore(JournalDb):
         rows = self._read(_IN_FLIGHT, *sorted(state.value for state in IN_FLIGHT_STATES))
         return [order_from_row(*row) for row in rows]
 
+    def last_fill_at_by_market(self) -> dict[str, datetime]:
+        """When each market last filled one of our orders (aware UTC): a restarted
+        trader's cooldown starts from these, not from nothing."""
+        rows = self._read(
+            "SELECT o.market, f.filled_at FROM fills f JOIN orders o USING (client_id)"
+        )
+        latest: dict[str, datetime] = {}
+        for market, filled_at in rows:
+            at = datetime.fromisoformat(filled_at)
+            if market not in latest or at > latest[market]:
+                latest[market] = at
+        return latest
+
     def order_history(self, client_id: int) -> list[Transition]:
         rows = self._read(
             "SELECT from_state, to_state, reason, numbers, at FROM order_transitions "
