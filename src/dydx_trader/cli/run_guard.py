@@ -11,8 +11,8 @@ journaling, bounded, drainable sink.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
-import logging
 import os
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
@@ -32,16 +32,15 @@ from dydx_trader.adapters.webhook import (
     WebhookServer,
 )
 from dydx_trader.config import Settings
+from dydx_trader.domain.errors import DydxTraderError
 from dydx_trader.domain.signal import Signal, SignalSource
-
-log = logging.getLogger(__name__)
 
 
 class SessionRun:
     """The open ``runs`` row; :meth:`finished` records the session's exit code."""
 
     def __init__(self, journal: Journal, run_id: int) -> None:
-        self.journal = journal
+        self._journal = journal
         self.run_id = run_id
         self._code: int | None = None
 
@@ -57,7 +56,7 @@ class SessionRun:
             status, reason = RunStatus.FAILED, f"exit code {self._code}"
         else:
             status, reason = RunStatus.CLEAN, ""
-        self.journal.finish_run(self.run_id, status, reason)
+        self._journal.finish_run(self.run_id, status, reason)
 
 
 def instance_key(settings: Settings, profile: NetworkProfile, address: str) -> InstanceKey:
@@ -101,7 +100,9 @@ async def guarded_run(
         try:
             yield run
         except BaseException as error:
-            run.close(error)
+            # The session's own error is the one to report, even if the journal is gone too.
+            with contextlib.suppress(DydxTraderError):
+                run.close(error)
             raise
         run.close(None)
 
