@@ -95,6 +95,11 @@ class Trader:
         account follow the indexer's WebSocket.
         """
         await self.market_data.refresh()
+        if self.journal.read_only:
+            # A preview's trader: it sends nothing and may record nothing; the
+            # trader that sent the orders in flight settles them.
+            self.supervisor.start(self.actor)
+            return
         try:
             settled = await self.executor.reconcile()
         except (TimeoutError, DydxTraderError) as error:
@@ -151,13 +156,15 @@ async def build_trader(
     on_settled: Callable[[Settlement], None] | None = None,
     height_max_age_s: float = 1.0,
     settle_poll_s: float = 1.0,
+    journal: Journal | None = None,
 ) -> Trader:
     """Wire a :class:`Trader` for ``address`` on ``profile``.
 
     ``mnemonic`` signs orders; it is revealed only here, to derive the key,
     and never logged. The chain id used to sign is the one the node reports.
     ``mnemonic=None`` builds a watch-only trader: it reads and previews, and
-    its :meth:`Trader.submit` raises :class:`SecretUnavailable`.
+    its :meth:`Trader.submit` raises :class:`SecretUnavailable`. ``journal``
+    (default: opened at the configured path) is closed by :meth:`Trader.stop`.
     """
     subaccount = (
         settings.account.subaccount_number if subaccount_number is None else subaccount_number
@@ -179,7 +186,7 @@ async def build_trader(
             Wallet(key, *numbers),
             timeout_s=settings.execution.send_timeout_s,
         )
-    journal = Journal.open(settings.journal.resolved_path())
+    journal = journal or Journal.open(settings.journal.resolved_path())
     market_data = MarketDataManager(
         indexer,
         candles=indexer,

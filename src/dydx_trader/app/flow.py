@@ -232,9 +232,11 @@ class AccountActor(Actor):
         return await self._executor.submit(intent)
 
     async def _decide(self, signal: Signal, *, journal: bool) -> TradeResult:
-        if journal and not self._journal.record_signal(signal):
+        # Claimed, not merely recorded: the webhook journals a signal before its 202,
+        # and that signal is still to be decided here, exactly once.
+        if journal and not self._journal.claim_signal(signal):
             error = SignalRejected(
-                f"signal {signal.id} was already recorded; a replay is never traded twice",
+                f"signal {signal.id} was already decided; a replay is never traded twice",
                 rule="duplicate_id",
             )
             return TradeResult(signal, self._refuse(signal, error, (), journal), "duplicate")
@@ -449,7 +451,7 @@ class AccountActor(Actor):
 class FlowJournal(Protocol):
     """What the flow writes: signals, validator verdicts, decisions."""
 
-    def record_signal(self, signal: Signal) -> bool: ...
+    def claim_signal(self, signal: Signal) -> bool: ...
 
     def record_validation(
         self,

@@ -6,19 +6,27 @@ order is sent. The persisted state is re-read on every question, so an
 operator's ``dydx-trader trading-state halted`` from another process takes
 effect at once; if the journal cannot be read, the answer is HALTED (fail
 closed). Automatic changes only tighten; loosening is the operator's.
+
+The kill switch's memory (the drawdown window's peak and its outcome counters)
+is persisted too, and taken up again by the next process before its first
+sample or outcome: a restart forgets neither a drawdown nor a run of unknown
+outcomes. Over a read-only journal (a preview) nothing is persisted: a trip
+holds in this process only.
 """
 
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
+from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Protocol
 
-from dydx_trader.app.ports import MonotonicClock, SystemClock
 from dydx_trader.domain.errors import DydxTraderError, TradingHalted
 from dydx_trader.domain.trading_state import (
     Authority,
     KillSwitch,
+    KillSwitchMemory,
     OrderOutcome,
     TradingState,
     Trip,
@@ -38,7 +46,10 @@ class StateRecord(Protocol):
 
 
 class TradingStateStore(Protocol):
-    """Where the trading state persists (the journal)."""
+    """Where the trading state and the kill switch's memory persist (the journal)."""
+
+    @property
+    def read_only(self) -> bool: ...
 
     def get_trading_state(self) -> StateRecord: ...
 
@@ -46,19 +57,34 @@ class TradingStateStore(Protocol):
         self, state: TradingState, reason: str, by: Authority = ...
     ) -> StateRecord: ...
 
+    def kill_switch_memory(self) -> KillSwitchMemory | None: ...
+
+    def save_kill_switch_memory(self, memory: KillSwitchMemory) -> None: ...
+
+
+def _wall_clock() -> datetime:
+    return datetime.now(UTC)
+
 
 class RiskGuard:
-    """Decides whether an order may go out now, and trips the kill switch."""
+    """Decides whether an order may go out now, and trips the kill switch.
+
+    ``clock`` gives the time of equity samples (aware; market time in paper
+    mode): the drawdown window is measured on it. A clock that steps back is
+    read as standing still until it catches up.
+    """
 
     def __init__(
         self,
         store: TradingStateStore,
         kill_switch: KillSwitch,
-        clock: MonotonicClock | None = None,
+        *,
+        clock: Callable[[], datetime] = _wall_clock,
     ) -> None:
         self._store = store
         self._kill_switch = kill_switch
-        self._clock: MonotonicClock = clock or SystemClock()
+        self._clock = clock
+        self._restored = False
         # A halt that could not be persisted still holds in this process.
         self._floor = TradingState.ACTIVE
         self.last_reason = ""
@@ -86,13 +112,23 @@ class RiskGuard:
         )
 
     def record_equity(self, equity: Decimal) -> Trip | None:
-        """Feed an equity sample (USDC, now); a trip moves and persists the state."""
-        now_ms = int(self._clock.monotonic() * 1000)
-        return self._apply(self._kill_switch.record_equity(now_ms, equity))
+        """Feed an equity sample (USDC, now); a trip moves and persists the state.
+
+        The run loop feeds periodic samples here as well as each decision's, so
+        a loss is seen even while no signal arrives.
+        """
+        switch = self._switch()
+        now_ms = int(self._clock().timestamp() * 1000)
+        last = switch.last_sample_ms
+        before = switch.memory
+        trip = switch.record_equity(now_ms if last is None else max(now_ms, last), equity)
+        return self._apply(trip, before)
 
     def record_outcome(self, outcome: OrderOutcome) -> Trip | None:
-        """Feed a send's outcome (accepted / rejected / unknown)."""
-        return self._apply(self._kill_switch.record_outcome(outcome))
+        """Feed a send's outcome (accepted / rejected / unknown / unsettled)."""
+        switch = self._switch()
+        before = switch.memory
+        return self._apply(switch.record_outcome(outcome), before)
 
     def halt(self, reason: str) -> None:
         """Move to HALTED now (automatic: kill switch, crash, failed reconciliation)."""
@@ -102,9 +138,21 @@ class RiskGuard:
         """Move to REDUCING unless already stricter."""
         self._tighten(TradingState.REDUCING, reason)
 
-    def _apply(self, trip: Trip | None) -> Trip | None:
+    def _switch(self) -> KillSwitch:
+        """The kill switch, with the memory an earlier process persisted taken up once."""
+        if not self._restored:
+            memory = self._store.kill_switch_memory()
+            if memory is not None:
+                self._kill_switch.restore(memory)
+            self._restored = True
+        return self._kill_switch
+
+    def _apply(self, trip: Trip | None, before: KillSwitchMemory) -> Trip | None:
         if trip is not None:
             self._tighten(trip.state, trip.reason)
+        after = self._kill_switch.memory
+        if after != before and not self._store.read_only:
+            self._store.save_kill_switch_memory(after)
         return trip
 
     def _tighten(self, target: TradingState, reason: str) -> None:
@@ -114,6 +162,8 @@ class RiskGuard:
         self._floor = stricter(self._floor, target)
         self.last_reason = reason
         log.warning("trading state -> %s: %s", target.value, reason)
+        if self._store.read_only:
+            return  # a preview: the trip holds here, the journal is not ours to change
         # Raises if the journal is unwritable; then the in-memory floor holds until the
         # process ends. Once persisted, the journal holds it (and the operator may lift it).
         self._store.set_trading_state(target, reason, Authority.AUTOMATIC)

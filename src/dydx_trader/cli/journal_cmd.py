@@ -2,7 +2,12 @@
 
 Both use ``--journal PATH``, else the path in the config file
 (``$DYDX_TRADER_CONFIG`` or ``./dydx-trader.toml``), else the default under the
-user's data directory. Failures are one readable line on stderr and exit code 1.
+user's data directory. Both print the journal they resolved and whether a live
+trader holds it, so a kill switch never lands in the wrong file unnoticed; a
+journal that does not exist is refused, never created (``trading-state
+--create`` creates one on purpose). Reading opens the journal read-only: it
+never waits for, or blocks, the trader's writes. Failures are one readable
+line on stderr and exit code 1.
 """
 
 from __future__ import annotations
@@ -10,15 +15,24 @@ from __future__ import annotations
 import json
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated, NoReturn
+from typing import Annotated, Any, NoReturn
 
 import typer
 from rich.console import Console
-from rich.table import Table
 
+from dydx_trader.adapters.instance_lock import journal_holders
 from dydx_trader.adapters.journal import Journal, TradingStateRecord
+from dydx_trader.cli.journal_view import (
+    decision_json,
+    decisions_table,
+    holder_line,
+    holders_json,
+    order_json,
+    orders_table,
+    state_json,
+    state_line,
+)
 from dydx_trader.config import discover_config_path, load_config
-from dydx_trader.domain.decision import Decision, Outcome
 from dydx_trader.domain.errors import DydxTraderError
 from dydx_trader.domain.trading_state import Authority, TradingState
 
@@ -41,41 +55,33 @@ def _fail(message: str) -> NoReturn:
 
 
 def _journal_path(explicit: Path | None) -> Path:
-    if explicit is not None:
-        return explicit
-    return load_config(discover_config_path()).journal.resolved_path()
+    """The journal the command means, made absolute (so the operator sees which one)."""
+    path = explicit if explicit is not None else (
+        load_config(discover_config_path()).journal.resolved_path()
+    )  # fmt: skip
+    return path.expanduser().resolve()
 
 
-def _decisions_table(decisions: list[Decision]) -> Table:
-    table = Table(title="Recent decisions (newest first)")
-    for column in ("decided at (UTC)", "signal", "market", "outcome", "reason"):
-        table.add_column(column, overflow="fold")
-    for decision in decisions:
-        colour = "green" if decision.outcome is Outcome.ACCEPTED else "red"
-        table.add_row(
-            decision.decided_at.strftime("%Y-%m-%d %H:%M:%S"),
-            decision.signal_id,
-            decision.market,
-            f"[{colour}]{decision.outcome.value}[/{colour}]",
-            decision.reason,
-        )
-    return table
+def _existing(path: Path) -> Path:
+    """``path`` if a journal file is there; else one line and exit 1 (never create it)."""
+    if not path.is_file():
+        _fail(f"there is no journal at {path}; check --journal or journal.path in the config")
+    return path
 
 
-def _state_view(record: TradingStateRecord) -> dict[str, str | None]:
-    return {
-        "state": record.state.value,
-        "reason": record.reason,
-        "set_by": record.authority.value,
-        "since": None if record.at is None else record.at.isoformat(),
-    }
+def _read(path: Path, limit: int, orders: bool, in_flight: bool) -> list[Any]:
+    with Journal.open(path, read_only=True) as journal:
+        if orders or in_flight:
+            return list(journal.order_reports(limit, in_flight_only=in_flight))
+        return list(journal.decision_reports(limit))
 
 
 def _show_or_set(path: Path, state: StateChoice | None, reason: str) -> TradingStateRecord:
-    with Journal.open(path) as opened:
-        if state is None:
-            return opened.get_trading_state()
-        return opened.set_trading_state(
+    if state is None:
+        with Journal.open(path, read_only=True) as journal:
+            return journal.get_trading_state()
+    with Journal.open(path) as journal:
+        return journal.set_trading_state(
             TradingState(state.value.upper()), reason, Authority.OPERATOR
         )
 
@@ -89,32 +95,45 @@ def register(app: typer.Typer) -> None:
         arithmetic: Annotated[
             bool, typer.Option("--arithmetic", help="Show each decision's arithmetic too.")
         ] = False,
+        orders: Annotated[
+            bool,
+            typer.Option("--orders", help="Orders: state, filled/size, good-til-block, fills."),
+        ] = False,
+        in_flight: Annotated[
+            bool, typer.Option("--in-flight", help="Only orders whose outcome is still open.")
+        ] = False,
         journal_path: JournalOption = None,
         as_json: JsonOption = False,
     ) -> None:
-        """List recent decisions and their reasons."""
+        """List recent decisions (with their order's state) or orders, and their reasons."""
         try:
-            path = _journal_path(journal_path)
-            if not path.exists():
-                decisions: list[Decision] = []
-            else:
-                with Journal.open(path) as opened:
-                    decisions = opened.recent_decisions(limit)
+            path = _existing(_journal_path(journal_path))
+            rows = _read(path, limit, orders, in_flight)
+            holders = journal_holders(path)
         except DydxTraderError as error:
             _fail(str(error))
+        listing = "orders" if orders or in_flight else "decisions"
         if as_json:
-            typer.echo(json.dumps([d.to_dict() for d in decisions], indent=2))
+            convert = order_json if listing == "orders" else decision_json
+            document = {"journal": str(path), "live_traders": holders_json(holders),
+                        listing: [convert(row) for row in rows]}  # fmt: skip
+            typer.echo(json.dumps(document, indent=2))
             return
         console = Console()
-        if not decisions:
-            console.print(f"No decisions yet in {path}.", highlight=False)
-            return
-        console.print(_decisions_table(decisions))
-        if arithmetic:
-            for decision in decisions:
-                console.print(f"\n[bold]{decision.signal_id}[/bold] {decision.reason}")
-                for label, value in decision.arithmetic:
-                    console.print(f"  {label}: {value}", highlight=False, markup=False)
+        console.print(holder_line(path, holders), highlight=False, markup=False)
+        if not rows:
+            console.print("No orders in flight." if in_flight else f"No {listing} yet.")
+        elif listing == "orders":
+            title = "Orders in flight (newest first)" if in_flight else "Orders (newest first)"
+            console.print(orders_table(rows, title))
+        else:
+            console.print(decisions_table(rows))
+            if arithmetic:
+                for report in rows:
+                    decision = report.decision
+                    console.print(f"\n[bold]{decision.signal_id}[/bold] {decision.reason}")
+                    for label, value in decision.arithmetic:
+                        console.print(f"  {label}: {value}", highlight=False, markup=False)
 
     @app.command("trading-state")
     def trading_state(
@@ -127,26 +146,34 @@ def register(app: typer.Typer) -> None:
         reason: Annotated[
             str, typer.Option("--reason", help="Why (kept in the journal).")
         ] = "set by the operator from the CLI",
+        create: Annotated[
+            bool,
+            typer.Option("--create", help="Create the journal if it does not exist yet."),
+        ] = False,
         journal_path: JournalOption = None,
         as_json: JsonOption = False,
     ) -> None:
         """Show or switch the persisted trading state (active, reducing, halted)."""
         try:
             path = _journal_path(journal_path)
-            if state is None and not path.exists():
-                record = TradingStateRecord(
-                    TradingState.ACTIVE, f"no journal at {path} yet", Authority.OPERATOR, None
-                )
-            else:
-                record = _show_or_set(path, state, reason)
+            if not create:
+                _existing(path)
+            record = _show_or_set(path, state, reason)
+            holders = journal_holders(path)
         except DydxTraderError as error:
             _fail(str(error))
         if as_json:
-            typer.echo(json.dumps(_state_view(record), indent=2))
+            document: dict[str, Any] = {**state_json(record), "journal": str(path),
+                                        "live_traders": holders_json(holders)}  # fmt: skip
+            typer.echo(json.dumps(document, indent=2))
             return
-        since = "" if record.at is None else f" since {record.at:%Y-%m-%d %H:%M:%S} UTC"
-        Console().print(
-            f"Trading state: [bold]{record.state.value}[/bold]{since} "
-            f"({record.authority.value}: {record.reason})",
-            highlight=False,
-        )
+        console = Console()
+        console.print(holder_line(path, holders), highlight=False, markup=False)
+        console.print(state_line(record), highlight=False)
+        if state is not None and not holders:
+            # Said out loud: a switch written where no trader reads is the wrong-journal slip.
+            console.print(
+                "note: no running trader uses this journal; the state applies when "
+                "`dydx-trader run` starts with it",
+                highlight=False,
+            )

@@ -15,7 +15,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import os
 import signal as os_signal
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
@@ -25,21 +24,15 @@ from pathlib import Path
 from typing import Any
 
 import typer
-from aiohttp import web
 from rich.console import Console
 from rich.live import Live
 
 from dydx_trader.adapters.dydx.network import NetworkName, network_profile
-from dydx_trader.adapters.webhook import (
-    SECRET_ENV_VAR,
-    SignalIntake,
-    WebhookSecret,
-    create_webhook_app,
-)
 from dydx_trader.app.executor import Settlement
 from dydx_trader.app.session import SessionStats
 from dydx_trader.app.strategy_runner import StrategyAssignment, StrategyRunner
 from dydx_trader.bootstrap import Trader, build_trader
+from dydx_trader.cli.run_guard import guarded_run, serve_webhook
 from dydx_trader.cli.run_view import live_view, summary_table, write_report
 from dydx_trader.config import Settings, load_config
 from dydx_trader.domain.errors import DydxTraderError
@@ -101,7 +94,7 @@ def register(app: typer.Typer) -> None:
             else:
                 code = asyncio.run(_live(settings, network, address, folder, show_live, console))
         except (DydxTraderError, ValueError) as error:
-            console.print(f"[red]dydx-trader run: {error}[/]")
+            console.print(f"[red]dydx-trader run: {error}[/]", soft_wrap=True)  # one line
             raise typer.Exit(2) from None
         raise typer.Exit(code)
 
@@ -154,26 +147,28 @@ async def _paper(
         engine_state = devnet.engine
         assert engine_state is not None
         clock = _Clock(lambda: engine_state.block_time, speed)
-        return await _session(
-            settings,
-            lambda on_settled: build_trader(
+        async with guarded_run(settings, profile, address, mode="paper") as run:
+            code = await _session(
                 settings,
-                profile,
-                address=address,
-                mnemonic=Secret(DEMO_MNEMONIC),
-                on_settled=on_settled,
-                # Blocks come every 50 ms here: a good-til-block from a height
-                # a second old would already be in the past.
-                height_max_age_s=2 * PAPER_BLOCK_TIME_S,
-                settle_poll_s=0.25,
-            ),
-            clock,
-            finished=lambda: bool(engine_state.replay_finished),
-            folder=folder,
-            show_live=show_live,
-            console=console,
-            title="paper trading on the devnet",
-        )
+                lambda on_settled: build_trader(
+                    settings,
+                    profile,
+                    address=address,
+                    mnemonic=Secret(DEMO_MNEMONIC),
+                    on_settled=on_settled,
+                    # Blocks come every 50 ms here: a good-til-block from a height
+                    # a second old would already be in the past.
+                    height_max_age_s=2 * PAPER_BLOCK_TIME_S,
+                    settle_poll_s=0.25,
+                ),
+                clock,
+                finished=lambda: bool(engine_state.replay_finished),
+                folder=folder,
+                show_live=show_live,
+                console=console,
+                title="paper trading on the devnet",
+            )
+            return run.finished(code)
 
 
 def _data_span(
@@ -227,18 +222,20 @@ async def _live(
         raise ValueError(f"trading on {network} needs an address (--address or account.address)")
     mnemonic = load_mnemonic()
     console.print(f"dydx-trader live on {network}: {address}/{settings.account.subaccount_number}")
-    return await _session(
-        settings,
-        lambda on_settled: build_trader(
-            settings, profile, address=address, mnemonic=mnemonic, on_settled=on_settled
-        ),
-        _Clock(lambda: datetime.now(UTC), 1.0),
-        finished=lambda: False,
-        folder=folder,
-        show_live=show_live,
-        console=console,
-        title=f"live on {network}",
-    )
+    async with guarded_run(settings, profile, address, mode="live") as run:
+        code = await _session(
+            settings,
+            lambda on_settled: build_trader(
+                settings, profile, address=address, mnemonic=mnemonic, on_settled=on_settled
+            ),
+            _Clock(lambda: datetime.now(UTC), 1.0),
+            finished=lambda: False,
+            folder=folder,
+            show_live=show_live,
+            console=console,
+            title=f"live on {network}",
+        )
+        return run.finished(code)
 
 
 # -- the session ---------------------------------------------------------------------------
@@ -272,7 +269,7 @@ async def _session(
     stop = asyncio.Event()
     _on_stop_signals(stop)
     await trader.start(candle_series=runner.series)
-    http = await _serve_webhook(settings, submit, console)
+    http = await serve_webhook(settings, submit, console)
     last_sample = datetime.min.replace(tzinfo=UTC)
     try:
         with (
@@ -298,7 +295,7 @@ async def _session(
                 await asyncio.sleep(TICK_S)
     finally:
         if http is not None:
-            await http.cleanup()  # no new signals from outside
+            await http.cleanup()  # no new signals from outside; accepted ones decided
         await trader.stop()  # no new orders; in-flight outcomes settle first
     await _sample_final(trader, stats, clock.now())
     code = trader.supervisor.exit_code
@@ -311,32 +308,6 @@ async def _session(
     if code:
         console.print(f"[red]stopped because an actor failed: {trader.supervisor.failure!r}[/]")
     return code
-
-
-async def _serve_webhook(
-    settings: Settings, submit: Callable[[Signal], Awaitable[None]], console: Console
-) -> web.AppRunner | None:
-    """Serve ``POST /webhook/signals`` on the HTTP port when a webhook secret is set.
-
-    An accepted body is answered 202 at once; its signal then goes through the
-    same flow as a strategy's (validated, sized, checked, journaled).
-    """
-    if not os.environ.get(SECRET_ENV_VAR):
-        return None
-    secret = WebhookSecret.from_environ(os.environ)
-    pending: set[asyncio.Task[None]] = set()
-
-    async def sink(signal: Signal) -> None:
-        task = asyncio.ensure_future(submit(signal))
-        pending.add(task)
-        task.add_done_callback(pending.discard)
-
-    app = create_webhook_app(SignalIntake(secret, sink))
-    runner = web.AppRunner(app, access_log=None, handle_signals=False)
-    await runner.setup()
-    await web.TCPSite(runner, settings.http.host, settings.http.port).start()
-    console.print(f"webhook: POST http://{settings.http.host}:{settings.http.port}/webhook/signals")
-    return runner
 
 
 async def _sample(trader: Trader, stats: SessionStats, now: datetime) -> datetime | None:

@@ -5,9 +5,9 @@ with and asks it to *preview* the signal: the balance, the sizing, the
 pre-trade checks and the worst price are computed exactly as for a real
 order, but nothing is journaled and nothing is sent.
 
-The trader's journal is a private scratch copy (in a temporary folder) of the
-configured journal, so the kill switch's state is honoured while the real
-journal file is never opened for writing. The trader is watch-only (built
+The trader's journal is the configured journal opened read-only (an empty
+one when there is none yet), so the kill switch's state is honoured while the
+journal file is never written or created. The trader is watch-only (built
 without a mnemonic): a preview signs nothing, so no secret is ever read. On
 the devnet with no address the funded demo account is used; other networks
 need ``--address`` (or ``[account] address`` in the config).
@@ -19,13 +19,8 @@ be refused or the venue could not be read, 2 bad input.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import importlib
 import json
-import shutil
-import sqlite3
-import tempfile
-from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from decimal import Decimal
@@ -39,6 +34,7 @@ from rich.table import Table
 
 from dydx_trader.adapters.dydx.indexer import check_address
 from dydx_trader.adapters.dydx.network import NetworkName, NetworkProfile, network_profile
+from dydx_trader.adapters.journal import Journal
 from dydx_trader.app.flow import TradeResult
 from dydx_trader.app.validation import ValidationResult
 from dydx_trader.bootstrap import build_trader
@@ -239,16 +235,15 @@ async def _preview(
     same = network is None or network is settings.network.name
     who = _account(profile, address or (settings.account.address if same else None))
     number = settings.account.subaccount_number if subaccount is None else subaccount
-    with _scratch_journal(settings.journal.resolved_path()) as scratch:
-        scratch_settings = settings.model_copy(
-            update={"journal": settings.journal.model_copy(update={"path": scratch})}
-        )
+    # Read-only: the kill switch's state is honoured, nothing is ever written.
+    path = settings.journal.resolved_path()
+    with Journal.open(path, read_only=True, missing_ok=True) as journal:
         try:
             async with asyncio.timeout(timeout):
                 # No mnemonic: a watch-only trader, which previews but cannot sign.
                 trader = await build_trader(
-                    scratch_settings, profile, address=who, mnemonic=None,
-                    subaccount_number=number,
+                    settings, profile, address=who, mnemonic=None,
+                    subaccount_number=number, journal=journal,
                 )  # fmt: skip
                 try:
                     await trader.start(follow_streams=False)
@@ -265,41 +260,6 @@ async def _preview(
                 timeout_s=str(timeout),
             ) from None
     return Preview(result, validation, profile.name, who, number)
-
-
-@contextlib.contextmanager
-def _scratch_journal(source: Path) -> Iterator[Path]:
-    """A private copy of the journal at ``source`` (empty if it has none), deleted after.
-
-    The copy is read through SQLite in read-only mode, so the real journal is
-    never written, even by the trader's start-up reconciliation.
-    """
-    with tempfile.TemporaryDirectory(prefix="dydx-trader-size-") as folder:
-        target = Path(folder) / "journal.sqlite3"
-        if source.is_file():
-            _copy_journal(source, target)
-        yield target
-
-
-def _copy_journal(source: Path, target: Path) -> None:
-    try:
-        reader = sqlite3.connect(f"{source.resolve().as_uri()}?mode=ro", uri=True, timeout=5)
-        try:
-            writer = sqlite3.connect(target)
-            try:
-                reader.backup(writer)
-            finally:
-                writer.close()
-        finally:
-            reader.close()
-    except sqlite3.Error:
-        # A read-only connection may be refused (e.g. a WAL journal in a read-only
-        # folder); a plain file copy is a consistent enough snapshot for a preview.
-        target.unlink(missing_ok=True)
-        shutil.copyfile(source, target)
-        wal = source.with_name(source.name + "-wal")
-        if wal.is_file():
-            shutil.copyfile(wal, target.with_name(target.name + "-wal"))
 
 
 # -- output ---------------------------------------------------------------------------

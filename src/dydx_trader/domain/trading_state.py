@@ -6,8 +6,11 @@ takes an operator (``dydx-trader trading-state active``), so a halt survives
 restarts until someone has looked at its cause.
 
 :class:`KillSwitch` is a rule object with no I/O and no clock: equity samples
-arrive with their (monotonic) time in milliseconds, order outcomes one by one, and
-it answers with a :class:`Trip` (the state to move to and why) or ``None``.
+arrive with their time in milliseconds (any clock that never goes backwards),
+order outcomes one by one, and it answers with a :class:`Trip` (the state to
+move to and why) or ``None``. Its memory (:class:`KillSwitchMemory`: the
+window's peak and the outcome counters) is a value the caller persists and
+restores, so a restart forgets neither a drawdown nor a run of bad outcomes.
 """
 
 from __future__ import annotations
@@ -53,21 +56,23 @@ TRANSITIONS: Final = MappingProxyType(
 _SEVERITY: Final = {_T.ACTIVE: 0, _T.REDUCING: 1, _T.HALTED: 2}
 
 
-def check_transition(current: TradingState, new: TradingState, by: Authority) -> bool:
-    """True if ``current -> new`` changes something, False if it is already ``new``.
+def is_change(current: TradingState, new: TradingState) -> bool:
+    """True if moving from ``current`` to ``new`` changes anything."""
+    return new is not current
 
-    Raises :class:`IllegalStateTransition` when ``by`` may not make this move.
+
+def require_allowed(current: TradingState, new: TradingState, by: Authority) -> None:
+    """Raise :class:`IllegalStateTransition` when ``by`` may not move ``current -> new``.
+
+    Staying in the same state is always allowed (it changes nothing).
     """
-    if new is current:
-        return False
-    if (current, new) not in TRANSITIONS[by]:
+    if is_change(current, new) and (current, new) not in TRANSITIONS[by]:
         raise IllegalStateTransition(
             f"trading state cannot go from {current.value} to {new.value} automatically; "
             "an operator must do it (dydx-trader trading-state)",
             current=current.value,
             requested=new.value,
         )
-    return True
 
 
 def stricter(a: TradingState, b: TradingState) -> TradingState:
@@ -140,12 +145,54 @@ class OrderOutcome(StrEnum):
     ACCEPTED = "accepted"
     REJECTED = "rejected"
     UNKNOWN = "unknown"
+    UNSETTLED = "unsettled"
+    """Settlement gave up on the order: its outcome could not be read from the venue.
+    Counted like an unknown outcome."""
+
+
+@dataclass(frozen=True, slots=True)
+class KillSwitchMemory:
+    """What the kill switch must not forget across a restart.
+
+    ``peak`` (USDC) and ``peak_at_ms`` (the sample's time, milliseconds on the
+    caller's clock): the highest equity in the drawdown window, or both None
+    before the first sample. ``rejections``: definitive rejections in a row.
+    ``unknown``: unknown or unsettled outcomes not yet forgiven. ``clean_streak``:
+    accepted sends in a row since the last bad outcome (capped at the unknown
+    limit, which is when it forgives).
+    """
+
+    peak: Decimal | None = None
+    peak_at_ms: int | None = None
+    rejections: int = 0
+    unknown: int = 0
+    clean_streak: int = 0
+
+    def __post_init__(self) -> None:
+        if (self.peak is None) != (self.peak_at_ms is None):
+            raise InvalidInput("a kill switch peak needs both its value and its time")
+        if self.peak is not None:
+            require_finite("peak equity", self.peak)
+        for name in ("peak_at_ms", "rejections", "unknown", "clean_streak"):
+            value = getattr(self, name)
+            if value is None and name == "peak_at_ms":
+                continue
+            if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+                raise InvalidInput(f"kill switch {name} {value!r} must be an int >= 0", field=name)
 
 
 class KillSwitch:
-    """Trips on drawdown over a window and on runs of rejections or unknown outcomes."""
+    """Trips on drawdown over a window and on runs of rejections or unknown outcomes.
 
-    def __init__(self, limits: KillSwitchLimits) -> None:
+    The outcome rule: ``max_consecutive_rejections`` definitive rejections with
+    no accepted send between them trip it. Unknown and unsettled outcomes are
+    stickier, because an accepted send says nothing about the unknown ones: they
+    are forgiven only by ``max_consecutive_unknown`` accepted sends *in a row*.
+    So alternating accepted / unknown outcomes trip after ``max_consecutive_unknown``
+    unknowns, where a counter reset by every acceptance would never trip.
+    """
+
+    def __init__(self, limits: KillSwitchLimits, memory: KillSwitchMemory | None = None) -> None:
         self.limits = limits
         # The window's candidate peaks: (time_ms, equity USDC), time ascending and
         # equity strictly descending, so the front is the window's peak and each
@@ -154,9 +201,44 @@ class KillSwitch:
         self._last_ms: int | None = None
         self._rejections = 0
         self._unknown = 0
+        self._clean_streak = 0
+        if memory is not None:
+            self.restore(memory)
+
+    @property
+    def memory(self) -> KillSwitchMemory:
+        """What to persist: the window's peak and the outcome counters."""
+        peak_at, peak = self._samples[0] if self._samples else (None, None)
+        return KillSwitchMemory(
+            peak=peak,
+            peak_at_ms=peak_at,
+            rejections=self._rejections,
+            unknown=self._unknown,
+            clean_streak=self._clean_streak,
+        )
+
+    @property
+    def last_sample_ms(self) -> int | None:
+        """The time of the latest equity sample (or restored peak), None before any."""
+        return self._last_ms
+
+    def restore(self, memory: KillSwitchMemory) -> None:
+        """Take up ``memory`` (persisted by an earlier process) as this switch's own.
+
+        Only the peak is restored of the window, not the lower candidates behind
+        it: until the peak leaves the window the switch is exactly as strict as
+        before the restart.
+        """
+        self._samples.clear()
+        if memory.peak is not None and memory.peak_at_ms is not None:
+            self._samples.append((memory.peak_at_ms, memory.peak))
+        self._last_ms = memory.peak_at_ms
+        self._rejections = memory.rejections
+        self._unknown = memory.unknown
+        self._clean_streak = memory.clean_streak
 
     def record_equity(self, at_ms: int, equity: Decimal) -> Trip | None:
-        """Feed one equity sample (USDC) taken at monotonic time ``at_ms`` (milliseconds)."""
+        """Feed one equity sample (USDC) taken at ``at_ms`` (milliseconds, never decreasing)."""
         require_finite("equity", equity)
         if isinstance(at_ms, bool) or not isinstance(at_ms, int):
             raise InvalidInput("sample time must be int milliseconds", field="at_ms")
@@ -190,26 +272,35 @@ class KillSwitch:
         return None
 
     def record_outcome(self, outcome: OrderOutcome) -> Trip | None:
-        """Feed one send's outcome; a run of rejections or unknowns trips the switch."""
+        """Feed one send's outcome; see the class docstring for when it trips."""
+        unknown_limit = self.limits.max_consecutive_unknown
         if outcome is OrderOutcome.ACCEPTED:
-            self._rejections = self._unknown = 0
+            self._rejections = 0
+            self._clean_streak = min(self._clean_streak + 1, max(unknown_limit, 1))
+            if self._clean_streak >= unknown_limit:
+                self._unknown = 0
             return None
+        self._clean_streak = 0
         if outcome is OrderOutcome.REJECTED:
             self._rejections += 1
-            self._unknown = 0
-            limit, count, rule = (
-                self.limits.max_consecutive_rejections,
-                self._rejections,
-                "rejections",
-            )
-        else:
-            self._unknown += 1
-            self._rejections = 0
-            limit, count, rule = self.limits.max_consecutive_unknown, self._unknown, "unknown"
+            limit, count = self.limits.max_consecutive_rejections, self._rejections
+            if limit and count >= limit:
+                return self._trip(
+                    "rejections",
+                    f"{count} orders in a row rejected (limit {limit})",
+                    count=count,
+                    limit=limit,
+                )
+            return None
+        self._unknown += 1
+        limit, count = unknown_limit, self._unknown
         if limit and count >= limit:
-            what = "rejected" if rule == "rejections" else "had an unknown outcome"
             return self._trip(
-                rule, f"{count} orders in a row {what} (limit {limit})", count=count, limit=limit
+                "unknown",
+                f"{count} orders had an unknown outcome or could not be settled, with fewer "
+                f"than {limit} accepted in a row between them (limit {limit})",
+                count=count,
+                limit=limit,
             )
         return None
 

@@ -59,10 +59,16 @@ class Webhook:
 
 
 @asynccontextmanager
-async def running_webhook(max_body_bytes: int = 64 * 1024) -> AsyncIterator[Webhook]:
+async def running_webhook(
+    max_body_bytes: int = 64 * 1024, max_clock_skew_s: float | None = None
+) -> AsyncIterator[Webhook]:
     recorder = Recorder()
     intake = SignalIntake(
-        WebhookSecret(SECRET_TEXT), recorder, clock=lambda: NOW, max_body_bytes=max_body_bytes
+        WebhookSecret(SECRET_TEXT),
+        recorder,
+        clock=lambda: NOW,
+        max_body_bytes=max_body_bytes,
+        max_clock_skew_s=max_clock_skew_s,
     )
     server = TestServer(create_webhook_app(intake), host="127.0.0.1")
     await server.start_server()

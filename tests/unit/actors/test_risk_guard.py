@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
 
@@ -21,13 +22,20 @@ from dydx_trader.domain.trading_state import (
     TradingState,
 )
 
+T0 = datetime(2025, 1, 1, tzinfo=UTC)
+
 
 class FakeClock:
-    def __init__(self) -> None:
-        self.now = 0.0
+    """Aware time that moves only when told (``advance`` seconds)."""
 
-    def monotonic(self) -> float:
+    def __init__(self) -> None:
+        self.now = T0
+
+    def __call__(self) -> datetime:
         return self.now
+
+    def advance(self, seconds: float) -> None:
+        self.now += timedelta(seconds=seconds)
 
 
 @pytest.fixture
@@ -39,7 +47,7 @@ def journal(tmp_path: Path) -> Iterator[Journal]:
 
 def _guard(journal: Journal, clock: FakeClock | None = None, **limits: object) -> RiskGuard:
     switch = KillSwitch(KillSwitchLimits(**limits))  # type: ignore[arg-type]
-    return RiskGuard(journal, switch, clock or FakeClock())
+    return RiskGuard(journal, switch, clock=clock or FakeClock())
 
 
 def test_may_trade_when_active_then_allowed(journal: Journal) -> None:
@@ -54,7 +62,7 @@ def test_record_equity_when_drawdown_trips_then_halted_persisted_with_reason(
     clock = FakeClock()
     guard = _guard(journal, clock, max_drawdown=Decimal("0.1"))
     guard.record_equity(Decimal(1000))
-    clock.now = 60.5
+    clock.advance(60.5)
     trip = guard.record_equity(Decimal(850))
     assert trip is not None and trip.state is TradingState.HALTED
     refusal = guard.may_trade(reduces_position=True)
@@ -96,6 +104,11 @@ def test_halt_when_already_halted_then_nothing_written_again(journal: Journal) -
 
 
 class BrokenStore:
+    read_only = False
+
+    def kill_switch_memory(self) -> None:
+        raise JournalUnavailable("disk gone")
+
     def get_trading_state(self) -> object:
         raise JournalUnavailable("disk gone")
 
@@ -104,16 +117,21 @@ class BrokenStore:
 
 
 def test_state_when_store_unreadable_then_fail_closed() -> None:
-    guard = RiskGuard(BrokenStore(), KillSwitch(KillSwitchLimits()), FakeClock())  # type: ignore[arg-type]
+    guard = RiskGuard(BrokenStore(), KillSwitch(KillSwitchLimits()), clock=FakeClock())  # type: ignore[arg-type]
     refusal = guard.may_trade(reduces_position=True)
     assert isinstance(refusal, TradingHalted) and "unreadable" in refusal.message
 
 
-class ReadOnlyJournal:
+class UnwritableJournal:
     """Reads work, writes fail: the halt must still hold in this process."""
+
+    read_only = False
 
     def __init__(self, journal: Journal) -> None:
         self._journal = journal
+
+    def kill_switch_memory(self) -> None:
+        return None
 
     def get_trading_state(self) -> object:
         return self._journal.get_trading_state()
@@ -125,7 +143,11 @@ class ReadOnlyJournal:
 def test_halt_when_persisting_fails_then_halt_holds_in_memory_and_error_raised(
     journal: Journal,
 ) -> None:
-    guard = RiskGuard(ReadOnlyJournal(journal), KillSwitch(KillSwitchLimits()), FakeClock())  # type: ignore[arg-type]
+    guard = RiskGuard(
+        UnwritableJournal(journal),  # type: ignore[arg-type]
+        KillSwitch(KillSwitchLimits()),
+        clock=FakeClock(),
+    )
     with pytest.raises(JournalUnavailable):
         guard.halt("actor crashed")
     assert guard.state is TradingState.HALTED

@@ -72,16 +72,16 @@ def test_journal_when_decisions_exist_then_table_shows_reasons(
 def test_journal_when_json_then_decision_dicts(cli: typer.Typer, path: Path) -> None:
     result = CliRunner().invoke(cli, ["journal", "--journal", str(path), "--json", "-n", "1"])
     assert result.exit_code == 0, result.output
-    [only] = json.loads(result.output)
+    [only] = json.loads(result.output)["decisions"]
     assert only["signal_id"] == "buy-2" and only["error_code"] == "ExposureLimitExceeded"
 
 
-def test_journal_when_file_missing_then_says_so_without_creating_it(
+def test_journal_when_file_missing_then_refused_without_creating_it(
     cli: typer.Typer, tmp_path: Path
 ) -> None:
     missing = tmp_path / "none.sqlite3"
     result = CliRunner().invoke(cli, ["journal", "--journal", str(missing)])
-    assert result.exit_code == 0 and "No decisions yet" in result.output
+    assert result.exit_code == 1 and "there is no journal at" in result.output
     assert not missing.exists()
 
 

@@ -189,11 +189,11 @@ def test_trading_state_when_set_from_another_connection_then_visible(tmp_path: P
 
 def test_runs_when_started_and_finished_then_recorded(journal: Journal) -> None:
     run_id = journal.start_run("paper", "devnet", {"speed": "60"})
-    journal.finish_run(run_id, "completed")
+    journal.finish_run(run_id, "clean")
     conn = sqlite3.connect(journal.path)
     row = conn.execute("SELECT mode, network, status, details FROM runs").fetchone()
     conn.close()
-    assert row == ("paper", "devnet", "completed", '{"speed":"60"}')
+    assert row == ("paper", "devnet", "clean", '{"speed":"60"}')
 
 
 def test_write_when_journal_closed_then_journal_unavailable(tmp_path: Path) -> None:

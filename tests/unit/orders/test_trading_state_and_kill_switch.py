@@ -16,8 +16,9 @@ from dydx_trader.domain.trading_state import (
     KillSwitchLimits,
     OrderOutcome,
     TradingState,
-    check_transition,
+    is_change,
     may_trade,
+    require_allowed,
     stricter,
 )
 
@@ -27,20 +28,20 @@ SEVERITY = {T.ACTIVE: 0, T.REDUCING: 1, T.HALTED: 2}
 
 @pytest.mark.parametrize("current", list(T))
 @pytest.mark.parametrize("new", list(T))
-def test_check_transition_when_automatic_then_only_tightens(current: T, new: T) -> None:
-    if SEVERITY[new] > SEVERITY[current]:
-        assert check_transition(current, new, Authority.AUTOMATIC) is True
-    elif new is current:
-        assert check_transition(current, new, Authority.AUTOMATIC) is False
+def test_require_allowed_when_automatic_then_only_tightens(current: T, new: T) -> None:
+    if SEVERITY[new] >= SEVERITY[current]:
+        require_allowed(current, new, Authority.AUTOMATIC)
+        assert is_change(current, new) is (new is not current)
     else:
         with pytest.raises(IllegalStateTransition, match="operator"):
-            check_transition(current, new, Authority.AUTOMATIC)
+            require_allowed(current, new, Authority.AUTOMATIC)
 
 
 @pytest.mark.parametrize("current", list(T))
 @pytest.mark.parametrize("new", list(T))
-def test_check_transition_when_operator_then_anything(current: T, new: T) -> None:
-    assert check_transition(current, new, Authority.OPERATOR) is (new is not current)
+def test_require_allowed_when_operator_then_anything(current: T, new: T) -> None:
+    require_allowed(current, new, Authority.OPERATOR)
+    assert is_change(current, new) is (new is not current)
 
 
 @pytest.mark.parametrize(
@@ -168,7 +169,7 @@ class AutomaticMachine(RuleBasedStateMachine):
     @rule(new=st.sampled_from(list(T)), by=st.sampled_from(list(Authority)))
     def change(self, new: T, by: Authority) -> None:
         try:
-            check_transition(self.state, new, by)
+            require_allowed(self.state, new, by)
         except IllegalStateTransition:
             assert by is Authority.AUTOMATIC and SEVERITY[new] < SEVERITY[self.state]
             return

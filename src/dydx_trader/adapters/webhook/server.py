@@ -1,0 +1,60 @@
+"""The webhook served on a TCP port, closed in the right order: intake first, then the port."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from aiohttp import web
+
+from dydx_trader.adapters.webhook.dispatch import SignalDispatch
+from dydx_trader.adapters.webhook.intake import SignalIntake, create_webhook_app
+
+
+class WebhookServer:
+    """A running webhook. :meth:`cleanup` drains it: new signals get 503 while the
+    accepted ones are decided, then the port closes and ``on_closed`` runs."""
+
+    def __init__(
+        self,
+        runner: web.AppRunner,
+        dispatch: SignalDispatch,
+        on_closed: Callable[[], None] | None = None,
+    ) -> None:
+        self._runner = runner
+        self._dispatch = dispatch
+        self._on_closed = on_closed
+
+    @classmethod
+    async def start(
+        cls,
+        intake: SignalIntake,
+        dispatch: SignalDispatch,
+        host: str,
+        port: int,
+        *,
+        on_closed: Callable[[], None] | None = None,
+    ) -> WebhookServer:
+        """Serve ``intake`` (whose sink is ``dispatch``) on ``host:port`` (0: a free port)."""
+        runner = web.AppRunner(create_webhook_app(intake), access_log=None, handle_signals=False)
+        await runner.setup()
+        try:
+            await web.TCPSite(runner, host, port).start()
+        except BaseException:
+            await runner.cleanup()
+            raise
+        return cls(runner, dispatch, on_closed)
+
+    @property
+    def port(self) -> int:
+        """The port actually bound (useful after asking for port 0)."""
+        addresses = self._runner.addresses
+        return int(addresses[0][1]) if addresses else 0
+
+    async def cleanup(self) -> None:
+        """Refuse new signals (503), wait for the accepted ones, then close the port."""
+        try:
+            await self._dispatch.close()
+        finally:
+            await self._runner.cleanup()
+            if self._on_closed is not None:
+                self._on_closed()

@@ -1,0 +1,147 @@
+"""What ``dydx-trader run`` holds around its session: the subaccount's lock and a ``runs`` row,
+and the webhook that journals each signal before answering.
+
+:func:`guarded_run` takes the instance lock *before* the trader is built (a
+second ``run`` on the same subaccount refuses with one line naming the
+holder), records the run in the journal (marking a predecessor that died
+without a word as crashed), and at the end records how it ended and lets the
+lock go. :func:`serve_webhook` serves the intake on ``http.port`` with a
+journaling, bounded, drainable sink.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import os
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
+from importlib.metadata import PackageNotFoundError, version
+
+from rich.console import Console
+
+from dydx_trader.adapters.dydx.network import NetworkName, NetworkProfile
+from dydx_trader.adapters.instance_lock import InstanceKey, InstanceLock
+from dydx_trader.adapters.journal import Journal, RunStatus
+from dydx_trader.adapters.webhook import (
+    SECRET_ENV_VAR,
+    SIGNALS_PATH,
+    SignalDispatch,
+    SignalIntake,
+    WebhookSecret,
+    WebhookServer,
+)
+from dydx_trader.config import Settings
+from dydx_trader.domain.errors import DydxTraderError
+from dydx_trader.domain.signal import Signal, SignalSource
+
+
+class SessionRun:
+    """The open ``runs`` row; :meth:`finished` records the session's exit code."""
+
+    def __init__(self, journal: Journal, run_id: int) -> None:
+        self._journal = journal
+        self.run_id = run_id
+        self._code: int | None = None
+
+    def finished(self, code: int) -> int:
+        """Note the session's exit code (0: clean) and hand it back."""
+        self._code = code
+        return code
+
+    def close(self, error: BaseException | None) -> None:
+        if error is not None:
+            status, reason = RunStatus.FAILED, str(error) or type(error).__name__
+        elif self._code:
+            status, reason = RunStatus.FAILED, f"exit code {self._code}"
+        else:
+            status, reason = RunStatus.CLEAN, ""
+        self._journal.finish_run(self.run_id, status, reason)
+
+
+def instance_key(settings: Settings, profile: NetworkProfile, address: str) -> InstanceKey:
+    """The lock key of a session: network, address and subaccount (and for a devnet,
+    its indexer: every in-process devnet is its own chain)."""
+    devnet = profile.name is NetworkName.DEVNET
+    return InstanceKey(
+        network=profile.name.value,
+        address=address,
+        subaccount_number=settings.account.subaccount_number,
+        venue=profile.indexer_url if devnet else None,
+    )
+
+
+@asynccontextmanager
+async def guarded_run(
+    settings: Settings, profile: NetworkProfile, address: str, *, mode: str
+) -> AsyncIterator[SessionRun]:
+    """Hold the subaccount's lock and a ``runs`` row for the life of the session.
+
+    Raises :class:`~dydx_trader.adapters.instance_lock.InstanceLocked` (one line
+    naming the holder's pid and journal) when another process trades it.
+    """
+    path = settings.journal.resolved_path()
+    with (
+        InstanceLock.acquire(instance_key(settings, profile, address), path),
+        Journal.open(path) as journal,
+    ):
+        run = SessionRun(
+            journal,
+            journal.start_run(
+                mode,
+                profile.name.value,
+                {"indexer": profile.indexer_url},
+                address=address,
+                subaccount_number=settings.account.subaccount_number,
+                version=_version(),
+                config_hash=hashlib.sha256(settings.model_dump_json().encode()).hexdigest(),
+            ),
+        )
+        try:
+            yield run
+        except BaseException as error:
+            # The session's own error is the one to report, even if the journal is gone too.
+            with contextlib.suppress(DydxTraderError):
+                run.close(error)
+            raise
+        run.close(None)
+
+
+async def serve_webhook(
+    settings: Settings, submit: Callable[[Signal], Awaitable[None]], console: Console
+) -> WebhookServer | None:
+    """Serve ``POST /webhook/signals`` on the HTTP port when a webhook secret is set.
+
+    Each accepted signal is journaled before its 202, then goes through the
+    same flow as a strategy's; webhook signals a crash left undecided are
+    decided now. ``cleanup()`` refuses new ones and waits for those accepted.
+    """
+    if not os.environ.get(SECRET_ENV_VAR):
+        return None
+    secret = WebhookSecret.from_environ(os.environ)
+    journal = Journal.open(settings.journal.resolved_path())
+    try:
+        dispatch = SignalDispatch(submit, journal=journal)
+        intake = SignalIntake(
+            secret, dispatch, max_clock_skew_s=settings.validation.max_clock_skew_s
+        )
+        server = await WebhookServer.start(
+            intake, dispatch, settings.http.host, settings.http.port, on_closed=journal.close
+        )
+    except BaseException:
+        journal.close()
+        raise
+    try:
+        dispatch.resume(journal.undecided_signals(SignalSource.WEBHOOK))
+    except BaseException:
+        await server.cleanup()
+        raise
+    console.print(f"webhook: POST http://{settings.http.host}:{server.port}{SIGNALS_PATH}")
+    return server
+
+
+def _version() -> str:
+    try:
+        return version("dydx-trader")
+    except PackageNotFoundError:
+        return "unknown"
