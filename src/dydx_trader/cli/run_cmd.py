@@ -6,8 +6,9 @@ time, trades with the configured (default) strategies through exactly the code
 that trades live, shows what happens, and ends with a summary and an
 equity-curve image in the run's folder when the data ends.
 
-With ``--network testnet`` or ``mainnet`` it trades live until SIGINT/SIGTERM:
-no new orders, wait for in-flight outcomes, close the journal.
+With ``--network testnet`` or ``mainnet`` (or ``[network] name`` in the
+config) it trades live until SIGINT/SIGTERM: no new orders, wait for in-flight
+outcomes, close the journal. Every run logs to ``<run dir>/run.log``.
 """
 
 from __future__ import annotations
@@ -16,20 +17,20 @@ import asyncio
 import contextlib
 import logging
 import os
-import signal as os_signal
-from collections.abc import Awaitable, Callable, Sequence
+import socket
+from collections.abc import Awaitable, Callable, Coroutine, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 
 import typer
 from aiohttp import web
 from rich.console import Console
 from rich.live import Live
 
-from dydx_trader.adapters.dydx.network import NetworkName, network_profile
+from dydx_trader.adapters.dydx.network import NetworkName, NetworkProfile, network_profile
 from dydx_trader.adapters.webhook import (
     SECRET_ENV_VAR,
     SignalIntake,
@@ -40,8 +41,34 @@ from dydx_trader.app.executor import Settlement
 from dydx_trader.app.session import SessionStats
 from dydx_trader.app.strategy_runner import StrategyAssignment, StrategyRunner
 from dydx_trader.bootstrap import Trader, build_trader
-from dydx_trader.cli.run_view import live_view, summary_table, write_report
-from dydx_trader.config import Settings, load_config
+from dydx_trader.cli._common import (
+    AddressOption,
+    ConfigOption,
+    NetworkOption,
+    console,
+    demo_mnemonic,
+    load_settings,
+    reported,
+    require_bundled,
+    resolve_address,
+    resolve_profile,
+)
+from dydx_trader.cli.logs import add_log_file, remove_log_file
+from dydx_trader.cli.run_checks import (
+    check_fixed_risk_stops,
+    check_speed,
+    confirm_mainnet,
+    warn_demo_strategies,
+)
+from dydx_trader.cli.run_view import live_view, result_line, summary_table, write_report
+from dydx_trader.cli.webhook_cmd import (
+    HttpPortOption,
+    bind_listener,
+    listen_url,
+    serve_on,
+    stop_requested,
+)
+from dydx_trader.config import Settings
 from dydx_trader.domain.errors import DydxTraderError
 from dydx_trader.domain.signal import Signal
 from dydx_trader.domain.venue import CandleResolution
@@ -68,42 +95,108 @@ class _Clock:
 
 
 def register(app: typer.Typer) -> None:
-    @app.command()
-    def run(
-        network: str = typer.Option("devnet", help="devnet (paper, default), testnet or mainnet."),
-        config: Path | None = typer.Option(None, help="dydx-trader.toml (default: discovered)."),
-        address: str | None = typer.Option(None, help="Account address (live networks)."),
-        days: int = typer.Option(PAPER_DAYS, min=1, max=300, help="Paper: days of data replayed."),
-        speed: float | None = typer.Option(
-            None, help="Paper: market seconds per wall second (default: fits ~100 s)."
+    app.command("run")(run_command)
+
+
+def run_command(
+    network: NetworkOption = None,
+    config: ConfigOption = None,
+    address: AddressOption = None,
+    days: Annotated[
+        int,
+        typer.Option("--days", metavar="N", min=1, max=300, help="Paper: days of data replayed."),
+    ] = PAPER_DAYS,
+    speed: Annotated[
+        float | None,
+        typer.Option(
+            "--speed",
+            metavar="X",
+            help="Paper: market seconds per wall second (default: fits the replay to ~100 s).",
         ),
-        seed: int = typer.Option(1, help="Paper: devnet seed (prices, book)."),
-        run_dir: Path | None = typer.Option(None, help="Folder for the journal and the report."),
-        http_port: int | None = typer.Option(
-            None, min=1, max=65_535, help="Webhook port (default: http.port, 8000)."
+    ] = None,
+    seed: Annotated[
+        int, typer.Option("--seed", metavar="N", help="Paper: devnet seed (prices, book).")
+    ] = 1,
+    run_dir: Annotated[
+        Path | None,
+        typer.Option(
+            "--run-dir",
+            metavar="DIR",
+            help="Folder for the log, the report and (paper) the journal "
+            "(default: runs/<UTC time>).",
         ),
-        live: bool | None = typer.Option(
-            None, "--live/--plain", help="Live view (default: when the output is a terminal)."
+    ] = None,
+    http_port: HttpPortOption = None,
+    live: Annotated[
+        bool | None,
+        typer.Option(
+            "--live/--plain", help="Live view, or plain lines (default: live on a terminal)."
         ),
-    ) -> None:
-        """Trade: paper on the embedded devnet by default, or live on testnet/mainnet."""
-        install_log_redaction()
-        console = Console()
-        try:
-            settings = load_config(config)
-            if http_port is not None:
-                http = settings.http.model_copy(update={"port": http_port})
-                settings = settings.model_copy(update={"http": http})
-            folder = run_dir or Path("runs") / datetime.now(UTC).strftime("%Y%m%d-%H%M%S")
-            show_live = console.is_terminal if live is None else live
-            if NetworkName(network) is NetworkName.DEVNET:
-                code = asyncio.run(_paper(settings, folder, days, speed, seed, show_live, console))
-            else:
-                code = asyncio.run(_live(settings, network, address, folder, show_live, console))
-        except (DydxTraderError, ValueError) as error:
-            console.print(f"[red]dydx-trader run: {error}[/]")
-            raise typer.Exit(2) from None
-        raise typer.Exit(code)
+    ] = None,
+    yes_mainnet: Annotated[
+        bool,
+        typer.Option(
+            "--yes-mainnet", metavar="", help="Confirm a mainnet run (real money) without asking."
+        ),
+    ] = False,
+) -> None:
+    """Trade: paper on the embedded devnet by default, or live on testnet/mainnet.
+
+    The network is --network, else the config's [network] name
+    ($DYDX_TRADER_NETWORK__NAME), else devnet. Live runs until Ctrl-C or SIGTERM;
+    a mainnet run needs --yes-mainnet or a confirmation typed at the terminal.
+    """
+    install_log_redaction()
+    screen = console()
+    with reported():
+        settings = load_settings(config)
+        if http_port is not None:
+            http = settings.http.model_copy(update={"port": http_port})
+            settings = settings.model_copy(update={"http": http})
+        name = network or settings.network.name
+        check_speed(speed)
+        check_fixed_risk_stops(settings)
+        folder = run_dir or Path("runs") / datetime.now(UTC).strftime("%Y%m%d-%H%M%S")
+        show_live = screen.is_terminal if live is None else live
+        if name is NetworkName.DEVNET:
+            require_bundled(_strategy_markets(settings))
+
+            def session(listener: socket.socket | None) -> Coroutine[Any, Any, int]:
+                return _paper(settings, folder, days, speed, seed, show_live, screen, listener)
+        else:
+            profile = resolve_profile(settings, name)
+            who = resolve_address(settings, profile, address)
+            if name is NetworkName.MAINNET:
+                confirm_mainnet(yes_mainnet, who)
+            warn_demo_strategies(settings, screen)
+            mnemonic = load_mnemonic()
+
+            def session(listener: socket.socket | None) -> Coroutine[Any, Any, int]:
+                return _live(settings, profile, who, mnemonic, folder, show_live, screen, listener)
+
+        # Bound before anything starts: a port in use is one line, and nothing ran.
+        listener = _bind_webhook(settings)
+    log_file = add_log_file(folder / "run.log")
+    try:
+        with reported():
+            code = asyncio.run(session(listener))
+    finally:
+        remove_log_file(log_file)
+        if listener is not None:
+            listener.close()
+    raise typer.Exit(code)
+
+
+def _strategy_markets(settings: Settings) -> tuple[str, ...]:
+    return tuple(dict.fromkeys(m for entry in settings.strategies for m in entry.markets))
+
+
+def _bind_webhook(settings: Settings) -> socket.socket | None:
+    """The webhook's listening socket when a webhook secret is set, else None."""
+    if not os.environ.get(SECRET_ENV_VAR):
+        return None
+    WebhookSecret.from_environ(os.environ)  # a bad secret is refused before binding
+    return bind_listener(settings.http.host, settings.http.port)
 
 
 # -- paper ------------------------------------------------------------------------------
@@ -117,9 +210,9 @@ async def _paper(
     seed: int,
     show_live: bool,
     console: Console,
+    listener: socket.socket | None,
 ) -> int:
     # The CLI is the one place allowed to wire the devnet into the same process.
-    from dydx_devnet.demo import DEMO_MNEMONIC
     from dydx_devnet.replay import load_hourly
     from dydx_devnet.server import Devnet, DevnetConfig
     from dydx_devnet.state import EngineConfig
@@ -129,7 +222,7 @@ async def _paper(
     first, last = _data_span(markets, load_hourly)
     total_days = (last - first).days
     days = min(days, total_days - 30)  # keep a month of candles before genesis for warm-up
-    speed = speed or days * 86_400 / PAPER_WALL_S
+    speed = speed if speed is not None else days * 86_400 / PAPER_WALL_S
     engine = EngineConfig(
         seed=seed,
         markets=markets,
@@ -139,9 +232,10 @@ async def _paper(
     )
     folder.mkdir(parents=True, exist_ok=True)
     settings = _paper_settings(settings, folder, speed)
-    console.print(
+    _announce(
+        console,
         f"dydx-trader paper session: {', '.join(markets)}, {days} days of bundled data "
-        f"at {speed:,.0f}x, {PAPER_FUNDS_USDC:,} USDC on the devnet demo account"
+        f"at {speed:,.0f}x, {PAPER_FUNDS_USDC:,} USDC on the devnet demo account",
     )
     async with Devnet(DevnetConfig(indexer_port=0, grpc_port=0, engine=engine)) as devnet:
         address = devnet.fund_demo(PAPER_FUNDS_USDC)
@@ -160,8 +254,10 @@ async def _paper(
                 settings,
                 profile,
                 address=address,
-                mnemonic=Secret(DEMO_MNEMONIC),
+                mnemonic=demo_mnemonic(),
                 on_settled=on_settled,
+                # Signals are dated in market time: judge their age on the same clock.
+                clock=clock.now,
                 # Blocks come every 50 ms here: a good-til-block from a height
                 # a second old would already be in the past.
                 height_max_age_s=2 * PAPER_BLOCK_TIME_S,
@@ -173,6 +269,7 @@ async def _paper(
             show_live=show_live,
             console=console,
             title="paper trading on the devnet",
+            listener=listener,
         )
 
 
@@ -192,11 +289,14 @@ def _data_span(
 
 def _paper_settings(settings: Settings, folder: Path, speed: float) -> Settings:
     """The user's settings, with what a replay at ``speed`` x needs: a fresh journal
-    in the run's folder, and the validator's wall-clock limits (cooldown, rate)
-    scaled to market time."""
+    in the run's folder, and the validator's limits that tick in wall time scaled
+    to market time. Staleness is judged on the market clock, so the allowed age
+    (wall seconds of delay) becomes ``speed`` times as many market seconds; the
+    rate limit counts wall time, so it allows ``speed`` times as many signals.
+    The cooldown is measured on the market clock already and stays as it is."""
     validation = settings.validation.model_copy(
         update={
-            "cooldown_s": settings.validation.cooldown_s / speed,
+            "max_age_s": settings.validation.max_age_s * speed,
             "rate_limit_per_minute": settings.validation.rate_limit_per_minute
             * Decimal(str(round(speed))),
         }
@@ -210,23 +310,18 @@ def _paper_settings(settings: Settings, folder: Path, speed: float) -> Settings:
 
 async def _live(
     settings: Settings,
-    network: str,
-    address: str | None,
+    profile: NetworkProfile,
+    address: str,
+    mnemonic: Secret,
     folder: Path,
     show_live: bool,
     console: Console,
+    listener: socket.socket | None,
 ) -> int:
-    profile = network_profile(
-        network,
-        indexer_url=settings.network.indexer_url,
-        websocket_url=settings.network.websocket_url,
-        grpc_address=settings.network.grpc_address,
+    network = profile.name.value
+    _announce(
+        console, f"dydx-trader live on {network}: {address}/{settings.account.subaccount_number}"
     )
-    address = address or settings.account.address
-    if not address:
-        raise ValueError(f"trading on {network} needs an address (--address or account.address)")
-    mnemonic = load_mnemonic()
-    console.print(f"dydx-trader live on {network}: {address}/{settings.account.subaccount_number}")
     return await _session(
         settings,
         lambda on_settled: build_trader(
@@ -238,6 +333,7 @@ async def _live(
         show_live=show_live,
         console=console,
         title=f"live on {network}",
+        listener=listener,
     )
 
 
@@ -254,6 +350,7 @@ async def _session(
     show_live: bool,
     console: Console,
     title: str,
+    listener: socket.socket | None,
 ) -> int:
     stats = SessionStats()
     trader = await build(stats.on_settled)
@@ -264,17 +361,18 @@ async def _session(
     ]
 
     async def submit(signal: Signal) -> None:
-        stats.on_result(await trader.submit(signal))
+        result = await trader.submit(signal)
+        log.info("%s", result_line(result))
+        stats.on_result(result)
 
-    runner = StrategyRunner(
-        assignments, trader.market_data.candles, submit, clock=lambda: datetime.now(UTC)
-    )
-    stop = asyncio.Event()
-    _on_stop_signals(stop)
+    runner = StrategyRunner(assignments, trader.market_data.candles, submit, clock=clock.now)
+    stop = stop_requested()
     await trader.start(candle_series=runner.series)
-    http = await _serve_webhook(settings, submit, console)
+    http = None
     last_sample = datetime.min.replace(tzinfo=UTC)
     try:
+        if listener is not None:
+            http = await _serve_webhook(listener, submit, console, clock)
         with (
             Live(console=console, refresh_per_second=4, transient=False)
             if show_live
@@ -314,15 +412,17 @@ async def _session(
 
 
 async def _serve_webhook(
-    settings: Settings, submit: Callable[[Signal], Awaitable[None]], console: Console
-) -> web.AppRunner | None:
-    """Serve ``POST /webhook/signals`` on the HTTP port when a webhook secret is set.
+    listener: socket.socket,
+    submit: Callable[[Signal], Awaitable[None]],
+    console: Console,
+    clock: _Clock,
+) -> web.AppRunner:
+    """Serve ``POST /webhook/signals`` on the bound ``listener``.
 
     An accepted body is answered 202 at once; its signal then goes through the
-    same flow as a strategy's (validated, sized, checked, journaled).
+    same flow as a strategy's (validated, sized, checked, journaled), dated on
+    the session's clock (market time in a paper session).
     """
-    if not os.environ.get(SECRET_ENV_VAR):
-        return None
     secret = WebhookSecret.from_environ(os.environ)
     pending: set[asyncio.Task[None]] = set()
 
@@ -331,11 +431,10 @@ async def _serve_webhook(
         pending.add(task)
         task.add_done_callback(pending.discard)
 
-    app = create_webhook_app(SignalIntake(secret, sink))
-    runner = web.AppRunner(app, access_log=None, handle_signals=False)
-    await runner.setup()
-    await web.TCPSite(runner, settings.http.host, settings.http.port).start()
-    console.print(f"webhook: POST http://{settings.http.host}:{settings.http.port}/webhook/signals")
+    intake = SignalIntake(secret, sink, clock=clock.now)
+    runner = await serve_on(create_webhook_app(intake), listener)
+    host, port = listener.getsockname()[:2]
+    _announce(console, f"webhook: POST {listen_url(host, port)}")
     return runner
 
 
@@ -366,12 +465,12 @@ def _progress_line(console: Console, stats: SessionStats, now: datetime) -> None
     console.print(
         f"{now:%Y-%m-%d %H:%M}  equity {equity} USDC  signals {stats.signals}  "
         f"orders {stats.orders_sent}  trades {stats.trades}  "
-        f"refused {sum(stats.rejections.values())}"
+        f"refused {sum(stats.rejections.values())}",
+        soft_wrap=True,  # a log line, never wrapped
     )
 
 
-def _on_stop_signals(stop: asyncio.Event) -> None:
-    loop = asyncio.get_running_loop()
-    for name in ("SIGINT", "SIGTERM"):
-        with contextlib.suppress(NotImplementedError, RuntimeError):
-            loop.add_signal_handler(getattr(os_signal, name), stop.set)
+def _announce(console: Console, text: str) -> None:
+    """Print ``text`` and put it in the run's log."""
+    console.print(text, soft_wrap=True, highlight=False)
+    log.info("%s", text)
