@@ -24,10 +24,11 @@ from collections.abc import Awaitable, Callable, Iterator
 from importlib import resources
 from importlib.resources.abc import Traversable
 from pathlib import Path
-from typing import Annotated, NoReturn, TypeVar
+from typing import Annotated, Any, NoReturn, TypeVar
 
 import typer
 from rich.console import Console
+from typer.core import TyperArgument, TyperCommand
 
 from dydx_trader.adapters.dydx.address import check_address
 from dydx_trader.adapters.dydx.network import NetworkName, NetworkProfile, network_profile
@@ -48,7 +49,31 @@ BUNDLED_RESOLUTION = "1HOUR"
 PIPED_WIDTH = 200
 _LOOPBACK = ("127.0.0.1", "localhost", "[::1]")
 
-# -- options, with plain metavars -----------------------------------------------------
+# -- options and arguments, with plain metavars ------------------------------------------
+
+
+class _PlainArgument(TyperArgument):
+    """A positional argument shown as ``ACTION`` in help (typer writes ``{action} <str>``)."""
+
+    def display_type_rich(self, ctx: Any) -> str | None:
+        return None
+
+    def _usage_display_name(self) -> str:
+        return self.display_name_raw.upper()
+
+    def _rich_display_name(self) -> str:
+        return self.display_name_raw.upper()
+
+
+class Command(TyperCommand):
+    """Typer's command with plain argument names in its help (``app.command(cls=Command)``)."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        for param in self.params:
+            if type(param) is TyperArgument:
+                param.__class__ = _PlainArgument
+
 
 ConfigOption = Annotated[
     Path | None,

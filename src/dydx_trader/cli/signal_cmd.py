@@ -11,13 +11,20 @@ import typer
 from rich.table import Table
 
 from dydx_trader.app.validation import SignalValidator, ValidationResult
-from dydx_trader.cli._common import ConfigOption, JsonOption, console, load_settings, reported
+from dydx_trader.cli._common import (
+    Command,
+    ConfigOption,
+    JsonOption,
+    console,
+    load_settings,
+    reported,
+)
 from dydx_trader.domain.numbers import to_decimal
 from dydx_trader.domain.signal import Signal, SignalSource, SizingHint
 
-ActionArgument = Annotated[str, typer.Argument(metavar="ACTION", help="BUY, SELL, CLOSE or HOLD.")]
+ActionArgument = Annotated[str, typer.Argument(help="BUY, SELL, CLOSE or HOLD.")]
 MarketArgument = Annotated[
-    str, typer.Argument(metavar="MARKET", help="Market ticker, e.g. BTC-USD.")
+    str, typer.Argument(help="Market ticker, e.g. BTC-USD.")
 ]
 ConfidenceOption = Annotated[
     str, typer.Option("--confidence", metavar="X", help="Confidence in [0, 1].")
@@ -42,7 +49,7 @@ FractionOption = Annotated[
 
 
 def register(app: typer.Typer) -> None:
-    app.command("signal")(signal_command)
+    app.command("signal", cls=Command)(signal_command)
 
 
 def signal_command(

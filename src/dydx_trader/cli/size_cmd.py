@@ -36,6 +36,7 @@ from dydx_trader.adapters.dydx.network import NetworkName
 from dydx_trader.bootstrap import Trader, build_trader
 from dydx_trader.cli._common import (
     AddressOption,
+    Command,
     ConfigOption,
     GrpcOption,
     IndexerOption,
@@ -68,7 +69,7 @@ DEFAULT_TIMEOUT_S = 20.0
 
 
 def register(app: typer.Typer) -> None:
-    app.command("size")(size_command)
+    app.command("size", cls=Command)(size_command)
 
 
 def size_command(
