@@ -14,39 +14,23 @@ outcomes, close the journal. Every run logs to ``<run dir>/run.log``.
 from __future__ import annotations
 
 import asyncio
-import contextlib
-import logging
 import os
 import socket
-from collections.abc import Awaitable, Callable, Coroutine, Sequence
-from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
-from decimal import Decimal
+from collections.abc import Coroutine
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated, Any
 
 import typer
-from aiohttp import web
-from rich.console import Console
-from rich.live import Live
 
-from dydx_trader.adapters.dydx.network import NetworkName, NetworkProfile, network_profile
-from dydx_trader.adapters.webhook import (
-    SECRET_ENV_VAR,
-    SignalIntake,
-    WebhookSecret,
-    create_webhook_app,
-)
-from dydx_trader.app.executor import Settlement
-from dydx_trader.app.session import SessionStats
-from dydx_trader.app.strategy_runner import StrategyAssignment, StrategyRunner
-from dydx_trader.bootstrap import Trader, build_trader
+from dydx_trader.adapters.dydx.network import NetworkName
+from dydx_trader.adapters.webhook import SECRET_ENV_VAR, WebhookSecret
+from dydx_trader.cli import run_session
 from dydx_trader.cli._common import (
     AddressOption,
     ConfigOption,
     NetworkOption,
     console,
-    demo_mnemonic,
     load_settings,
     reported,
     require_bundled,
@@ -60,38 +44,10 @@ from dydx_trader.cli.run_checks import (
     confirm_mainnet,
     warn_demo_strategies,
 )
-from dydx_trader.cli.run_view import live_view, result_line, summary_table, write_report
-from dydx_trader.cli.webhook_cmd import (
-    HttpPortOption,
-    bind_listener,
-    listen_url,
-    serve_on,
-    stop_requested,
-)
+from dydx_trader.cli.run_session import PAPER_DAYS
+from dydx_trader.cli.webhook_cmd import HttpPortOption, bind_listener
 from dydx_trader.config import Settings
-from dydx_trader.domain.errors import DydxTraderError
-from dydx_trader.domain.signal import Signal
-from dydx_trader.domain.venue import CandleResolution
-from dydx_trader.secrets import Secret, install_log_redaction, load_mnemonic
-
-log = logging.getLogger(__name__)
-
-# The paper session: 50 ms blocks; the replay speed is chosen so that the
-# replayed days take about ``PAPER_WALL_S`` seconds.
-PAPER_BLOCK_TIME_S = 0.05
-PAPER_WALL_S = 100
-PAPER_DAYS = 45
-PAPER_FUNDS_USDC = Decimal(10_000)
-TICK_S = 0.1
-
-
-@dataclass(frozen=True, slots=True)
-class _Clock:
-    """Where "now" comes from: the chain's block time in paper mode (the replay
-    runs faster than the wall), the wall clock live."""
-
-    now: Callable[[], datetime]
-    speed: float
+from dydx_trader.secrets import install_log_redaction, load_mnemonic
 
 
 def register(app: typer.Typer) -> None:
@@ -162,7 +118,9 @@ def run_command(
             require_bundled(_strategy_markets(settings))
 
             def session(listener: socket.socket | None) -> Coroutine[Any, Any, int]:
-                return _paper(settings, folder, days, speed, seed, show_live, screen, listener)
+                return run_session.paper(
+                    settings, folder, days, speed, seed, show_live, screen, listener
+                )
         else:
             profile = resolve_profile(settings, name)
             who = resolve_address(settings, profile, address)
@@ -172,7 +130,9 @@ def run_command(
             mnemonic = load_mnemonic()
 
             def session(listener: socket.socket | None) -> Coroutine[Any, Any, int]:
-                return _live(settings, profile, who, mnemonic, folder, show_live, screen, listener)
+                return run_session.live(
+                    settings, profile, who, mnemonic, folder, show_live, screen, listener
+                )
 
         # Bound before anything starts: a port in use is one line, and nothing ran.
         listener = _bind_webhook(settings)
@@ -197,280 +157,3 @@ def _bind_webhook(settings: Settings) -> socket.socket | None:
         return None
     WebhookSecret.from_environ(os.environ)  # a bad secret is refused before binding
     return bind_listener(settings.http.host, settings.http.port)
-
-
-# -- paper ------------------------------------------------------------------------------
-
-
-async def _paper(
-    settings: Settings,
-    folder: Path,
-    days: int,
-    speed: float | None,
-    seed: int,
-    show_live: bool,
-    console: Console,
-    listener: socket.socket | None,
-) -> int:
-    # The CLI is the one place allowed to wire the devnet into the same process.
-    from dydx_devnet.replay import load_hourly
-    from dydx_devnet.server import Devnet, DevnetConfig
-    from dydx_devnet.state import EngineConfig
-
-    strategies = settings.build_strategies()
-    markets = tuple(dict.fromkeys(m for _, entry in strategies for m in entry.markets))
-    first, last = _data_span(markets, load_hourly)
-    total_days = (last - first).days
-    days = min(days, total_days - 30)  # keep a month of candles before genesis for warm-up
-    speed = speed if speed is not None else days * 86_400 / PAPER_WALL_S
-    engine = EngineConfig(
-        seed=seed,
-        markets=markets,
-        block_time_s=PAPER_BLOCK_TIME_S,
-        speed=speed,
-        warmup_days=total_days - days,
-    )
-    folder.mkdir(parents=True, exist_ok=True)
-    settings = _paper_settings(settings, folder, speed)
-    _announce(
-        console,
-        f"dydx-trader paper session: {', '.join(markets)}, {days} days of bundled data "
-        f"at {speed:,.0f}x, {PAPER_FUNDS_USDC:,} USDC on the devnet demo account",
-    )
-    async with Devnet(DevnetConfig(indexer_port=0, grpc_port=0, engine=engine)) as devnet:
-        address = devnet.fund_demo(PAPER_FUNDS_USDC)
-        profile = network_profile(
-            "devnet",
-            indexer_url=devnet.indexer_url,
-            websocket_url=devnet.websocket_url,
-            grpc_address=devnet.grpc_address,
-        )
-        engine_state = devnet.engine
-        assert engine_state is not None
-        clock = _Clock(lambda: engine_state.block_time, speed)
-        return await _session(
-            settings,
-            lambda on_settled: build_trader(
-                settings,
-                profile,
-                address=address,
-                mnemonic=demo_mnemonic(),
-                on_settled=on_settled,
-                # Signals are dated in market time: judge their age on the same clock.
-                clock=clock.now,
-                # Blocks come every 50 ms here: a good-til-block from a height
-                # a second old would already be in the past.
-                height_max_age_s=2 * PAPER_BLOCK_TIME_S,
-                settle_poll_s=0.25,
-            ),
-            clock,
-            finished=lambda: bool(engine_state.replay_finished),
-            folder=folder,
-            show_live=show_live,
-            console=console,
-            title="paper trading on the devnet",
-            listener=listener,
-        )
-
-
-def _data_span(
-    markets: tuple[str, ...], load: Callable[[str], Sequence[Any]]
-) -> tuple[datetime, datetime]:
-    """The span every market's bundled candles cover (latest start, earliest end)."""
-    starts, ends = [], []
-    for market in markets:
-        candles = load(market)
-        if not candles:
-            raise ValueError(f"no bundled candles for {market}")
-        starts.append(datetime.fromtimestamp(candles[0].started_ms / 1000, UTC))
-        ends.append(datetime.fromtimestamp(candles[-1].started_ms / 1000, UTC))
-    return max(starts), min(ends)
-
-
-def _paper_settings(settings: Settings, folder: Path, speed: float) -> Settings:
-    """The user's settings, with what a replay at ``speed`` x needs: a fresh journal
-    in the run's folder, and the validator's limits that tick in wall time scaled
-    to market time. Staleness is judged on the market clock, so the allowed age
-    (wall seconds of delay) becomes ``speed`` times as many market seconds; the
-    rate limit counts wall time, so it allows ``speed`` times as many signals.
-    The cooldown is measured on the market clock already and stays as it is."""
-    validation = settings.validation.model_copy(
-        update={
-            "max_age_s": settings.validation.max_age_s * speed,
-            "rate_limit_per_minute": settings.validation.rate_limit_per_minute
-            * Decimal(str(round(speed))),
-        }
-    )
-    journal = settings.journal.model_copy(update={"path": folder / "journal.sqlite3"})
-    return settings.model_copy(update={"validation": validation, "journal": journal})
-
-
-# -- live --------------------------------------------------------------------------------
-
-
-async def _live(
-    settings: Settings,
-    profile: NetworkProfile,
-    address: str,
-    mnemonic: Secret,
-    folder: Path,
-    show_live: bool,
-    console: Console,
-    listener: socket.socket | None,
-) -> int:
-    network = profile.name.value
-    _announce(
-        console, f"dydx-trader live on {network}: {address}/{settings.account.subaccount_number}"
-    )
-    return await _session(
-        settings,
-        lambda on_settled: build_trader(
-            settings, profile, address=address, mnemonic=mnemonic, on_settled=on_settled
-        ),
-        _Clock(lambda: datetime.now(UTC), 1.0),
-        finished=lambda: False,
-        folder=folder,
-        show_live=show_live,
-        console=console,
-        title=f"live on {network}",
-        listener=listener,
-    )
-
-
-# -- the session ---------------------------------------------------------------------------
-
-
-async def _session(
-    settings: Settings,
-    build: Callable[[Callable[[Settlement], None]], Awaitable[Trader]],
-    clock: _Clock,
-    *,
-    finished: Callable[[], bool],
-    folder: Path,
-    show_live: bool,
-    console: Console,
-    title: str,
-    listener: socket.socket | None,
-) -> int:
-    stats = SessionStats()
-    trader = await build(stats.on_settled)
-    assignments = [
-        StrategyAssignment(strategy, market, CandleResolution(entry.resolution))
-        for strategy, entry in settings.build_strategies()
-        for market in entry.markets
-    ]
-
-    async def submit(signal: Signal) -> None:
-        result = await trader.submit(signal)
-        log.info("%s", result_line(result))
-        stats.on_result(result)
-
-    runner = StrategyRunner(assignments, trader.market_data.candles, submit, clock=clock.now)
-    stop = stop_requested()
-    await trader.start(candle_series=runner.series)
-    http = None
-    last_sample = datetime.min.replace(tzinfo=UTC)
-    try:
-        if listener is not None:
-            http = await _serve_webhook(listener, submit, console, clock)
-        with (
-            Live(console=console, refresh_per_second=4, transient=False)
-            if show_live
-            else (contextlib.nullcontext()) as screen
-        ):
-            last_line = 0.0
-            while not stop.is_set() and not finished():
-                if trader.supervisor.failed:
-                    break
-                await runner.tick()
-                now = clock.now()
-                if now - last_sample >= timedelta(hours=1):
-                    last_sample = await _sample(trader, stats, now) or last_sample
-                if screen is not None:
-                    screen.update(
-                        live_view(stats, chain_time=now, state=trader.risk_guard.state, title=title)
-                    )
-                elif asyncio.get_running_loop().time() - last_line > 5:
-                    last_line = asyncio.get_running_loop().time()
-                    _progress_line(console, stats, now)
-                await asyncio.sleep(TICK_S)
-    finally:
-        if http is not None:
-            await http.cleanup()  # no new signals from outside
-        await trader.stop()  # no new orders; in-flight outcomes settle first
-    await _sample_final(trader, stats, clock.now())
-    code = trader.supervisor.exit_code
-    console.print(summary_table(stats))
-    summary, image = write_report(stats, folder)
-    console.print(f"journal: {trader.settings.journal.path or 'default'}")
-    console.print(f"summary: {summary}")
-    if image is not None:
-        console.print(f"equity curve: {image}")
-    if code:
-        console.print(f"[red]stopped because an actor failed: {trader.supervisor.failure!r}[/]")
-    return code
-
-
-async def _serve_webhook(
-    listener: socket.socket,
-    submit: Callable[[Signal], Awaitable[None]],
-    console: Console,
-    clock: _Clock,
-) -> web.AppRunner:
-    """Serve ``POST /webhook/signals`` on the bound ``listener``.
-
-    An accepted body is answered 202 at once; its signal then goes through the
-    same flow as a strategy's (validated, sized, checked, journaled), dated on
-    the session's clock (market time in a paper session).
-    """
-    secret = WebhookSecret.from_environ(os.environ)
-    pending: set[asyncio.Task[None]] = set()
-
-    async def sink(signal: Signal) -> None:
-        task = asyncio.ensure_future(submit(signal))
-        pending.add(task)
-        task.add_done_callback(pending.discard)
-
-    intake = SignalIntake(secret, sink, clock=clock.now)
-    runner = await serve_on(create_webhook_app(intake), listener)
-    host, port = listener.getsockname()[:2]
-    _announce(console, f"webhook: POST {listen_url(host, port)}")
-    return runner
-
-
-async def _sample(trader: Trader, stats: SessionStats, now: datetime) -> datetime | None:
-    """Record the account's figures (from the BalanceManager) at ``now``."""
-    try:
-        snapshot = trader.balance.cached() or await trader.balance.get_snapshot()
-    except DydxTraderError as error:
-        log.info("no equity sample at %s: %s", now, error)
-        return None
-    stats.on_risk(now, snapshot.risk)
-    return now
-
-
-async def _sample_final(trader: Trader, stats: SessionStats, now: datetime) -> None:
-    # The trader is stopped; read the account once more for the closing figures.
-    from dydx_trader.domain.margin import LeverageCalculator
-
-    with contextlib.suppress(DydxTraderError):
-        account = await trader.indexer.get_account(trader.address, trader.actor.subaccount_number)
-        markets = await trader.indexer.get_markets()
-        stats.on_risk(now, LeverageCalculator(markets).assess(account))
-
-
-def _progress_line(console: Console, stats: SessionStats, now: datetime) -> None:
-    risk = stats.last_risk
-    equity = f"{risk.equity:,.2f}" if risk else "-"
-    console.print(
-        f"{now:%Y-%m-%d %H:%M}  equity {equity} USDC  signals {stats.signals}  "
-        f"orders {stats.orders_sent}  trades {stats.trades}  "
-        f"refused {sum(stats.rejections.values())}",
-        soft_wrap=True,  # a log line, never wrapped
-    )
-
-
-def _announce(console: Console, text: str) -> None:
-    """Print ``text`` and put it in the run's log."""
-    console.print(text, soft_wrap=True, highlight=False)
-    log.info("%s", text)
