@@ -70,6 +70,8 @@ async def paper(
     console: Console,
     listener: socket.socket | None,
 ) -> int:
+    """A paper session: the devnet in this process replays the last ``days`` of the
+    bundled candles at ``speed`` (None: fitted to about 100 s); returns the exit code."""
     # The CLI is the one place allowed to wire the devnet into the same process.
     from dydx_devnet.replay import load_hourly
     from dydx_devnet.server import Devnet, DevnetConfig
@@ -176,6 +178,8 @@ async def live(
     console: Console,
     listener: socket.socket | None,
 ) -> int:
+    """A live session on ``profile`` for ``address``, until SIGINT/SIGTERM; returns the
+    exit code."""
     network = profile.name.value
     _announce(
         console, f"dydx-trader live on {network}: {address}/{settings.account.subaccount_number}"
