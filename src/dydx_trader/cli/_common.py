@@ -20,7 +20,7 @@ import asyncio
 import contextlib
 import importlib
 import json
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import Awaitable, Callable, Iterator, Sequence
 from importlib import resources
 from importlib.resources.abc import Traversable
 from pathlib import Path
@@ -48,6 +48,8 @@ BUNDLED_RESOLUTION = "1HOUR"
 # Piped output (a file, grep, a log collector) has no width: never wrap it at 80 columns.
 PIPED_WIDTH = 200
 _LOOPBACK = ("127.0.0.1", "localhost", "[::1]")
+# Markets named one by one in an "unknown market" line, up to this many.
+_LISTED = 20
 
 # -- options and arguments, with plain metavars ------------------------------------------
 
@@ -107,6 +109,15 @@ SubaccountOption = Annotated[
         min=0,
         max=128_000,
         help="Subaccount number (default: the config's, else 0).",
+    ),
+]
+MarketOption = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--market",
+        "-m",
+        metavar="TICKER",
+        help="Only these markets (repeat, or separate with commas).",
     ),
 ]
 IndexerOption = Annotated[
@@ -211,15 +222,36 @@ def bundled_markets() -> tuple[str, ...]:
     )
 
 
-def require_bundled(markets: tuple[str, ...]) -> None:
+def require_bundled(markets: Sequence[str]) -> None:
     """Refuse markets without bundled candles, naming the ones that have data."""
-    available = bundled_markets()
-    missing = [market for market in markets if market not in available]
+    require_listed(markets, bundled_markets(), "no bundled candles for")
+
+
+def market_options(values: Sequence[str] | None) -> list[str]:
+    """Tickers from ``--market`` values (repeated, or separated by commas), upper
+    case, each once, in the order given."""
+    tickers = (t.strip().upper() for value in values or () for t in value.split(","))
+    return list(dict.fromkeys(t for t in tickers if t))
+
+
+def require_listed(
+    wanted: Sequence[str],
+    available: Sequence[str],
+    lead: str,
+    where: str = "",
+    label: str = "markets with data",
+) -> None:
+    """Refuse any ``wanted`` ticker not in ``available``, in one line: ``lead``, the
+    missing ones, ``where``, then the ones that exist (or how many, when many)."""
+    missing = [ticker for ticker in wanted if ticker not in available]
     if missing:
+        listing = (
+            ", ".join(available)
+            if len(available) <= _LISTED
+            else f"{len(available)} (see `dydx-trader markets`)"
+        )
         raise InvalidInput(
-            f"no bundled candles for {', '.join(missing)}; "
-            f"markets with data: {', '.join(available)}",
-            field="markets",
+            f"{lead} {', '.join(missing)}{where}; {label}: {listing}", field="market"
         )
 
 

@@ -49,22 +49,22 @@ def usdc(value: Decimal | None) -> str:
     return DASH if value is None else fixed(value, 2)
 
 
-def price(value: Decimal | None, tick: Decimal | None = None) -> str:
-    """A price at the tick's precision (every significant digit when no tick is known)."""
+def on_grid(value: Decimal | None, grid: Decimal | None) -> str:
+    """``value`` at the precision of ``grid`` (a tick or a step); at most
+    :data:`SIGNIFICANT` digits when no grid is known."""
     if value is None:
         return DASH
-    if tick is None:
-        return number(value)
-    return fixed(value, places_of(tick))
+    return number(value) if grid is None else fixed(value, places_of(grid))
+
+
+def price(value: Decimal | None, tick: Decimal | None = None) -> str:
+    """A price at the market's tick precision."""
+    return on_grid(value, tick)
 
 
 def size(value: Decimal | None, step: Decimal | None = None) -> str:
-    """A size at the step's precision (every significant digit when no step is known)."""
-    if value is None:
-        return DASH
-    if step is None:
-        return number(value)
-    return fixed(value, places_of(step))
+    """A size at the market's step precision."""
+    return on_grid(value, step)
 
 
 def number(value: Decimal | float | None, significant: int = SIGNIFICANT) -> str:

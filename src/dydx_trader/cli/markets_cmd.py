@@ -27,14 +27,16 @@ from dydx_trader.cli._common import (
     ConfigOption,
     IndexerOption,
     JsonOption,
+    MarketOption,
     NetworkOption,
     TimeoutOption,
     console,
     load_settings,
+    market_options,
+    require_listed,
     resolve_profile,
     run_async,
 )
-from dydx_trader.domain.errors import InvalidInput
 from dydx_trader.domain.market import MarketSpec
 
 
@@ -85,15 +87,7 @@ def register(app: typer.Typer) -> None:
 
 
 def markets_command(
-    market: Annotated[
-        list[str] | None,
-        typer.Option(
-            "--market",
-            "-m",
-            metavar="TICKER",
-            help="Only these markets (repeat, or separate with commas).",
-        ),
-    ] = None,
+    market: MarketOption = None,
     sort: Annotated[
         SortKey,
         typer.Option(
@@ -119,7 +113,7 @@ def markets_command(
                 reader.indexer.get_markets(), reader.indexer.get_market_stats()
             )
         rows = [MarketRow(spec, stats.get(ticker)) for ticker, spec in specs.items()]
-        return profile.name.value, select(rows, market or (), sort)
+        return profile.name.value, select(rows, market_options(market), sort, profile.name.value)
 
     network_name, rows = run_async(work, as_json=as_json)
     if as_json:
@@ -128,22 +122,17 @@ def markets_command(
         _print_markets(rows, network_name)
 
 
-def select(rows: Sequence[MarketRow], wanted: Sequence[str], sort: SortKey) -> list[MarketRow]:
-    """``rows`` limited to the ``wanted`` tickers (all when empty), in ``sort`` order;
-    :class:`InvalidInput` names any wanted ticker the venue does not list."""
-    tickers = [t.strip().upper() for item in wanted for t in item.split(",") if t.strip()]
-    chosen = list(rows)
+def select(
+    rows: Sequence[MarketRow], tickers: Sequence[str], sort: SortKey, network: str = "this venue"
+) -> list[MarketRow]:
+    """``rows`` limited to ``tickers`` (all when empty), in ``sort`` order;
+    :class:`InvalidInput` names any ticker the venue does not list."""
+    chosen = sorted(rows, key=lambda row: row.spec.ticker)
     if tickers:
-        by_ticker = {row.spec.ticker: row for row in rows}
-        missing = [t for t in tickers if t not in by_ticker]
-        if missing:
-            raise InvalidInput(
-                f"no market {', '.join(missing)} on this venue "
-                f"({len(by_ticker)} markets listed; see `dydx-trader markets`)",
-                field="market",
-            )
-        chosen = [by_ticker[t] for t in dict.fromkeys(tickers)]
-    chosen.sort(key=lambda row: row.spec.ticker)
+        by_ticker = {row.spec.ticker: row for row in chosen}
+        require_listed(tickers, list(by_ticker), "no market", f" on {network}", "markets")
+        chosen = [by_ticker[t] for t in tickers]
+        chosen.sort(key=lambda row: row.spec.ticker)
     key = _SORTS.get(sort)
     if key is not None:
         # Largest first; markets without the figure go last.

@@ -29,11 +29,14 @@ from dydx_trader.cli._common import (
     ConfigOption,
     IndexerOption,
     JsonOption,
+    MarketOption,
     NetworkOption,
     bundled_data,
     console,
     load_settings,
+    market_options,
     reported,
+    require_listed,
     resolve_profile,
     run_async,
 )
@@ -66,10 +69,7 @@ def scan_command(
             "(default: the config's, else all four and their composite).",
         ),
     ] = None,
-    market: Annotated[
-        list[str] | None,
-        typer.Option("--market", "-m", metavar="TICKER", help="Only these markets (repeatable)."),
-    ] = None,
+    market: MarketOption = None,
     actionable: Annotated[
         bool,
         typer.Option(
@@ -112,7 +112,7 @@ def scan_command(
         strategies = _strategies(strategy or [], settings, config)
         if bundled and candles_dir is not None:
             raise InvalidInput("give --bundled or --candles-dir, not both")
-    wanted = [m.strip().upper() for m in market or [] if m.strip()]
+    wanted = market_options(market)
 
     async def work() -> tuple[list[ScanResult], dict[str, Candles]]:
         async with contextlib.AsyncExitStack() as stack:
@@ -160,17 +160,8 @@ async def _load(
     not be read; an unknown market is one line naming the markets that exist."""
     tickers = await source.tickers()
     if wanted:
-        missing = [t for t in dict.fromkeys(wanted) if t not in tickers]
-        if missing:
-            listing = (
-                f"markets with data: {', '.join(tickers)}"
-                if len(tickers) <= 20
-                else f"{len(tickers)} markets have data (see `dydx-trader markets`)"
-            )
-            raise InvalidInput(
-                f"no candles for {', '.join(missing)} in {where}; {listing}", field="market"
-            )
-        tickers = list(dict.fromkeys(wanted))
+        require_listed(wanted, tickers, "no candles for", f" in {where}")
+        tickers = wanted
     if not tickers:
         raise InvalidInput(f"{where} has no markets to scan")
     loaded = await asyncio.gather(

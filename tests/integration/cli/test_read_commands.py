@@ -80,8 +80,7 @@ async def test_markets_when_unknown_market_then_one_line_and_exit_2(devnet: Devn
 
     assert result.exit_code == 2
     assert result.stderr.strip().splitlines() == [
-        "error: InvalidInput: no market FOO-USD on this venue (3 markets listed; "
-        "see `dydx-trader markets`)"
+        "error: InvalidInput: no market FOO-USD on devnet; markets: BTC-USD, ETH-USD, SOL-USD"
     ]
 
 
