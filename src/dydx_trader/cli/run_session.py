@@ -264,7 +264,7 @@ async def _session(
     code = trader.supervisor.exit_code
     console.print(summary_table(stats))
     summary, image = write_report(stats, folder)
-    journal = trader.settings.journal.resolved_path()
+    journal = settings.journal.resolved_path()
     console.print(f"journal: dydx-trader journal --journal {journal}", soft_wrap=True)
     console.print(f"summary: {summary}")
     if image is not None:

@@ -32,8 +32,8 @@ from typing import Annotated
 
 import typer
 
-from dydx_trader.adapters.dydx.network import NetworkName
-from dydx_trader.bootstrap import Trader, build_trader
+from dydx_trader.adapters.dydx.network import NetworkName, NetworkProfile
+from dydx_trader.bootstrap import build_reader, build_trader
 from dydx_trader.cli._common import (
     AddressOption,
     Command,
@@ -60,7 +60,8 @@ from dydx_trader.cli.signal_cmd import (
 )
 from dydx_trader.cli.size_view import Preview, preview_json, print_preview
 from dydx_trader.config import Settings
-from dydx_trader.domain.errors import DydxTraderError, InvalidInput, VenueUnavailable
+from dydx_trader.domain.errors import InvalidInput, UnknownMarket, VenueUnavailable
+from dydx_trader.domain.market import MarketSpec
 from dydx_trader.domain.side import Side
 from dydx_trader.domain.signal import Signal, SignalSource, SizingHint
 
@@ -141,6 +142,8 @@ async def _preview(
         )
         try:
             async with asyncio.timeout(timeout):
+                spec = await _market(settings, profile, signal.market, timeout)
+                _check_stop_side(signal, spec)
                 # No mnemonic: a watch-only trader, which previews but cannot sign.
                 trader = await build_trader(
                     scratch_settings, profile, address=who, mnemonic=None,
@@ -148,12 +151,10 @@ async def _preview(
                 )  # fmt: skip
                 try:
                     await trader.start(follow_streams=False)
-                    _check_stop_side(trader, signal)
                     result = await trader.preview(signal, timeout_s=timeout)
                     # The validator is fresh (no rate or cooldown history): it checks
                     # the signal itself (confidence, market, age) as `run` would.
                     validation = trader.validator.validate(signal)
-                    spec = trader.market_data.markets().get(signal.market)
                 finally:
                     await trader.stop()
         except TimeoutError:
@@ -162,20 +163,26 @@ async def _preview(
                 f"{profile.grpc_address}) within {timeout:g} s",
                 timeout_s=str(timeout),
             ) from None
-    order_type = settings.execution.order_type
-    return Preview(result, validation, profile.name, who, number, spec, order_type)
+    return Preview(result, validation, profile.name, who, number, spec)
 
 
-def _check_stop_side(trader: Trader, signal: Signal) -> None:
+async def _market(
+    settings: Settings, profile: NetworkProfile, ticker: str, timeout: float
+) -> MarketSpec | None:
+    """The market's spec from the venue; None when it lists no such market (the
+    preview then says so, with the reason)."""
+    async with await build_reader(settings, profile, timeout_s=min(timeout, 120)) as reader:
+        try:
+            return await reader.indexer.get_market(ticker)
+        except UnknownMarket:
+            return None
+
+
+def _check_stop_side(signal: Signal, spec: MarketSpec | None) -> None:
     """Refuse a stop on the wrong side of the market's price, as ``signal`` and the
     webhook refuse one on the wrong side of the signal's price."""
-    if signal.stop_loss is None:
-        return
-    try:
-        price = trader.market_data.market(signal.market).oracle_price
-    except DydxTraderError:
-        return  # an unknown or stale market: the preview names it
-    if price is None:
+    price = None if spec is None else spec.oracle_price
+    if signal.stop_loss is None or price is None:
         return
     try:
         dataclasses.replace(signal, reference_price=price)

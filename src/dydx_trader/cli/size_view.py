@@ -32,7 +32,8 @@ _ORDER_TYPES = {
 
 @dataclass(frozen=True, slots=True)
 class Preview:
-    """What ``size`` found: the flow's decision, the validator's verdict, the market."""
+    """What ``size`` found: the flow's decision, the validator's verdict, and the
+    market (None when the venue does not list it)."""
 
     result: TradeResult
     validation: ValidationResult
@@ -40,7 +41,6 @@ class Preview:
     address: str
     subaccount_number: int
     spec: MarketSpec | None = None
-    order_type: str = "ioc"
 
     @property
     def accepted(self) -> bool:
