@@ -78,4 +78,4 @@ def warn_demo_strategies(settings: Settings, screen: Console) -> None:
             f"({' and '.join(DEMO_STRATEGY_NAMES)} on {', '.join(DEMO_MARKETS)}); "
             "configure [[strategies]] for real money"
         )
-        screen.print(f"[yellow]{escape(text)}[/]", highlight=False)
+        screen.print(f"[yellow]{escape(text)}[/]", highlight=False, soft_wrap=True)
