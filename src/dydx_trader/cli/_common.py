@@ -1,6 +1,6 @@
-"""What every command shares: its options, the settings, the endpoints and the
-address it talks to, the devnet's demo account and bundled data, and how a
-failure is reported.
+"""What every command shares: the settings, the endpoints and the address it
+talks to, the devnet's demo account and bundled data, and how a failure is
+reported. (Its options are in :mod:`dydx_trader.cli.options`.)
 
 Failures are one line and an exit code: 2 for bad input or a missing secret
 (fix the command, the config or the environment), 1 for a refusal or a venue
@@ -24,11 +24,10 @@ from collections.abc import Awaitable, Callable, Iterator, Sequence
 from importlib import resources
 from importlib.resources.abc import Traversable
 from pathlib import Path
-from typing import Annotated, Any, NoReturn, TypeVar
+from typing import NoReturn, TypeVar
 
 import typer
 from rich.console import Console
-from typer.core import TyperArgument, TyperCommand
 
 from dydx_trader.adapters.dydx.address import check_address
 from dydx_trader.adapters.dydx.network import NetworkName, NetworkProfile, network_profile
@@ -50,93 +49,6 @@ PIPED_WIDTH = 200
 _LOOPBACK = ("127.0.0.1", "localhost", "[::1]")
 # Markets named one by one in an "unknown market" line, up to this many.
 _LISTED = 20
-
-# -- options and arguments, with plain metavars ------------------------------------------
-
-
-class _PlainArgument(TyperArgument):
-    """A positional argument shown as ``ACTION`` in help (typer writes ``{action} <str>``)."""
-
-    def display_type_rich(self, ctx: Any) -> str | None:
-        return None
-
-    def _usage_display_name(self) -> str:
-        return self.display_name_raw.upper()
-
-    def _rich_display_name(self) -> str:
-        return self.display_name_raw.upper()
-
-
-class Command(TyperCommand):
-    """Typer's command with plain argument names in its help (``app.command(cls=Command)``)."""
-
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        for param in self.params:
-            if type(param) is TyperArgument:
-                param.__class__ = _PlainArgument
-
-
-ConfigOption = Annotated[
-    Path | None,
-    typer.Option(
-        "--config",
-        metavar="FILE",
-        help="Config file (default: $DYDX_TRADER_CONFIG, else ./dydx-trader.toml if present).",
-    ),
-]
-NetworkOption = Annotated[
-    NetworkName | None,
-    typer.Option(
-        "--network",
-        metavar="NETWORK",
-        help="devnet (local), testnet or mainnet (default: the config's, else devnet).",
-    ),
-]
-AddressOption = Annotated[
-    str | None,
-    typer.Option(
-        "--address",
-        metavar="ADDRESS",
-        help="dydx1... address (default: the config's; on devnet the funded demo account).",
-    ),
-]
-SubaccountOption = Annotated[
-    int | None,
-    typer.Option(
-        "--subaccount",
-        metavar="N",
-        min=0,
-        max=128_000,
-        help="Subaccount number (default: the config's, else 0).",
-    ),
-]
-MarketOption = Annotated[
-    list[str] | None,
-    typer.Option(
-        "--market",
-        "-m",
-        metavar="TICKER",
-        help="Only these markets (repeat, or separate with commas).",
-    ),
-]
-IndexerOption = Annotated[
-    str | None,
-    typer.Option("--indexer-url", metavar="URL", help="Override the indexer REST URL."),
-]
-GrpcOption = Annotated[
-    str | None,
-    typer.Option("--grpc", metavar="HOST:PORT", help="Override the node gRPC address."),
-]
-TimeoutOption = Annotated[
-    float,
-    typer.Option("--timeout", metavar="SECONDS", min=0.1, max=120, help="Seconds per venue call."),
-]
-JsonOption = Annotated[
-    bool,
-    typer.Option("--json", metavar="", help="Print JSON (decimals as strings), errors too."),
-]
-
 
 # -- settings, endpoints, account --------------------------------------------------------
 
@@ -276,7 +188,7 @@ def fail(message: str, code: int = 2, *, as_json: bool = False) -> NoReturn:
     raise typer.Exit(code)
 
 
-def explain(error: DydxTraderError) -> str:
+def error_line(error: DydxTraderError) -> str:
     """The error's line, with the devnet hint when a loopback venue did not answer."""
     text = str(error)
     if isinstance(error, VenueUnavailable) and any(host in text for host in _LOOPBACK):
@@ -294,7 +206,7 @@ def reported(*, as_json: bool = False) -> Iterator[None]:
     except (InvalidInput, SecretUnavailable) as error:
         fail(str(error), 2, as_json=as_json)
     except DydxTraderError as error:
-        fail(explain(error), 1, as_json=as_json)
+        fail(error_line(error), 1, as_json=as_json)
     except KeyboardInterrupt:
         fail("interrupted", 130, as_json=as_json)
     except Exception as error:  # noqa: BLE001 - the CLI never shows a traceback

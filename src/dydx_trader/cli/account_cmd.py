@@ -20,6 +20,13 @@ from dydx_trader.app.balance import BalanceSnapshot
 from dydx_trader.bootstrap import build_reader
 from dydx_trader.cli import formatting as fmt
 from dydx_trader.cli._common import (
+    console,
+    load_settings,
+    resolve_address,
+    resolve_profile,
+    run_async,
+)
+from dydx_trader.cli.options import (
     AddressOption,
     ConfigOption,
     GrpcOption,
@@ -28,11 +35,6 @@ from dydx_trader.cli._common import (
     NetworkOption,
     SubaccountOption,
     TimeoutOption,
-    console,
-    load_settings,
-    resolve_address,
-    resolve_profile,
-    run_async,
 )
 from dydx_trader.domain.market import MarketSpec
 

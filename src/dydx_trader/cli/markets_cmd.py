@@ -24,18 +24,20 @@ from dydx_trader.adapters.dydx.market_stats import MarketStats
 from dydx_trader.bootstrap import build_reader
 from dydx_trader.cli import formatting as fmt
 from dydx_trader.cli._common import (
-    ConfigOption,
-    IndexerOption,
-    JsonOption,
-    MarketOption,
-    NetworkOption,
-    TimeoutOption,
     console,
     load_settings,
     market_options,
     require_listed,
     resolve_profile,
     run_async,
+)
+from dydx_trader.cli.options import (
+    ConfigOption,
+    IndexerOption,
+    JsonOption,
+    MarketOption,
+    NetworkOption,
+    TimeoutOption,
 )
 from dydx_trader.domain.market import MarketSpec
 

@@ -27,9 +27,6 @@ from dydx_trader.adapters.dydx.network import NetworkName
 from dydx_trader.adapters.webhook import SECRET_ENV_VAR, WebhookSecret
 from dydx_trader.cli import run_session
 from dydx_trader.cli._common import (
-    AddressOption,
-    ConfigOption,
-    NetworkOption,
     console,
     load_settings,
     reported,
@@ -38,6 +35,11 @@ from dydx_trader.cli._common import (
     resolve_profile,
 )
 from dydx_trader.cli.logs import add_log_file, remove_log_file
+from dydx_trader.cli.options import (
+    AddressOption,
+    ConfigOption,
+    NetworkOption,
+)
 from dydx_trader.cli.run_checks import (
     check_fixed_risk_stops,
     check_speed,

@@ -26,11 +26,6 @@ from dydx_trader.adapters.candle_source import CandleSource, CsvCandleSource, In
 from dydx_trader.bootstrap import build_reader
 from dydx_trader.cli import formatting as fmt
 from dydx_trader.cli._common import (
-    ConfigOption,
-    IndexerOption,
-    JsonOption,
-    MarketOption,
-    NetworkOption,
     bundled_data,
     console,
     load_settings,
@@ -39,6 +34,13 @@ from dydx_trader.cli._common import (
     require_listed,
     resolve_profile,
     run_async,
+)
+from dydx_trader.cli.options import (
+    ConfigOption,
+    IndexerOption,
+    JsonOption,
+    MarketOption,
+    NetworkOption,
 )
 from dydx_trader.config import Settings, discover_config_path
 from dydx_trader.domain.errors import DydxTraderError, InvalidInput

@@ -12,12 +12,14 @@ from rich.table import Table
 
 from dydx_trader.app.validation import SignalValidator, ValidationResult
 from dydx_trader.cli._common import (
-    Command,
-    ConfigOption,
-    JsonOption,
     console,
     load_settings,
     reported,
+)
+from dydx_trader.cli.options import (
+    Command,
+    ConfigOption,
+    JsonOption,
 )
 from dydx_trader.domain.numbers import to_decimal
 from dydx_trader.domain.signal import Signal, SignalSource, SizingHint

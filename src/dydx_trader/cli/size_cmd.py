@@ -35,6 +35,14 @@ import typer
 from dydx_trader.adapters.dydx.network import NetworkName, NetworkProfile
 from dydx_trader.bootstrap import build_reader, build_trader
 from dydx_trader.cli._common import (
+    load_settings,
+    reported,
+    resolve_address,
+    resolve_profile,
+    resolve_subaccount,
+    run_async,
+)
+from dydx_trader.cli.options import (
     AddressOption,
     Command,
     ConfigOption,
@@ -43,12 +51,6 @@ from dydx_trader.cli._common import (
     JsonOption,
     NetworkOption,
     SubaccountOption,
-    load_settings,
-    reported,
-    resolve_address,
-    resolve_profile,
-    resolve_subaccount,
-    run_async,
 )
 from dydx_trader.cli.signal_cmd import (
     ActionArgument,

@@ -26,7 +26,13 @@ from dydx_trader.adapters.webhook import (
     create_webhook_app,
 )
 from dydx_trader.app.validation import SignalValidator
-from dydx_trader.cli._common import ConfigOption, load_settings, reported
+from dydx_trader.cli._common import (
+    load_settings,
+    reported,
+)
+from dydx_trader.cli.options import (
+    ConfigOption,
+)
 from dydx_trader.cli.signal_cmd import verdict_json
 from dydx_trader.domain.errors import InvalidInput
 from dydx_trader.domain.signal import Signal
