@@ -53,7 +53,7 @@ class Strategy(Protocol):
 
     @property
     def emits_stops(self) -> bool:
-        """True when every BUY and SELL signal carries a stop-loss (fixed-risk sizing needs it)."""
+        """True when its BUY and SELL signals carry a stop-loss (fixed-risk sizing needs one)."""
         ...
 
     def verdict(self, candles: Candles) -> tuple[Action, Decimal]:
