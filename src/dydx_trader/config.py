@@ -16,242 +16,63 @@ raises :class:`InvalidInput` naming the key.
 from __future__ import annotations
 
 import os
-import re
 import tomllib
 from decimal import Decimal
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import Field, ValidationError
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
-from dydx_trader.adapters.dydx.network import NetworkName, NetworkProfile, network_profile
-from dydx_trader.adapters.journal import default_journal_path
+from dydx_trader.adapters.dydx.network import NetworkName
 from dydx_trader.app.validation import ValidationConfig
+from dydx_trader.config_sections import (
+    AccountSettings,
+    ExecutionSettings,
+    HttpSettings,
+    JournalSettings,
+    KillSwitchSettings,
+    NetworkSettings,
+    RiskSettings,
+    SizingSettings,
+    StrategySettings,
+    TtlSettings,
+    ValidationSettings,
+)
 from dydx_trader.domain.errors import DydxTraderError, InvalidInput
 from dydx_trader.domain.pre_trade import RiskLimits
-from dydx_trader.domain.sizing import SizingKind, SizingPolicy
-from dydx_trader.domain.trading_state import KillSwitchLimits, TradingState
+from dydx_trader.domain.sizing import SizingPolicy
 from dydx_trader.strategies import Strategy, build_strategy
 
 CONFIG_FILE_NAME = "dydx-trader.toml"
 CONFIG_PATH_ENV = "DYDX_TRADER_CONFIG"
-
-Dec = Annotated[Decimal, Field(allow_inf_nan=False)]
-PositiveDec = Annotated[Decimal, Field(allow_inf_nan=False, gt=0)]
-Fraction = Annotated[Decimal, Field(allow_inf_nan=False, ge=0, le=1)]
-_TICKER = re.compile(r"[A-Z0-9]{1,20}-USD")
-_ADDRESS = re.compile(r"dydx1[02-9ac-hj-np-z]{38,58}")
+DEMO_MARKETS = ("BTC-USD", "ETH-USD", "SOL-USD")
+DEMO_STRATEGY_NAMES = ("ema_cross", "rsi_reversion")
 _SECRET_WORDS = ("mnemonic", "private_key", "privkey", "seed")
 
-
-class _Section(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid")
-
-
-def _tickers(values: list[str] | None) -> list[str] | None:
-    if values is None:
-        return None
-    cleaned = [value.strip().upper() for value in values]
-    for ticker in cleaned:
-        if not _TICKER.fullmatch(ticker):
-            raise ValueError(f"{ticker[:24]!r} is not a market ticker like BTC-USD")
-    return cleaned
-
-
-class NetworkSettings(_Section):
-    name: NetworkName = Field(
-        default=NetworkName.DEVNET,
-        description="devnet (embedded local stand-in, paper trading), testnet or mainnet.",
-    )
-    indexer_url: str | None = Field(default=None, description="Override the indexer REST URL.")
-    websocket_url: str | None = Field(
-        default=None, description="Override the indexer WebSocket URL."
-    )
-    grpc_address: str | None = Field(default=None, description="Override the node gRPC host:port.")
-
-    def profile(self) -> NetworkProfile:
-        """The endpoints to use (overrides checked: TLS required off loopback)."""
-        return network_profile(
-            self.name,
-            indexer_url=self.indexer_url,
-            websocket_url=self.websocket_url,
-            grpc_address=self.grpc_address,
-        )
+__all__ = [
+    "AccountSettings",
+    "ExecutionSettings",
+    "HttpSettings",
+    "JournalSettings",
+    "KillSwitchSettings",
+    "NetworkSettings",
+    "RiskSettings",
+    "Settings",
+    "SizingSettings",
+    "StrategySettings",
+    "TtlSettings",
+    "ValidationSettings",
+    "discover_config_path",
+    "load_config",
+]
 
 
-class AccountSettings(_Section):
-    address: str | None = Field(
-        default=None, description="dydx1... address; omitted on devnet = the funded demo account."
-    )
-    subaccount_number: int = Field(
-        default=0, ge=0, le=128_000, description="Subaccount, 0..128000."
-    )
-
-    @field_validator("address")
-    @classmethod
-    def _address(cls, value: str | None) -> str | None:
-        if value is not None and not _ADDRESS.fullmatch(value):
-            raise ValueError("must be a dydx1... bech32 address")
-        return value
-
-
-class StrategySettings(_Section):
-    name: str = Field(description="A strategy name (ema_cross, rsi_reversion, ...).")
-    markets: list[str] = Field(
-        default_factory=lambda: ["BTC-USD", "ETH-USD"], description="Markets it trades."
-    )
-    resolution: Literal["1MIN", "5MINS", "15MINS", "30MINS", "1HOUR", "4HOURS", "1DAY"] = Field(
-        default="1HOUR", description="Candle resolution it reads."
-    )
-    params: dict[str, Any] = Field(default_factory=dict, description="Strategy parameters.")
-
-    _check_markets = field_validator("markets")(_tickers)
-
-
-class SizingSettings(_Section):
-    kind: SizingKind = Field(
-        default=SizingKind.EQUITY_FRACTION,
-        description="fixed_notional, equity_fraction, fixed_risk or volatility_target.",
-    )
-    notional: PositiveDec | None = Field(
-        default=None, description="USDC notional (fixed_notional)."
-    )
-    equity_fraction: PositiveDec | None = Field(
-        default=Decimal("0.1"), description="Notional as a fraction of equity (equity_fraction)."
-    )
-    risk_fraction: PositiveDec | None = Field(
-        default=None,
-        description="Equity fraction risked to the stop / per ATR (fixed_risk, volatility).",
-    )
-    atr_multiple: PositiveDec = Field(
-        default=Decimal(2), description="ATR multiple (volatility_target)."
-    )
-    scale_by_confidence: bool = Field(
-        default=True, description="Multiply the size by the confidence."
-    )
-
-
-class RiskSettings(_Section):
-    max_leverage: PositiveDec = Field(
-        default=Decimal(5), le=50, description="Position leverage cap (x)."
-    )
-    max_exposure: PositiveDec = Field(
-        default=Decimal(10), le=100, description="Gross notional / equity cap (x)."
-    )
-    max_market_notional: PositiveDec | None = Field(
-        default=None, description="USDC cap on any one market's position (none if omitted)."
-    )
-    max_market_notional_by_market: dict[str, PositiveDec] = Field(
-        default_factory=dict, description="Per-market USDC caps, overriding the one above."
-    )
-    free_collateral_buffer: Annotated[Decimal, Field(allow_inf_nan=False, ge=0)] = Field(
-        default=Decimal(0), description="USDC of free collateral never used."
-    )
-    free_collateral_buffer_fraction: Fraction = Field(
-        default=Decimal("0.05"), lt=1, description="Plus this fraction of equity never used."
-    )
-
-    @field_validator("max_market_notional_by_market")
-    @classmethod
-    def _markets(cls, value: dict[str, Decimal]) -> dict[str, Decimal]:
-        keys = _tickers(list(value)) or []
-        return dict(zip(keys, value.values(), strict=True))
-
-
-class ValidationSettings(_Section):
-    min_confidence: Fraction = Field(default=Decimal("0.6"), description="Confidence needed, 0..1.")
-    min_confidence_by_strategy: dict[str, Fraction] = Field(
-        default_factory=dict, description="Per-strategy confidence thresholds."
-    )
-    allowed_markets: list[str] | None = Field(default=None, description="Only these (omit: all).")
-    denied_markets: list[str] = Field(default_factory=list, description="Never these.")
-    max_age_s: float = Field(
-        default=120, gt=0, le=86_400, description="Oldest signal accepted (s)."
-    )
-    max_clock_skew_s: float = Field(
-        default=5, ge=0, le=3600, description="Future-dating allowed (s)."
-    )
-    cooldown_s: float = Field(
-        default=300, ge=0, le=86_400, description="Per-market gap after a trade."
-    )
-    rate_limit_per_minute: PositiveDec = Field(
-        default=Decimal(6), description="Signals per minute."
-    )
-    rate_limit_burst: int = Field(default=3, ge=1, le=10_000, description="Burst allowance.")
-
-    _check_markets = field_validator("allowed_markets", "denied_markets")(_tickers)
-
-
-class TtlSettings(_Section):
-    balance_ttl_s: float = Field(
-        default=5, ge=1, le=60, description="Balance snapshot lifetime (s)."
-    )
-    market_ttl_s: float = Field(
-        default=15, gt=0, le=3600, description="Market re-read interval (s)."
-    )
-    max_oracle_age_s: float = Field(
-        default=30, gt=0, le=3600, description="Oldest oracle price (s)."
-    )
-    max_indexer_lag_blocks: int = Field(
-        default=10, ge=0, le=1000, description="Indexer lag allowed."
-    )
-
-
-class ExecutionSettings(_Section):
-    order_type: Literal["ioc", "limit", "post_only"] = Field(
-        default="ioc", description="ioc (market-like, worst price), limit (GTT) or post_only."
-    )
-    slippage_bps: PositiveDec = Field(
-        default=Decimal(50),
-        le=2000,
-        description="IOC worst price = oracle +/- this (basis points).",
-    )
-    good_til_block_offset: int = Field(
-        default=10,
-        ge=1,
-        le=20,
-        description="Short-term orders live this many blocks (chain max 20).",
-    )
-    send_timeout_s: float = Field(default=5, gt=0, le=60, description="Broadcast deadline (s).")
-    confirm_timeout_s: float = Field(
-        default=60, gt=0, le=600, description="Wait for the outcome (s)."
-    )
-
-
-class KillSwitchSettings(_Section):
-    max_drawdown: Fraction = Field(
-        default=Decimal("0.2"), gt=0, description="Peak-to-now equity drop."
-    )
-    drawdown_window_s: int = Field(
-        default=86_400, gt=0, le=30_000_000, description="Window for the peak (s)."
-    )
-    max_consecutive_rejections: int = Field(default=5, ge=0, le=10_000, description="0 disables.")
-    max_consecutive_unknown: int = Field(default=3, ge=0, le=10_000, description="0 disables.")
-    trip_state: Literal["REDUCING", "HALTED"] = Field(
-        default="HALTED", description="State on a trip."
-    )
-
-    def limits(self) -> KillSwitchLimits:
-        return KillSwitchLimits(
-            max_drawdown=self.max_drawdown,
-            drawdown_window_s=self.drawdown_window_s,
-            max_consecutive_rejections=self.max_consecutive_rejections,
-            max_consecutive_unknown=self.max_consecutive_unknown,
-            trip_state=TradingState(self.trip_state),
-        )
-
-
-class JournalSettings(_Section):
-    path: Path | None = Field(default=None, description="SQLite file (default: user data dir).")
-
-    def resolved_path(self) -> Path:
-        return default_journal_path() if self.path is None else self.path.expanduser()
-
-
-class HttpSettings(_Section):
-    host: str = Field(default="127.0.0.1", description="Web UI / webhook bind address.")
-    port: int = Field(default=8000, ge=1, le=65_535, description="Web UI / webhook port.")
+def demo_strategies() -> list[StrategySettings]:
+    """The paper demo's strategies: two simple ones that trade a few times a week."""
+    return [
+        StrategySettings(name=name, markets=list(DEMO_MARKETS)) for name in DEMO_STRATEGY_NAMES
+    ]
 
 
 class Settings(BaseSettings):
@@ -266,13 +87,7 @@ class Settings(BaseSettings):
 
     network: NetworkSettings = Field(default_factory=NetworkSettings)
     account: AccountSettings = Field(default_factory=AccountSettings)
-    strategies: list[StrategySettings] = Field(
-        # The paper demo's default: two simple strategies that trade a few times a week.
-        default_factory=lambda: [
-            StrategySettings(name=name, markets=["BTC-USD", "ETH-USD", "SOL-USD"])
-            for name in ("ema_cross", "rsi_reversion")
-        ]
-    )
+    strategies: list[StrategySettings] = Field(default_factory=demo_strategies)
     sizing: SizingSettings = Field(default_factory=SizingSettings)
     risk: RiskSettings = Field(default_factory=RiskSettings)
     validation: ValidationSettings = Field(default_factory=ValidationSettings)
@@ -298,6 +113,11 @@ class Settings(BaseSettings):
     def paper(self) -> bool:
         """True on the devnet: paper trading, no secret needed."""
         return self.network.name is NetworkName.DEVNET
+
+    @property
+    def uses_demo_strategies(self) -> bool:
+        """True when the strategies are the paper demo's defaults (not chosen for real money)."""
+        return self.strategies == demo_strategies()
 
     def risk_limits(self, market: str | None = None) -> RiskLimits:
         """The caps for ``market`` (its own notional cap if configured)."""
@@ -380,6 +200,12 @@ def load_config(path: Path | None = None) -> Settings:
             raise InvalidInput(f"cannot read config file {path}: {error.strerror}") from None
         except tomllib.TOMLDecodeError as error:
             raise InvalidInput(f"config file {path} is not valid TOML: {error}") from None
+        except UnicodeDecodeError as error:
+            raise InvalidInput(
+                f"config file {path} is not UTF-8 text (byte {error.start} cannot be decoded); "
+                "save it as UTF-8",
+                field="config",
+            ) from None
         _refuse_secrets(data, path)
     try:
         settings = Settings(**data)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import socket
 import sqlite3
 import subprocess
@@ -12,6 +13,8 @@ import sys
 import time
 import urllib.request
 from pathlib import Path
+
+from dydx_devnet.demo import DEMO_MNEMONIC
 
 SECRET = "a-long-webhook-secret-for-the-paper-run-test"
 
@@ -97,3 +100,8 @@ def test_paper_run_when_data_ends_then_summary_chart_and_journal_written(tmp_pat
             "SELECT count(*) FROM decisions WHERE payload LIKE '%tv-e2e-1%'"
         ).fetchone()[0]
     assert recorded == 1 and decided == 1
+    # The run's log: every line timestamped, the webhook signal in it, no secret.
+    log = (run_dir / "run.log").read_text()
+    assert "paper session" in log and "tv-e2e-1" in log
+    assert all(re.match(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ ", line) for line in log.splitlines())
+    assert SECRET not in log and DEMO_MNEMONIC not in log

@@ -14,18 +14,16 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import os
+import socket
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
+from datetime import datetime
 from importlib.metadata import PackageNotFoundError, version
-
-from rich.console import Console
 
 from dydx_trader.adapters.dydx.network import NetworkName, NetworkProfile
 from dydx_trader.adapters.instance_lock import InstanceKey, InstanceLock
 from dydx_trader.adapters.journal import Journal, RunStatus
 from dydx_trader.adapters.webhook import (
-    SECRET_ENV_VAR,
-    SIGNALS_PATH,
     SignalDispatch,
     SignalIntake,
     WebhookSecret,
@@ -108,26 +106,27 @@ async def guarded_run(
 
 
 async def serve_webhook(
-    settings: Settings, submit: Callable[[Signal], Awaitable[None]], console: Console
-) -> WebhookServer | None:
-    """Serve ``POST /webhook/signals`` on the HTTP port when a webhook secret is set.
+    settings: Settings,
+    listener: socket.socket,
+    submit: Callable[[Signal], Awaitable[None]],
+    *,
+    clock: Callable[[], datetime],
+) -> WebhookServer:
+    """Serve ``POST /webhook/signals`` on the bound ``listener``.
 
-    Each accepted signal is journaled before its 202, then goes through the
-    same flow as a strategy's; webhook signals a crash left undecided are
-    decided now. ``cleanup()`` refuses new ones and waits for those accepted.
+    Each accepted signal is journaled before its 202 (dated on ``clock``: market
+    time in a paper session), then goes through the same flow as a strategy's;
+    webhook signals a crash left undecided are decided now. ``cleanup()``
+    refuses new ones and waits for those accepted.
     """
-    if not os.environ.get(SECRET_ENV_VAR):
-        return None
     secret = WebhookSecret.from_environ(os.environ)
     journal = Journal.open(settings.journal.resolved_path())
     try:
         dispatch = SignalDispatch(submit, journal=journal)
         intake = SignalIntake(
-            secret, dispatch, max_clock_skew_s=settings.validation.max_clock_skew_s
+            secret, dispatch, clock=clock, max_clock_skew_s=settings.validation.max_clock_skew_s
         )
-        server = await WebhookServer.start(
-            intake, dispatch, settings.http.host, settings.http.port, on_closed=journal.close
-        )
+        server = await WebhookServer.start(intake, dispatch, listener, on_closed=journal.close)
     except BaseException:
         journal.close()
         raise
@@ -136,7 +135,6 @@ async def serve_webhook(
     except BaseException:
         await server.cleanup()
         raise
-    console.print(f"webhook: POST http://{settings.http.host}:{server.port}{SIGNALS_PATH}")
     return server
 
 

@@ -12,12 +12,23 @@ from rich.console import Group
 from rich.panel import Panel
 from rich.table import Table
 
+from dydx_trader.app.flow import TradeResult
 from dydx_trader.app.session import SessionStats
+from dydx_trader.cli import formatting as fmt
+from dydx_trader.domain.decision import Outcome
 from dydx_trader.domain.trading_state import TradingState
 
 
-def _usdc(value: Decimal) -> str:
-    return f"{value:,.2f}"
+def result_line(result: TradeResult) -> str:
+    """One signal's outcome in one line, for the run's log."""
+    signal, decision = result.signal, result.decision
+    head = f"signal {signal.id} {signal.action.value} {signal.market} ({signal.strategy})"
+    if decision is None:
+        return f"{head}: {result.validation}"
+    if decision.outcome is Outcome.REFUSED:
+        return f"{head}: refused: {decision.reason}"
+    state = "not sent" if result.order is None else result.order.state.value
+    return f"{head}: {decision.reason} -> {state}"
 
 
 def live_view(
@@ -30,11 +41,9 @@ def live_view(
         header.add_column()
     header.add_row(
         f"[bold]time[/] {chain_time:%Y-%m-%d %H:%M}" if chain_time else "[bold]time[/] -",
-        f"[bold]equity[/] {_usdc(risk.equity) if risk else '-'} USDC",
-        f"[bold]leverage[/] {risk.leverage or 0:.2f}x" if risk else "[bold]leverage[/] -",
-        f"[bold]margin usage[/] {(risk.margin_usage or 0) * 100:.1f}%"
-        if risk
-        else "[bold]margin usage[/] -",
+        f"[bold]equity[/] {fmt.usdc(risk.equity if risk else None)} USDC",
+        f"[bold]leverage[/] {fmt.leverage(risk.leverage or Decimal(0) if risk else None)}",
+        f"[bold]margin usage[/] {fmt.pct(risk.margin_usage or Decimal(0) if risk else None, 1)}",
     )
     header.add_row(
         f"[bold]state[/] {state.value}",
@@ -49,12 +58,12 @@ def live_view(
     for position in risk.positions if risk else ():
         positions.add_row(
             position.market,
-            f"{position.size}",
-            _usdc(position.entry_price),
-            f"{position.oracle_price}",
-            _usdc(position.notional),
-            _usdc(position.unrealized_pnl),
-            _usdc(position.liquidation_price) if position.liquidation_price else "-",
+            fmt.number(position.size),
+            fmt.price(position.entry_price),
+            fmt.price(position.oracle_price),
+            fmt.usdc(position.notional),
+            fmt.usdc(position.unrealized_pnl),
+            fmt.price(position.liquidation_price),
         )
 
     decisions = Table(title="signals and decisions", expand=True, show_header=False)
@@ -74,12 +83,12 @@ def summary_table(stats: SessionStats) -> Table:
     table.add_row("signals", str(stats.signals))
     table.add_row("orders sent", str(stats.orders_sent))
     table.add_row("trades (orders with fills)", str(stats.trades))
-    table.add_row("volume", f"{_usdc(stats.volume)} USDC")
-    table.add_row("equity start -> end", f"{_usdc(start)} -> {_usdc(end)} USDC")
-    table.add_row("PnL (after fees)", f"{_usdc(stats.pnl)} USDC")
-    table.add_row("fees paid", f"{_usdc(stats.fees)} USDC")
-    table.add_row("max leverage reached", f"{stats.max_leverage:.2f}x")
-    table.add_row("max margin usage reached", f"{stats.max_margin_usage * 100:.1f}%")
+    table.add_row("volume", f"{fmt.usdc(stats.volume)} USDC")
+    table.add_row("equity start -> end", f"{fmt.usdc(start)} -> {fmt.usdc(end)} USDC")
+    table.add_row("PnL (after fees)", f"{fmt.usdc(stats.pnl)} USDC")
+    table.add_row("fees paid", f"{fmt.usdc(stats.fees)} USDC")
+    table.add_row("max leverage reached", fmt.leverage(stats.max_leverage))
+    table.add_row("max margin usage reached", fmt.pct(stats.max_margin_usage, 1))
     for outcome, count in sorted(stats.order_outcomes.items()):
         table.add_row(f"orders {outcome}", str(count))
     for reason, count in stats.rejections.most_common():
@@ -94,11 +103,11 @@ def summary_dict(stats: SessionStats) -> dict[str, object]:
         "orders_sent": stats.orders_sent,
         "trades": stats.trades,
         "fills": stats.fills,
-        "volume_usdc": str(stats.volume),
-        "pnl_usdc": str(stats.pnl),
-        "fees_usdc": str(stats.fees),
-        "max_leverage": str(stats.max_leverage),
-        "max_margin_usage": str(stats.max_margin_usage),
+        "volume_usdc": fmt.json_decimal(stats.volume),
+        "pnl_usdc": fmt.json_decimal(stats.pnl),
+        "fees_usdc": fmt.json_decimal(stats.fees),
+        "max_leverage": fmt.json_ratio(stats.max_leverage),
+        "max_margin_usage": fmt.json_ratio(stats.max_margin_usage),
         "order_outcomes": dict(stats.order_outcomes),
         "rejections_by_reason": dict(stats.rejections),
     }

@@ -26,6 +26,10 @@ from dydx_trader.domain.side import Side
 
 MAX_CLIENT_ID: Final = 2**32 - 1
 MAX_SUBACCOUNT_NUMBER: Final = 128_000
+MAX_GOOD_TIL_BLOCK_OFFSET: Final = 19
+"""Most blocks past the read chain height a short-term order may live: inside the
+chain's ShortBlockWindow (20 blocks up to protocol v9.4, 40 from v9.5), with one
+block to spare."""
 _UINT64_MAX: Final = 2**64 - 1
 _UINT32_MAX: Final = 2**32 - 1
 

@@ -2,10 +2,10 @@
 
 Use :func:`build_strategy` (config name + parameters) or
 :func:`default_strategies`; every strategy has a pure
-``evaluate(market, candles, now) -> Signal``.
+``evaluate(market, candles, now) -> Signal`` and ``explain(candles)``.
 """
 
-from dydx_trader.strategies.base import Strategy, float_to_decimal
+from dydx_trader.strategies.base import Explanation, Strategy, float_to_decimal
 from dydx_trader.strategies.bollinger_breakout import BollingerBreakout
 from dydx_trader.strategies.candles import Candles
 from dydx_trader.strategies.composite import Composite
@@ -24,6 +24,7 @@ __all__ = [
     "Candles",
     "Composite",
     "EmaCross",
+    "Explanation",
     "MacdCross",
     "RsiReversion",
     "Strategy",

@@ -1,8 +1,15 @@
 """What every strategy shares: the protocol, parameter checks and signal building.
 
 A strategy is a small frozen class holding checked parameters, with a pure
-``evaluate(market, candles, now) -> Signal``: no I/O, no clock (``now`` is
-passed in), the same candles give the same signal.
+``verdict(candles) -> (action, confidence)``, the signal built from it by
+``evaluate(market, candles, now) -> Signal`` and ``explain(candles)``, which
+shows its indicator values and how far the nearest trigger is. No I/O, no
+clock (``now`` is passed in): the same candles give the same signal.
+
+A signal is dated at the close of the candle it was read from (``created_at``),
+not when it was evaluated, so the validator's staleness rule can tell a fresh
+signal from one read long after its candle closed. A candle still forming is
+dated ``now`` (a signal is never dated in the future).
 
 Signal ids are deterministic: ``<name>-<params digest>:<market>:<newest candle
 open time>``. The same strategy on the same candle always names its signal
@@ -16,6 +23,7 @@ import functools
 import hashlib
 import math
 from collections.abc import Mapping
+from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 from typing import ClassVar, Protocol, runtime_checkable
@@ -43,9 +51,55 @@ class Strategy(Protocol):
         """How many of the newest candles the strategy reads (>= ``min_candles``)."""
         ...
 
+    @property
+    def emits_stops(self) -> bool:
+        """True when its BUY and SELL signals carry a stop-loss (fixed-risk sizing needs one)."""
+        ...
+
+    def verdict(self, candles: Candles) -> tuple[Action, Decimal]:
+        """The action and its confidence on the newest candle of ``candles`` (oldest first)."""
+        ...
+
     def evaluate(self, market: str, candles: Candles, now: datetime) -> Signal:
         """The signal for ``market`` given ``candles`` (oldest first) at ``now`` (aware)."""
         ...
+
+    def explain(self, candles: Candles) -> Explanation:
+        """The indicator values behind :meth:`verdict` and the distance to the nearest trigger."""
+        ...
+
+
+@dataclass(frozen=True, slots=True)
+class Explanation:
+    """What a strategy reads on the newest candle, for a person deciding whether to trust it.
+
+    ``values`` are the indicator values (TA-Lib's numbers, in price units
+    unless the name says otherwise). ``trigger`` is the action the nearest
+    trigger would give, when ``condition`` becomes true; ``distance`` is how
+    far that is, in ``unit`` (``"%"`` of the close, ``"RSI points"``,
+    ``"votes"``); 0 means the condition holds now.
+    """
+
+    values: tuple[tuple[str, float], ...]
+    trigger: Action
+    condition: str
+    distance: float
+    unit: str
+
+    def as_dict(self) -> dict[str, object]:
+        """JSON-ready (floats: indicator statistics, not money)."""
+        return {
+            "values": dict(self.values),
+            "trigger": self.trigger.value,
+            "condition": self.condition,
+            "distance": self.distance,
+            "unit": self.unit,
+        }
+
+
+def percent_of(amount: float, price: float) -> float:
+    """``amount`` (price units) as a percentage of ``price``, never negative."""
+    return max(0.0, amount) / price * 100 if price > 0 else 0.0
 
 
 def float_to_decimal(value: float) -> Decimal:
@@ -112,7 +166,8 @@ def build_signal(
     conf: Decimal,
     stop_loss: Decimal | None = None,
 ) -> Signal:
-    """A strategy signal: reference price = newest close, id deterministic (see module)."""
+    """A strategy signal: reference price = newest close, id deterministic, dated at
+    the newest candle's close (``now`` if it has not closed yet; see the module)."""
     return Signal(
         id=f"{name}-{digest}:{market}:{int(candles.timestamps[-1])}",
         market=market,
@@ -120,7 +175,7 @@ def build_signal(
         confidence=conf if action is not Action.HOLD else Decimal(0),
         source=SignalSource.STRATEGY,
         strategy=name,
-        created_at=now,
+        created_at=min(candles.last_closed_at, now),
         reference_price=float_to_decimal(float(candles.close[-1])),
         stop_loss=stop_loss,
     )

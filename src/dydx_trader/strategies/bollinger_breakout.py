@@ -5,16 +5,19 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
+from decimal import Decimal
 from typing import ClassVar
 
 from dydx_trader.domain.signal import Action, Signal
 from dydx_trader.strategies.base import (
+    Explanation,
     ParamReader,
     build_signal,
     check_period,
     check_range,
     denoise,
     params_digest,
+    percent_of,
     require_candles,
     scaled_confidence,
 )
@@ -84,7 +87,11 @@ class BollingerBreakout:
             "close_prev": float(close[-2]),
         }
 
-    def evaluate(self, market: str, candles: Candles, now: datetime) -> Signal:
+    @property
+    def emits_stops(self) -> bool:
+        return self.stop.emits_stops
+
+    def verdict(self, candles: Candles) -> tuple[Action, Decimal]:
         r = self.readings(candles)
         half_width = r["upper"] - r["middle"]
         above = denoise(r["close"] - r["upper"], r["close"])
@@ -95,6 +102,10 @@ class BollingerBreakout:
             action, excess = Action.SELL, below
         else:
             action, excess = Action.HOLD, 0.0
+        return action, scaled_confidence(excess, half_width / 2)
+
+    def evaluate(self, market: str, candles: Candles, now: datetime) -> Signal:
+        action, conf = self.verdict(candles)
         return build_signal(
             self.name,
             params_digest(self.period, self.deviations, self.stop),
@@ -102,6 +113,20 @@ class BollingerBreakout:
             candles,
             now,
             action,
-            scaled_confidence(excess, half_width / 2),
+            conf,
             self.stop.price(candles, action),
+        )
+
+    def explain(self, candles: Candles) -> Explanation:
+        r = self.readings(candles)
+        close = r["close"]
+        to_upper, to_lower = r["upper"] - close, close - r["lower"]
+        buy_nearer = to_upper <= to_lower
+        return Explanation(
+            values=(("upper", r["upper"]), ("middle", r["middle"]), ("lower", r["lower"])),
+            trigger=Action.BUY if buy_nearer else Action.SELL,
+            condition="close crosses above the upper band" if buy_nearer
+            else "close crosses below the lower band",
+            distance=percent_of(to_upper if buy_nearer else to_lower, close),
+            unit="%",
         )

@@ -17,7 +17,7 @@ import io
 import math
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import numpy as np
 import numpy.typing as npt
@@ -29,6 +29,8 @@ FloatArray = npt.NDArray[np.float64]
 IntArray = npt.NDArray[np.int64]
 
 CSV_HEADER = ("started_at", "open", "high", "low", "close", "base_volume")
+# Candles looked at to find the series' interval (enough to step over a few gaps).
+_INTERVAL_WINDOW = 64
 
 
 @dataclass(frozen=True, slots=True, eq=False)
@@ -103,6 +105,20 @@ class Candles:
         if not len(self):
             raise InvalidInput("candles: the series is empty")
         return datetime.fromtimestamp(int(self.timestamps[-1]), UTC)
+
+    @property
+    def interval_s(self) -> int | None:
+        """Length of one candle in seconds: the smallest gap between consecutive open
+        times among the newest candles (a missing candle only widens a gap). None
+        with fewer than two candles."""
+        recent = self.timestamps[-_INTERVAL_WINDOW:]
+        return int(np.diff(recent).min()) if len(recent) > 1 else None
+
+    @property
+    def last_closed_at(self) -> datetime:
+        """Close time of the newest candle (UTC): its open time plus :attr:`interval_s`
+        (the open time itself when the interval is unknown: older, never newer)."""
+        return self.last_started_at + timedelta(seconds=self.interval_s or 0)
 
     # -- builders ---------------------------------------------------------------
 

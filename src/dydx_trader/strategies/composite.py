@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Hashable
+from collections.abc import Hashable, Iterable
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
@@ -11,6 +11,7 @@ from typing import ClassVar, cast
 from dydx_trader.domain.errors import InvalidInput
 from dydx_trader.domain.signal import Action, Signal
 from dydx_trader.strategies.base import (
+    Explanation,
     Strategy,
     build_signal,
     confidence,
@@ -70,25 +71,59 @@ class Composite:
     def lookback(self) -> int:
         return max(member.lookback for member in self.members)
 
+    @property
+    def emits_stops(self) -> bool:
+        # The composite's own stop is the one its signals carry.
+        return self.stop.emits_stops
+
     def vote(self, market: str, candles: Candles, now: datetime) -> tuple[Signal, ...]:
         """Each member's own signal, in member order."""
         require_candles(self.name, self.min_candles, candles)
         return tuple(member.evaluate(market, candles, now) for member in self.members)
 
+    def verdict(self, candles: Candles) -> tuple[Action, Decimal]:
+        require_candles(self.name, self.min_candles, candles)
+        return self._tally(member.verdict(candles) for member in self.members)
+
     def evaluate(self, market: str, candles: Candles, now: datetime) -> Signal:
-        return self.combine(market, candles, now, self.vote(market, candles, now))
+        return self._signal(market, candles, now, self.verdict(candles))
 
     def combine(
         self, market: str, candles: Candles, now: datetime, votes: tuple[Signal, ...]
     ) -> Signal:
         """The composite signal from the members' ``votes`` (lets a caller that
         already evaluated the members reuse their signals)."""
-        weight = {Action.BUY: Decimal(0), Action.SELL: Decimal(0)}
-        count = {Action.BUY: 0, Action.SELL: 0}
-        for signal in votes:
-            if signal.action in weight:
-                weight[signal.action] += signal.confidence
-                count[signal.action] += 1
+        return self._signal(
+            market, candles, now, self._tally((v.action, v.confidence) for v in votes)
+        )
+
+    def explain(self, candles: Candles) -> Explanation:
+        require_candles(self.name, self.min_candles, candles)
+        votes = [member.verdict(candles) for member in self.members]
+        count = {side: sum(1 for action, _ in votes if action is side) for side in _SIDES}
+        weight = {side: sum((c for a, c in votes if a is side), Decimal(0)) for side in _SIDES}
+        side = Action.SELL if weight[Action.SELL] > weight[Action.BUY] else Action.BUY
+        signed = {Action.BUY: 1.0, Action.SELL: -1.0}
+        return Explanation(
+            # Each member's vote: its confidence, signed (+ BUY, - SELL, 0 HOLD).
+            values=tuple(
+                (member.name, signed.get(action, 0.0) * float(conf))
+                for member, (action, conf) in zip(self.members, votes, strict=True)
+            ),
+            trigger=side,
+            condition=f"{self.min_votes} of {len(self.members)} members vote {side.value}, "
+            "outweighing the other side",
+            distance=float(max(0, self.min_votes - count[side])),
+            unit="votes",
+        )
+
+    def _tally(self, votes: Iterable[tuple[Action, Decimal]]) -> tuple[Action, Decimal]:
+        weight = dict.fromkeys(_SIDES, Decimal(0))
+        count = dict.fromkeys(_SIDES, 0)
+        for action, conf in votes:
+            if action in weight:
+                weight[action] += conf
+                count[action] += 1
         buy, sell = weight[Action.BUY], weight[Action.SELL]
         if buy > sell and count[Action.BUY] >= self.min_votes:
             action, net = Action.BUY, buy - sell
@@ -96,6 +131,12 @@ class Composite:
             action, net = Action.SELL, sell - buy
         else:
             action, net = Action.HOLD, Decimal(0)
+        return action, confidence(float(net / len(self.members)))
+
+    def _signal(
+        self, market: str, candles: Candles, now: datetime, verdict: tuple[Action, Decimal]
+    ) -> Signal:
+        action, conf = verdict
         return build_signal(
             self.name,
             params_digest(self.min_votes, self.stop, *cast(tuple[Hashable, ...], self.members)),
@@ -103,6 +144,9 @@ class Composite:
             candles,
             now,
             action,
-            confidence(float(net / len(self.members))),
+            conf,
             self.stop.price(candles, action),
         )
+
+
+_SIDES = (Action.BUY, Action.SELL)

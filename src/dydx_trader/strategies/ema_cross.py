@@ -5,16 +5,19 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
+from decimal import Decimal
 from typing import ClassVar
 
 from dydx_trader.domain.signal import Action, Signal
 from dydx_trader.strategies.base import (
+    Explanation,
     ParamReader,
     build_signal,
     check_period,
     check_range,
     denoise,
     params_digest,
+    percent_of,
     require_candles,
     scaled_confidence,
 )
@@ -84,7 +87,11 @@ class EmaCross:
             "slow_prev": float(slow[-2]),
         }
 
-    def evaluate(self, market: str, candles: Candles, now: datetime) -> Signal:
+    @property
+    def emits_stops(self) -> bool:
+        return self.stop.emits_stops
+
+    def verdict(self, candles: Candles) -> tuple[Action, Decimal]:
         r = self.readings(candles)
         price = float(candles.close[-1])
         before = denoise(r["fast_prev"] - r["slow_prev"], price)
@@ -95,7 +102,10 @@ class EmaCross:
             action = Action.SELL
         else:
             action = Action.HOLD
-        gap = abs(after) / price
+        return action, scaled_confidence(abs(after) / price, self.full_gap)
+
+    def evaluate(self, market: str, candles: Candles, now: datetime) -> Signal:
+        action, conf = self.verdict(candles)
         return build_signal(
             self.name,
             params_digest(self.fast, self.slow, self.full_gap, self.stop),
@@ -103,6 +113,20 @@ class EmaCross:
             candles,
             now,
             action,
-            scaled_confidence(gap, self.full_gap),
+            conf,
             self.stop.price(candles, action),
+        )
+
+    def explain(self, candles: Candles) -> Explanation:
+        r = self.readings(candles)
+        price = float(candles.close[-1])
+        gap = denoise(r["fast"] - r["slow"], price)
+        above = gap > 0
+        return Explanation(
+            values=((f"EMA({self.fast})", r["fast"]), (f"EMA({self.slow})", r["slow"])),
+            trigger=Action.SELL if above else Action.BUY,
+            condition=f"EMA({self.fast}) crosses {'below' if above else 'above'} "
+            f"EMA({self.slow})",
+            distance=percent_of(abs(gap), price),
+            unit="%",
         )

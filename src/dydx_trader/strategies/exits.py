@@ -34,6 +34,11 @@ class AtrStop:
         return cls(multiple=reader.number("stop_atr", 0.0), period=reader.integer("atr_period", 14))
 
     @property
+    def emits_stops(self) -> bool:
+        """True when BUY and SELL signals get a stop (a non-zero multiple)."""
+        return self.multiple > 0
+
+    @property
     def min_candles(self) -> int:
         """Candles the ATR needs (0 when there is no stop)."""
         return self.period + 1 if self.multiple else 0

@@ -5,16 +5,19 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
+from decimal import Decimal
 from typing import ClassVar
 
 from dydx_trader.domain.signal import Action, Signal
 from dydx_trader.strategies.base import (
+    Explanation,
     ParamReader,
     build_signal,
     check_period,
     check_range,
     denoise,
     params_digest,
+    percent_of,
     require_candles,
     scaled_confidence,
 )
@@ -85,7 +88,11 @@ class MacdCross:
             "histogram_prev": float(hist[-2]),
         }
 
-    def evaluate(self, market: str, candles: Candles, now: datetime) -> Signal:
+    @property
+    def emits_stops(self) -> bool:
+        return self.stop.emits_stops
+
+    def verdict(self, candles: Candles) -> tuple[Action, Decimal]:
         r = self.readings(candles)
         price = float(candles.close[-1])
         before = denoise(r["histogram_prev"], price)
@@ -96,6 +103,10 @@ class MacdCross:
             action = Action.SELL
         else:
             action = Action.HOLD
+        return action, scaled_confidence(abs(after) / price, self.full_histogram)
+
+    def evaluate(self, market: str, candles: Candles, now: datetime) -> Signal:
+        action, conf = self.verdict(candles)
         return build_signal(
             self.name,
             params_digest(self.fast, self.slow, self.signal, self.full_histogram, self.stop),
@@ -103,6 +114,19 @@ class MacdCross:
             candles,
             now,
             action,
-            scaled_confidence(abs(after) / price, self.full_histogram),
+            conf,
             self.stop.price(candles, action),
+        )
+
+    def explain(self, candles: Candles) -> Explanation:
+        r = self.readings(candles)
+        price = float(candles.close[-1])
+        histogram = denoise(r["histogram"], price)
+        above = histogram > 0
+        return Explanation(
+            values=(("MACD", r["macd"]), ("histogram", r["histogram"])),
+            trigger=Action.SELL if above else Action.BUY,
+            condition=f"MACD crosses {'below' if above else 'above'} its signal line",
+            distance=percent_of(abs(histogram), price),
+            unit="%",
         )

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
+from decimal import Decimal
 from typing import ClassVar
 
 import numpy as np
@@ -12,6 +13,7 @@ import numpy as np
 from dydx_trader.domain.errors import InvalidInput
 from dydx_trader.domain.signal import Action, Signal
 from dydx_trader.strategies.base import (
+    Explanation,
     ParamReader,
     build_signal,
     check_period,
@@ -84,21 +86,27 @@ class RsiReversion:
         close = candles.close[-self.lookback :]
         return {"rsi": float(rsi(close, self.period)[-1]), "range": float(np.ptp(close))}
 
-    def evaluate(self, market: str, candles: Candles, now: datetime) -> Signal:
+    @property
+    def emits_stops(self) -> bool:
+        return self.stop.emits_stops
+
+    def verdict(self, candles: Candles) -> tuple[Action, Decimal]:
         r = self.readings(candles)
         value = r["rsi"]
         if denoise(r["range"], float(candles.close[-1])) == 0:
             # No move beyond rounding: RSI is (nearly) 0/0, which TA-Lib reports as
             # 0 ("oversold") or, after a 1-ulp rise, 100 ("overbought").
-            action, conf = Action.HOLD, scaled_confidence(0.0, 1.0)
-        elif value < self.oversold:
-            action = Action.BUY
-            conf = scaled_confidence(self.oversold - value, self.oversold / 2)
-        elif value > self.overbought:
-            action = Action.SELL
-            conf = scaled_confidence(value - self.overbought, (100 - self.overbought) / 2)
-        else:
-            action, conf = Action.HOLD, scaled_confidence(0.0, 1.0)
+            return Action.HOLD, scaled_confidence(0.0, 1.0)
+        if value < self.oversold:
+            return Action.BUY, scaled_confidence(self.oversold - value, self.oversold / 2)
+        if value > self.overbought:
+            return Action.SELL, scaled_confidence(
+                value - self.overbought, (100 - self.overbought) / 2
+            )
+        return Action.HOLD, scaled_confidence(0.0, 1.0)
+
+    def evaluate(self, market: str, candles: Candles, now: datetime) -> Signal:
+        action, conf = self.verdict(candles)
         return build_signal(
             self.name,
             params_digest(self.period, self.oversold, self.overbought, self.stop),
@@ -108,4 +116,17 @@ class RsiReversion:
             action,
             conf,
             self.stop.price(candles, action),
+        )
+
+    def explain(self, candles: Candles) -> Explanation:
+        value = self.readings(candles)["rsi"]
+        to_oversold, to_overbought = value - self.oversold, self.overbought - value
+        buy_nearer = to_oversold <= to_overbought
+        return Explanation(
+            values=((f"RSI({self.period})", value),),
+            trigger=Action.BUY if buy_nearer else Action.SELL,
+            condition=f"RSI below {self.oversold:g}" if buy_nearer
+            else f"RSI above {self.overbought:g}",
+            distance=max(0.0, to_oversold if buy_nearer else to_overbought),
+            unit="RSI points",
         )

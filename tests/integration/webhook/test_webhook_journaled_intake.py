@@ -15,7 +15,6 @@ from typing import Any
 
 import aiohttp
 import pytest
-from rich.console import Console
 
 from dydx_trader.adapters.journal import Journal
 from dydx_trader.adapters.webhook import (
@@ -26,6 +25,7 @@ from dydx_trader.adapters.webhook import (
     WebhookServer,
 )
 from dydx_trader.cli.run_guard import serve_webhook
+from dydx_trader.cli.webhook_cmd import bind_listener
 from dydx_trader.config import load_config
 from dydx_trader.domain.signal import Signal, SignalSource
 
@@ -54,7 +54,7 @@ async def serving(
 ) -> AsyncIterator[tuple[WebhookServer, str]]:
     dispatch = SignalDispatch(trader.submit, journal=journal, max_pending=max_pending)
     intake = SignalIntake(WebhookSecret(SECRET_TEXT), dispatch)
-    server = await WebhookServer.start(intake, dispatch, "127.0.0.1", 0)
+    server = await WebhookServer.start(intake, dispatch, bind_listener("127.0.0.1", 0))
     try:
         yield server, f"http://127.0.0.1:{server.port}/webhook/signals"
     finally:
@@ -189,8 +189,8 @@ async def test_serve_webhook_when_journal_holds_undecided_alerts_then_each_decid
     monkeypatch.setenv(SECRET_ENV_VAR, SECRET_TEXT)
     trader = Trader()
 
-    server = await serve_webhook(settings, trader.submit, Console(quiet=True))
-    assert server is not None
+    listener = bind_listener("127.0.0.1", 0)
+    server = await serve_webhook(settings, listener, trader.submit, clock=lambda: datetime.now(UTC))
     await server.cleanup()
 
     assert trader.decided == ["tv-a"]  # strategy signals are the strategies' to re-derive

@@ -23,6 +23,7 @@ from dydx_trader.strategies import (
     RsiReversion,
     atr,
 )
+from dydx_trader.strategies.base import Explanation
 from dydx_trader.strategies.candles import Candles
 
 
@@ -166,17 +167,25 @@ class Fixed:
     tag: int = 0
     min_candles: int = 1
     lookback: int = 1
+    emits_stops: bool = False
+
+    def verdict(self, candles: Candles) -> tuple[Action, Decimal]:
+        return self.action, self.confidence if self.action is not Action.HOLD else Decimal(0)
 
     def evaluate(self, market: str, candles: Candles, now: datetime) -> Signal:
+        action, confidence = self.verdict(candles)
         return Signal(
             id=f"fixed{self.tag}:{market}",
             market=market,
-            action=self.action,
-            confidence=self.confidence if self.action is not Action.HOLD else Decimal(0),
+            action=action,
+            confidence=confidence,
             source=SignalSource.STRATEGY,
             strategy=self.name,
             created_at=now,
         )
+
+    def explain(self, candles: Candles) -> Explanation:
+        return Explanation((), self.action, "always", 0.0, "votes")
 
 
 def _composite(*votes: tuple[Action, str], min_votes: int = 2) -> Composite:

@@ -8,6 +8,7 @@ equal TA-Lib's full-history values (the strategies read a warm-up tail).
 
 from __future__ import annotations
 
+from datetime import timedelta
 from decimal import Decimal
 
 import numpy as np
@@ -156,4 +157,5 @@ def test_signal_reference_price_when_real_candles_then_exact_csv_decimal(market:
     assert signal.reference_price == Decimal(last_csv_close(market))
     assert str(signal.reference_price) == last_csv_close(market)
     assert signal.source is SignalSource.STRATEGY
-    assert signal.created_at == NOW
+    # Dated at the evaluated candle's close (its open + 1 hour), not at evaluation time.
+    assert signal.created_at == candles.last_started_at + timedelta(hours=1) <= NOW

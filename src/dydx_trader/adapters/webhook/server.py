@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import socket
 from collections.abc import Callable
 
 from aiohttp import web
@@ -29,16 +30,16 @@ class WebhookServer:
         cls,
         intake: SignalIntake,
         dispatch: SignalDispatch,
-        host: str,
-        port: int,
+        listener: socket.socket,
         *,
         on_closed: Callable[[], None] | None = None,
     ) -> WebhookServer:
-        """Serve ``intake`` (whose sink is ``dispatch``) on ``host:port`` (0: a free port)."""
+        """Serve ``intake`` (whose sink is ``dispatch``) on the already listening
+        ``listener`` (bound before anything started, so a port in use is one line)."""
         runner = web.AppRunner(create_webhook_app(intake), access_log=None, handle_signals=False)
         await runner.setup()
         try:
-            await web.TCPSite(runner, host, port).start()
+            await web.SockSite(runner, listener).start()
         except BaseException:
             await runner.cleanup()
             raise
