@@ -38,6 +38,23 @@ class CandleResolution(StrEnum):
         return _RESOLUTION_SECONDS[self]
 
 
+class IndexerOrderStatus(StrEnum):
+    """An order's status as the indexer reports it (``APIOrderStatus``).
+
+    ``BEST_EFFORT_OPENED`` and ``BEST_EFFORT_CANCELED`` are the indexer's view of
+    short-term orders before a block confirms them, so either may still change
+    until the order's good-til-block has passed.
+    """
+
+    OPEN = "OPEN"
+    FILLED = "FILLED"
+    CANCELED = "CANCELED"
+    BEST_EFFORT_CANCELED = "BEST_EFFORT_CANCELED"
+    BEST_EFFORT_OPENED = "BEST_EFFORT_OPENED"
+    UNTRIGGERED = "UNTRIGGERED"
+    ERROR = "ERROR"
+
+
 _RESOLUTION_SECONDS = {
     CandleResolution.ONE_MINUTE: 60,
     CandleResolution.FIVE_MINUTES: 300,
@@ -68,7 +85,7 @@ class IndexerOrder:
     total_filled: Decimal
     price: Decimal
     order_type: str
-    status: str
+    status: IndexerOrderStatus
     time_in_force: str
     reduce_only: bool
     post_only: bool
@@ -234,7 +251,7 @@ class OrderStatusUpdate:
 
     order_id: str
     ticker: str
-    status: str
+    status: IndexerOrderStatus
     client_id: int | None = None
     clob_pair_id: int | None = None
     order_flags: int | None = None
