@@ -33,7 +33,9 @@ from dydx_trader.domain.errors import (
     DydxTraderError,
     InvalidInput,
     NothingToTrade,
+    Refusal,
     SignalRejected,
+    Unavailable,
 )
 from dydx_trader.domain.market import MarketSpec
 from dydx_trader.domain.order import (
@@ -260,7 +262,7 @@ class AccountActor(Actor):
         except _Refusal as refusal:
             decision = self._refuse(signal, refusal.error, refusal.lines, journal)
             return TradeResult(signal, decision, "accepted")
-        except DydxTraderError as error:
+        except (Refusal, Unavailable) as error:
             return TradeResult(signal, self._refuse(signal, error, (), journal), "accepted")
         if journal:
             self._journal.record_decision(decision)

@@ -193,8 +193,6 @@ class Decision:
                 numbers={str(k): str(v) for k, v in numbers.items()},
             )
         except (KeyError, ValueError, TypeError, InvalidOperation) as error:
-            if isinstance(error, InvalidInput):
-                raise
             raise InvalidInput(f"stored decision is malformed: {error!r}") from None
 
 

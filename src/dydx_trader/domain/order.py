@@ -290,8 +290,6 @@ class OrderIntent:
                 good_til_block_time=data.get("good_til_block_time"),  # type: ignore[arg-type]
             )
         except (KeyError, ValueError) as error:
-            if isinstance(error, InvalidInput):
-                raise
             raise InvalidInput(f"stored order intent is malformed: {error!r}") from None
 
 
