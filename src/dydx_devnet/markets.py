@@ -17,8 +17,9 @@ from decimal import Decimal
 from importlib import resources
 from typing import Any
 
+from dydx_trader.adapters.dydx.market_wire import parse_market
 from dydx_trader.domain import chain_math
-from dydx_trader.domain.market import MarketSpec, MarketStatus, parse_market
+from dydx_trader.domain.market import MarketSpec, MarketStatus
 
 REPLAYED_TICKERS = ("BTC-USD", "ETH-USD", "SOL-USD", "AVAX-USD", "DOGE-USD", "LINK-USD", "XRP-USD")
 

@@ -29,8 +29,9 @@ from dydx_trader.adapters.dydx.network import NetworkName, NetworkProfile, netwo
 from dydx_trader.adapters.journal import default_journal_path
 from dydx_trader.app.validation import ValidationConfig
 from dydx_trader.domain.errors import DydxTraderError, InvalidInput
+from dydx_trader.domain.order_params import MAX_GOOD_TIL_BLOCK_OFFSET
 from dydx_trader.domain.pre_trade import RiskLimits
-from dydx_trader.domain.sizing import SizingKind, SizingPolicy
+from dydx_trader.domain.sizing_policy import PolicyKind, SizingPolicy
 from dydx_trader.domain.trading_state import KillSwitchLimits, TradingState
 from dydx_trader.strategies import Strategy, build_strategy
 
@@ -110,8 +111,8 @@ class StrategySettings(_Section):
 
 
 class SizingSettings(_Section):
-    kind: SizingKind = Field(
-        default=SizingKind.EQUITY_FRACTION,
+    kind: PolicyKind = Field(
+        default=PolicyKind.EQUITY_FRACTION,
         description="fixed_notional, equity_fraction, fixed_risk or volatility_target.",
     )
     notional: PositiveDec | None = Field(
@@ -210,7 +211,7 @@ class ExecutionSettings(_Section):
     good_til_block_offset: int = Field(
         default=10,
         ge=1,
-        le=20,
+        le=MAX_GOOD_TIL_BLOCK_OFFSET,
         description="Short-term orders live this many blocks (chain max 20).",
     )
     send_timeout_s: float = Field(default=5, gt=0, le=60, description="Broadcast deadline (s).")

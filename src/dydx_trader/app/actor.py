@@ -161,7 +161,7 @@ class Supervisor:
     async def _halt(self, actor: Actor, error: BaseException) -> None:
         try:
             if self._on_failure is not None:
-                outcome = self._on_failure(f"actor {actor.name} crashed: {error!r}")
+                outcome = self._on_failure(_reason(actor, error))
                 if outcome is not None:
                     await outcome
         except Exception:
@@ -184,3 +184,10 @@ class Supervisor:
         if self._escalation is not None:
             await self._escalation
         self._done.set()
+
+
+def _reason(actor: Actor, error: BaseException) -> str:
+    """Why trading halts: the actor, the error and what it was doing (its notes)."""
+    notes = "; ".join(getattr(error, "__notes__", ()))
+    reason = f"actor {actor.name} crashed: {type(error).__name__}: {error}"
+    return f"{reason} ({notes})" if notes else reason

@@ -266,9 +266,7 @@ async def _session(
     async def submit(signal: Signal) -> None:
         stats.on_result(await trader.submit(signal))
 
-    runner = StrategyRunner(
-        assignments, trader.market_data.candles, submit, clock=lambda: datetime.now(UTC)
-    )
+    runner = StrategyRunner(assignments, trader.candles, submit, clock=lambda: datetime.now(UTC))
     stop = asyncio.Event()
     _on_stop_signals(stop)
     await trader.start(candle_series=runner.series)
@@ -282,7 +280,7 @@ async def _session(
         ):
             last_line = 0.0
             while not stop.is_set() and not finished():
-                if trader.supervisor.failed:
+                if trader.exit_code:
                     break
                 await runner.tick()
                 now = clock.now()
@@ -290,7 +288,9 @@ async def _session(
                     last_sample = await _sample(trader, stats, now) or last_sample
                 if screen is not None:
                     screen.update(
-                        live_view(stats, chain_time=now, state=trader.risk_guard.state, title=title)
+                        live_view(
+                            stats, chain_time=now, state=trader.status().trading_state, title=title
+                        )
                     )
                 elif asyncio.get_running_loop().time() - last_line > 5:
                     last_line = asyncio.get_running_loop().time()
@@ -300,16 +300,18 @@ async def _session(
         if http is not None:
             await http.cleanup()  # no new signals from outside
         await trader.stop()  # no new orders; in-flight outcomes settle first
-    await _sample_final(trader, stats, clock.now())
-    code = trader.supervisor.exit_code
+    final = trader.status()
+    if final.risk is not None:
+        stats.on_risk(clock.now(), final.risk)
+    code = trader.exit_code
     console.print(summary_table(stats))
     summary, image = write_report(stats, folder)
-    console.print(f"journal: {trader.settings.journal.path or 'default'}")
+    console.print(f"journal: {settings.journal.path or 'default'}")
     console.print(f"summary: {summary}")
     if image is not None:
         console.print(f"equity curve: {image}")
     if code:
-        console.print(f"[red]stopped because an actor failed: {trader.supervisor.failure!r}[/]")
+        console.print(f"[red]stopped because an actor failed: {final.failure}[/]")
     return code
 
 
@@ -342,22 +344,12 @@ async def _serve_webhook(
 async def _sample(trader: Trader, stats: SessionStats, now: datetime) -> datetime | None:
     """Record the account's figures (from the BalanceManager) at ``now``."""
     try:
-        snapshot = trader.balance.cached() or await trader.balance.get_snapshot()
+        risk = await trader.sample_risk()
     except DydxTraderError as error:
         log.info("no equity sample at %s: %s", now, error)
         return None
-    stats.on_risk(now, snapshot.risk)
+    stats.on_risk(now, risk)
     return now
-
-
-async def _sample_final(trader: Trader, stats: SessionStats, now: datetime) -> None:
-    # The trader is stopped; read the account once more for the closing figures.
-    from dydx_trader.domain.margin import LeverageCalculator
-
-    with contextlib.suppress(DydxTraderError):
-        account = await trader.indexer.get_account(trader.address, trader.actor.subaccount_number)
-        markets = await trader.indexer.get_markets()
-        stats.on_risk(now, LeverageCalculator(markets).assess(account))
 
 
 def _progress_line(console: Console, stats: SessionStats, now: datetime) -> None:

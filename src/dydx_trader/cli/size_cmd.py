@@ -39,7 +39,7 @@ from rich.table import Table
 
 from dydx_trader.adapters.dydx.indexer import check_address
 from dydx_trader.adapters.dydx.network import NetworkName, NetworkProfile, network_profile
-from dydx_trader.app.flow import TradeResult
+from dydx_trader.app.account_actor import TradeResult
 from dydx_trader.app.validation import ValidationResult
 from dydx_trader.bootstrap import build_trader
 from dydx_trader.config import Settings, discover_config_path, load_config
@@ -255,7 +255,7 @@ async def _preview(
                     result = await trader.preview(signal, timeout_s=timeout)
                     # The validator is fresh (no rate or cooldown history): it checks
                     # the signal itself (confidence, market, age) as `run` would.
-                    validation = trader.validator.validate(signal)
+                    validation = trader.validate(signal)
                 finally:
                     await trader.stop()
         except TimeoutError:

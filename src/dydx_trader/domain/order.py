@@ -56,11 +56,6 @@ class OrderState(StrEnum):
         """True once the order can no longer rest or be sent (documented late edges aside)."""
         return self in TERMINAL_STATES
 
-    @property
-    def is_in_flight(self) -> bool:
-        """True while the venue outcome is open: what startup reconciliation settles."""
-        return self in IN_FLIGHT_STATES
-
 
 _S = OrderState
 IN_FLIGHT_STATES: Final = frozenset(
@@ -107,7 +102,7 @@ TRANSITIONS: Final = MappingProxyType(
 _FILLABLE_QUIETLY: Final = frozenset({_S.CANCELED, _S.BEST_EFFORT_CANCELED, _S.EXPIRED})
 
 
-def check_transition(current: OrderState, new: OrderState) -> None:
+def require_transition(current: OrderState, new: OrderState) -> None:
     """Raise :class:`IllegalStateTransition` unless ``current -> new`` is in the table.
 
     Staying in the same state is always allowed (a repeated venue event).
@@ -320,7 +315,7 @@ class Order:
         FILLED needs every quantum filled (fills arrive through :meth:`filled_by`);
         PARTIALLY_FILLED needs some but not all.
         """
-        check_transition(self.state, new)
+        require_transition(self.state, new)
         if new is OrderState.FILLED and self.remaining_quantums:
             raise IllegalStateTransition(
                 f"order {self.client_id} cannot be FILLED with {self.remaining_quantums} "

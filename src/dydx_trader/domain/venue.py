@@ -15,6 +15,7 @@ from datetime import datetime
 from decimal import Decimal
 from enum import StrEnum
 from types import MappingProxyType
+from typing import Final
 
 from dydx_trader.domain.errors import InvalidInput
 from dydx_trader.domain.market import MarketSpec
@@ -55,15 +56,17 @@ class IndexerOrderStatus(StrEnum):
     ERROR = "ERROR"
 
 
-_RESOLUTION_SECONDS = {
-    CandleResolution.ONE_MINUTE: 60,
-    CandleResolution.FIVE_MINUTES: 300,
-    CandleResolution.FIFTEEN_MINUTES: 900,
-    CandleResolution.THIRTY_MINUTES: 1800,
-    CandleResolution.ONE_HOUR: 3600,
-    CandleResolution.FOUR_HOURS: 14_400,
-    CandleResolution.ONE_DAY: 86_400,
-}
+_RESOLUTION_SECONDS: Final = MappingProxyType(
+    {
+        CandleResolution.ONE_MINUTE: 60,
+        CandleResolution.FIVE_MINUTES: 300,
+        CandleResolution.FIFTEEN_MINUTES: 900,
+        CandleResolution.THIRTY_MINUTES: 1800,
+        CandleResolution.ONE_HOUR: 3600,
+        CandleResolution.FOUR_HOURS: 14_400,
+        CandleResolution.ONE_DAY: 86_400,
+    }
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -218,7 +221,7 @@ class MarketPatch:
         return dataclasses.replace(spec, **self.changes)  # type: ignore[arg-type]
 
 
-_MARKET_FIELDS = frozenset(f.name for f in dataclasses.fields(MarketSpec)) - {"ticker"}
+_MARKET_FIELDS = frozenset(f.name for f in dataclasses.fields(MarketSpec) if f.init) - {"ticker"}
 
 
 @dataclass(frozen=True, slots=True)

@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 
+from dydx_trader.adapters.dydx.mapping import parse_market
 from dydx_trader.app.market_data import MarketDataManager
 from dydx_trader.domain.errors import (
     MarketNotTradable,
@@ -18,7 +19,7 @@ from dydx_trader.domain.errors import (
     UnknownMarket,
     VenueUnavailable,
 )
-from dydx_trader.domain.market import MarketSpec, MarketStatus, parse_market
+from dydx_trader.domain.market import MarketSpec, MarketStatus
 from dydx_trader.domain.venue import (
     Candle,
     CandleResolution,

@@ -12,8 +12,6 @@ from pathlib import Path
 import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "orders"))
-from order_testdata import short_term_intent
-
 from dydx_trader.adapters.journal import Journal
 from dydx_trader.app.executor import OrderExecutor
 from dydx_trader.domain.broadcast import (
@@ -28,6 +26,7 @@ from dydx_trader.domain.market import MarketSpec, MarketStatus
 from dydx_trader.domain.order import OrderIntent, OrderState
 from dydx_trader.domain.side import Side
 from dydx_trader.domain.venue import IndexerFill, IndexerHeight, IndexerOrder
+from kit.orders import short_term_intent
 
 NOW = datetime(2026, 1, 1, tzinfo=UTC)
 BTC = MarketSpec(

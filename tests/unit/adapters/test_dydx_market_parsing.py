@@ -6,10 +6,11 @@ from decimal import Decimal
 from pathlib import Path
 
 import pytest
-from domain_testdata import HTTP, indexer_body, market_fixture_files, needs_fixtures
 
+from dydx_trader.adapters.dydx.mapping import parse_market
 from dydx_trader.domain.errors import MalformedPayload, MarketNotTradable
-from dydx_trader.domain.market import MarketStatus, MarketType, parse_market
+from dydx_trader.domain.market import MarketStatus, MarketType
+from kit.fixtures import HTTP, indexer_body, market_fixture_files, needs_fixtures
 
 pytestmark = needs_fixtures
 
@@ -57,7 +58,6 @@ def test_parse_market_when_oracle_price_is_null_then_market_is_not_tradable() ->
     spec = unpriced[0]
     assert spec.oracle_price is None
     assert spec.status is MarketStatus.INITIALIZING
-    assert not spec.is_tradable
     with pytest.raises(MarketNotTradable):
         spec.require_tradable()
 
