@@ -18,6 +18,7 @@ from __future__ import annotations
 import os
 import re
 import tomllib
+from datetime import timedelta
 from decimal import Decimal
 from pathlib import Path
 from typing import Annotated, Any, Literal
@@ -338,7 +339,6 @@ class Settings(BaseSettings):
         return tuple(built)
 
     def validation_config(self) -> ValidationConfig:
-        from datetime import timedelta
 
         v = self.validation
         return ValidationConfig(

@@ -37,6 +37,7 @@ from dydx_trader.adapters.webhook import (
     create_webhook_app,
 )
 from dydx_trader.app.executor import Settlement
+from dydx_trader.app.ports import SystemClock
 from dydx_trader.app.session import SessionStats
 from dydx_trader.app.strategy_runner import StrategyAssignment, StrategyRunner
 from dydx_trader.bootstrap import Trader, build_trader
@@ -266,7 +267,7 @@ async def _session(
     async def submit(signal: Signal) -> None:
         stats.on_result(await trader.submit(signal))
 
-    runner = StrategyRunner(assignments, trader.candles, submit, clock=lambda: datetime.now(UTC))
+    runner = StrategyRunner(assignments, trader.candles, submit, clock=SystemClock())
     stop = asyncio.Event()
     _on_stop_signals(stop)
     await trader.start(candle_series=runner.series)

@@ -4,118 +4,22 @@ rejection, and settles every order from the indexer exactly once."""
 from __future__ import annotations
 
 import asyncio
-import sys
-from datetime import UTC, datetime
 from decimal import Decimal
 from pathlib import Path
 
 import pytest
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "orders"))
 from dydx_trader.adapters.journal import Journal
 from dydx_trader.app.executor import OrderExecutor
 from dydx_trader.domain.broadcast import (
     Accepted,
-    BroadcastOutcome,
     Rejected,
-    SignedOrder,
     Unknown,
 )
 from dydx_trader.domain.errors import OrderOutcomeUnknown, VenueRejected
-from dydx_trader.domain.market import MarketSpec, MarketStatus
-from dydx_trader.domain.order import OrderIntent, OrderState
-from dydx_trader.domain.side import Side
-from dydx_trader.domain.venue import IndexerFill, IndexerHeight, IndexerOrder
+from dydx_trader.domain.order import OrderState
 from kit.orders import short_term_intent
-
-NOW = datetime(2026, 1, 1, tzinfo=UTC)
-BTC = MarketSpec(
-    ticker="BTC-USD",
-    clob_pair_id=0,
-    status=MarketStatus.ACTIVE,
-    oracle_price=Decimal(65_000),
-    initial_margin_fraction=Decimal("0.05"),
-    maintenance_margin_fraction=Decimal("0.03"),
-    open_interest=Decimal(0),
-    atomic_resolution=-10,
-    quantum_conversion_exponent=-9,
-    tick_size=Decimal(1),
-    step_size=Decimal("0.0001"),
-    step_base_quantums=1_000_000,
-    subticks_per_tick=100_000,
-)
-
-
-class FakeSender:
-    def __init__(self, outcome: BroadcastOutcome, journal: Journal) -> None:
-        self.outcome = outcome
-        self.journal = journal
-        self.sent: list[SignedOrder] = []
-        self.journaled_before_send: list[bool] = []
-
-    def sign(self, intent: OrderIntent) -> SignedOrder:
-        return SignedOrder(f"tx-{intent.client_id}".encode(), f"HASH{intent.client_id}")
-
-    async def broadcast(self, signed: SignedOrder) -> BroadcastOutcome:
-        client_id = int(signed.tx_hash.removeprefix("HASH"))
-        self.journaled_before_send.append(
-            self.journal.order(client_id).state is OrderState.PENDING_SUBMIT
-        )
-        self.sent.append(signed)
-        return self.outcome
-
-
-class FakeVenue:
-    def __init__(self, height: int) -> None:
-        self.height = height
-        self.orders: list[IndexerOrder] = []
-        self.fills: list[IndexerFill] = []
-
-    async def get_height(self) -> IndexerHeight:
-        return IndexerHeight(self.height, NOW)
-
-    async def get_orders(self, address: str, n: int, **_: object) -> tuple[IndexerOrder, ...]:
-        return tuple(self.orders)
-
-    async def get_fills(self, address: str, n: int, **_: object) -> tuple[IndexerFill, ...]:
-        return tuple(self.fills)
-
-    def show(self, intent: OrderIntent, status: str, filled: Decimal) -> None:
-        self.orders = [
-            IndexerOrder(
-                order_id="uuid-1",
-                client_id=intent.client_id,
-                ticker=intent.market,
-                clob_pair_id=intent.clob_pair_id,
-                side=intent.side,
-                size=BTC.quantums_to_size(intent.quantums),
-                total_filled=filled,
-                price=BTC.subticks_to_price(intent.subticks),
-                order_type="LIMIT",
-                status=status,
-                time_in_force="IOC",
-                reduce_only=False,
-                post_only=False,
-                order_flags=0,
-            )
-        ]
-
-    def fill(self, fill_id: str, size: Decimal) -> None:
-        self.fills.append(
-            IndexerFill(
-                fill_id=fill_id,
-                ticker="BTC-USD",
-                side=Side.BUY,
-                liquidity="TAKER",
-                fill_type="LIMIT",
-                price=Decimal(65_010),
-                size=size,
-                fee=Decimal("0.5"),
-                created_at=NOW,
-                created_at_height=self.height,
-                order_id="uuid-1",
-            )
-        )
+from kit.venue import BTC, FakeSender, FakeVenue
 
 
 @pytest.fixture
