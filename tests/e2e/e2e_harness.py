@@ -5,7 +5,6 @@ reads the venue and the journal through its own connections, as an operator woul
 from __future__ import annotations
 
 from decimal import Decimal
-from pathlib import Path
 from typing import Any
 
 from dydx_devnet.demo import DEMO_ADDRESS, DEMO_MNEMONIC
@@ -16,24 +15,11 @@ from dydx_trader.adapters.journal import Journal
 from dydx_trader.bootstrap import Trader, build_trader
 from dydx_trader.config import Settings
 from dydx_trader.secrets import Secret
+from kit.trader import kit_settings as settings_for
+
+__all__ = ("journal_at", "profile_of", "settings_for", "start_trader", "venue_of")
 
 DEMO_FUNDS_USDC = Decimal(10_000)
-
-
-def settings_for(journal: Path, **overrides: Any) -> Settings:
-    """Devnet settings with a journal under the test's folder and no cooldown,
-    so a test can fire signals back to back."""
-    data: dict[str, Any] = {
-        "journal": {"path": str(journal)},
-        "validation": {
-            "cooldown_s": 0,
-            "rate_limit_per_minute": 100_000,
-            "rate_limit_burst": 10_000,
-        },
-    }
-    for section, values in overrides.items():
-        data.setdefault(section, {}).update(values)
-    return Settings.model_validate(data)
 
 
 def profile_of(devnet: Devnet) -> NetworkProfile:

@@ -30,7 +30,8 @@ UNUSED_PROFILE = network_profile(
 
 
 def kit_settings(journal: Path, **sections: dict[str, Any]) -> Settings:
-    """Settings with a journal at ``journal``, no cooldown and no rate limit to speak of."""
+    """Settings with a journal at ``journal``, no cooldown and no rate limit to speak
+    of, so a test can fire signals back to back; ``sections`` override the rest."""
     data: dict[str, Any] = {
         "journal": {"path": str(journal)},
         "validation": {

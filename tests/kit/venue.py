@@ -12,26 +12,18 @@ from decimal import Decimal
 
 from dydx_trader.app.ports import OrderJournal
 from dydx_trader.domain.broadcast import BroadcastOutcome, SignedOrder
-from dydx_trader.domain.market import MarketSpec, MarketStatus
 from dydx_trader.domain.order import OrderIntent, OrderState
 from dydx_trader.domain.side import Side
 from dydx_trader.domain.venue import IndexerFill, IndexerHeight, IndexerOrder, IndexerOrderStatus
+from kit.markets import make_market
 
 NOW = datetime(2026, 1, 1, tzinfo=UTC)
-BTC = MarketSpec(
-    ticker="BTC-USD",
-    clob_pair_id=0,
-    status=MarketStatus.ACTIVE,
+BTC = make_market(
+    "BTC-USD",
     oracle_price=Decimal(65_000),
-    initial_margin_fraction=Decimal("0.05"),
-    maintenance_margin_fraction=Decimal("0.03"),
-    open_interest=Decimal(0),
+    imf=Decimal("0.05"),
     atomic_resolution=-10,
-    quantum_conversion_exponent=-9,
-    tick_size=Decimal(1),
-    step_size=Decimal("0.0001"),
-    step_base_quantums=1_000_000,
-    subticks_per_tick=100_000,
+    clob_pair_id=0,
 )
 
 

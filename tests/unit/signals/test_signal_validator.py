@@ -19,25 +19,19 @@ from dydx_trader.domain.errors import InvalidInput, SignalRejected
 from dydx_trader.domain.market import MarketSpec, MarketStatus
 from dydx_trader.domain.signal import Signal, SignalSource
 from kit.clock import FakeClock
+from kit.markets import make_market
 
 T0 = datetime(2025, 1, 1, 12, tzinfo=UTC)
 
 
 def market(ticker: str = "BTC-USD", status: MarketStatus = MarketStatus.ACTIVE) -> MarketSpec:
-    return MarketSpec(
-        ticker=ticker,
-        clob_pair_id=0,
-        status=status,
+    return make_market(
+        ticker,
         oracle_price=Decimal(60000),
-        initial_margin_fraction=Decimal("0.05"),
-        maintenance_margin_fraction=Decimal("0.03"),
-        open_interest=Decimal(100),
+        imf=Decimal("0.05"),
         atomic_resolution=-10,
-        quantum_conversion_exponent=-9,
-        tick_size=Decimal(1),
-        step_size=Decimal("0.0001"),
-        step_base_quantums=1_000_000,
-        subticks_per_tick=100_000,
+        open_interest=Decimal(100),
+        status=status,
     )
 
 
