@@ -78,7 +78,15 @@ def decide(
         math = lookup(markets, signal.market)
         math.spec.require_tradable()
         reserved = reserve(account, in_flight, markets, signal.market)
-        planned = _order(signal, math, reserved, policy, limits, order_params, atr, lines)
+        # In REDUCING an order may only go out as a reduce-only IOC: price it as one.
+        time_in_force = (
+            TimeInForce.IOC
+            if trading_state is TradingState.REDUCING
+            else order_params.time_in_force
+        )
+        planned = _order(
+            signal, math, reserved, policy, limits, order_params, time_in_force, atr, lines
+        )
         if isinstance(planned, Refused):
             bound = None if planned.bound_by is None else planned.bound_by.value
             return _refused(signal, planned.error, lines, now, bound)
@@ -115,6 +123,7 @@ def _order(
     policy: SizingPolicy,
     limits: RiskLimits,
     params: OrderParams,
+    time_in_force: TimeInForce,
     atr: Decimal | None,
     lines: list[Line],
 ) -> tuple[OrderProposal, str | None] | Refused:
@@ -136,12 +145,12 @@ def _order(
         return OrderProposal(spec.ticker, side, size, price, fee, reduce_only=True), None
     side = Side.BUY if signal.action is Action.BUY else Side.SELL
     lines.append(("oracle price", f"{oracle} USDC"))
-    if params.time_in_force is TimeInForce.IOC:
+    if time_in_force is TimeInForce.IOC:
         price = _worst_price(spec, side, oracle, params)
         lines.append(("worst price (slippage bound)", f"{price} USDC"))
     else:
         price = _limit_price(spec, side, oracle, signal, params)
-        lines.append((f"limit price ({params.time_in_force.value})", f"{price} USDC"))
+        lines.append((f"limit price ({time_in_force.value})", f"{price} USDC"))
     sized = PositionSizer(policy, limits).size(
         _request(signal, side, price, fee, atr), reserved.worst_cases, math
     )

@@ -216,7 +216,9 @@ def test_decide_when_reducing_then_a_reducing_sell_goes_out_reduce_only_ioc() ->
         signal("SELL"), LONG_ETH, state=TradingState.REDUCING, policy=small, params=params
     )
 
-    assert decision.outcome is Outcome.ACCEPTED and decision.size == Decimal("0.5")
+    assert decision.outcome is Outcome.ACCEPTED
+    assert decision.price == Decimal(1980)  # priced as the IOC it is sent as
+    assert decision.size == Decimal("0.505")  # 1,000 USDC at 1,980
     assert decision.intent is not None and decision.intent.reduce_only
     assert decision.intent.time_in_force is TimeInForce.IOC
     assert decision.reservation is not None and decision.reservation.reduce_only
