@@ -40,12 +40,11 @@ class Reserved:
 
     ``worst_cases``: one state, or two when orders are in flight in the traded
     market (its position at either end of its range); ``expected``: as if every
-    order in flight filled; ``in_flight``: how many orders are reserved.
+    order in flight filled.
     """
 
     expected: MarginState
     worst_cases: tuple[MarginState, ...]
-    in_flight: int
 
 
 def reserve(
@@ -60,7 +59,7 @@ def reserve(
     ``UnknownMarket`` otherwise).
     """
     if not in_flight:
-        return Reserved(state, (state,), 0)
+        return Reserved(state, (state,))
     expected = state
     ranges: dict[str, tuple[MarketMath, int, int]] = {}
     charge = 0
@@ -86,10 +85,10 @@ def reserve(
         worst = _moved_to(worst, math, end)
     worst = worst.charged(charge)
     if traded is None:
-        return Reserved(expected, (worst,), len(in_flight))
+        return Reserved(expected, (worst,))
     math, low_end, high_end = traded
     ends = (high_end,) if low_end == high_end else (high_end, low_end)
-    return Reserved(expected, tuple(_moved_to(worst, math, end) for end in ends), len(in_flight))
+    return Reserved(expected, tuple(_moved_to(worst, math, end) for end in ends))
 
 
 def _moved_to(state: MarginState, math: MarketMath, base_quantums: int) -> MarginState:

@@ -34,11 +34,6 @@ def quote_quantums_ceil(amount: Decimal) -> int:
     return int(amount.scaleb(6).to_integral_value(ROUND_CEILING))
 
 
-def ppm_of(fraction: Decimal) -> int:
-    """A ratio (``0.05``) in ppm (``50_000``), rounded down."""
-    return int(fraction * PPM)
-
-
 def ratio_of_ppm(ppm: int) -> Decimal:
     """A ppm figure (``50_000``) as a ratio (``0.05``), exact."""
     return Decimal(ppm) / PPM

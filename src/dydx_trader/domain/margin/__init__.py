@@ -24,7 +24,6 @@ from dydx_trader.domain.margin._state import (
     fill_cash_flow,
     margin_state,
     require_fee_ppm,
-    value_position,
 )
 
 __all__ = (
@@ -44,5 +43,4 @@ __all__ = (
     "margin_state",
     "report",
     "require_fee_ppm",
-    "value_position",
 )

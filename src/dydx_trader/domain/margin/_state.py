@@ -73,11 +73,6 @@ class PositionLine:
         return _ceil_ppm(self.base_initial, self.math.maintenance_fraction_ppm)
 
 
-def value_position(math: MarketMath, size: Decimal, custom_imf_ppm: int = 0) -> PositionLine:
-    """Value ``size`` (signed base units) of ``math``'s market at its oracle price."""
-    return _line(math, math.base_quantums(size), size, custom_imf_ppm)
-
-
 def _line(math: MarketMath, base_quantums: int, size: Decimal, custom_imf_ppm: int) -> PositionLine:
     notional = math.notional_quantums(base_quantums)
     imf_ppm = math.initial_margin_ppm
