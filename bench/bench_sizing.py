@@ -1,21 +1,25 @@
-"""Throughput of a full sizing decision: size an order, then pre-trade check it.
+"""Throughput of a full sizing decision: value the account, size an order, prove it.
 
 The account holds 20 positions across 24 markets (mixed atomic resolutions,
 prices, margin tiers, some with open-interest scaling in force). One decision is
-``PositionSizer.size`` (policy, every cap, the exact integer proof) followed by
-``check_order`` on the sized order, as the trade flow runs them.
+what the account actor computes for a signal: the account's margin state
+(``margin_state``), then ``PositionSizer.size`` (policy, every cap, and the
+exact pre-trade check of the sized order, which is the proof it returns).
 
 Two regimes, one JSON line each:
 
 * ``sizing_decisions_per_s`` (cold): consecutive decisions never share a snapshot
-  object (64 snapshots, 48 requests), so each one builds its account's margin
-  state anew. What is reused is what the running system reuses between blocks:
-  each market's derived integers at its oracle price, and the valuation of a
-  position whose size and market price have not changed (the snapshots hold the
-  same sizes in rotation, as a subaccount does between fills).
-* ``sizing_decisions_per_s_warm``: every decision on one snapshot, as when several
-  signals arrive within one snapshot's lifetime; its margin state is reused, the
-  sizing and the checks are not.
+  (64 snapshots, 48 requests), so each one values its account again; each
+  snapshot differs from the one before in one position, as when one fill came
+  between two fetches. What is reused is what the running system reuses, each
+  by its owner: a market's derived integers are its ``MarketSpec``'s
+  (``spec.math``), and a position whose size and market have not changed keeps
+  its valuation from the actor's previous one (``margin_state(..., reuse=...)``).
+* ``sizing_decisions_per_s_warm``: every decision on one valued snapshot, as when
+  several signals arrive within one snapshot's lifetime; the sizing and the
+  check are not reused.
+* ``margin_valuation_us``: valuing one such account from nothing (no reuse), in
+  microseconds: what the first decision after a restart pays.
 
 Each figure is the best of 7 rounds of 4,000 decisions: the machine may be
 shared, and the least disturbed round is the closest to what one core does.
@@ -28,16 +32,12 @@ import time
 from decimal import Decimal
 
 from dydx_trader.domain.account import AccountSnapshot, PerpetualPosition
+from dydx_trader.domain.margin import MarginState, margin_state
 from dydx_trader.domain.market import MarketSpec, MarketStatus
+from dydx_trader.domain.pre_trade import RiskLimits
 from dydx_trader.domain.side import Side
-from dydx_trader.domain.sizing import (
-    PositionSizer,
-    RiskLimits,
-    Sized,
-    SizingPolicy,
-    SizingRequest,
-    check_order,
-)
+from dydx_trader.domain.sizing import PositionSizer, Sized
+from dydx_trader.domain.sizing_policy import SizingPolicy, SizingRequest
 
 MARKET_COUNT = 24
 POSITION_COUNT = 20
@@ -78,9 +78,12 @@ def _market(index: int) -> MarketSpec:
 
 
 def _account(markets: dict[str, MarketSpec], variant: int) -> AccountSnapshot:
+    """Snapshot ``variant``: each one has a fill more than the one before it (the
+    position ``variant % POSITION_COUNT`` grew by a step)."""
     positions = []
     for index, spec in enumerate(list(markets.values())[:POSITION_COUNT]):
-        steps = 3 + (index * 7 + variant) % 11
+        fills = variant // POSITION_COUNT + (1 if index < variant % POSITION_COUNT else 0)
+        steps = 3 + index * 7 % 11 + fills
         size = spec.step_size * steps * (1 if index % 3 else -1)
         assert spec.oracle_price is not None
         positions.append(PerpetualPosition(spec.ticker, size, spec.oracle_price))
@@ -111,25 +114,13 @@ def main() -> None:
                     fee_ppm=500 if index % 2 else 0,
                 )
             )
-    limits = sizer.limits
+    valued: list[MarginState | None] = [None]
 
     def decide(account: AccountSnapshot, request: SizingRequest) -> bool:
-        result = sizer.size(request, account, markets)
-        if isinstance(result, Sized):
-            refusal = check_order(
-                account,
-                markets,
-                result.market,
-                result.side,
-                result.size,
-                request.price,
-                limits,
-                fee_ppm=request.fee_ppm,
-            )
-            if refusal is not None:
-                raise AssertionError(f"a sized order failed its check: {refusal}")
-            return True
-        return False
+        state = margin_state(account, markets, reuse=valued[0])
+        valued[0] = state
+        result = sizer.size(request, (state,), markets[request.market].math)
+        return isinstance(result, Sized)
 
     # Sanity: the decisions must produce orders, or the benchmark measures refusals.
     sized = sum(decide(accounts[i % SNAPSHOTS], r) for i, r in enumerate(requests))
@@ -150,6 +141,15 @@ def main() -> None:
                 decide(account, request)
             rates.append(DECISIONS / (time.perf_counter() - start))
         print(json.dumps({"metric": metric, "value": round(max(rates)), "unit": "decisions/s"}))
+    timings = []
+    for _ in range(ROUNDS):
+        start = time.perf_counter()
+        for account in accounts:
+            margin_state(account, markets)
+        timings.append((time.perf_counter() - start) / len(accounts) * 1e6)
+    print(
+        json.dumps({"metric": "margin_valuation_us", "value": round(min(timings), 1), "unit": "us"})
+    )
 
 
 if __name__ == "__main__":

@@ -2,13 +2,14 @@
 
 * ``decision_latency_us_p50`` / ``decision_latency_us_p99``: one signal from
   "accepted into the flow" to signed transaction bytes ready to broadcast:
-  ``await trader.preview(signal)`` (the actor's mailbox, balance, sizing,
-  pre-trade checks, intent) then ``trader.executor.sender.sign(intent)``, with warm
-  caches: the balance snapshot is cached (TTL 60 s), markets are fresh, and
-  the chain height is fed to the height cache before each signal, as a block
-  stream would. Microseconds over ``DECISION_SIGNALS`` signals. The devnet is
-  live but quiet during this phase (no block clock): its servers idle on the
-  same event loop, so what is timed is the trader's own work.
+  ``await trader.preview(signal)`` (the actor's mailbox, balance, valuation,
+  the decision with its sizing, checks and intent) then ``sender.sign(intent)``
+  with the very order gateway the trader sends through, with warm caches: the
+  balance snapshot is cached (TTL 60 s), markets are fresh, and the chain height
+  is cached (the devnet is quiet during this phase: no block clock, so the
+  height does not move). Microseconds over ``DECISION_SIGNALS`` signals. The
+  devnet's servers idle on the same event loop, so what is timed is the
+  trader's own work.
 * ``tick_to_trade_ms_p50``: ``trader.submit(signal)`` (journal with fsync,
   sign, broadcast) until the fill is visible on the devnet indexer's
   ``/v4/fills``; ``TRADE_SIGNALS`` signals alternating BUY/SELL of a small
@@ -34,10 +35,12 @@ import aiohttp
 from dydx_devnet.demo import DEMO_MNEMONIC
 from dydx_devnet.server import Devnet, DevnetConfig
 from dydx_trader.adapters.dydx.network import network_profile
-from dydx_trader.bootstrap import Trader, build_trader
+from dydx_trader.adapters.dydx.node import NodeGateway
+from dydx_trader.adapters.dydx.order_gateway import OrderGateway
+from dydx_trader.bootstrap import Trader, build_trader, signing_sender
 from dydx_trader.config import Settings
 from dydx_trader.domain.decision import Outcome
-from dydx_trader.domain.signal import Signal, SignalSource, SizingHint, SizingKind
+from dydx_trader.domain.signal import HintKind, Signal, SignalSource, SizingHint
 from dydx_trader.secrets import Secret
 
 MARKETS = ("BTC-USD", "ETH-USD", "SOL-USD")
@@ -77,8 +80,31 @@ def _signal(action: str, market: str, notional: Decimal) -> Signal:
         created_at=datetime.now(UTC),
         source=SignalSource.CLI,
         strategy="bench",
-        sizing=SizingHint(SizingKind.NOTIONAL_USDC, notional),
+        sizing=SizingHint(HintKind.NOTIONAL_USDC, notional),
     )
+
+
+class StreamedHeights:
+    """The node, except that while ``height`` is set it answers the chain height
+    without a round trip, as a block-height stream would keep it."""
+
+    def __init__(self, node: NodeGateway) -> None:
+        self._node = node
+        self.height: int | None = None
+
+    async def latest_block_height(self) -> int:
+        if self.height is not None:
+            return self.height
+        return await self._node.latest_block_height()
+
+    async def chain_id(self) -> str:
+        return await self._node.chain_id()
+
+    async def account_numbers(self, address: str) -> tuple[int, int]:
+        return await self._node.account_numbers(address)
+
+    async def close(self) -> None:
+        await self._node.close()
 
 
 def _percentile(values: list[float], fraction: float) -> float:
@@ -86,25 +112,27 @@ def _percentile(values: list[float], fraction: float) -> float:
     return ordered[min(len(ordered) - 1, int(fraction * len(ordered)))]
 
 
-async def _decision_latencies(trader: Trader) -> list[float]:
+async def _decision_latencies(
+    trader: Trader, sender: OrderGateway, heights: StreamedHeights
+) -> list[float]:
     """Microseconds from signal to signed bytes, caches warm."""
-    height = await trader.node.latest_block_height()
-    await trader.balance.get_snapshot()  # warm the balance cache
+    heights.height = await heights.latest_block_height()  # the devnet is quiet now
+    await trader.sample_risk()  # warm the balance cache
     latencies: list[float] = []
     for index in range(DECISION_WARMUP + DECISION_SIGNALS):
         action = "BUY" if index % 2 == 0 else "SELL"
         signal = _signal(action, MARKETS[index % len(MARKETS)], Decimal(500))
-        trader.heights.observe(height)  # what a block-height stream does
         started = time.perf_counter_ns()
         result = await trader.preview(signal)
         if result.intent is None:
             raise RuntimeError(f"signal refused: {result.decision and result.decision.reason}")
-        signed = trader.executor.sender.sign(result.intent)
+        signed = sender.sign(result.intent)
         elapsed = time.perf_counter_ns() - started
         if not signed.tx_bytes:
             raise RuntimeError("empty transaction")
         if index >= DECISION_WARMUP:
             latencies.append(elapsed / 1_000)
+    heights.height = None  # blocks move again from here
     return latencies
 
 
@@ -126,8 +154,9 @@ async def _tick_to_trade(trader: Trader, devnet: Devnet) -> list[float]:
     the measurement itself.
     """
     latencies: list[float] = []
+    address = trader.status().owner.address
     async with aiohttp.ClientSession() as http:
-        seen = await _fill_ids(http, devnet, trader.address)
+        seen = await _fill_ids(http, devnet, address)
         for index in range(TRADE_SIGNALS):
             action = "BUY" if index % 2 == 0 else "SELL"
             signal = _signal(action, "ETH-USD", TRADE_NOTIONAL_USDC)
@@ -138,7 +167,7 @@ async def _tick_to_trade(trader: Trader, devnet: Devnet) -> list[float]:
                 raise RuntimeError(f"signal {index} not traded: {decision and decision.reason}")
             deadline = started + FILL_DEADLINE_S
             while True:
-                fills = await _fill_ids(http, devnet, trader.address)
+                fills = await _fill_ids(http, devnet, address)
                 if fills - seen:
                     latencies.append((time.perf_counter() - started) * 1_000)
                     seen |= fills
@@ -172,13 +201,24 @@ async def main() -> None:
                 grpc_address=devnet.grpc_address,
             )
             settings = _settings(Path(folder) / "journal.sqlite3")
+            node = await NodeGateway.connect(profile, timeout_s=settings.execution.send_timeout_s)
+            sender = await signing_sender(
+                node, Secret(DEMO_MNEMONIC), address, timeout_s=settings.execution.send_timeout_s
+            )
+            heights = StreamedHeights(node)
             trader = await build_trader(
-                settings, profile, address=address, mnemonic=Secret(DEMO_MNEMONIC)
+                settings,
+                profile,
+                address=address,
+                mnemonic=None,
+                node=heights,
+                sender=sender,
+                height_max_age_s=2 * BLOCK_TIME_S,
             )
             await trader.start(follow_streams=False)
             clock: asyncio.Task[Any] | None = None
             try:
-                decisions = await _decision_latencies(trader)
+                decisions = await _decision_latencies(trader, sender, heights)
                 _emit("decision_latency_us_p50", statistics.median(decisions), "us")
                 _emit("decision_latency_us_p99", _percentile(decisions, 0.99), "us")
                 clock = asyncio.ensure_future(_blocks(devnet))

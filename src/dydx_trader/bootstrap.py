@@ -1,10 +1,12 @@
 """The composition root: the one place that names concrete adapters.
 
 :func:`build_trader` turns :class:`Settings` (plus a network profile and, for
-live trading, a signing secret) into a running :class:`Trader`: indexer and
-node gateways, the journal, market data, the BalanceManager, the kill switch,
-the executor and the account actor, supervised. Tests build the same object
-against the devnet.
+live trading, a signing secret) into a :class:`~dydx_trader.app.trader.Trader`:
+the indexer and node
+gateways, the journal, market data, the BalanceManager, the kill switch, the
+executor and the account actor, supervised. Every adapter is a keyword
+parameter defaulting to the real one, so tests build the very same trader
+with fakes (``tests/kit``) or against the devnet.
 
 Start-up order matters: markets are read and every order the journal still has
 in flight is reconciled against the indexer *before* the first signal is
@@ -13,12 +15,9 @@ accepted (crash-only recovery; nothing is ever resent).
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import logging
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from collections.abc import Callable
+from dataclasses import dataclass
 from decimal import Decimal
 
 from dydx_v4_client.key_pair import KeyPair
@@ -31,24 +30,30 @@ from dydx_trader.adapters.dydx.node import NodeGateway
 from dydx_trader.adapters.dydx.order_gateway import OrderGateway
 from dydx_trader.adapters.dydx.stream import IndexerFeed
 from dydx_trader.adapters.journal import Journal
-from dydx_trader.app.actor import Supervisor
+from dydx_trader.app.account_actor import AccountActor
 from dydx_trader.app.balance import BalanceManager
 from dydx_trader.app.executor import OrderExecutor, Settlement
-from dydx_trader.app.flow import AccountActor, OrderParams, PreviewSignal, SubmitSignal, TradeResult
 from dydx_trader.app.heights import ChainHeightCache
 from dydx_trader.app.market_data import MarketDataManager
+from dydx_trader.app.ports import ChainNode, Clock, OrderSender, SystemClock, VenueFeed, VenueReader
 from dydx_trader.app.risk_guard import RiskGuard
+from dydx_trader.app.trader import WATCH_ONLY, JournalPort, Trader
 from dydx_trader.app.validation import SignalValidator
+from dydx_trader.app.volatility import MarketAtr, no_atr
 from dydx_trader.config import Settings
+from dydx_trader.domain.account import Subaccount
 from dydx_trader.domain.broadcast import BroadcastOutcome, SignedOrder
-from dydx_trader.domain.errors import DydxTraderError, SecretUnavailable, VenueUnavailable
+from dydx_trader.domain.errors import DydxTraderError, InvalidInput, SecretUnavailable
 from dydx_trader.domain.market import MarketSpec
 from dydx_trader.domain.order import OrderIntent, TimeInForce
+from dydx_trader.domain.order_params import OrderParams
 from dydx_trader.domain.pre_trade import RiskLimits
-from dydx_trader.domain.signal import Signal
+from dydx_trader.domain.sizing_policy import PolicyKind
 from dydx_trader.domain.trading_state import KillSwitch
 from dydx_trader.domain.venue import CandleResolution
 from dydx_trader.secrets import Secret
+
+__all__ = ("Trader", "build_trader", "signing_sender")
 
 log = logging.getLogger(__name__)
 
@@ -58,92 +63,6 @@ _TIME_IN_FORCE = {
     "post_only": TimeInForce.POST_ONLY,
 }
 
-# One decision takes milliseconds; a queue of a thousand signals takes seconds.
-DECIDE_TIMEOUT_S = 120.0
-
-
-@dataclass
-class Trader:
-    """A wired trading system for one subaccount. Use :meth:`start` / :meth:`stop`."""
-
-    settings: Settings
-    profile: NetworkProfile
-    address: str
-    indexer: IndexerGateway
-    node: NodeGateway
-    journal: Journal
-    market_data: MarketDataManager
-    balance: BalanceManager
-    risk_guard: RiskGuard
-    executor: OrderExecutor
-    actor: AccountActor
-    supervisor: Supervisor
-    heights: ChainHeightCache
-    validator: SignalValidator
-    watch_only: bool = False  # built without a mnemonic: previews, never submits
-    _tasks: list[asyncio.Task[None]] = field(default_factory=list)
-
-    async def start(
-        self,
-        *,
-        follow_streams: bool = True,
-        candle_series: Sequence[tuple[str, CandleResolution]] = (),
-    ) -> None:
-        """Read markets, reconcile in-flight orders, then accept signals.
-
-        With ``follow_streams`` the market data (and ``candle_series``) and the
-        account follow the indexer's WebSocket.
-        """
-        await self.market_data.refresh()
-        if self.journal.read_only:
-            # A preview's trader: it sends nothing and may record nothing; the
-            # trader that sent the orders in flight settles them.
-            self.supervisor.start(self.actor)
-            return
-        try:
-            settled = await self.executor.reconcile()
-        except (TimeoutError, DydxTraderError) as error:
-            # An order whose outcome cannot be settled blocks new trading: no signal
-            # may be sized while the account may hold what the journal does not know.
-            reason = f"reconciliation of in-flight orders failed: {error or 'timeout'}"
-            self.risk_guard.halt(reason)
-            raise VenueUnavailable(
-                f"{reason}; trading is HALTED (resume with `dydx-trader trading-state active`)"
-            ) from None
-        if settled:
-            log.info("reconciled %d order(s) left in flight", len(settled))
-        self.supervisor.start(self.actor)
-        if follow_streams:
-            feed = IndexerFeed(self.profile.websocket_url)
-            self._tasks.append(asyncio.ensure_future(self.market_data.run(candle_series)))
-            self._tasks.append(asyncio.ensure_future(self.balance.follow(feed)))
-
-    async def submit(self, signal: Signal, timeout_s: float = DECIDE_TIMEOUT_S) -> TradeResult:
-        """Decide on ``signal`` and send its order if accepted."""
-        if self.watch_only:
-            raise SecretUnavailable(_WATCH_ONLY)
-        result: TradeResult = await self.actor.ask(SubmitSignal(signal), timeout_s)
-        return result
-
-    async def preview(self, signal: Signal, timeout_s: float = DECIDE_TIMEOUT_S) -> TradeResult:
-        """Decide on ``signal`` without journaling or sending."""
-        result: TradeResult = await self.actor.ask(PreviewSignal(signal), timeout_s)
-        return result
-
-    async def stop(self) -> None:
-        """No new signals; wait for in-flight outcomes; close everything."""
-        await self.actor.settle_all()
-        await self.actor.stop()
-        for task in self._tasks:
-            task.cancel()
-        for task in self._tasks:
-            with contextlib.suppress(asyncio.CancelledError, Exception):
-                await task
-        self._tasks.clear()
-        await self.node.close()
-        await self.indexer.close()
-        self.journal.close()
-
 
 async def build_trader(
     settings: Settings,
@@ -152,61 +71,66 @@ async def build_trader(
     address: str,
     mnemonic: Secret | None,
     subaccount_number: int | None = None,
-    clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+    clock: Clock | None = None,
+    indexer: VenueReader | None = None,
+    node: ChainNode | None = None,
+    sender: OrderSender | None = None,
+    journal: JournalPort | None = None,
+    feed: VenueFeed | None = None,
     on_settled: Callable[[Settlement], None] | None = None,
     height_max_age_s: float = 1.0,
     settle_poll_s: float = 1.0,
-    journal: Journal | None = None,
 ) -> Trader:
     """Wire a :class:`Trader` for ``address`` on ``profile``.
 
     ``mnemonic`` signs orders; it is revealed only here, to derive the key,
     and never logged. The chain id used to sign is the one the node reports.
-    ``mnemonic=None`` builds a watch-only trader: it reads and previews, and
-    its :meth:`Trader.submit` raises :class:`SecretUnavailable`. ``journal``
-    (default: opened at the configured path) is closed by :meth:`Trader.stop`.
+    With ``mnemonic=None`` and no ``sender`` the trader is watch-only: it reads
+    and previews, and its :meth:`Trader.submit` raises :class:`SecretUnavailable`.
+    Each adapter (``indexer``, ``node``, ``sender``, ``journal``, ``feed``,
+    ``clock``) defaults to the real one for ``profile`` and ``settings``.
     """
-    subaccount = (
-        settings.account.subaccount_number if subaccount_number is None else subaccount_number
+    if sender is not None and mnemonic is not None:
+        raise InvalidInput("give the trader a mnemonic or a sender, not both")
+    owner = Subaccount(
+        address,
+        settings.account.subaccount_number if subaccount_number is None else subaccount_number,
     )
+    clock = clock or SystemClock()
+    timeout_s = settings.execution.send_timeout_s
     key = None if mnemonic is None else _key_for(mnemonic, address)
-    indexer = IndexerGateway(profile.indexer_url)
-    node = await NodeGateway.connect(profile, timeout_s=settings.execution.send_timeout_s)
+    node = node or await NodeGateway.connect(profile, timeout_s=timeout_s)
     try:
-        chain_id = await node.chain_id()  # also proves the node answers, signer or not
-        numbers = None if key is None else await node.account_numbers(address)
+        await node.chain_id()  # proves the node answers, signer or not
+        if key is not None:
+            sender = await _gateway(node, key, address, timeout_s)
     except BaseException:
         await node.close()
         raise
-    gateway: OrderGateway | _WatchOnlySender = _WatchOnlySender()
-    if key is not None and numbers is not None:
-        gateway = OrderGateway(
-            node.channel,
-            Builder(chain_id, USDC_DENOM),
-            Wallet(key, *numbers),
-            timeout_s=settings.execution.send_timeout_s,
-        )
+    indexer = indexer or IndexerGateway(profile.indexer_url)
+    feed = feed or IndexerFeed(profile.websocket_url)
     journal = journal or Journal.open(settings.journal.resolved_path())
     market_data = MarketDataManager(
         indexer,
         candles=indexer,
-        feed=IndexerFeed(profile.websocket_url),
+        feed=feed,
+        clock=clock,
         refresh_ttl_s=settings.ttl.market_ttl_s,
         max_oracle_age_s=settings.ttl.max_oracle_age_s,
     )
-    heights = ChainHeightCache(node, max_age_s=height_max_age_s)
     balance = BalanceManager(
         indexer,
         node,
         market_data,
-        address=address,
-        subaccount_number=subaccount,
+        address=owner.address,
+        subaccount_number=owner.number,
         ttl_s=settings.ttl.balance_ttl_s,
         max_indexer_lag_blocks=settings.ttl.max_indexer_lag_blocks,
+        clock=clock,
     )
-    risk_guard = RiskGuard(journal, KillSwitch(settings.kill_switch.limits()))
+    risk_guard = RiskGuard(journal, KillSwitch(settings.kill_switch.limits()), clock=clock.now)
     executor = OrderExecutor(
-        gateway,
+        sender or _WatchOnlySender(),
         indexer,
         journal,
         market_data.market,
@@ -219,43 +143,44 @@ async def build_trader(
         markets=lambda ticker: _known(market_data, ticker),
         clock=clock,
     )
+    policy = settings.sizing_policy()
     actor = AccountActor(
-        address=address,
-        subaccount_number=subaccount,
+        owner=owner,
         validator=validator,
         balance=balance,
         markets=market_data,
-        policy=settings.sizing_policy(),
+        policy=policy,
         limits=_limits_by_market(settings),
         executor=executor,
         journal=journal,
         risk_guard=risk_guard,
-        heights=heights,
-        settings=OrderParams(
+        heights=ChainHeightCache(node, max_age_s=height_max_age_s, clock=clock),
+        order_params=OrderParams(
             slippage=settings.execution.slippage_bps / Decimal(10_000),
             good_til_block_offset=settings.execution.good_til_block_offset,
             time_in_force=_TIME_IN_FORCE[settings.execution.order_type],
         ),
+        atr=(
+            MarketAtr(market_data, _strategy_resolutions(settings))
+            if policy.kind is PolicyKind.VOLATILITY_TARGET
+            else no_atr
+        ),
         clock=clock,
         on_settled=on_settled,
     )
-    supervisor = Supervisor(on_failure=lambda reason: risk_guard.halt(reason))
     return Trader(
-        settings=settings,
-        profile=profile,
-        address=address,
+        owner=owner,
         indexer=indexer,
         node=node,
         journal=journal,
+        feed=feed,
         market_data=market_data,
         balance=balance,
         risk_guard=risk_guard,
         executor=executor,
-        actor=actor,
-        supervisor=supervisor,
-        heights=heights,
         validator=validator,
-        watch_only=key is None,
+        actor=actor,
+        watch_only=sender is None,
     )
 
 
@@ -271,7 +196,13 @@ def _limits_by_market(settings: Settings) -> Callable[[str], RiskLimits]:
     return limits
 
 
-_WATCH_ONLY = "this trader was built without a mnemonic: it can preview, not trade"
+def _strategy_resolutions(settings: Settings) -> dict[str, CandleResolution]:
+    """Each market's candle resolution as its (first) strategy reads it."""
+    resolutions: dict[str, CandleResolution] = {}
+    for _, entry in settings.build_strategies():
+        for market in entry.markets:
+            resolutions.setdefault(market, CandleResolution(entry.resolution))
+    return resolutions
 
 
 def _key_for(mnemonic: Secret, address: str) -> KeyPair:
@@ -286,14 +217,32 @@ def _key_for(mnemonic: Secret, address: str) -> KeyPair:
     return key
 
 
+async def signing_sender(
+    node: NodeGateway, mnemonic: Secret, address: str, *, timeout_s: float
+) -> OrderGateway:
+    """The order sender :func:`build_trader` makes from ``mnemonic``: it signs for
+    ``address`` on ``node``'s chain (to wrap it, or to sign without a trader)."""
+    return await _gateway(node, _key_for(mnemonic, address), address, timeout_s)
+
+
+async def _gateway(node: ChainNode, key: KeyPair, address: str, timeout_s: float) -> OrderGateway:
+    if not isinstance(node, NodeGateway):
+        raise InvalidInput("a trader that signs needs the real node gateway (or give sender=)")
+    chain_id = await node.chain_id()
+    numbers = await node.account_numbers(address)
+    return OrderGateway(
+        node.channel, Builder(chain_id, USDC_DENOM), Wallet(key, *numbers), timeout_s=timeout_s
+    )
+
+
 class _WatchOnlySender:
     """The order sender of a trader with no key: it signs and sends nothing."""
 
     def sign(self, intent: OrderIntent) -> SignedOrder:
-        raise SecretUnavailable(_WATCH_ONLY)
+        raise SecretUnavailable(WATCH_ONLY)
 
     async def broadcast(self, signed: SignedOrder) -> BroadcastOutcome:
-        raise SecretUnavailable(_WATCH_ONLY)
+        raise SecretUnavailable(WATCH_ONLY)
 
 
 def _known(market_data: MarketDataManager, ticker: str) -> MarketSpec | None:

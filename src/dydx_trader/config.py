@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import os
 import tomllib
+from datetime import timedelta
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -41,7 +42,7 @@ from dydx_trader.config_sections import (
 )
 from dydx_trader.domain.errors import DydxTraderError, InvalidInput
 from dydx_trader.domain.pre_trade import RiskLimits
-from dydx_trader.domain.sizing import SizingPolicy
+from dydx_trader.domain.sizing_policy import SizingPolicy
 from dydx_trader.strategies import Strategy, build_strategy
 
 CONFIG_FILE_NAME = "dydx-trader.toml"
@@ -70,9 +71,7 @@ __all__ = [
 
 def demo_strategies() -> list[StrategySettings]:
     """The paper demo's strategies: two simple ones that trade a few times a week."""
-    return [
-        StrategySettings(name=name, markets=list(DEMO_MARKETS)) for name in DEMO_STRATEGY_NAMES
-    ]
+    return [StrategySettings(name=name, markets=list(DEMO_MARKETS)) for name in DEMO_STRATEGY_NAMES]
 
 
 class Settings(BaseSettings):
@@ -157,7 +156,6 @@ class Settings(BaseSettings):
         return tuple(built)
 
     def validation_config(self) -> ValidationConfig:
-        from datetime import timedelta
 
         v = self.validation
         return ValidationConfig(

@@ -18,8 +18,8 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 from dydx_trader.adapters.dydx.address import address_problem
 from dydx_trader.adapters.dydx.network import NetworkName, NetworkProfile, network_profile
 from dydx_trader.adapters.journal import default_journal_path
-from dydx_trader.domain.order import MAX_GOOD_TIL_BLOCK_OFFSET
-from dydx_trader.domain.sizing import SizingKind
+from dydx_trader.domain.order_params import MAX_GOOD_TIL_BLOCK_OFFSET
+from dydx_trader.domain.sizing_policy import PolicyKind
 from dydx_trader.domain.trading_state import KillSwitchLimits, TradingState
 
 Dec = Annotated[Decimal, Field(allow_inf_nan=False)]
@@ -94,8 +94,8 @@ class StrategySettings(_Section):
 
 
 class SizingSettings(_Section):
-    kind: SizingKind = Field(
-        default=SizingKind.EQUITY_FRACTION,
+    kind: PolicyKind = Field(
+        default=PolicyKind.EQUITY_FRACTION,
         description="fixed_notional, equity_fraction, fixed_risk or volatility_target.",
     )
     notional: PositiveDec | None = Field(

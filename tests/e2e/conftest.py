@@ -3,18 +3,21 @@ through the composition root, exactly as ``dydx-trader run`` wires them."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Iterator
 from datetime import UTC, datetime
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
 import pytest
-from e2e_harness import settings_for, start_trader
+from e2e_harness import journal_at, settings_for, start_trader, venue_of
 
 from dydx_devnet.server import Devnet, DevnetConfig
 from dydx_devnet.state import EngineConfig
+from dydx_trader.adapters.dydx.indexer import IndexerGateway
+from dydx_trader.adapters.journal import Journal
 from dydx_trader.bootstrap import Trader
+from dydx_trader.config import Settings
 from dydx_trader.domain.signal import Signal, SignalSource
 
 E2E_MARKETS = ("BTC-USD", "ETH-USD", "SOL-USD")
@@ -32,12 +35,37 @@ async def devnet() -> AsyncIterator[Devnet]:
 
 
 @pytest.fixture
-async def trader(devnet: Devnet, tmp_path: Path) -> AsyncIterator[Trader]:
-    running = await start_trader(devnet, settings_for(tmp_path / "journal.sqlite3"))
+def settings(tmp_path: Path) -> Settings:
+    return settings_for(tmp_path / "journal.sqlite3")
+
+
+@pytest.fixture
+async def trader(devnet: Devnet, settings: Settings) -> AsyncIterator[Trader]:
+    running = await start_trader(devnet, settings)
     try:
         yield running
     finally:
         await running.stop()
+
+
+@pytest.fixture
+async def venue(devnet: Devnet) -> AsyncIterator[IndexerGateway]:
+    """The test's own view of the devnet's indexer."""
+    reader = venue_of(devnet)
+    try:
+        yield reader
+    finally:
+        await reader.close()
+
+
+@pytest.fixture
+def journal(settings: Settings) -> Iterator[Journal]:
+    """The test's own connection to the trader's journal."""
+    connection = journal_at(settings)
+    try:
+        yield connection
+    finally:
+        connection.close()
 
 
 SignalFactory = Callable[..., Signal]

@@ -1,53 +1,60 @@
 """Helpers for the end-to-end tests: settings for the devnet and a trader wired
-through the composition root, exactly as ``dydx-trader run`` wires it."""
+through the composition root, exactly as ``dydx-trader run`` wires it. A test
+reads the venue and the journal through its own connections, as an operator would."""
 
 from __future__ import annotations
 
 from decimal import Decimal
-from pathlib import Path
 from typing import Any
 
 from dydx_devnet.demo import DEMO_ADDRESS, DEMO_MNEMONIC
 from dydx_devnet.server import Devnet
-from dydx_trader.adapters.dydx.network import network_profile
+from dydx_trader.adapters.dydx.indexer import IndexerGateway
+from dydx_trader.adapters.dydx.network import NetworkProfile, network_profile
+from dydx_trader.adapters.journal import Journal
 from dydx_trader.bootstrap import Trader, build_trader
 from dydx_trader.config import Settings
 from dydx_trader.secrets import Secret
+from kit.trader import kit_settings as settings_for
+
+__all__ = ("journal_at", "profile_of", "settings_for", "start_trader", "venue_of")
 
 DEMO_FUNDS_USDC = Decimal(10_000)
 
 
-def settings_for(journal: Path, **overrides: Any) -> Settings:
-    """Devnet settings with a journal under the test's folder and no cooldown,
-    so a test can fire signals back to back."""
-    data: dict[str, Any] = {
-        "journal": {"path": str(journal)},
-        "validation": {
-            "cooldown_s": 0,
-            "rate_limit_per_minute": 100_000,
-            "rate_limit_burst": 10_000,
-        },
-    }
-    for section, values in overrides.items():
-        data.setdefault(section, {}).update(values)
-    return Settings.model_validate(data)
-
-
-async def start_trader(devnet: Devnet, settings: Settings, *, fund: bool = True) -> Trader:
-    profile = network_profile(
+def profile_of(devnet: Devnet) -> NetworkProfile:
+    return network_profile(
         "devnet",
         indexer_url=devnet.indexer_url,
         websocket_url=devnet.websocket_url,
         grpc_address=devnet.grpc_address,
     )
+
+
+async def start_trader(
+    devnet: Devnet, settings: Settings, *, fund: bool = True, **adapters: Any
+) -> Trader:
+    """A started trader for the devnet's demo account; ``adapters`` replace the
+    real ones (``journal=``, ``node=``, ``sender=``...) as in ``build_trader``."""
     address = devnet.fund_demo(DEMO_FUNDS_USDC) if fund else DEMO_ADDRESS
     trader = await build_trader(
         settings,
-        profile,
+        profile_of(devnet),
         address=address,
-        mnemonic=Secret(DEMO_MNEMONIC),
+        mnemonic=None if "sender" in adapters else Secret(DEMO_MNEMONIC),
         height_max_age_s=0.1,
         settle_poll_s=0.05,
+        **adapters,
     )
     await trader.start(follow_streams=False)
     return trader
+
+
+def venue_of(devnet: Devnet) -> IndexerGateway:
+    """The test's own reader of the devnet's indexer (close it when done)."""
+    return IndexerGateway(devnet.indexer_url)
+
+
+def journal_at(settings: Settings) -> Journal:
+    """The test's own connection to the journal a trader writes (close it when done)."""
+    return Journal.open(settings.journal.resolved_path())

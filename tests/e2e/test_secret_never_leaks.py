@@ -7,13 +7,14 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from e2e_harness import settings_for, start_trader
+from e2e_harness import profile_of, settings_for, start_trader
 
-from dydx_devnet.demo import DEMO_MNEMONIC
+from dydx_devnet.demo import DEMO_ADDRESS, DEMO_MNEMONIC
 from dydx_devnet.server import Devnet
-from dydx_trader.adapters.dydx.network import network_profile
-from dydx_trader.bootstrap import build_trader
+from dydx_trader.adapters.dydx.node import NodeGateway
+from dydx_trader.bootstrap import build_trader, signing_sender
 from dydx_trader.domain.errors import SecretUnavailable
+from dydx_trader.domain.order import OrderState
 from dydx_trader.domain.signal import Signal
 from dydx_trader.secrets import Secret
 
@@ -37,13 +38,20 @@ async def test_full_trade_with_canary_mnemonic_leaks_it_nowhere(
 ) -> None:
     caplog.set_level(logging.DEBUG)
     journal = tmp_path / "journal.sqlite3"
-    trader = await start_trader(devnet, settings_for(journal))
+    node = await NodeGateway.connect(profile_of(devnet), timeout_s=5)
+    devnet.fund_demo()
+    sender = await signing_sender(node, Secret(DEMO_MNEMONIC), DEMO_ADDRESS, timeout_s=5)
+    trader = await start_trader(devnet, settings_for(journal), node=node, sender=sender)
     try:
-        await trader.submit(make_signal("BUY", "ETH-USD"))
-        await trader.submit(make_signal("CLOSE", "ETH-USD"))
-        await trader.actor.settle_all()
+        bought = await trader.submit(make_signal("BUY", "ETH-USD"))
+        assert bought.order is not None and bought.order.state is OrderState.SUBMITTED
+        await trader.wait_settled()
+        closed = await trader.submit(make_signal("CLOSE", "ETH-USD"))
+        assert closed.order is not None  # something was signed and sent
+        await trader.wait_settled()
         assert_clean(repr(trader), "repr of the trader")
-        assert_clean(repr(trader.executor._sender), "repr of the order gateway")
+        assert_clean(repr(trader.status()), "repr of the trader's status")
+        assert_clean(repr(sender), "repr of the order gateway")
     finally:
         await trader.stop()
 
@@ -58,12 +66,7 @@ async def test_wrong_mnemonic_when_building_then_error_names_no_words(
     devnet: Devnet, tmp_path: Path
 ) -> None:
     address = devnet.fund_demo()
-    profile = network_profile(
-        "devnet",
-        indexer_url=devnet.indexer_url,
-        websocket_url=devnet.websocket_url,
-        grpc_address=devnet.grpc_address,
-    )
+    profile = profile_of(devnet)
     broken = Secret(DEMO_MNEMONIC.replace("learn", "notaword"))
 
     with pytest.raises(SecretUnavailable) as raised:

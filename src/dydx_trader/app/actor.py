@@ -4,11 +4,11 @@ An actor owns its state; others reach it only through :meth:`Actor.tell`
 (fire and forget) and :meth:`Actor.ask` (a reply future, with a timeout).
 Subclasses implement :meth:`Actor.receive`.
 
-Errors: a :class:`DydxTraderError` raised by ``receive`` is an answer (a
-refusal) and goes back to the asker; for a ``tell`` it is logged. Anything else
-is a crash: the actor stops and its :class:`Supervisor` halts trading, stops
-every actor and records a non-zero exit code, so the process ends instead of
-limping on with a dead task.
+Errors: a :class:`Refusal` or :class:`Unavailable` raised by ``receive`` is an
+answer (a "no") and goes back to the asker; for a ``tell`` it is logged.
+Anything else, a :class:`Fault` included, is a crash: the actor stops and its
+:class:`Supervisor` halts trading with a reason, stops every actor and records
+a non-zero exit code, so the process ends instead of limping on with a dead task.
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ import logging
 from collections.abc import Awaitable, Callable
 from typing import Any, Final
 
-from dydx_trader.domain.errors import DydxTraderError
+from dydx_trader.domain.errors import Refusal, Unavailable
 
 log = logging.getLogger(__name__)
 
@@ -33,7 +33,7 @@ class ActorStopped(RuntimeError):
 class Actor:
     """Subclass and implement :meth:`receive`; start through :meth:`Supervisor.start`."""
 
-    expected_errors: tuple[type[BaseException], ...] = (DydxTraderError,)
+    expected_errors: tuple[type[BaseException], ...] = (Refusal, Unavailable)
 
     def __init__(self, name: str | None = None) -> None:
         self.name = name or type(self).__name__
@@ -161,7 +161,7 @@ class Supervisor:
     async def _halt(self, actor: Actor, error: BaseException) -> None:
         try:
             if self._on_failure is not None:
-                outcome = self._on_failure(f"actor {actor.name} crashed: {error!r}")
+                outcome = self._on_failure(_reason(actor, error))
                 if outcome is not None:
                     await outcome
         except Exception:
@@ -184,3 +184,10 @@ class Supervisor:
         if self._escalation is not None:
             await self._escalation
         self._done.set()
+
+
+def _reason(actor: Actor, error: BaseException) -> str:
+    """Why trading halts: the actor, the error and what it was doing (its notes)."""
+    notes = "; ".join(getattr(error, "__notes__", ()))
+    reason = f"actor {actor.name} crashed: {type(error).__name__}: {error}"
+    return f"{reason} ({notes})" if notes else reason

@@ -40,7 +40,7 @@ from dydx_trader.domain.errors import (
     StaleAccountData,
     VenueUnavailable,
 )
-from dydx_trader.domain.margin import AccountRisk, LeverageCalculator
+from dydx_trader.domain.margin import AccountRisk, assess
 from dydx_trader.domain.market import MarketSpec
 from dydx_trader.domain.venue import IndexerFill, SubaccountUpdate
 
@@ -329,7 +329,7 @@ class BalanceManager:
                 took_s=f"{took:.3f}",
             )
         self._check_fresh(account, chain_height)
-        risk = LeverageCalculator(self._position_markets(account)).assess(account)
+        risk = assess(account, self._position_markets(account))
         return BalanceSnapshot(account, risk, chain_height, started)
 
     def _check_fresh(self, account: AccountSnapshot, chain_height: int) -> None:

@@ -6,8 +6,12 @@ follow the ``v4_markets`` stream in between (``trading`` updates and
 Reads are synchronous and refuse rather than return something old:
 ``StaleMarketData`` when an oracle price is older than ``max_oracle_age_s`` or
 the parameters older than ``max_params_age_s``; ``UnknownMarket`` for a ticker
-the venue does not list. Ages use the injected monotonic clock and count from
-when we *received* the data.
+the venue does not list. Ages are measured on the injected clock.
+
+An oracle price's age counts from when the chain made it effective when the
+stream says so (``effectiveAt``), and otherwise from when we received it; a
+REST read that brings back the very price we already had does not make it any
+younger, so an indexer stuck on an old price ages out instead of looking fresh.
 """
 
 from __future__ import annotations
@@ -19,13 +23,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 from types import MappingProxyType
 
-from dydx_trader.app.ports import (
-    CandleReader,
-    MarketFeed,
-    MarketReader,
-    MonotonicClock,
-    SystemClock,
-)
+from dydx_trader.app.ports import CandleReader, Clock, MarketFeed, MarketReader, SystemClock
 from dydx_trader.domain.errors import (
     InvalidInput,
     MalformedPayload,
@@ -42,6 +40,7 @@ from dydx_trader.domain.venue import (
     MarketEvent,
     MarketPatch,
     MarketsSnapshot,
+    OraclePrice,
     OraclePricesUpdate,
 )
 
@@ -71,7 +70,7 @@ class MarketDataManager:
         *,
         candles: CandleReader | None = None,
         feed: MarketFeed | None = None,
-        clock: MonotonicClock | None = None,
+        clock: Clock | None = None,
         refresh_ttl_s: float = 15.0,
         max_oracle_age_s: float = 30.0,
         max_params_age_s: float = 120.0,
@@ -89,7 +88,7 @@ class MarketDataManager:
         self._reader = reader
         self._candle_reader = candles
         self._feed = feed
-        self._clock: MonotonicClock = clock or SystemClock()
+        self._clock: Clock = clock or SystemClock()
         self.refresh_ttl_s = refresh_ttl_s
         self.max_oracle_age_s = max_oracle_age_s
         self.max_params_age_s = max_params_age_s
@@ -224,19 +223,32 @@ class MarketDataManager:
                 self._specs[quote.ticker] = MarketPatch(
                     quote.ticker, {"oracle_price": quote.price}
                 ).apply_to(spec)
-                self._oracle_at[quote.ticker] = now
+                self._oracle_at[quote.ticker] = now - self._effective_lag_s(quote)
         elif isinstance(event, CandlesSnapshot):
             self._merge_candles((event.ticker, event.resolution), event.candles)
         elif isinstance(event, CandleUpdate):
             candle = event.candle
             self._merge_candles((candle.ticker, candle.resolution), (candle,))
 
+    def _effective_lag_s(self, quote: OraclePrice) -> float:
+        """How long before its receipt the chain made ``quote`` effective (>= 0)."""
+        if quote.effective_at is None:
+            return 0.0
+        return max(0.0, (self._clock.now() - quote.effective_at).total_seconds())
+
     def _replace_all(self, specs: Mapping[str, MarketSpec], received_at: float) -> None:
+        before, since = self._specs, self._oracle_at
         self._specs = dict(specs)
         self._params_at = received_at
-        self._oracle_at = {
-            ticker: received_at for ticker, spec in specs.items() if spec.oracle_price is not None
-        }
+        self._oracle_at = {}
+        for ticker, spec in specs.items():
+            if spec.oracle_price is None:
+                continue
+            known = before.get(ticker)
+            if known is not None and known.oracle_price == spec.oracle_price and ticker in since:
+                self._oracle_at[ticker] = since[ticker]  # the same price is no fresher
+            else:
+                self._oracle_at[ticker] = received_at
 
     def _merge_candles(self, key: Series, candles: Sequence[Candle]) -> None:
         series = self._candles.setdefault(key, {})

@@ -1,8 +1,13 @@
 """What the application needs from the outside world, as ``typing.Protocol``s.
 
-Named for the need, not the vendor: the dYdX adapter implements them, tests
-implement them with small fakes. Every method that does I/O is ``async`` and
+Named for the need, not the vendor: the dYdX adapter and the journal implement
+them, tests implement them with small fakes (``tests/kit``). Every method that
+does I/O is ``async`` (except the journal's, which are short local writes) and
 raises only domain errors (``VenueUnavailable``, ``MalformedPayload``, ...).
+
+Time comes from one :class:`Clock`: ``now()`` stamps records, ``monotonic()``
+measures every duration (TTLs, ages, cooldowns, deadlines). Waiting still uses
+``asyncio.sleep``; measuring never reads the system clock directly.
 """
 
 from __future__ import annotations
@@ -15,8 +20,10 @@ from typing import Protocol, runtime_checkable
 
 from dydx_trader.domain.account import AccountSnapshot
 from dydx_trader.domain.broadcast import BroadcastOutcome, SignedOrder
+from dydx_trader.domain.decision import Decision
 from dydx_trader.domain.market import MarketSpec
 from dydx_trader.domain.order import Order, OrderIntent, OrderState
+from dydx_trader.domain.signal import Signal
 from dydx_trader.domain.venue import (
     Candle,
     CandleResolution,
@@ -32,20 +39,23 @@ from dydx_trader.domain.venue import (
 
 @runtime_checkable
 class MonotonicClock(Protocol):
-    """Seconds on a clock that never goes backwards (TTLs, ages, deadlines)."""
+    """Seconds on a clock that never goes backwards (TTLs, ages, deadlines): the
+    part of a :class:`Clock` that a component measuring durations needs."""
 
     def monotonic(self) -> float: ...
 
 
 @runtime_checkable
 class Clock(MonotonicClock, Protocol):
-    """A monotonic clock plus the wall-clock time (aware UTC) for records."""
+    """The one clock: ``monotonic()`` seconds for durations and ``now()`` (aware
+    UTC) for records. Live it is the system's; in paper mode, market time."""
 
     def now(self) -> datetime: ...
 
 
 class SystemClock:
-    """The real clocks: ``time.monotonic`` and ``datetime.now(UTC)``."""
+    """The real clocks: ``time.monotonic`` and ``datetime.now(UTC)``. The only
+    place in ``app/`` that reads them."""
 
     def monotonic(self) -> float:
         return time.monotonic()
@@ -171,6 +181,24 @@ class VenueOrders(Protocol):
     ) -> tuple[IndexerFill, ...]: ...
 
 
+class DecisionJournal(Protocol):
+    """What the account actor writes: signals, validator verdicts, decisions."""
+
+    def claim_signal(self, signal: Signal) -> bool: ...
+
+    def record_validation(
+        self,
+        signal_id: str,
+        *,
+        accepted: bool,
+        rule: str | None = None,
+        reason: str = "",
+        numbers: Mapping[str, object] | None = None,
+    ) -> None: ...
+
+    def record_decision(self, decision: Decision) -> None: ...
+
+
 class OrderJournal(Protocol):
     """The durable record of intents, their states and fills."""
 
@@ -215,3 +243,33 @@ class ForeignActivityJournal(Protocol):
         details: Mapping[str, str],
         height: int | None,
     ) -> bool: ...
+
+
+# -- what the composition root takes --------------------------------------------------
+
+
+class TraderJournal(DecisionJournal, OrderJournal, Protocol):
+    """The journal a trader writes its decisions and orders to, and closes when it
+    stops (the trading state it keeps is ``risk_guard.TradingStateStore``)."""
+
+    def close(self) -> None: ...
+
+
+class VenueReader(AccountReader, MarketReader, CandleReader, VenueOrders, Protocol):
+    """The indexer's REST reads a trader makes."""
+
+    async def close(self) -> None: ...
+
+
+class ChainNode(ChainHeightReader, Protocol):
+    """A node: its chain id and height, and the account numbers a signer needs."""
+
+    async def chain_id(self) -> str: ...
+
+    async def account_numbers(self, address: str) -> tuple[int, int]: ...
+
+    async def close(self) -> None: ...
+
+
+class VenueFeed(MarketFeed, AccountFeed, Protocol):
+    """The indexer's WebSocket: market events and one subaccount's updates."""

@@ -9,8 +9,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
 
+from dydx_trader.app.account_actor import TradeResult
 from dydx_trader.app.executor import Settlement
-from dydx_trader.app.flow import TradeResult
 from dydx_trader.domain.decision import Outcome
 from dydx_trader.domain.margin import AccountRisk
 from dydx_trader.domain.order import OrderState

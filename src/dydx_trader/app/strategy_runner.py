@@ -14,6 +14,7 @@ from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
+from dydx_trader.app.ports import Clock
 from dydx_trader.domain.errors import DydxTraderError
 from dydx_trader.domain.signal import Action, Signal
 from dydx_trader.domain.venue import Candle, CandleResolution
@@ -37,7 +38,7 @@ class StrategyRunner:
 
     ``candles(market, resolution)`` returns the series oldest first (the last
     one may be forming); ``submit`` takes each BUY / SELL / CLOSE signal;
-    ``clock`` stamps the signals (aware time).
+    ``clock`` stamps the signals (its aware ``now()``).
     """
 
     def __init__(
@@ -45,7 +46,7 @@ class StrategyRunner:
         assignments: Sequence[StrategyAssignment],
         candles: Callable[[str, CandleResolution], Sequence[Candle]],
         submit: Callable[[Signal], Awaitable[object]],
-        clock: Callable[[], datetime],
+        clock: Clock,
     ) -> None:
         self._assignments = tuple(assignments)
         self._candles = candles
@@ -83,7 +84,7 @@ class StrategyRunner:
         self._evaluated[key] = last
         try:
             signal = assignment.strategy.evaluate(
-                assignment.market, Candles.from_candles(closed), self._clock()
+                assignment.market, Candles.from_candles(closed), self._clock.now()
             )
         except DydxTraderError as error:
             log.warning("%s on %s: %s", assignment.strategy.name, assignment.market, error)

@@ -7,7 +7,9 @@ Rules, in the order they run (the first that says no decides):
 ``confidence``      confidence >= the strategy's threshold, else the global one
 ``fresh``           not older than ``max_age``, not from further ahead than ``max_clock_skew``
 ``duplicate``       the id was not accepted before (the last ``remember_ids`` ids)
-``cooldown``        no trade in this market within ``cooldown`` (see :meth:`record_trade`)
+``cooldown``        no trade in this market within ``cooldown`` (see :meth:`record_trade`;
+                    measured on the monotonic clock, so a wall clock that steps
+                    does not stretch or cut it)
 ``rate_limit``      a token bucket of ``rate_limit_burst`` signals refilled at
                     ``rate_limit_per_minute``; only a signal that passed every other
                     rule takes a token
@@ -23,15 +25,15 @@ returns a :class:`ValidationResult`; a rejection converts to the domain's
 
 from __future__ import annotations
 
-import time
 from collections import OrderedDict
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from decimal import Decimal
 from enum import StrEnum
 from types import MappingProxyType
 
+from dydx_trader.app.ports import Clock, SystemClock
 from dydx_trader.domain.errors import InvalidInput, Number, SignalRejected
 from dydx_trader.domain.market import MarketSpec, MarketStatus
 from dydx_trader.domain.numbers import require_fraction
@@ -181,13 +183,11 @@ class IdMemory:
 class TokenBucket:
     """At most ``burst`` takes at once, refilled at ``per_second`` tokens a second.
 
-    ``monotonic`` returns seconds (``time.monotonic`` by default); token
-    arithmetic is float because it counts requests, not money.
+    ``monotonic`` returns seconds (the clock's); token arithmetic is float
+    because it counts requests, not money.
     """
 
-    def __init__(
-        self, per_second: float, burst: int, monotonic: Callable[[], float] = time.monotonic
-    ) -> None:
+    def __init__(self, per_second: float, burst: int, monotonic: Callable[[], float]) -> None:
         self._rate = per_second
         self._burst = float(burst)
         self._tokens = float(burst)
@@ -221,8 +221,8 @@ class SignalValidator:
     ``markets`` answers the ``market_active`` rule: a mapping of ticker ->
     :class:`MarketSpec` or a lookup function. It must be given explicitly;
     ``None`` skips the rule (the CLI without a venue) and the result says so.
-    ``clock`` gives the aware wall time (staleness, cooldown); ``monotonic``
-    the seconds the rate limit counts in.
+    ``clock`` gives the time signals are dated against (staleness) and the
+    seconds the cooldown and the rate limit count in.
     """
 
     def __init__(
@@ -230,28 +230,25 @@ class SignalValidator:
         config: ValidationConfig,
         *,
         markets: Mapping[str, MarketSpec] | MarketLookup | None,
-        clock: Callable[[], datetime] = lambda: datetime.now(UTC),
-        monotonic: Callable[[], float] = time.monotonic,
+        clock: Clock | None = None,
     ) -> None:
         self.config = config
         if isinstance(markets, Mapping):
             self._lookup: MarketLookup | None = markets.get
         else:
             self._lookup = markets
-        self._clock = clock
+        self._clock: Clock = clock or SystemClock()
         self._seen = IdMemory(config.remember_ids)
-        self._last_trade: dict[str, datetime] = {}
+        self._last_trade: dict[str, float] = {}
         self._bucket = TokenBucket(
-            float(config.rate_limit_per_minute) / 60.0, config.rate_limit_burst, monotonic
+            float(config.rate_limit_per_minute) / 60.0,
+            config.rate_limit_burst,
+            self._clock.monotonic,
         )
 
-    def record_trade(self, market: str, at: datetime) -> None:
-        """Start ``market``'s cooldown: a trade was made there at ``at`` (aware)."""
-        if at.tzinfo is None:
-            raise InvalidInput("record_trade: the time must be timezone-aware")
-        previous = self._last_trade.get(market)
-        if previous is None or at > previous:
-            self._last_trade[market] = at
+    def record_trade(self, market: str) -> None:
+        """Start ``market``'s cooldown: a trade was made there just now."""
+        self._last_trade[market] = self._clock.monotonic()
 
     def validate(self, signal: Signal) -> ValidationResult:
         """The verdict on ``signal``; an accepted actionable signal's id is remembered
@@ -259,7 +256,7 @@ class SignalValidator:
         if signal.action is Action.HOLD:
             return ValidationResult(signal)
         skipped: tuple[Rule, ...] = () if self._lookup is not None else (Rule.MARKET_ACTIVE,)
-        now = self._clock()
+        now = self._clock.now()
         for check in (
             self._market_allowed,
             self._market_active,
@@ -372,7 +369,7 @@ class SignalValidator:
         last = self._last_trade.get(signal.market)
         if last is None:
             return None
-        since = now - last
+        since = timedelta(seconds=max(0.0, self._clock.monotonic() - last))
         if since < self.config.cooldown:
             left = self.config.cooldown - since
             return Rejection(

@@ -85,9 +85,7 @@ def resolve_profile(
 def resolve_address(settings: Settings, profile: NetworkProfile, address: str | None) -> str:
     """The address to use: the given one, else the config's (on its own network),
     else on the devnet its demo account; checksum verified."""
-    chosen = address or (
-        settings.account.address if same_network(settings, profile.name) else None
-    )
+    chosen = address or (settings.account.address if same_network(settings, profile.name) else None)
     if chosen is None and profile.name is NetworkName.DEVNET:
         chosen = demo_address()
     if chosen is None:

@@ -150,12 +150,12 @@ def market_json(row: MarketRow) -> dict[str, Any]:
         "status": spec.status.value,
         "market_type": spec.market_type.value,
         "oracle_price": fmt.json_decimal(spec.oracle_price),
-        "next_funding_rate_1h": None if stats is None else fmt.json_decimal(
-            stats.next_funding_rate
-        ),
-        "funding_rate_annualised": None if stats is None else fmt.json_ratio(
-            stats.annualised_funding_rate
-        ),
+        "next_funding_rate_1h": None
+        if stats is None
+        else fmt.json_decimal(stats.next_funding_rate),
+        "funding_rate_annualised": None
+        if stats is None
+        else fmt.json_ratio(stats.annualised_funding_rate),
         "open_interest": None if stats is None else fmt.json_decimal(stats.open_interest),
         "open_interest_usdc": fmt.json_ratio(row.open_interest_usdc),
         "volume_24h_usdc": None if stats is None else fmt.json_decimal(stats.volume_24h),

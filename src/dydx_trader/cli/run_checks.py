@@ -16,7 +16,7 @@ from rich.markup import escape
 
 from dydx_trader.config import DEMO_MARKETS, DEMO_STRATEGY_NAMES, Settings
 from dydx_trader.domain.errors import InvalidInput
-from dydx_trader.domain.sizing import SizingKind
+from dydx_trader.domain.sizing_policy import PolicyKind
 
 
 def check_speed(speed: float | None) -> float | None:
@@ -32,7 +32,7 @@ def check_speed(speed: float | None) -> float | None:
 
 def check_fixed_risk_stops(settings: Settings) -> None:
     """Fixed-risk sizing sizes from each signal's stop: refuse strategies that emit none."""
-    if settings.sizing.kind is not SizingKind.FIXED_RISK:
+    if settings.sizing.kind is not PolicyKind.FIXED_RISK:
         return
     stopless = sorted(
         {strategy.name for strategy, _ in settings.build_strategies() if not strategy.emits_stops}

@@ -48,11 +48,18 @@ TICK_S = 0.1
 
 @dataclass(frozen=True, slots=True)
 class _Clock:
-    """Where "now" comes from: the chain's block time in paper mode (the replay
-    runs faster than the wall), the wall clock live."""
+    """The session's one clock (``ports.Clock``): the chain's block time in paper
+    mode (the replay runs faster than the wall), the wall clock live. Durations
+    are measured on the same time line (market seconds in paper mode)."""
 
-    now: Callable[[], datetime]
+    read: Callable[[], datetime]
     speed: float
+
+    def now(self) -> datetime:
+        return self.read()
+
+    def monotonic(self) -> float:
+        return self.read().timestamp()
 
 
 # -- paper ------------------------------------------------------------------------------
@@ -117,7 +124,7 @@ async def paper(
                         mnemonic=demo_mnemonic(),
                         on_settled=on_settled,
                         # Signals are dated in market time: judge their age on the same clock.
-                        clock=clock.now,
+                        clock=clock,
                         # Blocks come every 50 ms here: a good-til-block from a height
                         # a second old would already be in the past.
                         height_max_age_s=2 * PAPER_BLOCK_TIME_S,
@@ -231,7 +238,7 @@ async def _session(
         log.info("%s", result_line(result))
         stats.on_result(result)
 
-    runner = StrategyRunner(assignments, trader.market_data.candles, submit, clock=clock.now)
+    runner = StrategyRunner(assignments, trader.candles, submit, clock=clock)
     stop = stop_requested()
     await trader.start(candle_series=runner.series)
     http = None
@@ -248,7 +255,7 @@ async def _session(
         ):
             last_line = 0.0
             while not stop.is_set() and not finished():
-                if trader.supervisor.failed:
+                if trader.exit_code:
                     break
                 await runner.tick()
                 now = clock.now()
@@ -256,7 +263,9 @@ async def _session(
                     last_sample = await _sample(trader, stats, now) or last_sample
                 if screen is not None:
                     screen.update(
-                        live_view(stats, chain_time=now, state=trader.risk_guard.state, title=title)
+                        live_view(
+                            stats, chain_time=now, state=trader.status().trading_state, title=title
+                        )
                     )
                 elif asyncio.get_running_loop().time() - last_line > 5:
                     last_line = asyncio.get_running_loop().time()
@@ -266,8 +275,10 @@ async def _session(
         if http is not None:
             await http.cleanup()  # no new signals from outside; accepted ones decided
         await trader.stop()  # no new orders; in-flight outcomes settle first
-    await _sample_final(trader, stats, clock.now())
-    code = trader.supervisor.exit_code
+    final = trader.status()
+    if final.risk is not None:
+        stats.on_risk(clock.now(), final.risk)
+    code = trader.exit_code
     console.print(summary_table(stats))
     summary, image = write_report(stats, folder)
     journal = settings.journal.resolved_path()
@@ -276,29 +287,19 @@ async def _session(
     if image is not None:
         console.print(f"equity curve: {image}")
     if code:
-        console.print(f"[red]stopped because an actor failed: {trader.supervisor.failure!r}[/]")
+        console.print(f"[red]stopped because an actor failed: {final.failure}[/]")
     return code
 
 
 async def _sample(trader: Trader, stats: SessionStats, now: datetime) -> datetime | None:
     """Record the account's figures (from the BalanceManager) at ``now``."""
     try:
-        snapshot = trader.balance.cached() or await trader.balance.get_snapshot()
+        risk = await trader.sample_risk()
     except DydxTraderError as error:
         log.info("no equity sample at %s: %s", now, error)
         return None
-    stats.on_risk(now, snapshot.risk)
+    stats.on_risk(now, risk)
     return now
-
-
-async def _sample_final(trader: Trader, stats: SessionStats, now: datetime) -> None:
-    # The trader is stopped; read the account once more for the closing figures.
-    from dydx_trader.domain.margin import LeverageCalculator
-
-    with contextlib.suppress(DydxTraderError):
-        account = await trader.indexer.get_account(trader.address, trader.actor.subaccount_number)
-        markets = await trader.indexer.get_markets()
-        stats.on_risk(now, LeverageCalculator(markets).assess(account))
 
 
 def _progress_line(console: Console, stats: SessionStats, now: datetime) -> None:

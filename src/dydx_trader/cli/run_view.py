@@ -12,7 +12,7 @@ from rich.console import Group
 from rich.panel import Panel
 from rich.table import Table
 
-from dydx_trader.app.flow import TradeResult
+from dydx_trader.app.account_actor import TradeResult
 from dydx_trader.app.session import SessionStats
 from dydx_trader.cli import formatting as fmt
 from dydx_trader.domain.decision import Outcome

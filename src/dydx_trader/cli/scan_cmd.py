@@ -80,9 +80,7 @@ def scan_command(
     ] = False,
     bundled: Annotated[
         bool,
-        typer.Option(
-            "--bundled", metavar="", help="Read the market data bundled with the devnet."
-        ),
+        typer.Option("--bundled", metavar="", help="Read the market data bundled with the devnet."),
     ] = False,
     candles_dir: Annotated[
         Path | None,

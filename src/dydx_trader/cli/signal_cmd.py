@@ -25,9 +25,7 @@ from dydx_trader.domain.numbers import to_decimal
 from dydx_trader.domain.signal import Signal, SignalSource, SizingHint
 
 ActionArgument = Annotated[str, typer.Argument(help="BUY, SELL, CLOSE or HOLD.")]
-MarketArgument = Annotated[
-    str, typer.Argument(help="Market ticker, e.g. BTC-USD.")
-]
+MarketArgument = Annotated[str, typer.Argument(help="Market ticker, e.g. BTC-USD.")]
 ConfidenceOption = Annotated[
     str, typer.Option("--confidence", metavar="X", help="Confidence in [0, 1].")
 ]

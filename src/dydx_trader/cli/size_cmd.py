@@ -150,7 +150,7 @@ async def _preview(
                     result = await trader.preview(signal, timeout_s=timeout)
                     # The validator is fresh (no rate or cooldown history): it checks
                     # the signal itself (confidence, market, age) as `run` would.
-                    validation = trader.validator.validate(signal)
+                    validation = trader.validate(signal)
                 finally:
                     await trader.stop()
         except TimeoutError:
@@ -192,5 +192,3 @@ def _check_stop_side(signal: Signal, spec: MarketSpec | None) -> None:
             stop_loss=signal.stop_loss,
             price=price,
         ) from None
-
-

@@ -12,7 +12,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from dydx_trader.adapters.dydx.network import NetworkName
-from dydx_trader.app.flow import TradeResult
+from dydx_trader.app.account_actor import TradeResult
 from dydx_trader.app.validation import ValidationResult
 from dydx_trader.cli import formatting as fmt
 from dydx_trader.cli._common import console
@@ -176,8 +176,10 @@ def print_preview(preview: Preview) -> None:
     elif order is not None:
         screen.print(f"sizing alone gives: {escape(order)}", highlight=False)
     # The validator often names the same cause as the refusal; say it once.
-    repeated = decision is not None and bool(decision.message) and (
-        str(decision.message) in validation.summary
+    repeated = (
+        decision is not None
+        and bool(decision.message)
+        and (str(decision.message) in validation.summary)
     )
     if not validation.accepted and not repeated:
         summary = escape(validation.summary)

@@ -1,4 +1,4 @@
-"""A subaccount as read from the venue: USDC balance and signed positions."""
+"""A subaccount, and what the venue says it holds: USDC balance and signed positions."""
 
 from __future__ import annotations
 
@@ -7,6 +7,31 @@ from decimal import Decimal
 
 from dydx_trader.domain.errors import InvalidInput
 from dydx_trader.domain.numbers import require_finite, require_non_negative
+
+_MAX_SUBACCOUNT_NUMBER = 128_000
+
+
+@dataclass(frozen=True, slots=True)
+class Subaccount:
+    """Who trades: a ``dydx1...`` address and a subaccount number (0..128000)."""
+
+    address: str
+    number: int = 0
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.address, str) or not self.address:
+            raise InvalidInput("the subaccount's address must be a non-empty string")
+        _check_number(self.number)
+
+
+def _check_number(number: object) -> None:
+    if isinstance(number, bool) or not isinstance(number, int):
+        raise InvalidInput(f"subaccount number {number!r} must be an int")
+    if not 0 <= number <= _MAX_SUBACCOUNT_NUMBER:
+        raise InvalidInput(
+            f"subaccount number {number} is outside 0..{_MAX_SUBACCOUNT_NUMBER}",
+            subaccount_number=number,
+        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -27,14 +52,6 @@ class PerpetualPosition:
     def __post_init__(self) -> None:
         require_finite(f"{self.market} position size", self.size)
         require_non_negative(f"{self.market} entry price", self.entry_price)
-
-    @property
-    def is_long(self) -> bool:
-        return self.size > 0
-
-    @property
-    def is_short(self) -> bool:
-        return self.size < 0
 
 
 @dataclass(frozen=True, slots=True)
@@ -63,11 +80,7 @@ class AccountSnapshot:
 
     def __post_init__(self) -> None:
         require_finite("USDC balance", self.usdc_balance)
-        if not 0 <= self.subaccount_number <= 128_000:
-            raise InvalidInput(
-                f"subaccount number {self.subaccount_number} is outside 0..128000",
-                subaccount_number=self.subaccount_number,
-            )
+        _check_number(self.subaccount_number)
         for position in self.positions:
             if position.market in self._by_market:
                 raise InvalidInput(f"two positions in {position.market}", market=position.market)

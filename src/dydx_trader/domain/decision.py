@@ -17,11 +17,12 @@ from decimal import Decimal, InvalidOperation
 from enum import StrEnum
 from types import MappingProxyType
 
+from dydx_trader.domain.arithmetic import Line
 from dydx_trader.domain.errors import DydxTraderError, InvalidInput
 from dydx_trader.domain.numbers import require_positive
+from dydx_trader.domain.order import OrderIntent
+from dydx_trader.domain.proposal import OrderProposal
 from dydx_trader.domain.side import Side
-
-Line = tuple[str, str]
 
 
 class Outcome(StrEnum):
@@ -34,10 +35,14 @@ class Decision:
     """One signal's verdict.
 
     ACCEPTED carries ``side``, ``size`` (base units, Decimal), ``quantums`` (int)
-    and ``price`` (USDC per base unit: the limit or worst price). REFUSED carries
-    ``error_code`` (the error class name, e.g. ``InsufficientFreeCollateral``),
-    ``message`` and the error's ``numbers`` as strings. ``decided_at`` is aware UTC.
-    Build with :meth:`accepted` or :meth:`refused`.
+    and ``price`` (USDC per base unit: the limit or worst price), the ``intent``
+    to send and the ``reservation`` (the order's worst case, held until it is
+    settled). REFUSED carries ``error_code`` (the error class name, e.g.
+    ``InsufficientFreeCollateral``), ``message`` and the error's ``numbers`` as
+    strings. ``bound_by`` names the cap that set (or left no room for) the size
+    (a :class:`~dydx_trader.domain.sizing.Bound` value), ``None`` when no cap
+    was involved. ``decided_at`` is aware UTC. Build with :meth:`accepted` or
+    :meth:`refused`.
     """
 
     signal_id: str
@@ -52,6 +57,9 @@ class Decision:
     error_code: str | None = None
     message: str | None = None
     numbers: Mapping[str, str] = field(default_factory=dict)
+    bound_by: str | None = None
+    intent: OrderIntent | None = None
+    reservation: OrderProposal | None = None
 
     def __post_init__(self) -> None:
         if not isinstance(self.signal_id, str) or not self.signal_id:
@@ -85,6 +93,9 @@ class Decision:
             raise InvalidInput(f"decision quantums {self.quantums} must be positive")
         if self.error_code is not None:
             raise InvalidInput("an accepted decision carries no error", field="error_code")
+        intent = self.intent
+        if intent is not None and (intent.quantums, intent.side) != (self.quantums, self.side):
+            raise InvalidInput("the decision's intent must be the decided order", field="intent")
 
     def _check_refused(self) -> None:
         if not self.error_code or not self.message:
@@ -93,6 +104,8 @@ class Decision:
             )
         if self.quantums is not None or self.size is not None:
             raise InvalidInput("a refused decision carries no size", field="size")
+        if self.intent is not None or self.reservation is not None:
+            raise InvalidInput("a refused decision carries no order", field="intent")
 
     @classmethod
     def accepted(
@@ -106,6 +119,9 @@ class Decision:
         price: Decimal,
         decided_at: datetime,
         arithmetic: Iterable[Line] = (),
+        bound_by: str | None = None,
+        intent: OrderIntent | None = None,
+        reservation: OrderProposal | None = None,
     ) -> Decision:
         return cls(
             signal_id=signal_id,
@@ -117,6 +133,9 @@ class Decision:
             size=size,
             quantums=quantums,
             price=price,
+            bound_by=bound_by,
+            intent=intent,
+            reservation=reservation,
         )
 
     @classmethod
@@ -129,6 +148,7 @@ class Decision:
         decided_at: datetime,
         arithmetic: Iterable[Line] = (),
         side: Side | None = None,
+        bound_by: str | None = None,
     ) -> Decision:
         """A refusal because of ``error`` (a domain error value, not raised)."""
         return cls(
@@ -141,6 +161,7 @@ class Decision:
             error_code=error.code,
             message=error.message,
             numbers={k: str(v) for k, v in error.numbers.items()},
+            bound_by=bound_by,
         )
 
     @property
@@ -166,6 +187,9 @@ class Decision:
             "error_code": self.error_code,
             "message": self.message,
             "numbers": dict(self.numbers),
+            "bound_by": self.bound_by,
+            "intent": None if self.intent is None else self.intent.to_dict(),
+            "reservation": None if self.reservation is None else _proposal_dict(self.reservation),
         }
 
     @classmethod
@@ -176,8 +200,12 @@ class Decision:
             quantums = data.get("quantums")
             numbers = data.get("numbers") or {}
             arithmetic = data.get("arithmetic") or []
+            intent = data.get("intent")
+            reservation = data.get("reservation")
             if not isinstance(numbers, Mapping) or not isinstance(arithmetic, list):
                 raise InvalidInput("decision numbers/arithmetic have the wrong shape")
+            if not isinstance(intent, dict | None) or not isinstance(reservation, dict | None):
+                raise InvalidInput("decision intent/reservation have the wrong shape")
             return cls(
                 signal_id=str(data["signal_id"]),
                 market=str(data["market"]),
@@ -191,11 +219,34 @@ class Decision:
                 error_code=_text(data.get("error_code")),
                 message=_text(data.get("message")),
                 numbers={str(k): str(v) for k, v in numbers.items()},
+                bound_by=_text(data.get("bound_by")),
+                intent=None if intent is None else OrderIntent.from_dict(intent),
+                reservation=None if reservation is None else _proposal(reservation),
             )
         except (KeyError, ValueError, TypeError, InvalidOperation) as error:
-            if isinstance(error, InvalidInput):
-                raise
             raise InvalidInput(f"stored decision is malformed: {error!r}") from None
+
+
+def _proposal_dict(order: OrderProposal) -> dict[str, object]:
+    return {
+        "market": order.market,
+        "side": order.side.value,
+        "size": str(order.size),
+        "price": str(order.price),
+        "fee_ppm": order.fee_ppm,
+        "reduce_only": order.reduce_only,
+    }
+
+
+def _proposal(data: Mapping[str, object]) -> OrderProposal:
+    return OrderProposal(
+        market=str(data["market"]),
+        side=Side(str(data["side"])),
+        size=Decimal(str(data["size"])),
+        price=Decimal(str(data["price"])),
+        fee_ppm=int(str(data["fee_ppm"])),
+        reduce_only=data["reduce_only"] is True,
+    )
 
 
 def _lines(lines: object) -> tuple[Line, ...]:

@@ -1,8 +1,28 @@
-"""The error taxonomy of dydx-trader.
+"""The error taxonomy of dydx-trader: five categories, each saying what happens next.
 
 Every error carries the numbers that explain it (``numbers``) and a message a
-person can act on. The same classes serve as refusal *values*: the trade flow
-returns them inside a decision instead of raising them through the loop.
+person can act on. Callers catch a *category*, as httpx's callers do::
+
+    DydxTraderError
+    ├── Refusal               a domain "no": returned inside a Decision, journaled, never retried
+    │   ├── InvalidInput, UnknownMarket, MarketNotTradable, SignalRejected, NothingToTrade
+    │   ├── BelowMinimumOrderSize, InsufficientFreeCollateral, ReduceOnlyViolation
+    │   ├── LeverageLimitExceeded, ExposureLimitExceeded, NotionalLimitExceeded
+    │   └── TradingHalted
+    ├── Unavailable           data that cannot be trusted now: refuse this trade, retry later
+    │   ├── StaleAccountData, StaleMarketData, SubaccountNotFound
+    │   ├── VenueUnavailable
+    │   └── MalformedPayload  (a read that returned garbage is treated as no data)
+    ├── VenueRejected         the chain refused the order with a definitive code
+    ├── OrderOutcomeUnknown   the answer to a send was lost: settle it, never resend
+    └── Fault                 the system is broken: the actor crashes, trading HALTS
+        └── JournalUnavailable, IllegalStateTransition, ClientIdConflict,
+            UnknownOrder, SecretUnavailable
+
+An actor answers a Refusal or Unavailable to its asker; a Fault (or any
+unexpected exception) escalates to the supervisor, which persists HALTED with a
+reason. Malformed venue data met *while settling an order* is a Fault: the
+settlement code wraps it, since by then an order may be live.
 
 Adapters translate vendor failures (gRPC status, chain codes, HTTP status)
 into these classes at the border; nothing past an adapter sees a vendor error.
@@ -51,40 +71,55 @@ def _rebuild(
     return cls(message, **numbers)
 
 
+# -- the categories ------------------------------------------------------------------
+
+
+class Refusal(DydxTraderError):
+    """A domain "no": the signal or order may not be traded as it is. Journaled as a
+    refused decision; never retried by the system."""
+
+
+class Unavailable(DydxTraderError):
+    """Data the decision needs cannot be trusted right now (stale, unreachable,
+    malformed). The trade is refused for now; a later signal may succeed."""
+
+
+class Fault(DydxTraderError):
+    """The system itself is broken (its journal, its state machine, its secrets).
+    Never answered as a refusal: the actor crashes and trading halts with a reason."""
+
+
 # -- input and data -------------------------------------------------------------
 
 
-class InvalidInput(DydxTraderError, ValueError):
+class InvalidInput(Refusal):
     """A value is NaN, infinite, negative, absurd or of the wrong type.
 
     Refused at the domain's edge; the caller fixes the input. Never retried.
     """
 
 
-class UnknownMarket(DydxTraderError, KeyError):
+class UnknownMarket(Refusal):
     """The ticker is not a market the venue lists. Check the spelling (``BTC-USD``)."""
 
-    def __str__(self) -> str:  # KeyError would quote the message
-        return f"{self.code}: {self.message}"
 
-
-class MalformedPayload(DydxTraderError, ValueError):
+class MalformedPayload(Unavailable):
     """A venue payload did not have the shape or types the protocol documents.
 
     Treated as "no data": nothing is sized from it.
     """
 
 
-class StaleAccountData(DydxTraderError):
+class StaleAccountData(Unavailable):
     """The account snapshot cannot be proven fresh (TTL, a fill since, indexer lag,
     or the indexer unreachable). No trade is sized from it; retry after a refresh."""
 
 
-class StaleMarketData(DydxTraderError):
+class StaleMarketData(Unavailable):
     """A market's oracle price or parameters are older than allowed. No trade is sized."""
 
 
-class SubaccountNotFound(DydxTraderError):
+class SubaccountNotFound(Unavailable):
     """The indexer has no such subaccount (HTTP 404): it was never funded. Check the
     address and subaccount number, or deposit USDC first. Not retried."""
 
@@ -92,75 +127,71 @@ class SubaccountNotFound(DydxTraderError):
 # -- market state ---------------------------------------------------------------
 
 
-class MarketNotTradable(DydxTraderError):
+class MarketNotTradable(Refusal):
     """The market is not ACTIVE (or has no oracle price). Wait for the venue."""
 
 
 # -- sizing and risk ------------------------------------------------------------
 
 
-class InsufficientFreeCollateral(DydxTraderError):
+class InsufficientFreeCollateral(Refusal):
     """The trade needs more initial margin than the free collateral left after the
     safety buffer. Reduce the size, close positions or add collateral."""
 
 
-class LeverageLimitExceeded(DydxTraderError):
+class LeverageLimitExceeded(Refusal):
     """The trade would take account or market leverage past a cap (the user's
     configured maximum or the market's 1 / effective IMF)."""
 
 
-class ExposureLimitExceeded(DydxTraderError):
+class ExposureLimitExceeded(Refusal):
     """Gross notional / equity after the trade would exceed the portfolio cap."""
 
 
-class NotionalLimitExceeded(DydxTraderError):
+class NotionalLimitExceeded(Refusal):
     """The position's notional in one market would exceed its per-market cap."""
 
 
-class BelowMinimumOrderSize(DydxTraderError):
+class BelowMinimumOrderSize(Refusal):
     """The size is smaller than one step of the market; it is refused, never
     rounded up to the minimum."""
 
 
-class ReduceOnlyViolation(DydxTraderError):
+class ReduceOnlyViolation(Refusal):
     """A reduce-only order would open or increase a position (or there is nothing
     to reduce)."""
 
 
-class NothingToTrade(DydxTraderError):
+class NothingToTrade(Refusal):
     """The signal asks for no change (HOLD, or CLOSE with no position)."""
 
 
 # -- trading state and limits -----------------------------------------------------
 
 
-class TradingHalted(DydxTraderError):
+class TradingHalted(Refusal):
     """Trading is HALTED (kill switch or operator), or REDUCING and the order would
     add risk. Resume explicitly from the CLI once the cause is understood."""
 
 
-class RateLimited(DydxTraderError):
-    """A local or venue rate limit refused the request. Wait, never burst."""
-
-
-class SignalRejected(DydxTraderError):
+class SignalRejected(Refusal):
     """A signal failed a validation rule (confidence, allowlist, staleness,
     duplicate, cooldown). The rule's name is in ``numbers['rule']``."""
 
 
-class IllegalStateTransition(DydxTraderError):
+class IllegalStateTransition(Fault):
     """An order or the trading state was asked to move along an edge its
     transition table does not have (or an order to overfill). A bug or a venue
     report that contradicts the journal: nothing is changed; halt and reconcile."""
 
 
-class ClientIdConflict(DydxTraderError):
+class ClientIdConflict(Fault):
     """The journal already holds a different intent under this client id (or a
     different order for this signal). Nothing is sent; the intent needs another
     id (a new nonce) or the signal is a duplicate."""
 
 
-class UnknownOrder(DydxTraderError):
+class UnknownOrder(Fault):
     """The journal has no order with this client id (an order placed outside this
     system, or a typo). Reconciliation flags it; nothing is changed."""
 
@@ -176,7 +207,7 @@ class VenueRejected(DydxTraderError):
     """
 
 
-class VenueUnavailable(DydxTraderError):
+class VenueUnavailable(Unavailable):
     """The indexer or node could not be reached, answered 5xx, or rate-limited us
     (HTTP 429). Reads may be retried; the trade is refused for now."""
 
@@ -189,13 +220,13 @@ class OrderOutcomeUnknown(DydxTraderError):
     """
 
 
-class JournalUnavailable(DydxTraderError):
+class JournalUnavailable(Fault):
     """The journal file cannot be opened, read or written (permissions, disk full,
     written by a newer version). No order is sent without its intent journaled:
     trading stops until the file is fixed."""
 
 
-class SecretUnavailable(DydxTraderError):
+class SecretUnavailable(Fault):
     """The signing secret is missing or stored unsafely (for example a file
     readable by other users). Set it as documented; it is never printed."""
 

@@ -69,3 +69,15 @@ def require_fraction(name: str, value: Decimal) -> Decimal:
     if not Decimal(0) <= value <= 1:
         raise InvalidInput(f"{name} is {value}, it must lie in [0, 1]", field=name, value=value)
     return value
+
+
+def price_parts(price: Decimal) -> tuple[int, int]:
+    """An exact ``(price_value, price_exponent)`` pair for a Decimal price
+    (``price = price_value x 10^price_exponent``), the integer form the chain's
+    margin math takes."""
+    require_finite("price", price)
+    sign, digits, exponent = price.normalize().as_tuple()
+    if not isinstance(exponent, int):  # pragma: no cover - excluded by require_finite
+        raise InvalidInput(f"price {price} is not finite", price=str(price))
+    value = int("".join(map(str, digits)) or "0")
+    return (-value if sign else value), exponent

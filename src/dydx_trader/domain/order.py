@@ -26,10 +26,6 @@ from dydx_trader.domain.side import Side
 
 MAX_CLIENT_ID: Final = 2**32 - 1
 MAX_SUBACCOUNT_NUMBER: Final = 128_000
-MAX_GOOD_TIL_BLOCK_OFFSET: Final = 19
-"""Most blocks past the read chain height a short-term order may live: inside the
-chain's ShortBlockWindow (20 blocks up to protocol v9.4, 40 from v9.5), with one
-block to spare."""
 _UINT64_MAX: Final = 2**64 - 1
 _UINT32_MAX: Final = 2**32 - 1
 
@@ -59,11 +55,6 @@ class OrderState(StrEnum):
     def is_terminal(self) -> bool:
         """True once the order can no longer rest or be sent (documented late edges aside)."""
         return self in TERMINAL_STATES
-
-    @property
-    def is_in_flight(self) -> bool:
-        """True while the venue outcome is open: what startup reconciliation settles."""
-        return self in IN_FLIGHT_STATES
 
 
 _S = OrderState
@@ -111,7 +102,7 @@ TRANSITIONS: Final = MappingProxyType(
 _FILLABLE_QUIETLY: Final = frozenset({_S.CANCELED, _S.BEST_EFFORT_CANCELED, _S.EXPIRED})
 
 
-def check_transition(current: OrderState, new: OrderState) -> None:
+def require_transition(current: OrderState, new: OrderState) -> None:
     """Raise :class:`IllegalStateTransition` unless ``current -> new`` is in the table.
 
     Staying in the same state is always allowed (a repeated venue event).
@@ -294,8 +285,6 @@ class OrderIntent:
                 good_til_block_time=data.get("good_til_block_time"),  # type: ignore[arg-type]
             )
         except (KeyError, ValueError) as error:
-            if isinstance(error, InvalidInput):
-                raise
             raise InvalidInput(f"stored order intent is malformed: {error!r}") from None
 
 
@@ -326,7 +315,7 @@ class Order:
         FILLED needs every quantum filled (fills arrive through :meth:`filled_by`);
         PARTIALLY_FILLED needs some but not all.
         """
-        check_transition(self.state, new)
+        require_transition(self.state, new)
         if new is OrderState.FILLED and self.remaining_quantums:
             raise IllegalStateTransition(
                 f"order {self.client_id} cannot be FILLED with {self.remaining_quantums} "

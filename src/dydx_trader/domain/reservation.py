@@ -1,72 +1,102 @@
 """Margin reserved by orders whose outcome is not known yet.
 
 While an order is in flight its fill is not in the balance the indexer
-reports, so a second signal sized from that balance could spend the same free
-collateral. Each accepted order therefore reserves its worst case until it is
-settled: the account is valued *as if* every pending order had filled in full
-at its worst price and paid its fee. That what-if account carries the extra
-initial margin, the larger position and the lower USDC, so every cap
-(free collateral, leverage, exposure) sees it.
+reports, so the next signal, sized from that balance, could spend the same
+free collateral. Each order in flight therefore reserves its *worst case* until
+it is settled, and the worst case of an order depends on what it does:
+
+* an order that opens or grows a position is worst when it **fills**: more
+  initial margin, more notional;
+* an order that reduces a position (a CLOSE, a SELL against a long) is worst
+  when it **does not fill**: the position it was meant to shrink stays;
+* an order that flips a position is held to both.
+
+So the next order is held to an account in which, market by market, the
+position is whichever end of its possible range (some orders fill, others do
+not) is the larger, and in which equity has paid every order's adverse
+slippage and fee as if all had filled. For the market being traded both ends
+are kept (:attr:`Reserved.worst_cases`): the new order must fit each. That is
+never kinder than any combination of outcomes, for every cap: free collateral,
+position leverage, exposure and per-market notional.
+
+:attr:`Reserved.expected` is the account as if every order filled: what a
+CLOSE closes, and what a reduce-only order may not exceed (the chain itself
+caps a reduce-only order at the position it finds).
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from decimal import Decimal
 
-from dydx_trader.domain.account import AccountSnapshot, PerpetualPosition
-from dydx_trader.domain.side import Side
-
-_MILLION = Decimal(1_000_000)
+from dydx_trader.domain.margin import MarginState, MarketMath, fill_cash_flow, lookup
+from dydx_trader.domain.market import MarketSpec
+from dydx_trader.domain.proposal import OrderProposal
 
 
 @dataclass(frozen=True, slots=True)
-class PendingFill:
-    """An order's worst case: ``size`` base units on ``side`` at ``price`` USDC,
-    paying ``fee_ppm`` of its notional."""
+class Reserved:
+    """An account with orders in flight, valued for one more order.
 
-    market: str
-    side: Side
-    size: Decimal
-    price: Decimal
-    fee_ppm: int
+    ``worst_cases``: one state, or two when orders are in flight in the traded
+    market (its position at either end of its range); ``expected``: as if every
+    order in flight filled.
+    """
 
-    @property
-    def position_delta(self) -> Decimal:
-        """Signed change of the position, base units."""
-        return self.size * self.side.sign
-
-    @property
-    def usdc_delta(self) -> Decimal:
-        """Change of the USDC balance if it fills: pay (or receive) the notional, pay the fee."""
-        notional = self.size * self.price
-        fee = notional * self.fee_ppm / _MILLION
-        return -self.position_delta * self.price - fee
+    expected: MarginState
+    worst_cases: tuple[MarginState, ...]
 
 
-def with_pending_fills(account: AccountSnapshot, pending: Iterable[PendingFill]) -> AccountSnapshot:
-    """``account`` as if every pending order had filled in full."""
-    pending = tuple(pending)
-    if not pending:
-        return account
-    sizes = {p.market: p.size for p in account.open_positions}
-    entries = {p.market: p.entry_price for p in account.open_positions}
-    usdc = account.usdc_balance
-    for fill in pending:
-        sizes[fill.market] = sizes.get(fill.market, Decimal(0)) + fill.position_delta
-        entries.setdefault(fill.market, fill.price)
-        usdc += fill.usdc_delta
-    positions = tuple(
-        PerpetualPosition(market, size, entries[market]) for market, size in sizes.items() if size
-    )
-    # The indexer's own figures describe the account without these fills: drop them,
-    # so only the chain-exact what-if is used.
-    return AccountSnapshot(
-        address=account.address,
-        subaccount_number=account.subaccount_number,
-        usdc_balance=usdc,
-        positions=positions,
-        updated_at_height=account.updated_at_height,
-        latest_processed_block_height=account.latest_processed_block_height,
-    )
+def reserve(
+    state: MarginState,
+    in_flight: Sequence[OrderProposal],
+    markets: Mapping[str, MarketSpec],
+    market: str,
+) -> Reserved:
+    """``state`` with every order ``in_flight`` reserved, for an order in ``market``.
+
+    ``markets`` must hold every market an order in flight trades (raises
+    ``UnknownMarket`` otherwise).
+    """
+    if not in_flight:
+        return Reserved(state, (state,))
+    expected = state
+    ranges: dict[str, tuple[MarketMath, int, int]] = {}
+    charge = 0
+    for order in in_flight:
+        math = lookup(markets, order.market)
+        delta = math.base_quantums(order.position_delta)
+        cash = fill_cash_flow(order.position_delta, order.price, order.fee_ppm)
+        expected = expected.after(math, delta, cash)
+        # What filling costs in equity: the fill against the oracle, plus the fee.
+        # One quote quantum more covers the truncation of the position's notional.
+        charge += max(0, -(cash + math.notional_quantums(delta))) + 1
+        _, low, high = ranges.get(order.market, (math, 0, 0))
+        ranges[order.market] = (math, low + min(delta, 0), high + max(delta, 0))
+    worst = state
+    traded: tuple[MarketMath, int, int] | None = None
+    for ticker, (math, low, high) in ranges.items():
+        line = state.lines.get(ticker)
+        held = line.base_quantums if line is not None else 0
+        if ticker == market:
+            traded = (math, held + low, held + high)
+            continue
+        end = held + high if abs(held + high) >= abs(held + low) else held + low
+        worst = _moved_to(worst, math, end)
+    worst = worst.charged(charge)
+    if traded is None:
+        return Reserved(expected, (worst,))
+    math, low_end, high_end = traded
+    ends = (high_end,) if low_end == high_end else (high_end, low_end)
+    return Reserved(expected, tuple(_moved_to(worst, math, end) for end in ends))
+
+
+def _moved_to(state: MarginState, math: MarketMath, base_quantums: int) -> MarginState:
+    """``state`` with ``math``'s position at ``base_quantums``, traded at the oracle
+    (equity unchanged: what the position is worth moves into USDC or out of it)."""
+    line = state.lines.get(math.ticker)
+    held = line.base_quantums if line is not None else 0
+    if base_quantums == held:
+        return state
+    value_change = math.notional_quantums(base_quantums) - (line.notional if line else 0)
+    return state.after(math, base_quantums - held, -value_change)

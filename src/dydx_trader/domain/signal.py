@@ -83,8 +83,8 @@ class SignalSource(StrEnum):
     CLI = "cli"
 
 
-class SizingKind(StrEnum):
-    """How a sizing hint is expressed."""
+class HintKind(StrEnum):
+    """How a signal's sizing hint is expressed."""
 
     NOTIONAL_USDC = "notional_usdc"
     """``value`` is a position notional in USDC (> 0)."""
@@ -96,14 +96,14 @@ class SizingKind(StrEnum):
 class SizingHint:
     """An optional wish about size; the sizer may shrink it, never exceed its limits."""
 
-    kind: SizingKind
+    kind: HintKind
     value: Decimal
 
     def __post_init__(self) -> None:
-        if not isinstance(self.kind, SizingKind):
+        if not isinstance(self.kind, HintKind):
             raise InvalidInput(f"sizing kind {self.kind!r} is unknown", field="sizing")
         require_positive(f"sizing {self.kind.value}", _bounded("sizing", self.value))
-        if self.kind is SizingKind.EQUITY_FRACTION and self.value > 1:
+        if self.kind is HintKind.EQUITY_FRACTION and self.value > 1:
             raise InvalidInput(
                 f"sizing equity_fraction is {self.value}, it must lie in (0, 1]",
                 field="sizing",
@@ -117,9 +117,9 @@ class SizingHint:
         if notional is not None and fraction is not None:
             raise InvalidInput("give --notional or --fraction, not both", field="sizing")
         if notional is not None:
-            return cls(SizingKind.NOTIONAL_USDC, to_decimal("notional", notional))
+            return cls(HintKind.NOTIONAL_USDC, to_decimal("notional", notional))
         if fraction is not None:
-            return cls(SizingKind.EQUITY_FRACTION, to_decimal("fraction", fraction))
+            return cls(HintKind.EQUITY_FRACTION, to_decimal("fraction", fraction))
         return None
 
 

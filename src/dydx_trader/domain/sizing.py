@@ -1,13 +1,18 @@
 """The PositionSizer: from a signal's side, confidence and stop to an order size.
 
-A :class:`SizingPolicy` turns the account's equity into a target size; the
+The :class:`~dydx_trader.domain.sizing_policy.SizingPolicy` turns the account's
+equity into a target size; the
 :class:`~dydx_trader.domain.pre_trade.RiskLimits` then cap it (free collateral
 after a buffer, the user's and the market's maximum leverage, portfolio
 exposure, per-market notional); the result is floored to the market's step and
-proved against the same pre-trade check the trade flow runs
-(:func:`~dydx_trader.domain.pre_trade.check_order`). The answer is a
-:class:`Sized` with the arithmetic that produced it, or a :class:`Refused`
-with the reason.
+proved against the pre-trade check (:func:`~dydx_trader.domain.pre_trade.evaluate_order`),
+stepping back one step at a time where the chain's integer rounding bites. The
+answer is a :class:`Sized` with the arithmetic that produced it and the cap
+that bound it, or a :class:`Refused` with the reason.
+
+The account is given as one or more *worst cases* (see
+:mod:`~dydx_trader.domain.reservation`): with orders in flight the sizer holds
+the order to every one of them, so it fits whichever of them comes true.
 
 A trade against an existing position needs margin only for the part that
 opens: closing is always within the caps, the caps bound what is added after.
@@ -15,196 +20,48 @@ opens: closing is always within the caps, the caps bound what is added after.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Sequence
 from dataclasses import dataclass
-from decimal import ROUND_FLOOR, Decimal
+from decimal import Decimal
 from enum import StrEnum
+from types import MappingProxyType
 from typing import Final
 
-from dydx_trader.domain.account import AccountSnapshot
+from dydx_trader.domain.arithmetic import (
+    QUOTE_QUANTUMS,
+    USDC,
+    Line,
+    Step,
+    money,
+    plain,
+    render,
+)
 from dydx_trader.domain.errors import (
     BelowMinimumOrderSize,
-    DydxTraderError,
     ExposureLimitExceeded,
     InsufficientFreeCollateral,
     InvalidInput,
     LeverageLimitExceeded,
     MarketNotTradable,
     NotionalLimitExceeded,
+    Refusal,
 )
-from dydx_trader.domain.margin import free_collateral_capacity
-from dydx_trader.domain.margin_state import MarginState, margin_state, require_fee_ppm, usdc
-from dydx_trader.domain.market import MarketSpec, MarketStatus
-from dydx_trader.domain.market_math import MarketMath, lookup
-from dydx_trader.domain.numbers import require_fraction, require_positive
-from dydx_trader.domain.pre_trade import RiskLimits, check_order, evaluate_order
+from dydx_trader.domain.margin import MarginState, MarketMath
+from dydx_trader.domain.market import MarketStatus
+from dydx_trader.domain.pre_trade import RiskLimits, evaluate_order
+from dydx_trader.domain.proposal import OrderProposal
 from dydx_trader.domain.side import Side
+from dydx_trader.domain.sizing_policy import PolicyKind, SizingPolicy, SizingRequest
+from dydx_trader.domain.units import PPM, usdc
+
+__all__ = ("Bound", "PositionSizer", "Refused", "Sized")
 
 _ZERO: Final = Decimal(0)
-_CENT: Final = Decimal("0.01")
-_MAX_EQUITY_FRACTION: Final = Decimal(100)
+_PPM: Final = Decimal(PPM)
+# The linear caps miss the chain's integer rounding (notional truncation, IMR
+# ceiling, fill floor, fee ceiling: each under one quote quantum); the exact
+# check catches it within a step or two.
 _MAX_STEP_BACK: Final = 4
-_PPM: Final = Decimal(1_000_000)
-
-__all__ = [
-    "Bound",
-    "PositionSizer",
-    "Refused",
-    "RiskLimits",
-    "Sized",
-    "SizingKind",
-    "SizingPolicy",
-    "SizingRequest",
-    "Step",
-    "check_order",
-]
-
-
-class SizingKind(StrEnum):
-    """How a policy turns equity into a target size."""
-
-    FIXED_NOTIONAL = "fixed_notional"  # a fixed USDC notional
-    EQUITY_FRACTION = "equity_fraction"  # notional = fraction x equity
-    FIXED_RISK = "fixed_risk"  # lose risk_fraction x equity if the stop is hit
-    VOLATILITY_TARGET = "volatility_target"  # risk_fraction x equity per ATR x multiple
-
-
-@dataclass(frozen=True, slots=True)
-class SizingPolicy:
-    """A sizing rule and its parameters (validated at construction).
-
-    * ``FIXED_NOTIONAL``: ``notional`` USDC;
-    * ``EQUITY_FRACTION``: ``equity_fraction`` x equity USDC of notional (> 1 is leverage);
-    * ``FIXED_RISK``: size = ``risk_fraction`` x equity / |entry - stop| (needs a stop);
-    * ``VOLATILITY_TARGET``: size = ``risk_fraction`` x equity / (ATR x ``atr_multiple``)
-      (needs an ATR in USDC).
-
-    With ``scale_by_confidence`` the target is multiplied by the signal's confidence.
-    Prefer the named constructors (:meth:`fixed_notional`, ...).
-    """
-
-    kind: SizingKind
-    notional: Decimal | None = None
-    equity_fraction: Decimal | None = None
-    risk_fraction: Decimal | None = None
-    atr_multiple: Decimal = Decimal(2)
-    scale_by_confidence: bool = True
-
-    def __post_init__(self) -> None:
-        if not isinstance(self.kind, SizingKind):
-            # Config hands over the kind's name; anything else is refused.
-            try:
-                object.__setattr__(self, "kind", SizingKind(self.kind))
-            except ValueError:
-                known = ", ".join(kind.value for kind in SizingKind)
-                raise InvalidInput(f"unknown sizing kind {self.kind!r} (known: {known})") from None
-        required = {
-            SizingKind.FIXED_NOTIONAL: ("notional", self.notional),
-            SizingKind.EQUITY_FRACTION: ("equity fraction", self.equity_fraction),
-            SizingKind.FIXED_RISK: ("risk fraction", self.risk_fraction),
-            SizingKind.VOLATILITY_TARGET: ("risk fraction", self.risk_fraction),
-        }[self.kind]
-        name, value = required
-        if value is None:
-            raise InvalidInput(f"a {self.kind.value} policy needs a {name}", kind=self.kind.value)
-        for label, given in (
-            ("notional", self.notional),
-            ("equity fraction", self.equity_fraction),
-        ):
-            if given is not None:
-                require_positive(label, given)
-        if self.equity_fraction is not None and self.equity_fraction > _MAX_EQUITY_FRACTION:
-            raise InvalidInput(
-                f"equity fraction {self.equity_fraction} is absurd (max {_MAX_EQUITY_FRACTION})",
-                value=self.equity_fraction,
-            )
-        if self.risk_fraction is not None:
-            require_positive("risk fraction", self.risk_fraction)
-            require_fraction("risk fraction", self.risk_fraction)
-        require_positive("ATR multiple", self.atr_multiple)
-
-    @classmethod
-    def fixed_notional(cls, notional: Decimal, *, scale_by_confidence: bool = True) -> SizingPolicy:
-        return cls(
-            SizingKind.FIXED_NOTIONAL, notional=notional, scale_by_confidence=scale_by_confidence
-        )
-
-    @classmethod
-    def of_equity(cls, fraction: Decimal, *, scale_by_confidence: bool = True) -> SizingPolicy:
-        return cls(
-            SizingKind.EQUITY_FRACTION,
-            equity_fraction=fraction,
-            scale_by_confidence=scale_by_confidence,
-        )
-
-    @classmethod
-    def fixed_risk(
-        cls, risk_fraction: Decimal, *, scale_by_confidence: bool = True
-    ) -> SizingPolicy:
-        return cls(
-            SizingKind.FIXED_RISK,
-            risk_fraction=risk_fraction,
-            scale_by_confidence=scale_by_confidence,
-        )
-
-    @classmethod
-    def volatility_target(
-        cls,
-        risk_fraction: Decimal,
-        atr_multiple: Decimal = Decimal(2),
-        *,
-        scale_by_confidence: bool = True,
-    ) -> SizingPolicy:
-        return cls(
-            SizingKind.VOLATILITY_TARGET,
-            risk_fraction=risk_fraction,
-            atr_multiple=atr_multiple,
-            scale_by_confidence=scale_by_confidence,
-        )
-
-
-@dataclass(frozen=True, slots=True)
-class SizingRequest:
-    """What to size: a market, a side and what the signal knows.
-
-    ``price`` is the expected fill (reference/entry) price in USDC,
-    ``confidence`` in [0, 1], ``stop_price`` and ``atr`` in USDC. A sizing
-    hint, when the signal carries one, replaces the policy's target (and is
-    not scaled by confidence): ``notional_hint`` USDC or
-    ``equity_fraction_hint`` x equity. ``fee_ppm`` is the fee rate of the fill.
-    """
-
-    market: str
-    side: Side
-    price: Decimal
-    confidence: Decimal = Decimal(1)
-    stop_price: Decimal | None = None
-    atr: Decimal | None = None
-    notional_hint: Decimal | None = None
-    equity_fraction_hint: Decimal | None = None
-    fee_ppm: int = 0
-
-    def __post_init__(self) -> None:
-        if not isinstance(self.side, Side):
-            raise InvalidInput(f"side must be BUY or SELL, not {self.side!r}")
-        require_positive("price", self.price)
-        require_fraction("confidence", self.confidence)
-        if self.stop_price is not None:
-            require_positive("stop price", self.stop_price)
-        if self.atr is not None:
-            require_positive("ATR", self.atr)
-        if self.notional_hint is not None:
-            require_positive("notional hint", self.notional_hint)
-        if self.equity_fraction_hint is not None:
-            require_positive("equity fraction hint", self.equity_fraction_hint)
-            if self.equity_fraction_hint > _MAX_EQUITY_FRACTION:
-                raise InvalidInput(
-                    f"equity fraction hint {self.equity_fraction_hint} is absurd",
-                    value=self.equity_fraction_hint,
-                )
-        if self.notional_hint is not None and self.equity_fraction_hint is not None:
-            raise InvalidInput("give a notional hint or an equity fraction hint, not both")
-        require_fee_ppm(self.fee_ppm)
 
 
 class Bound(StrEnum):
@@ -216,33 +73,6 @@ class Bound(StrEnum):
     MARKET_LEVERAGE = "market max leverage"
     EXPOSURE = "max exposure"
     MARKET_NOTIONAL = "max market notional"
-
-
-Line = tuple[str, str]
-# One step of the arithmetic: (label, value, unit). Kept as numbers and only
-# rendered to text when someone reads ``lines``: formatting a dozen Decimals
-# would cost more than the sizing itself.
-Step = tuple[str, Decimal | int, str]
-_USDC: Final = "USDC"
-_QQ: Final = "quote quantums"  # an int, shown as USDC
-_SIZE_PLACES: Final = Decimal("1e-8")
-
-
-def _render(steps: tuple[Step, ...]) -> tuple[Line, ...]:
-    return tuple((label, _format(value, unit)) for label, value, unit in steps)
-
-
-def _format(value: Decimal | int, unit: str) -> str:
-    if isinstance(value, int):
-        return f"{_money(usdc(value))} USDC"
-    if unit == _USDC:
-        return f"{_money(value)} USDC"
-    if value.adjusted() < 16:
-        value = value.quantize(_SIZE_PLACES, ROUND_FLOOR)
-    text = f"{value:f}"
-    if "." in text:
-        text = text.rstrip("0").rstrip(".")
-    return f"{text} {unit}" if unit else text
 
 
 @dataclass(frozen=True, slots=True)
@@ -262,17 +92,19 @@ class Sized:
     @property
     def lines(self) -> tuple[Line, ...]:
         """The arithmetic, one ``(label, value)`` pair per step, for a person."""
-        return _render(self.steps)
+        return render(self.steps)
 
 
 @dataclass(frozen=True, slots=True)
 class Refused:
-    """No trade, because of ``error`` (a domain error carrying its numbers)."""
+    """No trade, because of ``error`` (a refusal carrying its numbers); ``bound_by``
+    names the cap that left less than one step, when one did."""
 
     market: str
     side: Side
-    error: DydxTraderError
+    error: Refusal
     steps: tuple[Step, ...] = ()
+    bound_by: Bound | None = None
 
     @property
     def reason(self) -> str:
@@ -281,11 +113,23 @@ class Refused:
     @property
     def lines(self) -> tuple[Line, ...]:
         """The arithmetic up to the refusal, then the reason."""
-        return (*_render(self.steps), ("refused", self.reason))
+        return (*render(self.steps), ("refused", self.reason))
 
 
-_CAP_LABELS: Final = {bound: f"cap: {bound.value}" for bound in Bound}
-_BOUND_LABELS: Final = {bound: f"bound by {bound.value}, floored to the step" for bound in Bound}
+_CAP_LABELS: Final = MappingProxyType({bound: f"cap: {bound.value}" for bound in Bound})
+_BOUND_LABELS: Final = MappingProxyType(
+    {bound: f"bound by {bound.value}, floored to the step" for bound in Bound}
+)
+_BOUND_ERRORS: Final[MappingProxyType[Bound, type[Refusal]]] = MappingProxyType(
+    {
+        Bound.POLICY: BelowMinimumOrderSize,
+        Bound.FREE_COLLATERAL: InsufficientFreeCollateral,
+        Bound.USER_LEVERAGE: LeverageLimitExceeded,
+        Bound.MARKET_LEVERAGE: LeverageLimitExceeded,
+        Bound.EXPOSURE: ExposureLimitExceeded,
+        Bound.MARKET_NOTIONAL: NotionalLimitExceeded,
+    }
+)
 
 
 class PositionSizer:
@@ -296,23 +140,26 @@ class PositionSizer:
         self.limits = limits
 
     def size(
-        self,
-        request: SizingRequest,
-        account: AccountSnapshot,
-        markets: Mapping[str, MarketSpec],
-        oracle_prices: Mapping[str, Decimal] | None = None,
+        self, request: SizingRequest, worst_cases: Sequence[MarginState], math: MarketMath
     ) -> Sized | Refused:
-        """The order size for ``request`` on ``account``, or why there is none."""
+        """The order size for ``request`` in ``math``'s market, or why there is none.
+
+        ``worst_cases`` are the account valued as each outcome of the orders in
+        flight may leave it (one state when nothing is in flight); the size fits
+        every one of them.
+        """
         steps: list[Step] = []
         try:
-            math = lookup(markets, request.market, oracle_prices)
-            state = margin_state(account, markets, oracle_prices)
-            return self._size(request, math, state, steps)
-        except DydxTraderError as error:
+            return self._size(request, tuple(worst_cases), math, steps)
+        except Refusal as error:
             return Refused(request.market, request.side, error, tuple(steps))
 
     def _size(
-        self, request: SizingRequest, math: MarketMath, state: MarginState, steps: list[Step]
+        self,
+        request: SizingRequest,
+        states: tuple[MarginState, ...],
+        math: MarketMath,
+        steps: list[Step],
     ) -> Sized | Refused:
         spec = math.spec
         if spec.status is not MarketStatus.ACTIVE:
@@ -321,53 +168,39 @@ class PositionSizer:
                 market=spec.ticker,
                 status=spec.status.value,
             )
-        equity = usdc(state.net_collateral)
-        steps.append(("equity (chain net collateral)", equity, _USDC))
-        if state.net_collateral <= 0:
+        # Worst cases share their net collateral; their free collateral may differ.
+        net_collateral = states[0].net_collateral
+        equity = usdc(net_collateral)
+        steps.append(("equity (chain net collateral)", equity, USDC))
+        if net_collateral <= 0:
             raise InsufficientFreeCollateral(
-                f"equity is {_money(equity)} USDC; nothing can be opened", equity=equity
+                f"equity is {money(equity)} USDC; nothing can be opened", equity=equity
             )
-        reserve = self.limits.buffer_quantums(state.net_collateral)
-        steps.append(
-            ("free collateral (most conservative view)", state.sizing_free_collateral, _QQ)
-        )
-        steps.append(("kept free (buffer)", reserve, _QQ))
+        reserve = self.limits.buffer_quantums(net_collateral)
+        free = min([state.sizing_free_collateral for state in states])
+        steps.append(("free collateral (most conservative view)", free, QUOTE_QUANTUMS))
+        steps.append(("kept free (buffer)", reserve, QUOTE_QUANTUMS))
         asset = spec.base_asset
         target = self._target(request, equity, asset, steps)
         bound, size = Bound.POLICY, target
-        for cap_bound, cap in self._caps(request, math, state, equity, reserve):
+        for cap_bound, cap in self._caps(request, math, states):
             steps.append((_CAP_LABELS[cap_bound], cap, asset))
             if cap < size:
                 bound, size = cap_bound, cap
         quantums = math.whole_step_quantums(size)
         quantized = math.size_of(quantums)
         steps.append((_BOUND_LABELS[bound], quantized, asset))
-        refusal: DydxTraderError | None = None
+        refusal: Refusal | None = None
         for _ in range(_MAX_STEP_BACK):
             if quantums <= 0:
                 break
-            refusal = evaluate_order(
-                state,
-                math,
-                request.side,
-                quantized,
-                request.price,
-                self.limits,
-                fee_ppm=request.fee_ppm,
-            )
+            refusal = self._check(request, quantized, states, math)
             if refusal is None:
                 notional = quantized * request.price
-                steps.append(("notional at price", notional, _USDC))
+                steps.append(("notional at price", notional, USDC))
                 return Sized(
-                    market=spec.ticker,
-                    side=request.side,
-                    size=quantized,
-                    quantums=quantums,
-                    notional=notional,
-                    bound_by=bound,
-                    steps=tuple(steps),
+                    spec.ticker, request.side, quantized, quantums, notional, bound, tuple(steps)
                 )
-            # Integer rounding the linear caps do not see: one step back.
             quantums -= spec.step_base_quantums
             quantized = math.size_of(quantums)
             steps.append(("one step back (exact check)", quantized, asset))
@@ -375,13 +208,23 @@ class PositionSizer:
             # Still refused after every step back: the caps and the exact check
             # disagree by more than rounding; the check's own reason stands.
             assert refusal is not None
-            return Refused(spec.ticker, request.side, refusal, tuple(steps))
-        return Refused(
-            spec.ticker,
-            request.side,
-            self._below_step(request, math, state, bound, target),
-            tuple(steps),
-        )
+            return Refused(spec.ticker, request.side, refusal, tuple(steps), bound)
+        error = self._below_step(request, states, math, bound, target)
+        return Refused(spec.ticker, request.side, error, tuple(steps), bound)
+
+    def _check(
+        self,
+        request: SizingRequest,
+        size: Decimal,
+        states: tuple[MarginState, ...],
+        math: MarketMath,
+    ) -> Refusal | None:
+        order = OrderProposal(request.market, request.side, size, request.price, request.fee_ppm)
+        for state in states:
+            refusal = evaluate_order(state, math, order, self.limits)
+            if refusal is not None:
+                return refusal
+        return None
 
     def _target(
         self, request: SizingRequest, equity: Decimal, asset: str, steps: list[Step]
@@ -390,34 +233,36 @@ class PositionSizer:
         policy = self.policy
         price = request.price
         if request.notional_hint is not None:
-            steps.append(("signal's notional hint", request.notional_hint, _USDC))
+            steps.append(("signal's notional hint", request.notional_hint, USDC))
             return request.notional_hint / price
         if request.equity_fraction_hint is not None:
             notional = equity * request.equity_fraction_hint
-            steps.append(("signal's hint: fraction of equity", notional, _USDC))
+            steps.append(("signal's hint: fraction of equity", notional, USDC))
             return notional / price
         kind = policy.kind
-        if kind is SizingKind.FIXED_NOTIONAL:
+        if kind is PolicyKind.FIXED_NOTIONAL:
             assert policy.notional is not None
-            steps.append(("policy: fixed notional", policy.notional, _USDC))
+            steps.append(("policy: fixed notional", policy.notional, USDC))
             size = policy.notional / price
-        elif kind is SizingKind.EQUITY_FRACTION:
+        elif kind is PolicyKind.EQUITY_FRACTION:
             assert policy.equity_fraction is not None
             notional = equity * policy.equity_fraction
-            steps.append(("policy: fraction of equity", notional, _USDC))
+            steps.append(("policy: fraction of equity", notional, USDC))
             size = notional / price
         else:
             assert policy.risk_fraction is not None
             risk = equity * policy.risk_fraction
-            steps.append(("policy: risk fraction of equity", risk, _USDC))
-            if kind is SizingKind.FIXED_RISK:
-                distance = self._stop_distance(request)
-                steps.append(("stop distance |price - stop|", distance, _USDC))
+            steps.append(("policy: risk fraction of equity", risk, USDC))
+            if kind is PolicyKind.FIXED_RISK:
+                distance = _stop_distance(request)
+                steps.append(("stop distance |price - stop|", distance, USDC))
             else:
                 if request.atr is None:
-                    raise InvalidInput("a volatility-target policy needs the signal's ATR")
+                    raise InvalidInput(
+                        f"a volatility-target policy needs the ATR of {request.market}"
+                    )
                 distance = request.atr * policy.atr_multiple
-                steps.append(("ATR x multiple", distance, _USDC))
+                steps.append(("ATR x multiple", distance, USDC))
             size = risk / distance
         steps.append(("target size", size, asset))
         if policy.scale_by_confidence:
@@ -426,96 +271,40 @@ class PositionSizer:
             steps.append(("target x confidence", size, asset))
         return size
 
-    @staticmethod
-    def _stop_distance(request: SizingRequest) -> Decimal:
-        stop = request.stop_price
-        if stop is None:
-            raise InvalidInput("a fixed-risk policy needs the signal's stop price")
-        distance = request.price - stop if request.side is Side.BUY else stop - request.price
-        if distance <= 0:
-            raise InvalidInput(
-                f"a {request.side.value} stop at {stop} is not on the losing side of "
-                f"the price {request.price}",
-                price=request.price,
-                stop=stop,
-            )
-        return distance
-
     def _caps(
-        self,
-        request: SizingRequest,
-        math: MarketMath,
-        state: MarginState,
-        equity: Decimal,
-        reserve: int,
+        self, request: SizingRequest, math: MarketMath, states: tuple[MarginState, ...]
     ) -> list[tuple[Bound, Decimal]]:
-        """The largest trade (base units, unquantized) each cap allows.
-
-        With ``u`` the position signed in the trade's direction, ``r = max(0, -u)``
-        the part that closes, ``P`` the oracle and ``k`` the equity a unit costs
-        (adverse fill vs oracle + fee), a cap ``|u + q| P <= C x (E - q k)``
-        gives ``q <= (C E - u P) / (P + C k)``; closing (``q <= r``) is always allowed.
-        """
-        limits = self.limits
-        oracle = math.oracle_price
-        price = request.price
-        buying = request.side is Side.BUY
-        line = state.lines.get(math.spec.ticker)
-        if line is None:
-            toward = closing = _ZERO
-        else:
-            toward = line.size if buying else -line.size
-            closing = -toward if toward < 0 else _ZERO
-        adverse = price - oracle if buying else oracle - price
-        cost = adverse if adverse > 0 else _ZERO
-        if request.fee_ppm > 0:
-            cost += price * request.fee_ppm / _PPM
-        held_value = toward * oracle
-        capacity = free_collateral_capacity(
-            state, math, request.side, price, request.fee_ppm, reserve
-        )
-        caps = [(Bound.FREE_COLLATERAL, capacity)]
-        other_gross = usdc(state.gross_notional - (abs(line.notional) if line is not None else 0))
-        for bound, multiple, other in (
-            (Bound.USER_LEVERAGE, limits.max_leverage, _ZERO),
-            (Bound.MARKET_LEVERAGE, math.max_leverage, _ZERO),
-            (Bound.EXPOSURE, limits.max_exposure, other_gross),
-        ):
-            room = (multiple * equity - other - held_value) / (oracle + multiple * cost)
-            caps.append((bound, room if room > closing else closing))
-        if limits.max_market_notional is not None:
-            room = limits.max_market_notional / oracle - toward
-            caps.append((Bound.MARKET_NOTIONAL, room if room > closing else closing))
-        return caps
+        """The largest trade (base units, unquantized) each cap allows: the
+        tightest over the worst cases."""
+        if len(states) == 1:
+            return _caps_of(request, math, states[0], self.limits)
+        caps: dict[Bound, Decimal] = {}
+        for state in states:
+            for bound, cap in _caps_of(request, math, state, self.limits):
+                if bound not in caps or cap < caps[bound]:
+                    caps[bound] = cap
+        return list(caps.items())
 
     def _below_step(
         self,
         request: SizingRequest,
+        states: tuple[MarginState, ...],
         math: MarketMath,
-        state: MarginState,
         bound: Bound,
         target: Decimal,
-    ) -> DydxTraderError:
+    ) -> Refusal:
         """Why not even one step fits: the binding cap's own error, with its numbers."""
         spec = math.spec
         if bound is Bound.POLICY:
             return BelowMinimumOrderSize(
-                f"the policy sizes {_format(target, spec.base_asset)}, below one step "
+                f"the policy sizes {plain(target)} {spec.base_asset}, below one step "
                 f"({spec.step_size}) of {spec.ticker}",
                 market=spec.ticker,
                 size=target,
                 step_size=spec.step_size,
             )
         error_class = _BOUND_ERRORS[bound]
-        refusal = evaluate_order(
-            state,
-            math,
-            request.side,
-            spec.step_size,
-            request.price,
-            self.limits,
-            fee_ppm=request.fee_ppm,
-        )
+        refusal = self._check(request, spec.step_size, states, math)
         if isinstance(refusal, error_class):
             return refusal
         return error_class(
@@ -526,15 +315,74 @@ class PositionSizer:
         )
 
 
-_BOUND_ERRORS: Final[dict[Bound, type[DydxTraderError]]] = {
-    Bound.POLICY: BelowMinimumOrderSize,
-    Bound.FREE_COLLATERAL: InsufficientFreeCollateral,
-    Bound.USER_LEVERAGE: LeverageLimitExceeded,
-    Bound.MARKET_LEVERAGE: LeverageLimitExceeded,
-    Bound.EXPOSURE: ExposureLimitExceeded,
-    Bound.MARKET_NOTIONAL: NotionalLimitExceeded,
-}
+def _stop_distance(request: SizingRequest) -> Decimal:
+    stop = request.stop_price
+    if stop is None:
+        raise InvalidInput("a fixed-risk policy needs the signal's stop price")
+    distance = request.price - stop if request.side is Side.BUY else stop - request.price
+    if distance <= 0:
+        raise InvalidInput(
+            f"a {request.side.value} stop at {stop} is not on the losing side of "
+            f"the price {request.price}",
+            price=request.price,
+            stop=stop,
+        )
+    return distance
 
 
-def _money(amount: Decimal) -> str:
-    return f"{amount.quantize(_CENT, ROUND_FLOOR):,}"
+def _caps_of(
+    request: SizingRequest, math: MarketMath, state: MarginState, limits: RiskLimits
+) -> list[tuple[Bound, Decimal]]:
+    """Each cap's largest trade on one state.
+
+    With ``u`` the position signed in the trade's direction, ``r = max(0, -u)``
+    the part that closes, ``P`` the oracle and ``k`` the equity a unit costs
+    (an adverse fill against the oracle, plus the fee), a cap
+    ``|u + q| P <= C x (E - q k)`` gives ``q <= (C E - u P) / (P + C k)``;
+    closing (``q <= r``) is always allowed.
+    """
+    oracle = math.oracle_price
+    price = request.price
+    line = state.lines.get(math.ticker)
+    toward = _ZERO if line is None else (line.size if request.side is Side.BUY else -line.size)
+    closing = -toward if toward < 0 else _ZERO
+    adverse = (price - oracle) * request.side.sign
+    cost = adverse if adverse > 0 else _ZERO
+    if request.fee_ppm > 0:
+        cost += price * request.fee_ppm / _PPM
+    equity = usdc(state.net_collateral)
+    imf_ppm = state.imf_ppm(math)
+    reserve = limits.buffer_quantums(state.net_collateral)
+    capacity = _fill_capacity(
+        state.net_collateral - state.initial - reserve, math.margin_per_unit(imf_ppm), closing, cost
+    )
+    if state.reported_free_collateral is not None:
+        # The local indexer view (base IMF) never binds: its free collateral and
+        # its per-unit margin are both no tighter than the chain view's.
+        reported = _fill_capacity(
+            state.reported_free_collateral - reserve, math.base_margin_per_unit, closing, cost
+        )
+        capacity = min(capacity, reported)
+    caps = [(Bound.FREE_COLLATERAL, capacity)]
+    other_gross = usdc(state.gross_notional - (abs(line.notional) if line is not None else 0))
+    held_value = toward * oracle
+    for bound, multiple, other in (
+        (Bound.USER_LEVERAGE, limits.max_leverage, _ZERO),
+        (Bound.MARKET_LEVERAGE, _PPM / imf_ppm, _ZERO),
+        (Bound.EXPOSURE, limits.max_exposure, other_gross),
+    ):
+        room = (multiple * equity - other - held_value) / (oracle + multiple * cost)
+        caps.append((bound, room if room > closing else closing))
+    if limits.max_market_notional is not None:
+        room = limits.max_market_notional / oracle - toward
+        caps.append((Bound.MARKET_NOTIONAL, room if room > closing else closing))
+    return caps
+
+
+def _fill_capacity(free_quantums: int, margin: Decimal, closing: Decimal, cost: Decimal) -> Decimal:
+    """The free-collateral capacity (base units): the closing part, plus what the
+    free collateral left after closing opens at ``margin + cost`` USDC a unit."""
+    free = usdc(free_quantums)
+    if closing:
+        free += closing * (margin - cost)
+    return closing + free / (margin + cost) if free > 0 else closing

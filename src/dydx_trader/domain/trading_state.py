@@ -53,7 +53,7 @@ TRANSITIONS: Final = MappingProxyType(
         Authority.OPERATOR: frozenset((a, b) for a in _T for b in _T if a is not b),
     }
 )
-_SEVERITY: Final = {_T.ACTIVE: 0, _T.REDUCING: 1, _T.HALTED: 2}
+_SEVERITY: Final = MappingProxyType({_T.ACTIVE: 0, _T.REDUCING: 1, _T.HALTED: 2})
 
 
 def is_change(current: TradingState, new: TradingState) -> bool:

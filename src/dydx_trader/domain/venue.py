@@ -15,6 +15,7 @@ from datetime import datetime
 from decimal import Decimal
 from enum import StrEnum
 from types import MappingProxyType
+from typing import Final
 
 from dydx_trader.domain.errors import InvalidInput
 from dydx_trader.domain.market import MarketSpec
@@ -38,15 +39,34 @@ class CandleResolution(StrEnum):
         return _RESOLUTION_SECONDS[self]
 
 
-_RESOLUTION_SECONDS = {
-    CandleResolution.ONE_MINUTE: 60,
-    CandleResolution.FIVE_MINUTES: 300,
-    CandleResolution.FIFTEEN_MINUTES: 900,
-    CandleResolution.THIRTY_MINUTES: 1800,
-    CandleResolution.ONE_HOUR: 3600,
-    CandleResolution.FOUR_HOURS: 14_400,
-    CandleResolution.ONE_DAY: 86_400,
-}
+class IndexerOrderStatus(StrEnum):
+    """An order's status as the indexer reports it (``APIOrderStatus``).
+
+    ``BEST_EFFORT_OPENED`` and ``BEST_EFFORT_CANCELED`` are the indexer's view of
+    short-term orders before a block confirms them, so either may still change
+    until the order's good-til-block has passed.
+    """
+
+    OPEN = "OPEN"
+    FILLED = "FILLED"
+    CANCELED = "CANCELED"
+    BEST_EFFORT_CANCELED = "BEST_EFFORT_CANCELED"
+    BEST_EFFORT_OPENED = "BEST_EFFORT_OPENED"
+    UNTRIGGERED = "UNTRIGGERED"
+    ERROR = "ERROR"
+
+
+_RESOLUTION_SECONDS: Final = MappingProxyType(
+    {
+        CandleResolution.ONE_MINUTE: 60,
+        CandleResolution.FIVE_MINUTES: 300,
+        CandleResolution.FIFTEEN_MINUTES: 900,
+        CandleResolution.THIRTY_MINUTES: 1800,
+        CandleResolution.ONE_HOUR: 3600,
+        CandleResolution.FOUR_HOURS: 14_400,
+        CandleResolution.ONE_DAY: 86_400,
+    }
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -68,7 +88,7 @@ class IndexerOrder:
     total_filled: Decimal
     price: Decimal
     order_type: str
-    status: str
+    status: IndexerOrderStatus
     time_in_force: str
     reduce_only: bool
     post_only: bool
@@ -201,7 +221,7 @@ class MarketPatch:
         return dataclasses.replace(spec, **self.changes)  # type: ignore[arg-type]
 
 
-_MARKET_FIELDS = frozenset(f.name for f in dataclasses.fields(MarketSpec)) - {"ticker"}
+_MARKET_FIELDS = frozenset(f.name for f in dataclasses.fields(MarketSpec) if f.init) - {"ticker"}
 
 
 @dataclass(frozen=True, slots=True)
@@ -234,7 +254,7 @@ class OrderStatusUpdate:
 
     order_id: str
     ticker: str
-    status: str
+    status: IndexerOrderStatus
     client_id: int | None = None
     clob_pair_id: int | None = None
     order_flags: int | None = None
@@ -258,21 +278,3 @@ class SubaccountUpdate:
 
 
 MarketEvent = MarketsSnapshot | MarketPatch | OraclePricesUpdate | CandlesSnapshot | CandleUpdate
-
-
-class IndexerOrderStatus(StrEnum):
-    """The statuses the indexer reports for an order (``OrderStatus`` plus the
-    API-only ``BEST_EFFORT_OPENED``, comlink ``APIOrderStatus``).
-
-    ``BEST_EFFORT_OPENED`` and ``BEST_EFFORT_CANCELED`` are gossip from one node
-    (Redis), not block facts: a short-term order so reported may still fill, or
-    never have rested, until its good-til-block has passed.
-    """
-
-    OPEN = "OPEN"
-    FILLED = "FILLED"
-    CANCELED = "CANCELED"
-    BEST_EFFORT_CANCELED = "BEST_EFFORT_CANCELED"
-    BEST_EFFORT_OPENED = "BEST_EFFORT_OPENED"
-    UNTRIGGERED = "UNTRIGGERED"
-    ERROR = "ERROR"

@@ -125,7 +125,8 @@ class BollingerBreakout:
         return Explanation(
             values=(("upper", r["upper"]), ("middle", r["middle"]), ("lower", r["lower"])),
             trigger=Action.BUY if buy_nearer else Action.SELL,
-            condition="close crosses above the upper band" if buy_nearer
+            condition="close crosses above the upper band"
+            if buy_nearer
             else "close crosses below the lower band",
             distance=percent_of(to_upper if buy_nearer else to_lower, close),
             unit="%",

@@ -125,8 +125,7 @@ class EmaCross:
         return Explanation(
             values=((f"EMA({self.fast})", r["fast"]), (f"EMA({self.slow})", r["slow"])),
             trigger=Action.SELL if above else Action.BUY,
-            condition=f"EMA({self.fast}) crosses {'below' if above else 'above'} "
-            f"EMA({self.slow})",
+            condition=f"EMA({self.fast}) crosses {'below' if above else 'above'} EMA({self.slow})",
             distance=percent_of(abs(gap), price),
             unit="%",
         )

@@ -125,7 +125,8 @@ class RsiReversion:
         return Explanation(
             values=((f"RSI({self.period})", value),),
             trigger=Action.BUY if buy_nearer else Action.SELL,
-            condition=f"RSI below {self.oversold:g}" if buy_nearer
+            condition=f"RSI below {self.oversold:g}"
+            if buy_nearer
             else f"RSI above {self.overbought:g}",
             distance=max(0.0, to_oversold if buy_nearer else to_overbought),
             unit="RSI points",

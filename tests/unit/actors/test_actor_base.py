@@ -8,7 +8,7 @@ from dataclasses import dataclass
 import pytest
 
 from dydx_trader.app.actor import EXIT_ACTOR_FAILED, Actor, ActorStopped, Supervisor
-from dydx_trader.domain.errors import NothingToTrade
+from dydx_trader.domain.errors import JournalUnavailable, NothingToTrade, StaleAccountData
 
 
 @dataclass(frozen=True, slots=True)
@@ -36,6 +36,16 @@ class Refuse:
     pass
 
 
+@dataclass(frozen=True, slots=True)
+class Stale:
+    pass
+
+
+@dataclass(frozen=True, slots=True)
+class BreakJournal:
+    pass
+
+
 class Recorder(Actor):
     def __init__(self) -> None:
         super().__init__("recorder")
@@ -52,6 +62,10 @@ class Recorder(Actor):
             return "slept"
         if isinstance(message, Refuse):
             raise NothingToTrade("nothing to do")
+        if isinstance(message, Stale):
+            raise StaleAccountData("indexer lags")
+        if isinstance(message, BreakJournal):
+            raise JournalUnavailable("database is locked")
         if isinstance(message, Explode):
             raise RuntimeError("boom")
         raise TypeError(f"unexpected {message!r}")
@@ -96,6 +110,27 @@ async def test_ask_when_handler_raises_domain_error_then_asker_gets_it_and_actor
     assert await actor.ask(Record(1), timeout=1) == 1
     assert not supervisor.failed
     await supervisor.stop()
+
+
+async def test_ask_when_data_unavailable_then_asker_gets_it_and_actor_lives() -> None:
+    supervisor = Supervisor()
+    actor = supervisor.start(Recorder())
+    with pytest.raises(StaleAccountData):
+        await actor.ask(Stale(), timeout=1)
+    assert await actor.ask(Record(2), timeout=1) == 2
+    assert not supervisor.failed
+    await supervisor.stop()
+
+
+async def test_ask_when_handler_raises_a_fault_then_supervisor_halts_with_its_reason() -> None:
+    reasons: list[str] = []
+    supervisor = Supervisor(on_failure=reasons.append)
+    actor = supervisor.start(Recorder())
+    with pytest.raises(ActorStopped):
+        await actor.ask(BreakJournal(), timeout=1)
+    assert await asyncio.wait_for(supervisor.wait(), timeout=1) == EXIT_ACTOR_FAILED
+    assert isinstance(supervisor.failure, JournalUnavailable)
+    assert len(reasons) == 1 and "database is locked" in reasons[0]
 
 
 async def test_stop_when_messages_queued_then_all_handled_and_new_ones_refused() -> None:

@@ -21,6 +21,7 @@ from dydx_trader.domain.venue import (
     CandleResolution,
     CandlesSnapshot,
     CandleUpdate,
+    IndexerOrderStatus,
     MarketPatch,
     MarketsSnapshot,
     OraclePricesUpdate,
@@ -354,8 +355,16 @@ def test_parse_orders_when_not_array_then_malformed() -> None:
         mapping.parse_orders({"orders": []})
 
 
+def test_parse_orders_when_statuses_listed_then_typed_enum_members() -> None:
+    orders = mapping.parse_orders(load_fixture("indexer_http/nt2025_http_get_orders.json"))
+    assert all(isinstance(order.status, IndexerOrderStatus) for order in orders)
+    (order,) = mapping.parse_orders(load_fixture("indexer_http/nt2024_orders.json"))
+    assert order.status is IndexerOrderStatus.FILLED
+
+
 @pytest.mark.parametrize(
-    ("field", "value"), [("clientId", "abc"), ("side", "UP"), ("size", "Infinity")]
+    ("field", "value"),
+    [("clientId", "abc"), ("side", "UP"), ("size", "Infinity"), ("status", "MAYBE_FILLED")],
 )
 def test_parse_order_when_field_broken_then_malformed_names_field(field: str, value: str) -> None:
     body = copy.deepcopy(load_fixture("indexer_http/nt2024_order.json"))

@@ -15,6 +15,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from dydx_trader.adapters.dydx.mapping import parse_market
 from dydx_trader.app.balance import BalanceManager
 from dydx_trader.domain.account import AccountSnapshot, PerpetualPosition
 from dydx_trader.domain.errors import (
@@ -25,7 +26,7 @@ from dydx_trader.domain.errors import (
     SubaccountNotFound,
     VenueUnavailable,
 )
-from dydx_trader.domain.market import MarketSpec, parse_market
+from dydx_trader.domain.market import MarketSpec
 from dydx_trader.domain.side import Side
 from dydx_trader.domain.venue import IndexerFill, SubaccountUpdate
 

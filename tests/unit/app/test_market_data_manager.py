@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 
+from dydx_trader.adapters.dydx.mapping import parse_market
 from dydx_trader.app.market_data import MarketDataManager
 from dydx_trader.domain.errors import (
     MarketNotTradable,
@@ -18,7 +19,7 @@ from dydx_trader.domain.errors import (
     UnknownMarket,
     VenueUnavailable,
 )
-from dydx_trader.domain.market import MarketSpec, MarketStatus, parse_market
+from dydx_trader.domain.market import MarketSpec, MarketStatus
 from dydx_trader.domain.venue import (
     Candle,
     CandleResolution,
@@ -30,6 +31,7 @@ from dydx_trader.domain.venue import (
     OraclePrice,
     OraclePricesUpdate,
 )
+from kit.clock import FakeClock
 
 FIXTURE = (
     Path(__file__).resolve().parents[2]
@@ -47,14 +49,6 @@ def _markets() -> dict[str, MarketSpec]:
         pytest.skip("market fixture not available")
     body = json.loads(FIXTURE.read_text())["result"]
     return {t: parse_market(m) for t, m in body["markets"].items()}
-
-
-class FakeClock:
-    def __init__(self) -> None:
-        self.now = 1000.0
-
-    def monotonic(self) -> float:
-        return self.now
 
 
 class FakeReader:
@@ -140,9 +134,9 @@ async def test_oracle_price_when_older_than_max_age_then_stale_market_data() -> 
     clock = FakeClock()
     manager = _manager(clock, max_oracle_age_s=10)
     await manager.refresh()
-    clock.now += 9
+    clock.advance(9)
     assert manager.oracle_price("ETH-USD").age_s == pytest.approx(9)
-    clock.now += 2
+    clock.advance(2)
     with pytest.raises(StaleMarketData, match=r"ETH-USD is 11\.0 s old"):
         manager.oracle_price("ETH-USD")
 
@@ -151,9 +145,9 @@ async def test_oracle_price_when_stream_update_then_new_price_and_age_reset() ->
     clock = FakeClock()
     manager = _manager(clock, max_oracle_age_s=10)
     await manager.refresh()
-    clock.now += 8
+    clock.advance(8)
     manager.apply(OraclePricesUpdate((OraclePrice("ETH-USD", Decimal("3200.5")),)))
-    clock.now += 8
+    clock.advance(8)
     quote = manager.oracle_price("ETH-USD")
     assert quote.price == Decimal("3200.5")
     assert quote.age_s == pytest.approx(8)
@@ -161,11 +155,44 @@ async def test_oracle_price_when_stream_update_then_new_price_and_age_reset() ->
         manager.oracle_price("BTC-USD")  # not updated: 16 s old
 
 
+async def test_oracle_price_when_the_indexer_serves_the_same_price_again_then_it_keeps_aging() -> (
+    None
+):
+    clock = FakeClock()
+    reader = FakeReader()
+    manager = _manager(clock, reader, max_oracle_age_s=10)
+    await manager.refresh()
+    clock.advance(8)
+    reader.markets["BTC-USD"] = MarketPatch("BTC-USD", {"oracle_price": Decimal(90_000)}).apply_to(
+        reader.markets["BTC-USD"]
+    )
+    await manager.refresh()  # ETH-USD comes back unchanged, BTC-USD with a new price
+    clock.advance(3)
+    assert manager.oracle_price("BTC-USD").age_s == pytest.approx(3)
+    with pytest.raises(StaleMarketData, match=r"ETH-USD is 11\.0 s old"):
+        manager.oracle_price("ETH-USD")
+
+
+async def test_oracle_price_when_the_stream_gives_its_effective_time_then_age_counts_from_it() -> (
+    None
+):
+    clock = FakeClock()
+    manager = _manager(clock, max_oracle_age_s=10)
+    await manager.refresh()
+    effective = clock.now() - timedelta(seconds=7)  # a stream update seven seconds late
+    manager.apply(OraclePricesUpdate((OraclePrice("ETH-USD", Decimal(3201), effective),)))
+    clock.advance(2)
+    assert manager.oracle_price("ETH-USD").age_s == pytest.approx(9)
+    clock.advance(2)
+    with pytest.raises(StaleMarketData):
+        manager.oracle_price("ETH-USD")
+
+
 async def test_markets_when_tickers_given_then_each_oracle_checked() -> None:
     clock = FakeClock()
     manager = _manager(clock, max_oracle_age_s=10)
     await manager.refresh()
-    clock.now += 11
+    clock.advance(11)
     manager.apply(OraclePricesUpdate((OraclePrice("SOL-USD", Decimal(140)),)))
     assert list(manager.markets(["SOL-USD"])) == ["SOL-USD"]
     with pytest.raises(StaleMarketData):
@@ -178,7 +205,7 @@ async def test_market_when_params_older_than_max_then_stale() -> None:
     clock = FakeClock()
     manager = _manager(clock, max_params_age_s=60)
     await manager.refresh()
-    clock.now += 61
+    clock.advance(61)
     with pytest.raises(StaleMarketData, match="parameters"):
         manager.markets()
 
@@ -237,10 +264,10 @@ async def test_ensure_fresh_when_within_ttl_then_no_read_and_after_ttl_read() ->
     reader = FakeReader()
     manager = _manager(clock, reader, refresh_ttl_s=15)
     await manager.ensure_fresh()
-    clock.now += 14
+    clock.advance(14)
     await manager.ensure_fresh()
     assert reader.calls == 1
-    clock.now += 2
+    clock.advance(2)
     await manager.ensure_fresh()
     assert reader.calls == 2
 

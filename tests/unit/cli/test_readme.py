@@ -37,8 +37,15 @@ def test_readme_when_it_speaks_of_keys_and_stops_then_it_says_what_is_not_done()
     assert "Use a dYdX permissioned key" not in text
     assert "permissioned keys (authenticators) are **not supported yet**" in text
     assert "**no stop-loss or take-profit order is placed**" in text
-    walkthrough = (".venv/bin/dydx-trader", "source .venv/bin/activate", "make run ARGS=",
-                   "make devnet", "faucet", "DYDX_TRADER_MNEMONIC_FILE", "## Before mainnet")
+    walkthrough = (
+        ".venv/bin/dydx-trader",
+        "source .venv/bin/activate",
+        "make run ARGS=",
+        "make devnet",
+        "faucet",
+        "DYDX_TRADER_MNEMONIC_FILE",
+        "## Before mainnet",
+    )
     for how in walkthrough:
         assert how in text, how
     assert README.startswith("# dydx-trader\n\n```\nmake run")

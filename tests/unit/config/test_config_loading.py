@@ -12,7 +12,7 @@ from pydantic import BaseModel
 from dydx_trader.adapters.dydx.network import NetworkName
 from dydx_trader.config import Settings, load_config
 from dydx_trader.domain.errors import InvalidInput
-from dydx_trader.domain.sizing import SizingKind
+from dydx_trader.domain.sizing_policy import PolicyKind
 from dydx_trader.domain.trading_state import TradingState
 
 EXAMPLE = Path(__file__).parents[3] / "dydx-trader.example.toml"
@@ -78,7 +78,7 @@ def test_load_config_when_values_set_then_decimals_stay_decimal(tmp_path: Path) 
     assert isinstance(settings.risk.max_exposure, Decimal)
     assert settings.risk.max_exposure == Decimal("2.1")
     policy = settings.sizing_policy()
-    assert policy.kind is SizingKind.FIXED_NOTIONAL and policy.notional == Decimal("250.10")
+    assert policy.kind is PolicyKind.FIXED_NOTIONAL and policy.notional == Decimal("250.10")
 
 
 def test_load_config_when_env_set_then_it_beats_the_file(

@@ -10,9 +10,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from dydx_devnet import views
+from dydx_trader.adapters.dydx.mapping import parse_market
 from dydx_trader.domain.account import AccountSnapshot, PerpetualPosition
-from dydx_trader.domain.margin import LeverageCalculator
-from dydx_trader.domain.market import parse_market
+from dydx_trader.domain.margin import assess
 
 TRADED = ("BTC-USD", "ETH-USD", "SOL-USD", "ADA-USD")
 
@@ -78,7 +78,7 @@ def test_devnet_equity_and_free_collateral_when_randomized_then_equal_leverage_c
     markets_body = views.perpetual_markets(engine)
     assert body is not None and markets_body is not None
     specs = {t: parse_market(payload) for t, payload in markets_body["markets"].items()}
-    assessed = LeverageCalculator(specs).assess(_snapshot(body))
+    assessed = assess(_snapshot(body), specs)
 
     equity = Decimal(body["subaccount"]["equity"])
     free = Decimal(body["subaccount"]["freeCollateral"])

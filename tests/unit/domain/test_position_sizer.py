@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-from decimal import Decimal
+from decimal import ROUND_FLOOR, Decimal
 
 import pytest
-from domain_testdata import flat_account, make_market, sample_markets
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
-from dydx_trader.domain import chain_math
 from dydx_trader.domain.account import AccountSnapshot, PerpetualPosition
 from dydx_trader.domain.errors import (
     BelowMinimumOrderSize,
@@ -20,22 +18,17 @@ from dydx_trader.domain.errors import (
     MarketNotTradable,
     NotionalLimitExceeded,
     ReduceOnlyViolation,
-    UnknownMarket,
+    Refusal,
 )
-from dydx_trader.domain.margin import LeverageCalculator
-from dydx_trader.domain.market import MarketStatus
+from dydx_trader.domain.margin import chain_math, chain_outcome, fill_cash_flow, margin_state
+from dydx_trader.domain.market import MarketSpec, MarketStatus
+from dydx_trader.domain.pre_trade import RiskLimits, evaluate_order
+from dydx_trader.domain.proposal import OrderProposal
 from dydx_trader.domain.side import Side
-from dydx_trader.domain.sizing import (
-    Bound,
-    PositionSizer,
-    Refused,
-    RiskLimits,
-    Sized,
-    SizingKind,
-    SizingPolicy,
-    SizingRequest,
-    check_order,
-)
+from dydx_trader.domain.sizing import Bound, PositionSizer, Refused, Sized
+from dydx_trader.domain.sizing_policy import PolicyKind, SizingPolicy, SizingRequest
+from dydx_trader.domain.units import PPM, usdc
+from kit.markets import flat_account, make_market, sample_markets
 
 ETH = make_market(oracle_price=Decimal(2500), imf=Decimal("0.05"))  # step 0.001, tick 0.1
 MARKETS = {"ETH-USD": ETH}
@@ -43,6 +36,34 @@ WIDE = RiskLimits(
     max_leverage=Decimal(100), max_exposure=Decimal(100), free_collateral_buffer_fraction=Decimal(0)
 )
 RICH = flat_account(Decimal(10_000))
+
+
+def size(
+    sizer: PositionSizer,
+    request: SizingRequest,
+    account: AccountSnapshot,
+    markets: dict[str, MarketSpec],
+) -> Sized | Refused:
+    """Size on the account valued at the markets' prices (nothing in flight)."""
+    state = margin_state(account, markets)
+    return sizer.size(request, (state,), markets[request.market].math)
+
+
+def check_order(
+    account: AccountSnapshot,
+    markets: dict[str, MarketSpec],
+    market: str,
+    side: Side,
+    amount: Decimal,
+    price: Decimal,
+    limits: RiskLimits,
+    *,
+    fee_ppm: int = 0,
+    reduce_only: bool = False,
+) -> Refusal | None:
+    """The pre-trade check of one order on the account valued at the markets' prices."""
+    order = OrderProposal(market, side, amount, price, fee_ppm, reduce_only)
+    return evaluate_order(margin_state(account, markets), markets[market].math, order, limits)
 
 
 def size_of(result: Sized | Refused) -> Decimal:
@@ -58,7 +79,7 @@ def test_size_when_fixed_notional_and_confidence_then_notional_over_price_times_
 ):
     sizer = PositionSizer(SizingPolicy.fixed_notional(Decimal(1000)), WIDE)
     request = SizingRequest("ETH-USD", Side.BUY, Decimal(2500), Decimal("0.8"))
-    result = sizer.size(request, RICH, MARKETS)
+    result = size(sizer, request, RICH, MARKETS)
     assert size_of(result) == Decimal("0.32")
     assert isinstance(result, Sized)
     assert result.bound_by is Bound.POLICY
@@ -72,23 +93,23 @@ def test_size_when_fixed_notional_and_confidence_then_notional_over_price_times_
 def test_size_when_equity_fraction_then_fraction_of_equity_as_notional() -> None:
     sizer = PositionSizer(SizingPolicy.of_equity(Decimal("0.5"), scale_by_confidence=False), WIDE)
     request = SizingRequest("ETH-USD", Side.SELL, Decimal(2500), Decimal("0.1"))
-    assert size_of(sizer.size(request, RICH, MARKETS)) == Decimal(2)
+    assert size_of(size(sizer, request, RICH, MARKETS)) == Decimal(2)
 
 
 def test_size_when_fixed_risk_with_stop_then_risk_over_stop_distance() -> None:
     sizer = PositionSizer(SizingPolicy.fixed_risk(Decimal("0.01")), WIDE)
     buy = SizingRequest("ETH-USD", Side.BUY, Decimal(2500), stop_price=Decimal(2400))
-    assert size_of(sizer.size(buy, RICH, MARKETS)) == Decimal(1)  # 100 USDC / 100
+    assert size_of(size(sizer, buy, RICH, MARKETS)) == Decimal(1)  # 100 USDC / 100
     sell = SizingRequest(
         "ETH-USD", Side.SELL, Decimal(2500), Decimal("0.5"), stop_price=Decimal(2540)
     )
-    assert size_of(sizer.size(sell, RICH, MARKETS)) == Decimal("1.25")  # 100 / 40 x 0.5
+    assert size_of(size(sizer, sell, RICH, MARKETS)) == Decimal("1.25")  # 100 / 40 x 0.5
 
 
 def test_size_when_volatility_target_then_risk_over_atr_times_multiple() -> None:
     sizer = PositionSizer(SizingPolicy.volatility_target(Decimal("0.01"), Decimal(2)), WIDE)
     request = SizingRequest("ETH-USD", Side.BUY, Decimal(2500), atr=Decimal(25))
-    assert size_of(sizer.size(request, RICH, MARKETS)) == Decimal(2)
+    assert size_of(size(sizer, request, RICH, MARKETS)) == Decimal(2)
 
 
 def test_size_when_signal_carries_a_hint_then_hint_replaces_policy_unscaled() -> None:
@@ -96,26 +117,26 @@ def test_size_when_signal_carries_a_hint_then_hint_replaces_policy_unscaled() ->
     notional = SizingRequest(
         "ETH-USD", Side.BUY, Decimal(2500), Decimal("0.5"), notional_hint=Decimal(5000)
     )
-    assert size_of(sizer.size(notional, RICH, MARKETS)) == Decimal(2)
+    assert size_of(size(sizer, notional, RICH, MARKETS)) == Decimal(2)
     fraction = SizingRequest(
         "ETH-USD", Side.BUY, Decimal(2500), Decimal("0.5"), equity_fraction_hint=Decimal("0.25")
     )
-    assert size_of(sizer.size(fraction, RICH, MARKETS)) == Decimal(1)
+    assert size_of(size(sizer, fraction, RICH, MARKETS)) == Decimal(1)
 
 
 def test_size_when_fixed_risk_stop_on_the_wrong_side_then_refused_invalid_input() -> None:
     sizer = PositionSizer(SizingPolicy.fixed_risk(Decimal("0.01")), WIDE)
     request = SizingRequest("ETH-USD", Side.BUY, Decimal(2500), stop_price=Decimal(2600))
-    result = sizer.size(request, RICH, MARKETS)
+    result = size(sizer, request, RICH, MARKETS)
     assert isinstance(result, Refused) and isinstance(result.error, InvalidInput)
     assert "losing side" in result.reason
-    missing = sizer.size(SizingRequest("ETH-USD", Side.BUY, Decimal(2500)), RICH, MARKETS)
+    missing = size(sizer, SizingRequest("ETH-USD", Side.BUY, Decimal(2500)), RICH, MARKETS)
     assert isinstance(missing, Refused) and "stop price" in missing.reason
 
 
 def test_size_when_volatility_target_without_atr_then_refused_invalid_input() -> None:
     sizer = PositionSizer(SizingPolicy.volatility_target(Decimal("0.01")), WIDE)
-    result = sizer.size(SizingRequest("ETH-USD", Side.BUY, Decimal(2500)), RICH, MARKETS)
+    result = size(sizer, SizingRequest("ETH-USD", Side.BUY, Decimal(2500)), RICH, MARKETS)
     assert isinstance(result, Refused) and isinstance(result.error, InvalidInput)
 
 
@@ -129,7 +150,7 @@ def test_size_when_free_collateral_binds_then_largest_step_inside_the_buffer() -
     sizer = PositionSizer(SizingPolicy.fixed_notional(Decimal(10**6)), limits)
     account = flat_account(Decimal(1000))
     request = SizingRequest("ETH-USD", Side.BUY, Decimal(2500), fee_ppm=500)
-    result = sizer.size(request, account, MARKETS)
+    result = size(sizer, request, account, MARKETS)
     assert isinstance(result, Sized) and result.bound_by is Bound.FREE_COLLATERAL
     # buffer = 50 + 5 % of 1,000 = 100; per ETH: 125 margin + 1.25 fee
     assert result.size == Decimal("7.128")
@@ -159,7 +180,7 @@ def test_size_when_user_leverage_binds_then_position_notional_is_at_most_cap_tim
         free_collateral_buffer_fraction=Decimal(0),
     )
     sizer = PositionSizer(SizingPolicy.fixed_notional(Decimal(10**6)), limits)
-    result = sizer.size(SizingRequest("ETH-USD", Side.SELL, Decimal(2500)), RICH, MARKETS)
+    result = size(sizer, SizingRequest("ETH-USD", Side.SELL, Decimal(2500)), RICH, MARKETS)
     assert isinstance(result, Sized) and result.bound_by is Bound.USER_LEVERAGE
     assert result.size == Decimal(8)  # 20,000 / 2,500
 
@@ -176,7 +197,7 @@ def test_size_when_exposure_binds_then_gross_notional_is_at_most_cap_times_equit
         free_collateral_buffer_fraction=Decimal(0),
     )
     sizer = PositionSizer(SizingPolicy.fixed_notional(Decimal(10**6)), limits)
-    result = sizer.size(SizingRequest("ETH-USD", Side.BUY, Decimal(2500)), account, markets)
+    result = size(sizer, SizingRequest("ETH-USD", Side.BUY, Decimal(2500)), account, markets)
     assert isinstance(result, Sized) and result.bound_by is Bound.EXPOSURE
     assert result.size == Decimal(4)  # 30,000 - 20,000 BTC = 10,000 of ETH
 
@@ -187,7 +208,7 @@ def test_size_when_market_notional_binds_then_position_notional_is_at_most_the_c
     )
     account = flat_account(Decimal(10_000), PerpetualPosition("ETH-USD", Decimal("0.4")))
     sizer = PositionSizer(SizingPolicy.fixed_notional(Decimal(10**6)), limits)
-    result = sizer.size(SizingRequest("ETH-USD", Side.BUY, Decimal(2500)), account, MARKETS)
+    result = size(sizer, SizingRequest("ETH-USD", Side.BUY, Decimal(2500)), account, MARKETS)
     assert isinstance(result, Sized) and result.bound_by is Bound.MARKET_NOTIONAL
     assert result.size == Decimal("0.8")  # 1.2 ETH x 2,500 = 3,000
 
@@ -199,7 +220,7 @@ def test_size_when_selling_against_a_long_then_margin_is_needed_only_for_the_new
     )
     limits = RiskLimits(max_leverage=Decimal(100), max_exposure=Decimal(100))
     sizer = PositionSizer(SizingPolicy.fixed_notional(Decimal(10**6)), limits)
-    result = sizer.size(SizingRequest("ETH-USD", Side.SELL, Decimal(2500)), account, MARKETS)
+    result = size(sizer, SizingRequest("ETH-USD", Side.SELL, Decimal(2500)), account, MARKETS)
     assert isinstance(result, Sized) and result.bound_by is Bound.FREE_COLLATERAL
     # Closing 4 frees their 500: the short may use 950 / 125 = 7.6 ETH.
     assert result.size == Decimal("11.6")
@@ -219,7 +240,7 @@ def test_size_when_no_free_collateral_left_then_refused_with_needs_and_free_numb
         "BTC-USD", oracle_price=Decimal(50_000), imf=Decimal("0.02"), atomic_resolution=-10
     )
     markets = {"ETH-USD": ETH, "BTC-USD": btc}
-    result = sizer.size(SizingRequest("BTC-USD", Side.BUY, Decimal(50_000)), account, markets)
+    result = size(sizer, SizingRequest("BTC-USD", Side.BUY, Decimal(50_000)), account, markets)
     assert isinstance(result, Refused)
     assert isinstance(result.error, InsufficientFreeCollateral)
     assert result.reason == (
@@ -235,31 +256,29 @@ def test_size_when_exposure_is_used_up_then_refused_with_exposure_error() -> Non
     )
     limits = RiskLimits(max_leverage=Decimal(10), max_exposure=Decimal(5))
     sizer = PositionSizer(SizingPolicy.fixed_notional(Decimal(1000)), limits)
-    result = sizer.size(SizingRequest("ETH-USD", Side.BUY, Decimal(2500)), account, MARKETS)
+    result = size(sizer, SizingRequest("ETH-USD", Side.BUY, Decimal(2500)), account, MARKETS)
     assert isinstance(result, Refused) and isinstance(result.error, ExposureLimitExceeded)
     assert "above your cap of 5x" in result.reason
 
 
 def test_size_when_policy_asks_less_than_one_step_then_below_minimum_order_size() -> None:
     sizer = PositionSizer(SizingPolicy.fixed_notional(Decimal(1)), WIDE)
-    result = sizer.size(SizingRequest("ETH-USD", Side.BUY, Decimal(2500)), RICH, MARKETS)
+    result = size(sizer, SizingRequest("ETH-USD", Side.BUY, Decimal(2500)), RICH, MARKETS)
     assert isinstance(result, Refused) and isinstance(result.error, BelowMinimumOrderSize)
 
 
-def test_size_when_market_not_active_or_unknown_then_refused() -> None:
+def test_size_when_market_not_active_then_refused() -> None:
     paused = {"ETH-USD": make_market(oracle_price=Decimal(2500), status=MarketStatus.CANCEL_ONLY)}
     sizer = PositionSizer(SizingPolicy.fixed_notional(Decimal(1000)), WIDE)
     request = SizingRequest("ETH-USD", Side.BUY, Decimal(2500))
-    result = sizer.size(request, RICH, paused)
+    result = size(sizer, request, RICH, paused)
     assert isinstance(result, Refused) and isinstance(result.error, MarketNotTradable)
-    unknown = sizer.size(SizingRequest("XYZ-USD", Side.BUY, Decimal(1)), RICH, MARKETS)
-    assert isinstance(unknown, Refused) and isinstance(unknown.error, UnknownMarket)
 
 
 def test_size_when_equity_is_negative_then_insufficient_free_collateral() -> None:
     account = flat_account(Decimal(-100))
     sizer = PositionSizer(SizingPolicy.fixed_notional(Decimal(1000)), WIDE)
-    result = sizer.size(SizingRequest("ETH-USD", Side.BUY, Decimal(2500)), account, MARKETS)
+    result = size(sizer, SizingRequest("ETH-USD", Side.BUY, Decimal(2500)), account, MARKETS)
     assert isinstance(result, Refused) and isinstance(result.error, InsufficientFreeCollateral)
 
 
@@ -369,14 +388,14 @@ def test_limits_policy_request_when_non_finite_or_negative_then_invalid_input(ba
 
 def test_policy_when_kind_given_by_name_then_accepted_and_unknown_name_refused() -> None:
     policy = SizingPolicy("fixed_risk", risk_fraction=Decimal("0.01"))  # type: ignore[arg-type]
-    assert policy.kind is SizingKind.FIXED_RISK
+    assert policy.kind is PolicyKind.FIXED_RISK
     with pytest.raises(InvalidInput, match="unknown sizing kind"):
         SizingPolicy("martingale", notional=Decimal(1))  # type: ignore[arg-type]
 
 
 def test_policy_when_kind_lacks_its_parameter_then_invalid_input() -> None:
     with pytest.raises(InvalidInput, match="needs a notional"):
-        SizingPolicy(SizingKind.FIXED_NOTIONAL)
+        SizingPolicy(PolicyKind.FIXED_NOTIONAL)
     with pytest.raises(InvalidInput):
         SizingRequest(
             "ETH-USD",
@@ -408,7 +427,7 @@ def test_inputs_when_non_finite_or_negative_then_always_invalid_input(bad: Decim
     with pytest.raises(InvalidInput):
         SizingRequest("ETH-USD", Side.BUY, bad)
     with pytest.raises(InvalidInput):
-        LeverageCalculator(SAMPLE).max_order_size(RICH, "ETH-USD", Side.BUY, bad)
+        check_order(RICH, SAMPLE, "ETH-USD", Side.BUY, Decimal(1), bad, WIDE)
     with pytest.raises(InvalidInput):
         SAMPLE["ETH-USD"].size_to_quantums(bad)
 
@@ -463,35 +482,32 @@ def scenarios(draw: st.DrawFn) -> tuple[AccountSnapshot, SizingRequest]:
 
 
 def _assert_within_caps(
-    account: AccountSnapshot, request: SizingRequest, size: Decimal, limits: RiskLimits
+    account: AccountSnapshot, request: SizingRequest, amount: Decimal, limits: RiskLimits
 ) -> None:
-    """Re-derive every cap from the what-if figures of the LeverageCalculator."""
-    calculator = LeverageCalculator(SAMPLE)
-    before = calculator.assess(account)
-    delta = size * request.side.sign
+    """Re-derive every cap from the account's integer figures after the fill."""
+    before = margin_state(account, SAMPLE)
+    math = SAMPLE[request.market].math
+    delta = amount * request.side.sign
+    after = before.after_trade(
+        math, math.base_quantums(delta), fill_cash_flow(delta, request.price, request.fee_ppm)
+    )
     held = account.position_size(request.market)
     opens = held == 0 or (held > 0) == (delta > 0) or abs(delta) > abs(held)
     if not opens:
-        assert (
-            calculator.collateral_check(
-                account, request.market, delta, request.price, request.fee_ppm
-            )
-            == chain_math.SUCCESS
-        )
+        assert chain_outcome(before, after) == chain_math.SUCCESS
         return
-    after = calculator.what_if(account, request.market, delta, request.price, request.fee_ppm)
-    position = after.position(request.market)
-    assert position is not None
-    notional = abs(position.notional)
-    assert after.equity > 0
-    assert notional <= limits.max_leverage * after.equity
-    assert notional <= position.max_leverage * after.equity
-    assert after.gross_notional <= limits.max_exposure * after.equity
+    assert after.line is not None
+    notional = usdc(abs(after.line.notional))
+    equity = usdc(after.net_collateral)
+    assert equity > 0
+    assert notional <= limits.max_leverage * equity
+    assert notional * before.imf_ppm(math) <= equity * PPM
+    assert usdc(after.gross_notional) <= limits.max_exposure * equity
     if limits.max_market_notional is not None:
         assert notional <= limits.max_market_notional
-    buffer = Decimal(limits.buffer_quantums(before.equity_quantums)) / 1_000_000
+    buffer = limits.buffer_quantums(before.net_collateral)
     assert after.sizing_free_collateral >= buffer
-    assert after.free_collateral >= buffer
+    assert after.chain_free_collateral >= buffer
 
 
 @settings(max_examples=120, suppress_health_check=[HealthCheck.too_slow])
@@ -500,7 +516,7 @@ def test_size_when_any_scenario_then_whole_steps_within_every_cap_and_passes_the
     scenario: tuple[AccountSnapshot, SizingRequest], policy: SizingPolicy, limits: RiskLimits
 ) -> None:
     account, request = scenario
-    result = PositionSizer(policy, limits).size(request, account, SAMPLE)
+    result = size(PositionSizer(policy, limits), request, account, SAMPLE)
     if isinstance(result, Refused):
         assert result.reason  # a refusal always says why
         return
@@ -541,8 +557,8 @@ def test_size_when_equity_grows_then_size_never_shrinks(
     account, request = scenario
     richer = flat_account(account.usdc_balance + extra, *account.positions)
     sizer = PositionSizer(policy, limits)
-    poorer_result = sizer.size(request, account, SAMPLE)
-    richer_result = sizer.size(request, richer, SAMPLE)
+    poorer_result = size(sizer, request, account, SAMPLE)
+    richer_result = size(sizer, request, richer, SAMPLE)
     poorer_size = poorer_result.size if isinstance(poorer_result, Sized) else Decimal(0)
     richer_size = richer_result.size if isinstance(richer_result, Sized) else Decimal(0)
     assume(
@@ -592,8 +608,63 @@ def test_size_when_indexer_reports_less_free_collateral_then_the_sizer_uses_it()
     account = AccountSnapshot("dydx1test", 0, Decimal(1000), indexer_free_collateral=Decimal(200))
     limits = RiskLimits(max_leverage=Decimal(100), max_exposure=Decimal(100))
     sizer = PositionSizer(SizingPolicy.fixed_notional(Decimal(10**6)), limits)
-    result = sizer.size(SizingRequest("ETH-USD", Side.BUY, Decimal(2500)), account, MARKETS)
+    result = size(sizer, SizingRequest("ETH-USD", Side.BUY, Decimal(2500)), account, MARKETS)
     assert isinstance(result, Sized) and result.bound_by is Bound.FREE_COLLATERAL
     # (200 reported - 50 buffer) / (2,500 x 0.05) = 1.2 ETH, not the chain's 7.6
     assert result.size == Decimal("1.2")
     assert ("free collateral (most conservative view)", "200.00 USDC") in result.lines
+
+
+# -- the free-collateral cap (protocol reference 2.6, derived) ---------------------------------
+
+ETH_2PCT = make_market(oracle_price=Decimal("3103.01"), imf=Decimal("0.02"))
+ONLY_COLLATERAL = RiskLimits(
+    max_leverage=Decimal(100), max_exposure=Decimal(100), free_collateral_buffer_fraction=Decimal(0)
+)
+ALL_IN = PositionSizer(SizingPolicy.fixed_notional(Decimal(10**7)), ONLY_COLLATERAL)
+
+
+def largest(account: AccountSnapshot, side: Side, price: Decimal, fee_ppm: int = 0) -> Decimal:
+    request = SizingRequest("ETH-USD", side, price, fee_ppm=fee_ppm)
+    result = size(ALL_IN, request, account, {"ETH-USD": ETH_2PCT})
+    assert isinstance(result, Sized) and result.bound_by is Bound.FREE_COLLATERAL, result.lines
+    return result.size
+
+
+def test_size_when_ioc_buy_at_oracle_taker_5bps_then_15_720() -> None:
+    assert largest(flat_account(Decimal(1000)), Side.BUY, Decimal("3103.01"), 500) == Decimal(
+        "15.720"
+    )
+
+
+def test_size_when_resting_buy_one_percent_above_oracle_then_10_706() -> None:
+    assert largest(flat_account(Decimal(1000)), Side.BUY, Decimal("3134.0401"), 100) == Decimal(
+        "10.706"
+    )
+
+
+def test_size_when_buy_below_oracle_then_the_discount_is_not_credited() -> None:
+    limit = Decimal("3071.9799")
+    # Chain placement would accept 31.910 (the discount counts at oracle), but the
+    # match re-checks at the then-current oracle: size as if filled at oracle.
+    expected = (Decimal(1000) / (Decimal("3103.01") * Decimal("0.02") + limit / 10_000)).quantize(
+        Decimal("0.001"), ROUND_FLOOR
+    )
+    assert largest(flat_account(Decimal(1000)), Side.BUY, limit, 100) == expected
+
+
+def test_size_when_short_held_then_buy_closes_it_and_opens_with_freed_margin() -> None:
+    account = flat_account(
+        Decimal(1000) + Decimal("3103.01") * 5, PerpetualPosition("ETH-USD", Decimal(-5))
+    )
+    # Closing 5 frees their margin: the long side then has the whole $1,000 to use.
+    assert largest(account, Side.BUY, Decimal("3103.01")) == Decimal(5) + Decimal("16.113")
+
+
+def test_size_when_buffer_exceeds_free_collateral_then_refused_insufficient() -> None:
+    limits = RiskLimits(max_leverage=Decimal(100), free_collateral_buffer=Decimal(1000))
+    sizer = PositionSizer(SizingPolicy.fixed_notional(Decimal(10**6)), limits)
+    request = SizingRequest("ETH-USD", Side.SELL, Decimal("3103.01"))
+    result = size(sizer, request, flat_account(Decimal(1000)), {"ETH-USD": ETH_2PCT})
+    assert isinstance(result, Refused) and isinstance(result.error, InsufficientFreeCollateral)
+    assert result.bound_by is Bound.FREE_COLLATERAL

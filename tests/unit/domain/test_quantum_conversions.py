@@ -5,7 +5,6 @@ from __future__ import annotations
 from decimal import Decimal
 
 import pytest
-from domain_testdata import make_market
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
@@ -14,6 +13,7 @@ from dydx_trader.domain.errors import BelowMinimumOrderSize, InvalidInput
 from dydx_trader.domain.market import MarketSpec, price_parts
 from dydx_trader.domain.numbers import ABSURD
 from dydx_trader.domain.side import Side
+from kit.markets import make_market
 
 BTC = make_market(
     "BTC-USD",

@@ -1,51 +1,88 @@
-"""Orders in flight are valued as if filled in full at their worst price."""
+"""Orders in flight reserve their worst case: an order that opens counts as filled,
+an order that reduces counts as not filled, and equity pays every order's slippage
+and fee either way."""
 
 from __future__ import annotations
 
 from decimal import Decimal
 
-from dydx_trader.domain.account import AccountSnapshot, PerpetualPosition
-from dydx_trader.domain.reservation import PendingFill, with_pending_fills
+from dydx_trader.domain.account import PerpetualPosition
+from dydx_trader.domain.proposal import OrderProposal
+from dydx_trader.domain.reservation import reserve
 from dydx_trader.domain.side import Side
+from dydx_trader.domain.units import quote_quantums_floor
+from kit.markets import flat_account, make_market, valued
 
-ACCOUNT = AccountSnapshot(
-    "dydx1test",
-    0,
-    Decimal(1000),
-    (PerpetualPosition("ETH-USD", Decimal("0.5"), Decimal(2000)),),
-    indexer_equity=Decimal(2000),
-    indexer_free_collateral=Decimal(1900),
+ETH = make_market("ETH-USD", oracle_price=Decimal(2000), imf=Decimal("0.05"))
+BTC = make_market(
+    "BTC-USD", oracle_price=Decimal(50_000), imf=Decimal("0.05"), atomic_resolution=-10
 )
+MARKETS = {"ETH-USD": ETH, "BTC-USD": BTC}
+LONG_ETH = flat_account(Decimal(0), PerpetualPosition("ETH-USD", Decimal("0.5"), Decimal(2000)))
+STATE = valued(LONG_ETH, MARKETS)  # NC 1,000 USDC
 
 
-def test_with_no_pending_orders_then_account_unchanged() -> None:
-    assert with_pending_fills(ACCOUNT, ()) is ACCOUNT
+def usdc(amount: str) -> int:
+    return quote_quantums_floor(Decimal(amount))
 
 
-def test_pending_buy_then_usdc_pays_notional_and_fee_and_position_grows() -> None:
-    pending = PendingFill("BTC-USD", Side.BUY, Decimal("0.01"), Decimal(50_000), fee_ppm=500)
-
-    account = with_pending_fills(ACCOUNT, [pending])
-
-    # 0.01 x 50,000 = 500 USDC notional, 5 bps fee = 0.25 USDC.
-    assert account.usdc_balance == Decimal(1000) - Decimal(500) - Decimal("0.25")
-    assert account.position_size("BTC-USD") == Decimal("0.01")
-    assert account.position_size("ETH-USD") == Decimal("0.5")
+def test_reserve_when_nothing_in_flight_then_the_account_itself() -> None:
+    reserved = reserve(STATE, (), MARKETS, "BTC-USD")
+    assert reserved.worst_cases == (STATE,) and reserved.expected is STATE
 
 
-def test_pending_sell_against_long_then_position_shrinks_and_usdc_receives() -> None:
-    pending = PendingFill("ETH-USD", Side.SELL, Decimal("0.5"), Decimal(2100), fee_ppm=0)
+def test_reserve_when_a_buy_in_flight_then_counted_as_filled_with_its_cost() -> None:
+    buy = OrderProposal("BTC-USD", Side.BUY, Decimal("0.01"), Decimal(50_500), fee_ppm=500)
 
-    account = with_pending_fills(ACCOUNT, [pending])
+    (worst,) = reserve(STATE, (buy,), MARKETS, "ETH-USD").worst_cases
 
-    assert account.position("ETH-USD") is None
-    assert account.usdc_balance == Decimal(1000) + Decimal(1050)
+    assert worst.lines["BTC-USD"].size == Decimal("0.01")
+    # 0.01 x 500 USDC of slippage past the oracle, a 5 bps fee on 505 USDC, one quantum.
+    assert worst.net_collateral == STATE.net_collateral - usdc("5") - usdc("0.2525") - 1
+    assert worst.initial == STATE.initial + usdc("25")
 
 
-def test_pending_orders_when_applied_then_indexer_figures_dropped() -> None:
-    pending = PendingFill("ETH-USD", Side.BUY, Decimal("0.1"), Decimal(2000), fee_ppm=0)
+def test_reserve_when_a_reducing_sell_in_flight_then_the_position_it_reduces_is_kept() -> None:
+    close = OrderProposal(
+        "ETH-USD", Side.SELL, Decimal("0.5"), Decimal(1980), fee_ppm=500, reduce_only=True
+    )
 
-    account = with_pending_fills(ACCOUNT, [pending, pending])
+    reserved = reserve(STATE, (close,), MARKETS, "BTC-USD")
 
-    assert account.position_size("ETH-USD") == Decimal("0.7")
-    assert account.indexer_equity is None and account.indexer_free_collateral is None
+    (worst,) = reserved.worst_cases
+    assert worst.lines["ETH-USD"].size == Decimal("0.5")  # it may not fill
+    assert worst.gross_notional == STATE.gross_notional
+    # ...but if it fills, equity pays 10 USDC of slippage and a 0.495 USDC fee.
+    assert worst.net_collateral == STATE.net_collateral - usdc("10.495") - 1
+    assert "ETH-USD" not in reserved.expected.lines  # as if it filled
+
+
+def test_reserve_when_orders_in_flight_in_the_traded_market_then_both_ends_are_held() -> None:
+    close = OrderProposal("ETH-USD", Side.SELL, Decimal("0.5"), Decimal(1980), reduce_only=True)
+
+    reserved = reserve(STATE, (close,), MARKETS, "ETH-USD")
+
+    held, closed = reserved.worst_cases
+    assert held.lines["ETH-USD"].size == Decimal("0.5")
+    assert "ETH-USD" not in closed.lines
+    assert held.net_collateral == closed.net_collateral
+
+
+def test_reserve_when_a_flip_in_flight_elsewhere_then_the_larger_end_counts() -> None:
+    flip = OrderProposal("ETH-USD", Side.SELL, Decimal(2), Decimal(2000))
+
+    (worst,) = reserve(STATE, (flip,), MARKETS, "BTC-USD").worst_cases
+
+    assert worst.lines["ETH-USD"].size == Decimal("-1.5")
+
+
+def test_reserve_when_orders_both_ways_in_one_market_then_each_end_sums_its_side() -> None:
+    orders = (
+        OrderProposal("ETH-USD", Side.BUY, Decimal(1), Decimal(2000)),
+        OrderProposal("ETH-USD", Side.SELL, Decimal(3), Decimal(2000)),
+    )
+
+    (worst,) = reserve(STATE, orders, MARKETS, "BTC-USD").worst_cases
+
+    # Ends: 0.5 + 1 = 1.5 (only the buy fills) or 0.5 - 3 = -2.5 (only the sell).
+    assert worst.lines["ETH-USD"].size == Decimal("-2.5")

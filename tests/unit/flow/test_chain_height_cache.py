@@ -5,14 +5,7 @@ from __future__ import annotations
 import asyncio
 
 from dydx_trader.app.heights import ChainHeightCache
-
-
-class FakeClock:
-    def __init__(self) -> None:
-        self.now = 100.0
-
-    def monotonic(self) -> float:
-        return self.now
+from kit.clock import FakeClock
 
 
 class CountingNode:
@@ -40,7 +33,7 @@ async def test_height_when_older_than_ttl_then_read_again_and_never_backwards() 
     cache = ChainHeightCache(node, max_age_s=1.0, clock=clock)
     assert await cache.latest_block_height() == 500
 
-    clock.now += 1.5
+    clock.advance(1.5)
     assert await cache.latest_block_height() == 500  # a lagging node does not move it back
     assert node.calls == 2
 

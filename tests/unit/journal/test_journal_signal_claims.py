@@ -8,7 +8,7 @@ from decimal import Decimal
 from dydx_trader.adapters.journal import Journal
 from dydx_trader.domain.decision import Decision
 from dydx_trader.domain.errors import InsufficientFreeCollateral
-from dydx_trader.domain.signal import Signal, SignalSource, SizingHint, SizingKind
+from dydx_trader.domain.signal import Signal, SignalSource, SizingHint, HintKind
 
 T0 = datetime(2025, 1, 2, 3, 4, 5, tzinfo=UTC)
 
@@ -68,7 +68,7 @@ def test_undecided_signals_when_read_back_then_equal_to_what_was_recorded(
         id="tv-full", market="BTC-USD", action="SELL", created_at=T0,
         source=SignalSource.WEBHOOK, strategy="tv_1h", confidence="0.85",
         reference_price="64123.5", stop_loss="65000", take_profit="60000.25",
-        sizing=SizingHint(SizingKind.NOTIONAL_USDC, Decimal("250")),
+        sizing=SizingHint(HintKind.NOTIONAL_USDC, Decimal("250")),
     )  # fmt: skip
     journal.record_signal(signal)
     assert journal.undecided_signals() == [signal]

@@ -7,7 +7,6 @@ import hashlib
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from order_testdata import ADDRESS, short_term_intent
 
 from dydx_trader.domain.errors import InvalidInput
 from dydx_trader.domain.order import (
@@ -17,6 +16,7 @@ from dydx_trader.domain.order import (
     TimeInForce,
     derive_client_id,
 )
+from kit.orders import ADDRESS, short_term_intent
 
 
 def test_derive_client_id_when_called_twice_then_same_id() -> None:

@@ -6,7 +6,6 @@ import pytest
 from hypothesis import settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, rule
-from order_testdata import short_term_intent
 
 from dydx_trader.domain.errors import IllegalStateTransition
 from dydx_trader.domain.order import (
@@ -16,6 +15,7 @@ from dydx_trader.domain.order import (
     Order,
     OrderState,
 )
+from kit.orders import short_term_intent
 
 S = OrderState
 # Edges out of terminal states that are documented as allowed (fill-after-cancel etc.).

@@ -18,37 +18,20 @@ from dydx_trader.app.validation import (
 from dydx_trader.domain.errors import InvalidInput, SignalRejected
 from dydx_trader.domain.market import MarketSpec, MarketStatus
 from dydx_trader.domain.signal import Signal, SignalSource
+from kit.clock import FakeClock
+from kit.markets import make_market
 
 T0 = datetime(2025, 1, 1, 12, tzinfo=UTC)
 
 
-class FakeClocks:
-    """Wall time and monotonic seconds the test moves by hand."""
-
-    def __init__(self) -> None:
-        self.now = T0
-        self.mono = 1000.0
-
-    def advance(self, seconds: float) -> None:
-        self.now += timedelta(seconds=seconds)
-        self.mono += seconds
-
-
 def market(ticker: str = "BTC-USD", status: MarketStatus = MarketStatus.ACTIVE) -> MarketSpec:
-    return MarketSpec(
-        ticker=ticker,
-        clob_pair_id=0,
-        status=status,
+    return make_market(
+        ticker,
         oracle_price=Decimal(60000),
-        initial_margin_fraction=Decimal("0.05"),
-        maintenance_margin_fraction=Decimal("0.03"),
-        open_interest=Decimal(100),
+        imf=Decimal("0.05"),
         atomic_resolution=-10,
-        quantum_conversion_exponent=-9,
-        tick_size=Decimal(1),
-        step_size=Decimal("0.0001"),
-        step_base_quantums=1_000_000,
-        subticks_per_tick=100_000,
+        open_interest=Decimal(100),
+        status=status,
     )
 
 
@@ -80,13 +63,11 @@ def sig(
     )
 
 
-def validator(clocks: FakeClocks | None = None, **config: object) -> SignalValidator:
-    clocks = clocks or FakeClocks()
+def validator(clock: FakeClock | None = None, **config: object) -> SignalValidator:
     return SignalValidator(
         ValidationConfig(**config),  # type: ignore[arg-type]
         markets=MARKETS,
-        clock=lambda: clocks.now,
-        monotonic=lambda: clocks.mono,
+        clock=clock or FakeClock(T0),
     )
 
 
@@ -190,13 +171,13 @@ def test_market_active_when_no_lookup_then_skipped_and_said_so() -> None:
 
 
 def test_fresh_when_exactly_max_age_then_accepted() -> None:
-    clocks = FakeClocks()
+    clocks = FakeClock(T0)
     clocks.advance(120)
     assert validator(clocks, max_age=timedelta(seconds=120)).validate(sig()).accepted
 
 
 def test_fresh_when_older_than_max_age_then_rejected() -> None:
-    clocks = FakeClocks()
+    clocks = FakeClock(T0)
     clocks.advance(120.5)
     result = validator(clocks, max_age=timedelta(seconds=120)).validate(sig())
     assert result.rejection is not None
@@ -242,41 +223,45 @@ def test_duplicate_when_memory_full_then_oldest_forgotten() -> None:
 
 
 def test_cooldown_when_recent_trade_in_market_then_rejected() -> None:
-    clocks = FakeClocks()
+    clocks = FakeClock(T0)
     v = validator(clocks, cooldown=timedelta(minutes=5))
-    v.record_trade("BTC-USD", T0)
+    v.record_trade("BTC-USD")
     clocks.advance(60)
-    result = v.validate(sig(at=clocks.now))
+    result = v.validate(sig(at=clocks.now()))
     assert result.rejection is not None
     assert result.rejection.rule is Rule.COOLDOWN
     assert result.rejection.reason == "BTC-USD traded 60 s ago; cooldown 300 s, 240 s left"
 
 
 def test_cooldown_when_elapsed_or_other_market_then_accepted() -> None:
-    clocks = FakeClocks()
+    clocks = FakeClock(T0)
     v = validator(clocks, cooldown=timedelta(minutes=5))
-    v.record_trade("BTC-USD", T0)
+    v.record_trade("BTC-USD")
     assert v.validate(sig(market="ETH-USD")).accepted
     clocks.advance(300)
-    assert v.validate(sig(at=clocks.now)).accepted
+    assert v.validate(sig(at=clocks.now())).accepted
 
 
 def test_cooldown_when_close_then_exempt() -> None:
     v = validator()
-    v.record_trade("BTC-USD", T0)
+    v.record_trade("BTC-USD")
     assert v.validate(sig("CLOSE")).accepted
 
 
-def test_record_trade_when_naive_time_then_invalid_input() -> None:
-    with pytest.raises(InvalidInput, match="timezone-aware"):
-        validator().record_trade("BTC-USD", datetime(2025, 1, 1))
+def test_cooldown_when_the_wall_clock_steps_back_then_still_measured_in_elapsed_seconds() -> None:
+    clocks = FakeClock(T0)
+    v = validator(clocks, cooldown=timedelta(minutes=5), max_clock_skew=timedelta(hours=2))
+    v.record_trade("BTC-USD")
+    clocks.set_now(T0 - timedelta(hours=1))  # the wall clock jumps back an hour
+    clocks.advance(300)
+    assert v.validate(sig(at=clocks.now())).accepted
 
 
 # -- rate limit ----------------------------------------------------------------------
 
 
 def test_rate_limit_when_burst_used_then_rejected_until_refilled() -> None:
-    clocks = FakeClocks()
+    clocks = FakeClock(T0)
     v = validator(clocks, rate_limit_burst=2, rate_limit_per_minute=Decimal(6))
     assert v.validate(sig(id="1")).accepted
     assert v.validate(sig(id="2")).accepted
@@ -285,7 +270,7 @@ def test_rate_limit_when_burst_used_then_rejected_until_refilled() -> None:
     assert third.rejection.rule is Rule.RATE_LIMIT
     assert third.rejection.reason.endswith("next in 10.0 s")
     clocks.advance(10)
-    assert v.validate(sig(id="3", at=clocks.now)).accepted
+    assert v.validate(sig(id="3", at=clocks.now())).accepted
 
 
 def test_rate_limit_when_signal_rejected_by_other_rule_then_no_token_taken() -> None:

@@ -13,10 +13,10 @@ from dydx_trader.domain.errors import InvalidInput
 from dydx_trader.domain.side import Side
 from dydx_trader.domain.signal import (
     Action,
+    HintKind,
     Signal,
     SignalSource,
     SizingHint,
-    SizingKind,
 )
 
 NOW = datetime(2025, 1, 1, 12, tzinfo=UTC)
@@ -133,13 +133,13 @@ def test_stops_when_on_the_wrong_side_then_invalid_input(
 
 
 def test_sizing_hint_when_valid_then_kept_and_when_out_of_range_then_refused() -> None:
-    hint = SizingHint(SizingKind.EQUITY_FRACTION, Decimal("0.25"))
+    hint = SizingHint(HintKind.EQUITY_FRACTION, Decimal("0.25"))
     assert make(sizing=hint).sizing == hint
-    assert SizingHint(SizingKind.NOTIONAL_USDC, Decimal(500)).value == 500
+    assert SizingHint(HintKind.NOTIONAL_USDC, Decimal(500)).value == 500
     with pytest.raises(InvalidInput, match=r"equity_fraction is 1.5, it must lie in \(0, 1\]"):
-        SizingHint(SizingKind.EQUITY_FRACTION, Decimal("1.5"))
+        SizingHint(HintKind.EQUITY_FRACTION, Decimal("1.5"))
     with pytest.raises(InvalidInput, match="must be positive"):
-        SizingHint(SizingKind.NOTIONAL_USDC, Decimal(0))
+        SizingHint(HintKind.NOTIONAL_USDC, Decimal(0))
 
 
 def test_direct_construction_when_float_confidence_then_refused() -> None:

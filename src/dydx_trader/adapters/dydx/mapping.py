@@ -2,26 +2,27 @@
 
 Every function takes a decoded JSON body (REST) or a websocket ``contents``
 object and returns typed domain values (``Decimal`` for USDC, prices and
-sizes; ``int`` for heights and ids; aware UTC ``datetime``). Anything that does
+sizes; ``int`` for heights and ids; aware UTC ``datetime``), reading each field
+through :class:`~dydx_trader.adapters.dydx.fields.Fields`. Anything that does
 not have the documented shape (protocol reference section 1) raises
-:class:`MalformedPayload` naming the field: a missing field, a wrong JSON type,
-a float where a decimal string belongs, ``"NaN"`` or ``"Infinity"``, an
-absurd magnitude. Nothing is coerced silently.
+:class:`MalformedPayload` naming the field. Markets are read by
+:mod:`~dydx_trader.adapters.dydx.market_wire` and listed here too, so callers
+have one module to import.
 """
 
 from __future__ import annotations
 
-import re
-from collections.abc import Callable, Iterator, Mapping
-from contextlib import contextmanager
-from datetime import datetime
-from decimal import Decimal, InvalidOperation
-from typing import TypeVar
+from decimal import Decimal
 
+from dydx_trader.adapters.dydx.fields import Fields, as_malformed, json_type
+from dydx_trader.adapters.dydx.market_wire import (
+    parse_market,
+    parse_market_patch,
+    parse_markets,
+    parse_markets_channel,
+)
 from dydx_trader.domain.account import AccountSnapshot, PerpetualPosition
-from dydx_trader.domain.errors import InvalidInput, MalformedPayload
-from dydx_trader.domain.market import MarketSpec, MarketStatus, MarketType, parse_market
-from dydx_trader.domain.numbers import ABSURD
+from dydx_trader.domain.errors import MalformedPayload
 from dydx_trader.domain.side import Side
 from dydx_trader.domain.venue import (
     Candle,
@@ -31,271 +32,32 @@ from dydx_trader.domain.venue import (
     IndexerFill,
     IndexerHeight,
     IndexerOrder,
-    MarketPatch,
-    MarketsSnapshot,
-    OraclePrice,
-    OraclePricesUpdate,
+    IndexerOrderStatus,
     OrderStatusUpdate,
     SubaccountUpdate,
 )
 
-T = TypeVar("T")
-
-_INTEGER_TEXT = re.compile(r"^-?[0-9]{1,30}$")  # ASCII digits only; bounded length
-
-
-class Fields:
-    """Typed reads from one JSON object; each failure names ``where`` and the field."""
-
-    def __init__(self, payload: object, where: str) -> None:
-        if not isinstance(payload, Mapping):
-            raise MalformedPayload(
-                f"{where}: expected a JSON object, got {_json_type(payload)}", field=where
-            )
-        self.payload: Mapping[str, object] = payload
-        self.where = where
-
-    def _missing(self, name: str) -> MalformedPayload:
-        return MalformedPayload(f"{self.where}: field {name!r} is missing", field=name)
-
-    def bad(self, name: str, value: object, wanted: str) -> MalformedPayload:
-        shown = repr(value) if len(repr(value)) <= 60 else repr(value)[:57] + "..."
-        return MalformedPayload(
-            f"{self.where}: field {name!r} is {shown}, expected {wanted}", field=name
-        )
-
-    def _required(self, name: str, value: T | None) -> T:
-        if value is None:
-            raise self._missing(name)
-        return value
-
-    def text(self, name: str) -> str:
-        return self._required(name, self.optional_text(name))
-
-    def optional_text(self, name: str) -> str | None:
-        value = self.payload.get(name)
-        if value is None:
-            return None
-        if not isinstance(value, str):
-            raise self.bad(name, value, "a string")
-        return value
-
-    def decimal(self, name: str) -> Decimal:
-        return self._required(name, self.optional_decimal(name))
-
-    def optional_decimal(self, name: str) -> Decimal | None:
-        value = self.payload.get(name)
-        if value is None:
-            return None
-        # Decimals travel as strings; an int is exact too, a float has lost digits.
-        if isinstance(value, bool) or not isinstance(value, str | int):
-            raise self.bad(name, value, "a decimal string")
-        try:
-            parsed = Decimal(value)
-        except InvalidOperation:
-            raise self.bad(name, value, "a decimal string") from None
-        if not parsed.is_finite():
-            raise self.bad(name, value, "a finite decimal")
-        if abs(parsed) >= ABSURD:
-            raise self.bad(name, value, "a plausible magnitude")
-        return parsed
-
-    def integer(self, name: str) -> int:
-        return self._required(name, self.optional_integer(name))
-
-    def optional_integer(self, name: str) -> int | None:
-        """An int sent as a JSON number or as a string of digits (heights, ids)."""
-        value = self.payload.get(name)
-        if value is None:
-            return None
-        if isinstance(value, bool):
-            raise self.bad(name, value, "an integer")
-        if isinstance(value, int):
-            return value
-        if isinstance(value, str) and _INTEGER_TEXT.match(value):
-            return int(value)
-        raise self.bad(name, value, "an integer")
-
-    def flag(self, name: str, default: bool | None = None) -> bool:
-        value = self.payload.get(name)
-        if value is None and default is not None:
-            return default
-        if not isinstance(value, bool):
-            raise self.bad(name, value, "true or false")
-        return value
-
-    def time(self, name: str) -> datetime:
-        return self._required(name, self.optional_time(name))
-
-    def optional_time(self, name: str) -> datetime | None:
-        text = self.optional_text(name)
-        if text is None:
-            return None
-        try:
-            parsed = datetime.fromisoformat(text)
-        except ValueError:
-            raise self.bad(name, text, "an ISO-8601 time") from None
-        if parsed.tzinfo is None:
-            raise self.bad(name, text, "an ISO-8601 time with a zone")
-        return parsed
-
-    def obj(self, name: str) -> Fields:
-        value = self.payload.get(name)
-        if value is None:
-            raise self._missing(name)
-        return Fields(value, f"{self.where}.{name}")
-
-    def optional_obj(self, name: str) -> Fields | None:
-        value = self.payload.get(name)
-        return None if value is None else Fields(value, f"{self.where}.{name}")
-
-    def items(self) -> Iterator[tuple[str, Fields]]:
-        """The object's values as :class:`Fields`, keyed by their JSON key."""
-        for key, value in self.payload.items():
-            yield key, Fields(value, f"{self.where}[{key!r}]")
-
-    def array(self, name: str) -> list[object]:
-        value = self.payload.get(name)
-        if value is None:
-            raise self._missing(name)
-        if not isinstance(value, list):
-            raise self.bad(name, value, "a JSON array")
-        return value
-
-    def choice(self, name: str, parse: Callable[[str], T], wanted: str) -> T:
-        text = self.text(name)
-        try:
-            return parse(text)
-        except ValueError:
-            raise self.bad(name, text, wanted) from None
-
-
-@contextmanager
-def _as_malformed(where: str) -> Iterator[None]:
-    """Domain constructors refuse bad values with InvalidInput; from the venue
-    that means the payload is malformed."""
-    try:
-        yield
-    except MalformedPayload:
-        raise
-    except InvalidInput as error:
-        raise MalformedPayload(f"{where}: {error.message}", **error.numbers) from None
-
-
-def _json_type(value: object) -> str:
-    names = {dict: "an object", list: "an array", str: "a string", bool: "a boolean"}
-    if value is None:
-        return "null"
-    return names.get(type(value), type(value).__name__)
+__all__ = (
+    "Fields",
+    "parse_candles",
+    "parse_candles_channel",
+    "parse_fill",
+    "parse_fills",
+    "parse_height",
+    "parse_market",
+    "parse_market_patch",
+    "parse_markets",
+    "parse_markets_channel",
+    "parse_order",
+    "parse_orders",
+    "parse_subaccount",
+    "parse_subaccount_object",
+    "parse_subaccounts_channel",
+)
 
 
 def _side(text: str) -> Side:
     return Side(text)
-
-
-# -- markets ----------------------------------------------------------------------
-
-
-def parse_markets(body: object) -> dict[str, MarketSpec]:
-    """``GET /v4/perpetualMarkets`` body (``{"markets": {ticker: market}}``) ->
-    specs by ticker. Markets keyed under a different ticker are malformed."""
-    markets = Fields(body, "perpetualMarkets").obj("markets")
-    result: dict[str, MarketSpec] = {}
-    for key, fields in markets.items():
-        spec = parse_market(fields.payload)
-        if spec.ticker != key:
-            raise MalformedPayload(
-                f"perpetualMarkets: market {spec.ticker!r} listed under {key!r}", field="ticker"
-            )
-        result[key] = spec
-    return result
-
-
-_PATCH_DECIMALS = {
-    "oraclePrice": "oracle_price",
-    "initialMarginFraction": "initial_margin_fraction",
-    "maintenanceMarginFraction": "maintenance_margin_fraction",
-    "openInterest": "open_interest",
-    "tickSize": "tick_size",
-    "stepSize": "step_size",
-    "openInterestLowerCap": "open_interest_lower_cap",
-    "openInterestUpperCap": "open_interest_upper_cap",
-    "priceChange24H": "price_change_24h",
-    "volume24H": "volume_24h",
-    "nextFundingRate": "next_funding_rate",
-    "baseOpenInterest": "base_open_interest",
-    "defaultFundingRate1H": "default_funding_rate_1h",
-}
-_PATCH_INTEGERS = {
-    "clobPairId": "clob_pair_id",
-    "atomicResolution": "atomic_resolution",
-    "quantumConversionExponent": "quantum_conversion_exponent",
-    "stepBaseQuantums": "step_base_quantums",
-    "subticksPerTick": "subticks_per_tick",
-    "trades24H": "trades_24h",
-}
-_POSITIVE_PATCH_FIELDS = {"step_base_quantums", "subticks_per_tick", "tick_size", "step_size"}
-
-
-def parse_market_patch(ticker: str, payload: object) -> MarketPatch:
-    """One entry of a ``v4_markets`` ``trading`` update -> :class:`MarketPatch`.
-
-    Only the fields present are changed; unknown keys (``id``, ``marketId``)
-    are ignored.
-    """
-    fields = Fields(payload, f"v4_markets trading[{ticker!r}]")
-    changes: dict[str, object] = {}
-    for wire, name in _PATCH_DECIMALS.items():
-        value = fields.optional_decimal(wire)
-        if value is not None:
-            changes[name] = value
-    for wire, name in _PATCH_INTEGERS.items():
-        integer = fields.optional_integer(wire)
-        if integer is not None:
-            changes[name] = integer
-    if fields.payload.get("status") is not None:
-        changes["status"] = fields.choice("status", MarketStatus, "a market status")
-    if fields.payload.get("marketType") is not None:
-        changes["market_type"] = fields.choice("marketType", MarketType, "CROSS or ISOLATED")
-    for name in _POSITIVE_PATCH_FIELDS & changes.keys():
-        changed = changes[name]
-        if isinstance(changed, Decimal | int) and changed <= 0:
-            raise fields.bad(name, changed, "a positive number")
-    imf = changes.get("initial_margin_fraction")
-    if isinstance(imf, Decimal) and not Decimal(0) < imf <= 1:
-        raise fields.bad("initialMarginFraction", imf, "a fraction in (0, 1]")
-    return MarketPatch(ticker, changes)
-
-
-def parse_markets_channel(
-    contents: object,
-) -> list[MarketsSnapshot | MarketPatch | OraclePricesUpdate]:
-    """A ``v4_markets`` message's ``contents`` -> feed events.
-
-    The subscription snapshot carries ``markets``; updates carry ``trading``
-    and/or ``oraclePrices``.
-    """
-    fields = Fields(contents, "v4_markets")
-    events: list[MarketsSnapshot | MarketPatch | OraclePricesUpdate] = []
-    if fields.payload.get("markets") is not None:
-        events.append(MarketsSnapshot(parse_markets(fields.payload)))
-    if (trading := fields.optional_obj("trading")) is not None:
-        events.extend(parse_market_patch(ticker, item.payload) for ticker, item in trading.items())
-    if (oracle := fields.optional_obj("oraclePrices")) is not None:
-        events.append(OraclePricesUpdate(tuple(_oracle_price(t, f) for t, f in oracle.items())))
-    return events
-
-
-def _oracle_price(ticker: str, fields: Fields) -> OraclePrice:
-    price = fields.decimal("oraclePrice")
-    if price <= 0:
-        raise fields.bad("oraclePrice", str(price), "a positive price")
-    return OraclePrice(
-        ticker=ticker,
-        price=price,
-        effective_at=fields.optional_time("effectiveAt"),
-        effective_at_height=fields.optional_integer("effectiveAtHeight"),
-    )
 
 
 # -- account ----------------------------------------------------------------------
@@ -319,7 +81,7 @@ def parse_subaccount_object(payload: object) -> AccountSnapshot:
     positions = tuple(
         _position(key, item) for key, item in fields.obj("openPerpetualPositions").items()
     )
-    with _as_malformed(where):
+    with as_malformed(where):
         return AccountSnapshot(
             address=address,
             subaccount_number=number,
@@ -388,7 +150,7 @@ def _position(key: str, fields: Fields) -> PerpetualPosition:
         or (size < 0 and side != "SHORT")
     ):
         raise fields.bad("side", side, f"the side matching size {size}")
-    with _as_malformed(fields.where):
+    with as_malformed(fields.where):
         return PerpetualPosition(
             market=market,
             size=size,
@@ -405,7 +167,7 @@ def _position(key: str, fields: Fields) -> PerpetualPosition:
 def parse_orders(body: object) -> tuple[IndexerOrder, ...]:
     """``GET /v4/orders`` body (a bare JSON array) -> orders."""
     if not isinstance(body, list):
-        raise MalformedPayload(f"orders: expected a JSON array, got {_json_type(body)}")
+        raise MalformedPayload(f"orders: expected a JSON array, got {json_type(body)}")
     return tuple(parse_order(item) for item in body)
 
 
@@ -414,7 +176,7 @@ def parse_order(payload: object) -> IndexerOrder:
     fields = Fields(payload, "order")
     order_id = fields.text("id")
     fields.where = f"order {order_id}"
-    with _as_malformed(fields.where):
+    with as_malformed(fields.where):
         return IndexerOrder(
             order_id=order_id,
             client_id=fields.integer("clientId"),
@@ -425,7 +187,7 @@ def parse_order(payload: object) -> IndexerOrder:
             total_filled=_non_negative(fields, "totalFilled"),
             price=_non_negative(fields, "price"),
             order_type=fields.text("type"),
-            status=fields.text("status"),
+            status=fields.choice("status", IndexerOrderStatus, "an indexer order status"),
             time_in_force=fields.text("timeInForce"),
             reduce_only=fields.flag("reduceOnly"),
             post_only=fields.flag("postOnly", default=False),
@@ -504,7 +266,7 @@ def _order_update(payload: object) -> OrderStatusUpdate:
     return OrderStatusUpdate(
         order_id=order_id,
         ticker=fields.text("ticker"),
-        status=fields.text("status"),
+        status=fields.choice("status", IndexerOrderStatus, "an indexer order status"),
         client_id=fields.optional_integer("clientId"),
         clob_pair_id=fields.optional_integer("clobPairId"),
         order_flags=fields.optional_integer("orderFlags"),
@@ -544,7 +306,7 @@ def parse_candle(payload: object) -> Candle:
     ticker = fields.text("ticker")
     started_at = fields.time("startedAt")
     fields.where = f"candle {ticker} {started_at.isoformat()}"
-    with _as_malformed(fields.where):
+    with as_malformed(fields.where):
         return Candle(
             ticker=ticker,
             resolution=fields.choice("resolution", CandleResolution, "a candle resolution"),

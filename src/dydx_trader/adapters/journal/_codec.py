@@ -9,7 +9,7 @@ from decimal import Decimal
 
 from dydx_trader.domain.errors import DydxTraderError, JournalUnavailable
 from dydx_trader.domain.order import Order, OrderIntent, OrderState
-from dydx_trader.domain.signal import Signal, SignalSource, SizingHint, SizingKind
+from dydx_trader.domain.signal import Signal, SignalSource, SizingHint, HintKind
 
 
 def order_from_row(intent_json: str, state: str, filled_quantums: str) -> Order:
@@ -26,7 +26,7 @@ def signal_from_json(payload: str) -> Signal:
     try:
         data: Mapping[str, str | None] = json.loads(payload)
         kind, value = data.get("sizing_kind"), data.get("sizing_value")
-        sizing = None if kind is None else SizingHint(SizingKind(kind), Decimal(str(value)))
+        sizing = None if kind is None else SizingHint(HintKind(kind), Decimal(str(value)))
         return Signal.create(
             id=data["id"],
             market=data["market"],

@@ -6,10 +6,11 @@ from decimal import Decimal
 from pathlib import Path
 
 import pytest
-from domain_testdata import HTTP, indexer_body, market_fixture_files, needs_fixtures
 
+from dydx_trader.adapters.dydx.mapping import parse_market
 from dydx_trader.domain.errors import MalformedPayload, MarketNotTradable
-from dydx_trader.domain.market import MarketStatus, MarketType, parse_market
+from dydx_trader.domain.market import MarketStatus, MarketType
+from kit.fixtures import HTTP, indexer_body, market_fixture_files, needs_fixtures
 
 pytestmark = needs_fixtures
 
@@ -57,7 +58,6 @@ def test_parse_market_when_oracle_price_is_null_then_market_is_not_tradable() ->
     spec = unpriced[0]
     assert spec.oracle_price is None
     assert spec.status is MarketStatus.INITIALIZING
-    assert not spec.is_tradable
     with pytest.raises(MarketNotTradable):
         spec.require_tradable()
 
@@ -86,6 +86,10 @@ def _btc_payload() -> dict[str, object]:
         ("status", "OPEN"),
         ("stepSize", "0.001"),  # disagrees with stepBaseQuantums
         ("oraclePrice", "-1"),
+        ("openInterest", "1e20"),  # an absurd magnitude
+        ("atomicResolution", "-١٠"),  # Arabic-Indic digits int() would take
+        ("subticksPerTick", "²"),  # a superscript int() would choke on
+        ("marketType", "HYBRID"),
     ],
 )
 def test_parse_market_when_a_field_is_malformed_then_malformed_payload_names_it(
@@ -103,3 +107,8 @@ def test_parse_market_when_a_required_field_is_missing_then_malformed_payload() 
     del payload["stepBaseQuantums"]
     with pytest.raises(MalformedPayload, match="stepBaseQuantums"):
         parse_market(payload)
+
+
+def test_parse_market_when_payload_is_not_an_object_then_malformed_payload() -> None:
+    with pytest.raises(MalformedPayload, match="expected a JSON object"):
+        parse_market(["BTC-USD"])

@@ -1,0 +1,347 @@
+"""The account actor: the I/O around each decision of one subaccount.
+
+One actor per subaccount handles one signal at a time, so two signals are
+never decided concurrently. For each it:
+
+1. journals the signal and the validator's verdict;
+2. reads what the decision needs: a balance snapshot proven fresh, the
+   markets, the chain height, the trading state (and the ATR when the sizing
+   policy wants it);
+3. calls the pure :func:`~dydx_trader.domain.decide.decide` with the orders
+   still in flight, and journals the decision;
+4. if accepted: reserves the order's worst case *before* sending it, sends it
+   once through the executor, and follows it until it is settled; the
+   reservation is released only on a definitive rejection or a settlement.
+
+Two signals can therefore never spend the same free collateral. Every "no" is
+a journaled :class:`~dydx_trader.domain.decision.Decision`; a :class:`Fault`
+(the journal fails, an illegal transition) crashes the actor and its supervisor
+halts trading with a reason naming the signal.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, replace
+from decimal import Decimal
+
+from dydx_trader.app.actor import Actor
+from dydx_trader.app.balance import BalanceManager, BalanceSnapshot
+from dydx_trader.app.executor import OrderExecutor, Settlement
+from dydx_trader.app.ports import ChainHeightReader, Clock, DecisionJournal, MarketSource
+from dydx_trader.app.risk_guard import RiskGuard
+from dydx_trader.app.validation import SignalValidator
+from dydx_trader.domain.account import Subaccount
+from dydx_trader.domain.decide import decide
+from dydx_trader.domain.decision import Decision
+from dydx_trader.domain.errors import (
+    ClientIdConflict,
+    DydxTraderError,
+    Refusal,
+    SignalRejected,
+    Unavailable,
+)
+from dydx_trader.domain.margin import MarginState, margin_state
+from dydx_trader.domain.order import Order, OrderIntent, OrderState, derive_client_id
+from dydx_trader.domain.order_params import OrderParams
+from dydx_trader.domain.pre_trade import RiskLimits
+from dydx_trader.domain.proposal import OrderProposal
+from dydx_trader.domain.signal import Action, Signal
+from dydx_trader.domain.sizing_policy import SizingPolicy
+from dydx_trader.domain.trading_state import OrderOutcome
+
+log = logging.getLogger(__name__)
+
+_CLIENT_ID_ATTEMPTS = 3
+AtrSource = Callable[[str], Awaitable[Decimal | None]]
+"""The average true range of a market in USDC (``None`` when not known)."""
+
+
+@dataclass(frozen=True, slots=True)
+class SubmitSignal:
+    """Decide on ``signal`` and, if accepted, send its order. Answers a :class:`TradeResult`."""
+
+    signal: Signal
+
+
+@dataclass(frozen=True, slots=True)
+class PreviewSignal:
+    """Decide on ``signal`` without journaling or sending anything."""
+
+    signal: Signal
+
+
+@dataclass(frozen=True, slots=True)
+class _Settled:
+    settlement: Settlement
+
+
+@dataclass(frozen=True, slots=True)
+class TradeResult:
+    """What became of one signal: the decision (``None`` for HOLD or a rejected
+    signal, see ``validation``, the validator's one-line summary), the intent
+    sent, and the order's state after the send (``None`` when nothing was sent)."""
+
+    signal: Signal
+    decision: Decision | None
+    validation: str
+    intent: OrderIntent | None = None
+    order: Order | None = None
+
+
+class AccountActor(Actor):
+    """Owns the decisions of one subaccount. See the module docstring.
+
+    ``limits(market)`` gives the caps for one market (a per-market notional cap
+    may differ); ``policy`` turns a signal into a target size; ``atr(market)``
+    gives the ATR a volatility-target policy sizes with.
+    """
+
+    def __init__(
+        self,
+        *,
+        owner: Subaccount,
+        validator: SignalValidator,
+        balance: BalanceManager,
+        markets: MarketSource,
+        policy: SizingPolicy,
+        limits: Callable[[str], RiskLimits],
+        executor: OrderExecutor,
+        journal: DecisionJournal,
+        risk_guard: RiskGuard,
+        heights: ChainHeightReader,
+        order_params: OrderParams,
+        atr: AtrSource,
+        clock: Clock,
+        on_settled: Callable[[Settlement], None] | None = None,
+    ) -> None:
+        super().__init__(f"account {owner.address}/{owner.number}")
+        self.owner = owner
+        self._validator = validator
+        self._balance = balance
+        self._markets = markets
+        self._policy = policy
+        self._limits = limits
+        self._executor = executor
+        self._journal = journal
+        self._risk_guard = risk_guard
+        self._heights = heights
+        self._order_params = order_params
+        self._atr = atr
+        self._clock = clock
+        self._on_settled = on_settled
+        # The worst case of every order in flight, by the signal it serves.
+        self._reserved: dict[str, OrderProposal] = {}
+        self._settling: set[asyncio.Task[None]] = set()
+        # The snapshot whose equity the kill switch last saw: a cached snapshot
+        # re-read by the next decision carries no new sample (and the switch's
+        # drawdown window grows with every sample fed to it).
+        self._equity_seen: BalanceSnapshot | None = None
+        # The last valuation: positions whose size and price have not changed
+        # are not valued again.
+        self._valued: MarginState | None = None
+
+    # -- messages ----------------------------------------------------------------
+
+    async def receive(self, message: object) -> object:
+        if isinstance(message, SubmitSignal):
+            return await self._guarded(message.signal, self._submit)
+        if isinstance(message, PreviewSignal):
+            return await self._guarded(message.signal, self._preview)
+        if isinstance(message, _Settled):
+            self._release(message.settlement)
+            return None
+        raise TypeError(f"{self.name} cannot handle {type(message).__name__}")
+
+    @property
+    def reserved(self) -> tuple[OrderProposal, ...]:
+        """The worst cases of the orders in flight."""
+        return tuple(self._reserved.values())
+
+    @property
+    def in_flight(self) -> int:
+        """How many sent orders are still being followed."""
+        return len(self._settling)
+
+    async def settle_all(self) -> None:
+        """Wait until every order this actor sent is settled (clean shutdown)."""
+        while self._settling:
+            await asyncio.gather(*tuple(self._settling), return_exceptions=True)
+
+    async def _guarded(
+        self, signal: Signal, handle: Callable[[Signal], Awaitable[TradeResult]]
+    ) -> TradeResult:
+        try:
+            return await handle(signal)
+        except Exception as error:
+            # A crash names its signal: the supervisor persists the note with the halt.
+            error.add_note(
+                f"while handling signal {signal.id} ({signal.action.value} {signal.market})"
+            )
+            raise
+
+    # -- the flow ----------------------------------------------------------------
+
+    async def _preview(self, signal: Signal) -> TradeResult:
+        if signal.action is Action.HOLD:
+            return TradeResult(signal, None, "HOLD: nothing to do")
+        decision = await self._decide(signal)
+        return TradeResult(signal, decision, "not validated (preview)", decision.intent)
+
+    async def _submit(self, signal: Signal) -> TradeResult:
+        # Claimed, not merely recorded: the webhook journals a signal before its 202,
+        # and that signal is still to be decided here, exactly once.
+        if not self._journal.claim_signal(signal):
+            error = SignalRejected(
+                f"signal {signal.id} was already decided; a replay is never traded twice",
+                rule="duplicate_id",
+            )
+            return TradeResult(signal, self._refuse(signal, error), "duplicate")
+        verdict = self._validator.validate(signal)
+        rejection = verdict.rejection
+        self._journal.record_validation(
+            signal.id,
+            accepted=rejection is None,
+            rule=rejection.rule.value if rejection else None,
+            reason=str(rejection) if rejection else verdict.summary,
+            numbers=dict(rejection.numbers) if rejection else None,
+        )
+        if rejection is not None:
+            return TradeResult(signal, self._refuse(signal, rejection.to_error()), verdict.summary)
+        if not verdict.actionable:
+            return TradeResult(signal, None, verdict.summary)
+        decision = await self._decide(signal)
+        self._journal.record_decision(decision)
+        if decision.intent is None or decision.reservation is None:
+            return TradeResult(signal, decision, verdict.summary)
+        order = await self._send(decision.intent, decision.reservation)
+        return TradeResult(signal, decision, verdict.summary, order.intent, order)
+
+    async def _decide(self, signal: Signal) -> Decision:
+        """Read what the decision needs, then decide (a refusal when a read fails)."""
+        try:
+            snapshot = await self._balance.get_snapshot()
+            if snapshot is not self._equity_seen:
+                self._equity_seen = snapshot
+                self._risk_guard.record_equity(snapshot.equity)
+            in_flight = tuple(self._reserved.values())
+            tickers = {signal.market, *(p.market for p in snapshot.positions)}
+            tickers.update(order.market for order in in_flight)
+            markets = self._markets.markets(tickers)
+            state = margin_state(snapshot.account, markets, reuse=self._valued)
+            self._valued = state
+            height = await self._heights.latest_block_height()
+            atr = None if signal.action is Action.CLOSE else await self._atr(signal.market)
+        except (Refusal, Unavailable) as error:
+            return Decision.refused(
+                signal_id=signal.id,
+                market=signal.market,
+                error=error,
+                decided_at=self._clock.now(),
+            )
+        return decide(
+            signal,
+            state,
+            markets,
+            owner=self.owner,
+            policy=self._policy,
+            limits=self._limits(signal.market),
+            order_params=self._order_params,
+            trading_state=self._risk_guard.state,
+            trading_reason=self._risk_guard.last_reason,
+            height=height,
+            now=self._clock.now(),
+            in_flight=in_flight,
+            atr=atr,
+        )
+
+    def _refuse(self, signal: Signal, error: DydxTraderError) -> Decision:
+        decision = Decision.refused(
+            signal_id=signal.id, market=signal.market, error=error, decided_at=self._clock.now()
+        )
+        self._journal.record_decision(decision)
+        return decision
+
+    # -- sending -------------------------------------------------------------------
+
+    async def _send(self, intent: OrderIntent, reservation: OrderProposal) -> Order:
+        """Reserve, send once, then follow; the reservation goes only when the
+        order is definitively rejected or settled."""
+        signal_id = intent.signal_id
+        self._reserved[signal_id] = reservation
+        self._balance.invalidate(f"order for signal {signal_id} sent")
+        nonce = 0
+        while True:
+            try:
+                order = await self._executor.submit(intent)
+                break
+            except ClientIdConflict:
+                # Its 32-bit client id is already another signal's in the journal
+                # (about one pair in four billion): nothing was sent, derive the next.
+                nonce += 1
+                if nonce > _CLIENT_ID_ATTEMPTS:
+                    del self._reserved[signal_id]
+                    raise
+                client_id = derive_client_id(
+                    self.owner.address, self.owner.number, signal_id, nonce
+                )
+                intent = replace(intent, client_id=client_id)
+            except Exception as error:
+                if getattr(error, "sent", True):
+                    # It may be live: keep its worst case and settle it from the venue.
+                    self._follow(intent)
+                else:
+                    del self._reserved[signal_id]
+                raise
+        self._risk_guard.record_outcome(_outcome(order))
+        if order.state is OrderState.REJECTED:
+            del self._reserved[signal_id]
+        else:
+            self._follow(order.intent)
+        return order
+
+    # -- settlement ----------------------------------------------------------------
+
+    def _follow(self, intent: OrderIntent) -> None:
+        task = asyncio.ensure_future(self._settle(intent))
+        self._settling.add(task)
+        task.add_done_callback(self._settling.discard)
+
+    async def _settle(self, intent: OrderIntent) -> None:
+        try:
+            settlement = await self._executor.settle(intent)
+        except (Unavailable, TimeoutError) as error:
+            # Still in flight: the reservation stays, the next reconcile settles it.
+            log.warning("order %s not settled yet: %s", intent.client_id, error)
+            return
+        except Exception as error:  # noqa: BLE001 - a broken settlement must halt, not vanish
+            reason = f"order {intent.client_id} could not be settled: {error!r}"
+            log.error(reason)
+            self._risk_guard.halt(reason)
+            return
+        try:
+            self.tell(_Settled(settlement))
+        except Exception:  # noqa: BLE001 - the actor stopped; release here instead
+            self._release(settlement)
+
+    def _release(self, settlement: Settlement) -> None:
+        intent = settlement.order.intent
+        self._reserved.pop(intent.signal_id, None)
+        for fill in settlement.fills:
+            self._balance.on_fill(fill)
+        if settlement.fills:
+            self._validator.record_trade(intent.market)
+        else:
+            self._balance.invalidate(f"order {intent.client_id} settled")
+        if self._on_settled is not None:
+            self._on_settled(settlement)
+
+
+def _outcome(order: Order) -> OrderOutcome:
+    if order.state is OrderState.REJECTED:
+        return OrderOutcome.REJECTED
+    if order.state is OrderState.IN_FLIGHT_UNKNOWN:
+        return OrderOutcome.UNKNOWN
+    return OrderOutcome.ACCEPTED

@@ -1,0 +1,208 @@
+"""The trader: one subaccount's trading system as the rest of the program sees it.
+
+A :class:`Trader` is built by :func:`dydx_trader.bootstrap.build_trader` and
+owns its parts; callers use :meth:`Trader.start`, :meth:`Trader.submit` or
+:meth:`Trader.preview` signals, read :meth:`Trader.status`, and :meth:`Trader.stop`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Final, Protocol
+
+from dydx_trader.app.account_actor import AccountActor, PreviewSignal, SubmitSignal, TradeResult
+from dydx_trader.app.actor import EXIT_ACTOR_FAILED, Supervisor
+from dydx_trader.app.balance import BalanceManager
+from dydx_trader.app.executor import OrderExecutor
+from dydx_trader.app.market_data import MarketDataManager
+from dydx_trader.app.ports import ChainNode, TraderJournal, VenueFeed, VenueReader
+from dydx_trader.app.risk_guard import RiskGuard, TradingStateStore
+from dydx_trader.app.validation import SignalValidator, ValidationResult
+from dydx_trader.domain.account import Subaccount
+from dydx_trader.domain.errors import DydxTraderError, SecretUnavailable, VenueUnavailable
+from dydx_trader.domain.margin import AccountRisk, assess
+from dydx_trader.domain.proposal import OrderProposal
+from dydx_trader.domain.signal import Signal
+from dydx_trader.domain.trading_state import TradingState
+from dydx_trader.domain.venue import Candle, CandleResolution
+
+log = logging.getLogger(__name__)
+
+# One decision takes milliseconds; a queue of a thousand signals takes seconds.
+DECIDE_TIMEOUT_S: Final = 120.0
+WATCH_ONLY: Final = "this trader was built without a mnemonic: it can preview, not trade"
+
+
+class JournalPort(TraderJournal, TradingStateStore, Protocol):
+    """Everything a trader keeps in its journal: decisions, orders, trading state."""
+
+
+@dataclass(frozen=True, slots=True)
+class TraderStatus:
+    """What a trader is doing, read-only.
+
+    ``risk`` is the latest account valuation: the cached balance snapshot's
+    while running (``None`` when none is fresh), the venue's final figures once
+    stopped. ``reserved`` are the worst cases of the orders in flight,
+    ``in_flight`` how many sent orders are still followed, ``failure`` why the
+    actor crashed (``None`` while healthy).
+    """
+
+    owner: Subaccount
+    watch_only: bool
+    trading_state: TradingState
+    trading_reason: str
+    risk: AccountRisk | None
+    reserved: tuple[OrderProposal, ...]
+    in_flight: int
+    failure: str | None
+
+
+class Trader:
+    """A wired trading system for one subaccount: :meth:`start`, :meth:`submit`
+    or :meth:`preview` signals, :meth:`status`, :meth:`stop`. Built by
+    :func:`build_trader`; its parts are its own."""
+
+    def __init__(
+        self,
+        *,
+        owner: Subaccount,
+        indexer: VenueReader,
+        node: ChainNode,
+        journal: JournalPort,
+        feed: VenueFeed,
+        market_data: MarketDataManager,
+        balance: BalanceManager,
+        risk_guard: RiskGuard,
+        executor: OrderExecutor,
+        validator: SignalValidator,
+        actor: AccountActor,
+        watch_only: bool,
+    ) -> None:
+        self._owner = owner
+        self._indexer = indexer
+        self._node = node
+        self._journal = journal
+        self._feed = feed
+        self._market_data = market_data
+        self._balance = balance
+        self._risk_guard = risk_guard
+        self._executor = executor
+        self._validator = validator
+        self._actor = actor
+        self._watch_only = watch_only
+        self._supervisor = Supervisor(on_failure=risk_guard.halt)
+        self._tasks: list[asyncio.Task[None]] = []
+        self._final_risk: AccountRisk | None = None
+        self._stopped = False
+
+    async def start(
+        self,
+        *,
+        follow_streams: bool = True,
+        candle_series: Sequence[tuple[str, CandleResolution]] = (),
+    ) -> None:
+        """Read markets, reconcile in-flight orders, then accept signals.
+
+        With ``follow_streams`` the market data (and ``candle_series``) and the
+        account follow the indexer's WebSocket.
+        """
+        await self._market_data.refresh()
+        if self._journal.read_only:
+            # A preview's trader: it sends nothing and may record nothing; the
+            # trader that sent the orders in flight settles them.
+            self._supervisor.start(self._actor)
+            return
+        try:
+            settled = await self._executor.reconcile()
+        except (TimeoutError, DydxTraderError) as error:
+            # An order whose outcome cannot be settled blocks new trading: no signal
+            # may be sized while the account may hold what the journal does not know.
+            reason = (
+                f"reconciliation of in-flight orders failed: {str(error) or type(error).__name__}"
+            )
+            self._risk_guard.halt(reason)
+            raise VenueUnavailable(
+                f"{reason}; trading is HALTED (resume with `dydx-trader trading-state active`)"
+            ) from None
+        if settled:
+            log.info("reconciled %d order(s) left in flight", len(settled))
+        self._supervisor.start(self._actor)
+        if follow_streams:
+            self._tasks.append(asyncio.ensure_future(self._market_data.run(candle_series)))
+            self._tasks.append(asyncio.ensure_future(self._balance.follow(self._feed)))
+
+    async def submit(self, signal: Signal, timeout_s: float = DECIDE_TIMEOUT_S) -> TradeResult:
+        """Validate and decide on ``signal``, journal it, and send its order if accepted."""
+        if self._watch_only:
+            raise SecretUnavailable(WATCH_ONLY)
+        result: TradeResult = await self._actor.ask(SubmitSignal(signal), timeout_s)
+        return result
+
+    async def preview(self, signal: Signal, timeout_s: float = DECIDE_TIMEOUT_S) -> TradeResult:
+        """Decide on ``signal`` without validating, journaling or sending anything."""
+        result: TradeResult = await self._actor.ask(PreviewSignal(signal), timeout_s)
+        return result
+
+    def validate(self, signal: Signal) -> ValidationResult:
+        """The validator's verdict on ``signal`` (what a submit would check first)."""
+        return self._validator.validate(signal)
+
+    def candles(self, market: str, resolution: CandleResolution) -> tuple[Candle, ...]:
+        """The market data's candle series, oldest first (the newest may be forming)."""
+        return self._market_data.candles(market, resolution)
+
+    async def sample_risk(self) -> AccountRisk:
+        """The account's figures from a balance snapshot proven fresh (cached or fetched).
+
+        Raises ``StaleAccountData`` (or another ``Unavailable``) when none can be had.
+        """
+        snapshot = self._balance.cached() or await self._balance.get_snapshot()
+        return snapshot.risk
+
+    def status(self) -> TraderStatus:
+        """A read-only view of what the trader is doing."""
+        failure = self._supervisor.failure
+        cached = self._balance.cached() if not self._stopped else None
+        state = self._risk_guard.state
+        return TraderStatus(
+            owner=self._owner,
+            watch_only=self._watch_only,
+            trading_state=state,
+            trading_reason="" if state is TradingState.ACTIVE else self._risk_guard.last_reason,
+            risk=cached.risk if cached is not None else self._final_risk,
+            reserved=self._actor.reserved,
+            in_flight=self._actor.in_flight,
+            failure=None if failure is None else f"{type(failure).__name__}: {failure}",
+        )
+
+    @property
+    def exit_code(self) -> int:
+        """0, or the non-zero code of a crashed actor (the process exits with it)."""
+        return EXIT_ACTOR_FAILED if self._supervisor.failed else 0
+
+    async def wait_settled(self) -> None:
+        """Until every order sent so far is settled."""
+        await self._actor.settle_all()
+
+    async def stop(self) -> None:
+        """No new signals; wait for in-flight outcomes; read the final figures; close."""
+        await self._actor.settle_all()
+        await self._actor.stop()
+        for task in self._tasks:
+            task.cancel()
+        for task in self._tasks:
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await task
+        self._tasks.clear()
+        with contextlib.suppress(DydxTraderError):
+            account = await self._indexer.get_account(self._owner.address, self._owner.number)
+            self._final_risk = assess(account, await self._indexer.get_markets())
+        self._stopped = True
+        await self._node.close()
+        await self._indexer.close()
+        self._journal.close()

@@ -1,1 +1,0 @@
-"""dydx-trader."""
