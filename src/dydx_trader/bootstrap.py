@@ -33,10 +33,12 @@ from dydx_trader.adapters.journal import Journal
 from dydx_trader.app.account_actor import AccountActor
 from dydx_trader.app.balance import BalanceManager
 from dydx_trader.app.executor import OrderExecutor, Settlement
+from dydx_trader.app.foreign_activity import ForeignActivityMonitor
 from dydx_trader.app.heights import ChainHeightCache
 from dydx_trader.app.market_data import MarketDataManager
 from dydx_trader.app.ports import ChainNode, Clock, OrderSender, SystemClock, VenueFeed, VenueReader
 from dydx_trader.app.risk_guard import RiskGuard
+from dydx_trader.app.settlement import Settler
 from dydx_trader.app.trader import WATCH_ONLY, JournalPort, Trader
 from dydx_trader.app.validation import SignalValidator
 from dydx_trader.app.volatility import MarketAtr, no_atr
@@ -134,10 +136,23 @@ async def build_trader(
         indexer,
         journal,
         market_data.market,
-        poll_interval_s=settle_poll_s,
-        settle_timeout_s=settings.execution.confirm_timeout_s,
     )
-    balance.add_listener(executor.notify)
+    settler = Settler(
+        executor,
+        journal,
+        confirm_timeout_s=settings.execution.confirm_timeout_s,
+        clock=clock.monotonic,
+        # Late-bound: the actor below owns the reservations these settle.
+        on_settled=lambda settlement: actor.settled(settlement),
+        on_unsettled=lambda intent, reason: actor.unsettled(intent, reason),
+        on_fault=lambda intent, error: actor.faulted(intent, error),
+        poll_interval_s=settle_poll_s,
+    )
+    foreign = ForeignActivityMonitor(
+        indexer, journal, journal, address=owner.address, subaccount_number=owner.number
+    )
+    balance.add_listener(settler.notify)
+    balance.add_listener(foreign.on_subaccount_update)
     validator = SignalValidator(
         settings.validation_config(),
         markets=lambda ticker: _known(market_data, ticker),
@@ -152,6 +167,7 @@ async def build_trader(
         policy=policy,
         limits=_limits_by_market(settings),
         executor=executor,
+        settler=settler,
         journal=journal,
         risk_guard=risk_guard,
         heights=ChainHeightCache(node, max_age_s=height_max_age_s, clock=clock),
@@ -178,6 +194,8 @@ async def build_trader(
         balance=balance,
         risk_guard=risk_guard,
         executor=executor,
+        settler=settler,
+        foreign=foreign,
         validator=validator,
         actor=actor,
         watch_only=sender is None,

@@ -3,14 +3,14 @@ through the composition root, exactly as ``dydx-trader run`` wires them."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import AsyncIterator, Iterator
 from datetime import UTC, datetime
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
 import pytest
-from e2e_harness import journal_at, settings_for, start_trader, venue_of
+from e2e_harness import SignalFactory, journal_at, settings_for, start_trader, venue_of
 
 from dydx_devnet.server import Devnet, DevnetConfig
 from dydx_devnet.state import EngineConfig
@@ -66,9 +66,6 @@ def journal(settings: Settings) -> Iterator[Journal]:
         yield connection
     finally:
         connection.close()
-
-
-SignalFactory = Callable[..., Signal]
 
 
 @pytest.fixture

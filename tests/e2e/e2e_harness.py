@@ -4,6 +4,7 @@ reads the venue and the journal through its own connections, as an operator woul
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from decimal import Decimal
 from typing import Any
 
@@ -14,8 +15,12 @@ from dydx_trader.adapters.dydx.network import NetworkProfile, network_profile
 from dydx_trader.adapters.journal import Journal
 from dydx_trader.bootstrap import Trader, build_trader
 from dydx_trader.config import Settings
+from dydx_trader.domain.signal import Signal
 from dydx_trader.secrets import Secret
 from kit.trader import kit_settings as settings_for
+
+SignalFactory = Callable[..., Signal]
+"""The ``make_signal`` fixture: a Signal from keyword overrides."""
 
 __all__ = ("journal_at", "profile_of", "settings_for", "start_trader", "venue_of")
 
@@ -32,7 +37,12 @@ def profile_of(devnet: Devnet) -> NetworkProfile:
 
 
 async def start_trader(
-    devnet: Devnet, settings: Settings, *, fund: bool = True, **adapters: Any
+    devnet: Devnet,
+    settings: Settings,
+    *,
+    fund: bool = True,
+    follow_streams: bool = False,
+    **adapters: Any,
 ) -> Trader:
     """A started trader for the devnet's demo account; ``adapters`` replace the
     real ones (``journal=``, ``node=``, ``sender=``...) as in ``build_trader``."""
@@ -46,7 +56,7 @@ async def start_trader(
         settle_poll_s=0.05,
         **adapters,
     )
-    await trader.start(follow_streams=False)
+    await trader.start(follow_streams=follow_streams)
     return trader
 
 

@@ -4,13 +4,12 @@ journal write, a crash after the send, and a thousand signals at once."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
 import pytest
-from e2e_harness import journal_at, profile_of, settings_for, start_trader
+from e2e_harness import SignalFactory, journal_at, profile_of, settings_for, start_trader
 
 from dydx_devnet.server import Devnet
 from dydx_trader.adapters.dydx.indexer import IndexerGateway
@@ -20,9 +19,6 @@ from dydx_trader.bootstrap import Trader
 from dydx_trader.domain.decision import Outcome
 from dydx_trader.domain.margin import assess
 from dydx_trader.domain.order import Order, OrderIntent, OrderState
-from dydx_trader.domain.signal import Signal
-
-SignalFactory = Callable[..., Signal]
 
 
 class Crash(BaseException):

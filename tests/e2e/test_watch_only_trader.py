@@ -7,8 +7,7 @@ from decimal import Decimal
 from pathlib import Path
 
 import pytest
-from conftest import SignalFactory
-from e2e_harness import journal_at, profile_of, settings_for
+from e2e_harness import SignalFactory, journal_at, profile_of, settings_for
 
 from dydx_devnet.demo import DEMO_ADDRESS
 from dydx_devnet.server import Devnet

@@ -155,8 +155,24 @@ class FakeExchange:
         ticker: str | None = None,
         status: str | None = None,
         limit: int | None = None,
+        good_til_block_before_or_at: int | None = None,
+        good_til_block_after: int | None = None,
     ) -> tuple[IndexerOrder, ...]:
-        return tuple(o for o in self.orders if ticker is None or o.ticker == ticker)
+        found = [
+            o
+            for o in self.orders
+            if (ticker is None or o.ticker == ticker)
+            and (status is None or o.status == status)
+            and (
+                good_til_block_before_or_at is None
+                or (o.good_til_block or 0) <= good_til_block_before_or_at
+            )
+            and (good_til_block_after is None or (o.good_til_block or 0) > good_til_block_after)
+        ]
+        return tuple(found[:limit] if limit else found)
+
+    async def get_order(self, order_id: str) -> IndexerOrder | None:
+        return next((o for o in self.orders if o.order_id == order_id), None)
 
     async def get_fills(
         self,
@@ -165,8 +181,18 @@ class FakeExchange:
         *,
         market: str | None = None,
         limit: int | None = None,
+        created_before_or_at_height: int | None = None,
     ) -> tuple[IndexerFill, ...]:
-        return tuple(f for f in self.fills if market is None or f.ticker == market)
+        found = [
+            f
+            for f in self.fills
+            if (market is None or f.ticker == market)
+            and (
+                created_before_or_at_height is None
+                or f.created_at_height <= created_before_or_at_height
+            )
+        ]
+        return tuple(found[:limit] if limit else found)
 
     # -- the node ------------------------------------------------------------------------
 

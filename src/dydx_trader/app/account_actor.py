@@ -21,7 +21,6 @@ halts trading with a reason naming the signal.
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, replace
@@ -32,6 +31,7 @@ from dydx_trader.app.balance import BalanceManager, BalanceSnapshot
 from dydx_trader.app.executor import OrderExecutor, Settlement
 from dydx_trader.app.ports import ChainHeightReader, Clock, DecisionJournal, MarketSource
 from dydx_trader.app.risk_guard import RiskGuard
+from dydx_trader.app.settlement import Settler
 from dydx_trader.app.validation import SignalValidator
 from dydx_trader.domain.account import Subaccount
 from dydx_trader.domain.decide import decide
@@ -109,6 +109,7 @@ class AccountActor(Actor):
         policy: SizingPolicy,
         limits: Callable[[str], RiskLimits],
         executor: OrderExecutor,
+        settler: Settler,
         journal: DecisionJournal,
         risk_guard: RiskGuard,
         heights: ChainHeightReader,
@@ -125,6 +126,7 @@ class AccountActor(Actor):
         self._policy = policy
         self._limits = limits
         self._executor = executor
+        self._settler = settler
         self._journal = journal
         self._risk_guard = risk_guard
         self._heights = heights
@@ -134,7 +136,6 @@ class AccountActor(Actor):
         self._on_settled = on_settled
         # The worst case of every order in flight, by the signal it serves.
         self._reserved: dict[str, OrderProposal] = {}
-        self._settling: set[asyncio.Task[None]] = set()
         # The snapshot whose equity the kill switch last saw: a cached snapshot
         # re-read by the next decision carries no new sample (and the switch's
         # drawdown window grows with every sample fed to it).
@@ -163,12 +164,7 @@ class AccountActor(Actor):
     @property
     def in_flight(self) -> int:
         """How many sent orders are still being followed."""
-        return len(self._settling)
-
-    async def settle_all(self) -> None:
-        """Wait until every order this actor sent is settled (clean shutdown)."""
-        while self._settling:
-            await asyncio.gather(*tuple(self._settling), return_exceptions=True)
+        return len(self._settler.following)
 
     async def _guarded(
         self, signal: Signal, handle: Callable[[Signal], Awaitable[TradeResult]]
@@ -303,32 +299,42 @@ class AccountActor(Actor):
         return order
 
     # -- settlement ----------------------------------------------------------------
+    # The settler calls these from its tasks, on this actor's event loop.
 
     def _follow(self, intent: OrderIntent) -> None:
-        task = asyncio.ensure_future(self._settle(intent))
-        self._settling.add(task)
-        task.add_done_callback(self._settling.discard)
+        self._settler.follow(intent)
 
-    async def _settle(self, intent: OrderIntent) -> None:
-        try:
-            settlement = await self._executor.settle(intent)
-        except (Unavailable, TimeoutError) as error:
-            # Still in flight: the reservation stays, the next reconcile settles it.
-            log.warning("order %s not settled yet: %s", intent.client_id, error)
-            return
-        except Exception as error:  # noqa: BLE001 - a broken settlement must halt, not vanish
-            reason = f"order {intent.client_id} could not be settled: {error!r}"
-            log.error(reason)
-            self._risk_guard.halt(reason)
-            return
+    def settled(self, settlement: Settlement) -> None:
+        """The settler's final word on an order: release its reservation in turn
+        with the decisions (through the mailbox), or at once once stopped."""
         try:
             self.tell(_Settled(settlement))
         except Exception:  # noqa: BLE001 - the actor stopped; release here instead
             self._release(settlement)
 
+    def unsettled(self, intent: OrderIntent, reason: str) -> None:
+        """An order not settled in time: the kill switch counts it; the
+        reservation stays and the settler keeps following it."""
+        log.warning("%s", reason)
+        self._risk_guard.record_outcome(OrderOutcome.UNSETTLED)
+
+    def faulted(self, intent: OrderIntent, error: Exception) -> None:
+        """Settling ``intent`` met something broken (malformed venue data, the
+        journal failing): halt trading, naming the order; keep following it."""
+        reason = (
+            f"order {intent.client_id} (signal {intent.signal_id}, {intent.market}) "
+            f"could not be settled: {type(error).__name__}: {error}"
+        )
+        log.error("%s", reason)
+        self._risk_guard.halt(reason)
+
     def _release(self, settlement: Settlement) -> None:
         intent = settlement.order.intent
         self._reserved.pop(intent.signal_id, None)
+        # The next snapshot must already hold what settled this order.
+        self._balance.require_height(
+            settlement.height, f"order {intent.client_id} settled at {settlement.height}"
+        )
         for fill in settlement.fills:
             self._balance.on_fill(fill)
         if settlement.fills:

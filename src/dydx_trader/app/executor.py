@@ -18,8 +18,6 @@ out again, which the chain dedupes by order id).
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import logging
 from collections.abc import Callable
 
@@ -44,11 +42,9 @@ log = logging.getLogger(__name__)
 class OrderExecutor:
     """Sends the orders of one subaccount and reads their outcome.
 
-    ``market_spec`` converts fill sizes to quantums. :meth:`settle` and
-    :meth:`reconcile` are the first, bounded settlement loop (poll every
-    ``poll_interval_s``, woken early by :meth:`notify`, give up after
-    ``settle_timeout_s``); the :class:`~dydx_trader.app.settlement.Settler`
-    replaces them with one that never gives up.
+    ``market_spec`` converts fill sizes to quantums. :meth:`settle_once` is
+    one read of an order's outcome; the :class:`~dydx_trader.app.settlement.Settler`
+    repeats it until the order is final, and never gives up.
     """
 
     def __init__(
@@ -57,17 +53,11 @@ class OrderExecutor:
         venue: VenueOrders,
         journal: OrderJournal,
         market_spec: Callable[[str], MarketSpec],
-        *,
-        poll_interval_s: float = 1.0,
-        settle_timeout_s: float = 60.0,
     ) -> None:
         self._sender = sender
         self._venue = venue
         self._journal = journal
         self._reconciler = OrderReconciler(venue, journal, market_spec)
-        self._poll_interval_s = poll_interval_s
-        self._settle_timeout_s = settle_timeout_s
-        self._news = asyncio.Event()
 
     @property
     def sender(self) -> OrderSender:
@@ -163,32 +153,3 @@ class OrderExecutor:
     async def settle_once(self, intent: OrderIntent) -> Settlement | None:
         """One read of the indexer for ``intent``'s order (see :mod:`.reconciler`)."""
         return await self._reconciler.settle_once(intent)
-
-    # -- the first settlement loop (superseded by the Settler) ------------------------
-
-    def notify(self, update: object = None) -> None:
-        """The account's stream reported a change: wake every :meth:`settle` now."""
-        news, self._news = self._news, asyncio.Event()
-        news.set()
-
-    async def settle(self, intent: OrderIntent) -> Settlement:
-        """Call :meth:`settle_once` until the order is final.
-
-        Raises ``TimeoutError`` after ``settle_timeout_s`` (the order stays in
-        flight in the journal) and lets venue read errors through.
-        """
-        async with asyncio.timeout(self._settle_timeout_s):
-            while True:
-                news = self._news
-                settled = await self.settle_once(intent)
-                if settled is not None:
-                    return settled
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(news.wait(), self._poll_interval_s)
-
-    async def reconcile(self) -> list[Settlement]:
-        """Settle every order the journal still has in flight (startup, before trading)."""
-        settled = []
-        for order in self._journal.in_flight_orders():
-            settled.append(await self.settle(order.intent))
-        return settled

@@ -18,12 +18,25 @@ from dydx_trader.app.account_actor import AccountActor, PreviewSignal, SubmitSig
 from dydx_trader.app.actor import EXIT_ACTOR_FAILED, Supervisor
 from dydx_trader.app.balance import BalanceManager
 from dydx_trader.app.executor import OrderExecutor
+from dydx_trader.app.foreign_activity import ForeignActivityMonitor
 from dydx_trader.app.market_data import MarketDataManager
-from dydx_trader.app.ports import ChainNode, TraderJournal, VenueFeed, VenueReader
+from dydx_trader.app.ports import (
+    ChainNode,
+    ForeignActivityJournal,
+    TraderJournal,
+    VenueFeed,
+    VenueReader,
+)
 from dydx_trader.app.risk_guard import RiskGuard, TradingStateStore
+from dydx_trader.app.settlement import Settler
 from dydx_trader.app.validation import SignalValidator, ValidationResult
 from dydx_trader.domain.account import Subaccount
-from dydx_trader.domain.errors import DydxTraderError, SecretUnavailable, VenueUnavailable
+from dydx_trader.domain.errors import (
+    DydxTraderError,
+    SecretUnavailable,
+    VenueUnavailable,
+    describe,
+)
 from dydx_trader.domain.margin import AccountRisk, assess
 from dydx_trader.domain.proposal import OrderProposal
 from dydx_trader.domain.signal import Signal
@@ -34,11 +47,15 @@ log = logging.getLogger(__name__)
 
 # One decision takes milliseconds; a queue of a thousand signals takes seconds.
 DECIDE_TIMEOUT_S: Final = 120.0
+# A clean stop waits this long for the orders in flight to settle; what is left
+# stays in flight in the journal and is settled at the next start.
+STOP_SETTLE_TIMEOUT_S: Final = 120.0
 WATCH_ONLY: Final = "this trader was built without a mnemonic: it can preview, not trade"
 
 
-class JournalPort(TraderJournal, TradingStateStore, Protocol):
-    """Everything a trader keeps in its journal: decisions, orders, trading state."""
+class JournalPort(TraderJournal, TradingStateStore, ForeignActivityJournal, Protocol):
+    """Everything a trader keeps in its journal: decisions, orders, trading state,
+    and the foreign activity seen on its subaccount."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -79,6 +96,8 @@ class Trader:
         balance: BalanceManager,
         risk_guard: RiskGuard,
         executor: OrderExecutor,
+        settler: Settler,
+        foreign: ForeignActivityMonitor,
         validator: SignalValidator,
         actor: AccountActor,
         watch_only: bool,
@@ -92,6 +111,8 @@ class Trader:
         self._balance = balance
         self._risk_guard = risk_guard
         self._executor = executor
+        self._settler = settler
+        self._foreign = foreign
         self._validator = validator
         self._actor = actor
         self._watch_only = watch_only
@@ -118,13 +139,12 @@ class Trader:
             self._supervisor.start(self._actor)
             return
         try:
-            settled = await self._executor.reconcile()
-        except (TimeoutError, DydxTraderError) as error:
+            settled = await self._settler.reconcile()
+            await self._foreign.scan()
+        except Exception as error:  # noqa: BLE001 - whatever it is, no trade may follow it
             # An order whose outcome cannot be settled blocks new trading: no signal
             # may be sized while the account may hold what the journal does not know.
-            reason = (
-                f"reconciliation of in-flight orders failed: {str(error) or type(error).__name__}"
-            )
+            reason = f"reconciliation of in-flight orders failed: {describe(error)}"
             self._risk_guard.halt(reason)
             raise VenueUnavailable(
                 f"{reason}; trading is HALTED (resume with `dydx-trader trading-state active`)"
@@ -187,12 +207,25 @@ class Trader:
 
     async def wait_settled(self) -> None:
         """Until every order sent so far is settled."""
-        await self._actor.settle_all()
+        await self._settler.settle_all()
 
     async def stop(self) -> None:
-        """No new signals; wait for in-flight outcomes; read the final figures; close."""
-        await self._actor.settle_all()
+        """Stop in the order that loses nothing: the actor takes no new signal and
+        finishes the ones in its mailbox (which may send orders); then every order
+        in flight settles (bounded by :data:`STOP_SETTLE_TIMEOUT_S`; what is left
+        stays in flight in the journal for the next start); then the streams and
+        adapters close. Call it after closing the intake (webhook, strategies)."""
         await self._actor.stop()
+        try:
+            async with asyncio.timeout(STOP_SETTLE_TIMEOUT_S):
+                await self._settler.settle_all()
+        except TimeoutError:
+            log.warning(
+                "stopping with %d order(s) still in flight; the next start settles them",
+                len(self._settler.following),
+            )
+        await self._settler.close()
+        await self._foreign.drain()
         for task in self._tasks:
             task.cancel()
         for task in self._tasks:

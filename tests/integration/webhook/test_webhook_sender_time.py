@@ -11,6 +11,7 @@ import pytest
 from webhook_harness import NOW, SECRET_TEXT, Webhook, running_webhook
 
 from dydx_trader.app.validation import SignalValidator, ValidationConfig
+from kit.clock import FakeClock
 
 SKEW_S = 5.0
 
@@ -70,7 +71,9 @@ async def test_post_when_alert_was_delayed_then_the_validator_refuses_it_as_stal
     late = (NOW - timedelta(minutes=10)).isoformat()
     status, _ = await post(hook, time=late, id="tv-late")
     assert status == 202
-    validator = SignalValidator(ValidationConfig(), markets=None, clock=lambda: NOW.astimezone(UTC))
+    validator = SignalValidator(
+        ValidationConfig(), markets=None, clock=FakeClock(NOW.astimezone(UTC))
+    )
 
     verdict = validator.validate(hook.recorder.signals[0])
 

@@ -11,13 +11,13 @@ from dydx_payloads import load_fixture
 from fake_indexer import FakeIndexer, Reply
 
 from dydx_trader.adapters.dydx.indexer import IndexerGateway
+from dydx_trader.adapters.dydx.market_wire import parse_market
 from dydx_trader.adapters.dydx.retry import RetryPolicy
 from dydx_trader.adapters.journal import Journal
 from dydx_trader.app.executor import OrderExecutor, Settlement
 from dydx_trader.app.settlement import Settler
 from dydx_trader.domain.broadcast import BroadcastOutcome, SignedOrder, Unknown
 from dydx_trader.domain.errors import OrderOutcomeUnknown
-from dydx_trader.domain.market import parse_market
 from dydx_trader.domain.order import OrderFlags, OrderIntent, OrderState, TimeInForce
 from dydx_trader.domain.side import Side
 

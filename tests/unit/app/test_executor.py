@@ -11,7 +11,7 @@ import pytest
 from venue_fakes import BTC, FakeSender, FakeVenue, FlakyJournal, intent
 
 from dydx_trader.adapters.journal import Journal
-from dydx_trader.app.executor import OrderExecutor
+from dydx_trader.app.executor import OrderExecutor, Settlement
 from dydx_trader.domain.broadcast import Accepted, Rejected, Unknown
 from dydx_trader.domain.errors import (
     ClientIdConflict,
@@ -19,7 +19,7 @@ from dydx_trader.domain.errors import (
     OrderOutcomeUnknown,
     VenueRejected,
 )
-from dydx_trader.domain.order import OrderState
+from dydx_trader.domain.order import OrderIntent, OrderState
 from dydx_trader.domain.venue import IndexerOrderStatus
 
 
@@ -29,14 +29,15 @@ def journal(tmp_path: Path) -> Journal:
 
 
 def executor(sender: FakeSender, venue: FakeVenue, journal: object) -> OrderExecutor:
-    return OrderExecutor(
-        sender,
-        venue,
-        journal,  # type: ignore[arg-type]
-        lambda _: BTC,
-        poll_interval_s=0.001,
-        settle_timeout_s=2,
-    )
+    return OrderExecutor(sender, venue, journal, lambda _: BTC)  # type: ignore[arg-type]
+
+
+async def settle(run: OrderExecutor, order_intent: OrderIntent) -> Settlement:
+    """Read the venue until the order is final (what the Settler does, minus backoff)."""
+    async with asyncio.timeout(2):
+        while (settled := await run.settle_once(order_intent)) is None:
+            await asyncio.sleep(0.001)
+    return settled
 
 
 async def test_submit_when_answer_lost_then_in_flight_unknown_and_settled_filled_from_venue(
@@ -55,7 +56,7 @@ async def test_submit_when_answer_lost_then_in_flight_unknown_and_settled_filled
     venue.fill(listed.order_id, Decimal("0.0001"))
     venue.fill(listed.order_id, Decimal("0.0001"))
     venue.height = 102
-    settlement = await run.settle(order_intent)
+    settlement = await settle(run, order_intent)
     assert settlement.order.state is OrderState.FILLED
     assert settlement.order.filled_quantums == 2_000_000
     assert len(settlement.fills) == 2 and settlement.height == 102
@@ -71,7 +72,7 @@ async def test_submit_when_rejected_code_then_rejected_and_settles_at_once_witho
     run = executor(FakeSender(rejected, journal), venue, journal)
 
     order = await run.submit(order_intent)
-    settlement = await run.settle(order_intent)
+    settlement = await settle(run, order_intent)
 
     assert order.state is OrderState.REJECTED
     assert settlement.order.state is OrderState.REJECTED and settlement.fills == ()
@@ -199,37 +200,3 @@ async def test_submit_when_client_id_held_by_another_intent_then_conflict_and_no
         await executor(sender, FakeVenue(height=101), journal).submit(other)
 
     assert sender.sent == []
-
-
-async def test_settle_when_stream_news_and_poll_slow_then_settlement_wakes_at_once(
-    journal: Journal,
-) -> None:
-    order_intent = intent("s11", quantums=1_000_000, good_til_block=110)
-    venue = FakeVenue(height=101)
-    sender = FakeSender(Accepted("HASH"), journal)
-    run = OrderExecutor(sender, venue, journal, lambda _: BTC, poll_interval_s=30)
-    await run.submit(order_intent)
-    settling = asyncio.ensure_future(run.settle(order_intent))
-    await asyncio.sleep(0.05)
-    assert not settling.done()
-
-    listed = venue.show(order_intent, IndexerOrderStatus.FILLED, Decimal("0.0001"))
-    venue.fill(listed.order_id, Decimal("0.0001"))
-    run.notify()
-
-    settlement = await asyncio.wait_for(settling, timeout=5)
-    assert settlement.order.state is OrderState.FILLED
-
-
-async def test_reconcile_after_restart_then_in_flight_orders_settled_not_resent(
-    journal: Journal,
-) -> None:
-    order_intent = intent("s12", good_til_block=110)
-    journal.record_intent(order_intent)  # the process died before sending
-    sender = FakeSender(Accepted("HASH"), journal)
-    run = executor(sender, FakeVenue(height=120), journal)
-
-    settled = await run.reconcile()
-
-    assert [s.order.state for s in settled] == [OrderState.EXPIRED]
-    assert sender.sent == [] and journal.in_flight_orders() == []

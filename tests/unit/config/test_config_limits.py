@@ -8,7 +8,7 @@ import pytest
 
 from dydx_trader.config import load_config
 from dydx_trader.domain.errors import InvalidInput
-from dydx_trader.domain.order import MAX_GOOD_TIL_BLOCK_OFFSET
+from dydx_trader.domain.order_params import MAX_GOOD_TIL_BLOCK_OFFSET
 
 
 def _write(tmp_path: Path, text: str) -> Path:

@@ -8,7 +8,7 @@ from decimal import Decimal
 from dydx_trader.adapters.journal import Journal
 from dydx_trader.domain.decision import Decision
 from dydx_trader.domain.errors import InsufficientFreeCollateral
-from dydx_trader.domain.signal import Signal, SignalSource, SizingHint, HintKind
+from dydx_trader.domain.signal import HintKind, Signal, SignalSource, SizingHint
 
 T0 = datetime(2025, 1, 2, 3, 4, 5, tzinfo=UTC)
 

@@ -9,7 +9,7 @@ from decimal import Decimal
 
 from dydx_trader.domain.errors import DydxTraderError, JournalUnavailable
 from dydx_trader.domain.order import Order, OrderIntent, OrderState
-from dydx_trader.domain.signal import Signal, SignalSource, SizingHint, HintKind
+from dydx_trader.domain.signal import HintKind, Signal, SignalSource, SizingHint
 
 
 def order_from_row(intent_json: str, state: str, filled_quantums: str) -> Order:
