@@ -10,8 +10,8 @@ Services: cosmos auth ``Account``; tendermint ``GetLatestBlock`` and
 has no bank module: balances are empty); dydx clob ``ClobPair(All)`` and
 ``EquityTierLimitConfiguration``; perpetuals ``Perpetual``/``AllPerpetuals``;
 prices ``MarketPrice``/``AllMarketPrices``; feetiers ``PerpetualFeeParams`` and
-``UserFeeTier``. Anything else answers UNIMPLEMENTED, as a node without that
-module would.
+``UserFeeTier``; accountplus ``GetAuthenticators`` and friends. Anything else
+answers UNIMPLEMENTED, as a node without that module would.
 """
 
 from __future__ import annotations
@@ -52,6 +52,7 @@ from v4_proto.dydxprotocol.prices import market_price_pb2
 from v4_proto.dydxprotocol.prices import query_pb2 as prices_query
 from v4_proto.dydxprotocol.prices import query_pb2_grpc as prices_grpc
 
+from dydx_devnet.accountplus import AccountPlus, add_query_servicer
 from dydx_devnet.auth import AccountRegistry, is_valid_address
 from dydx_devnet.faults import Faults
 from dydx_devnet.markets import MarketState, load_genesis_params
@@ -102,11 +103,17 @@ def _abort(context: grpc.ServicerContext, code: grpc.StatusCode, details: str) -
 class NodeServices:
     """Shared state of all servicers; one per devnet."""
 
-    def __init__(self, engine: NodeEngine, accounts: AccountRegistry, faults: Faults) -> None:
+    def __init__(
+        self,
+        engine: NodeEngine,
+        accounts: AccountRegistry,
+        faults: Faults,
+        accountplus: AccountPlus | None = None,
+    ) -> None:
         self.engine = engine
         self.accounts = accounts
         self.faults = faults
-        self.processor = TxProcessor(engine, accounts, engine.chain_id)
+        self.processor = TxProcessor(engine, accounts, engine.chain_id, accountplus)
         params = load_genesis_params()
         self.fee_tiers = [
             fee_params.PerpetualFeeTier(
@@ -445,6 +452,9 @@ class NodeServer:
         perp_grpc.add_QueryServicer_to_server(PerpetualsQuery(services), self._server)
         prices_grpc.add_QueryServicer_to_server(PricesQuery(services), self._server)
         fee_grpc.add_QueryServicer_to_server(FeeTiersQuery(services), self._server)
+        add_query_servicer(
+            self._server, services.processor.accountplus, lambda: services.engine.height
+        )
         self.port = self._server.add_insecure_port(f"{host}:{port}")
         if self.port == 0:
             raise OSError(f"cannot bind gRPC on {host}:{port}")

@@ -31,6 +31,7 @@ from aiohttp import web
 from dydx_v4_client.network import Network, NodeConfig, make_insecure
 
 from dydx_devnet import indexer_api, indexer_ws
+from dydx_devnet.accountplus import AccountPlus
 from dydx_devnet.auth import AccountRegistry, is_valid_address
 from dydx_devnet.demo import DEMO_ADDRESS
 from dydx_devnet.engine import Engine, EngineConfig
@@ -84,6 +85,7 @@ class Devnet:
             raise ValueError(f"block_time must be positive seconds, got {self.config.block_time}")
         self.engine: Engine | None = None
         self.accounts = AccountRegistry()
+        self.accountplus = AccountPlus()  # authenticators (permissioned keys)
         self.faults: Faults = Faults()
         self._runner: web.AppRunner | None = None
         self._node: NodeServer | None = None
@@ -103,7 +105,7 @@ class Devnet:
         self.faults = Faults(engine)
         try:
             self._node = NodeServer(
-                NodeServices(engine, self.accounts, self.faults),
+                NodeServices(engine, self.accounts, self.faults, self.accountplus),
                 host=self.config.host,
                 port=self.config.grpc_port,
             )
