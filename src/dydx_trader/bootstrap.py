@@ -25,6 +25,7 @@ from dydx_v4_client.key_pair import KeyPair
 from dydx_v4_client.node.builder import Builder
 from dydx_v4_client.wallet import Wallet
 
+from dydx_trader.adapters.dydx.bot_key import RevocationWatch, bot_key_gateway
 from dydx_trader.adapters.dydx.indexer import IndexerGateway
 from dydx_trader.adapters.dydx.network import USDC_DENOM, NetworkProfile
 from dydx_trader.adapters.dydx.node import NodeGateway
@@ -146,6 +147,7 @@ async def build_trader(
     *,
     address: str,
     mnemonic: Secret | None,
+    bot_key: Secret | None = None,
     subaccount_number: int | None = None,
     clock: Callable[[], datetime] = lambda: datetime.now(UTC),
     on_settled: Callable[[Settlement], None] | None = None,
@@ -157,21 +159,36 @@ async def build_trader(
     ``mnemonic`` signs orders; it is revealed only here, to derive the key,
     and never logged. The chain id used to sign is the one the node reports.
     ``mnemonic=None`` builds a watch-only trader: it reads and previews, and
-    its :meth:`Trader.submit` raises :class:`SecretUnavailable`.
+    its :meth:`Trader.submit` raises :class:`SecretUnavailable`. ``bot_key``
+    (instead of the mnemonic) signs through the owner's authenticator
+    ``settings.account.authenticator_id``, checked against the chain first.
     """
     subaccount = (
         settings.account.subaccount_number if subaccount_number is None else subaccount_number
     )
     key = None if mnemonic is None else _key_for(mnemonic, address)
+    authenticator_id = _bot_key_settings(settings, mnemonic, bot_key)
     indexer = IndexerGateway(profile.indexer_url)
     node = await NodeGateway.connect(profile, timeout_s=settings.execution.send_timeout_s)
+    gateway: OrderGateway | RevocationWatch | _WatchOnlySender = _WatchOnlySender()
     try:
         chain_id = await node.chain_id()  # also proves the node answers, signer or not
         numbers = None if key is None else await node.account_numbers(address)
+        if bot_key is not None and authenticator_id is not None:
+            gateway = await bot_key_gateway(
+                node,
+                Builder(chain_id, USDC_DENOM),
+                owner=address,
+                subaccount_number=subaccount,
+                authenticator_id=authenticator_id,
+                bot_key=bot_key,
+                timeout_s=settings.execution.send_timeout_s,
+                # The halt path: persisted HALTED with the reason, as the kill switch does.
+                on_revoked=lambda reason: risk_guard.halt(reason),
+            )
     except BaseException:
         await node.close()
         raise
-    gateway: OrderGateway | _WatchOnlySender = _WatchOnlySender()
     if key is not None and numbers is not None:
         gateway = OrderGateway(
             node.channel,
@@ -248,7 +265,7 @@ async def build_trader(
         supervisor=supervisor,
         heights=heights,
         validator=validator,
-        watch_only=key is None,
+        watch_only=key is None and bot_key is None,
     )
 
 
@@ -265,6 +282,23 @@ def _limits_by_market(settings: Settings) -> Callable[[str], RiskLimits]:
 
 
 _WATCH_ONLY = "this trader was built without a mnemonic: it can preview, not trade"
+
+
+def _bot_key_settings(
+    settings: Settings, mnemonic: Secret | None, bot_key: Secret | None
+) -> int | None:
+    """The authenticator id a bot key signs through; refuses a half-configured bot key."""
+    authenticator_id = settings.account.authenticator_id
+    if bot_key is None:
+        return None
+    if mnemonic is not None:
+        raise SecretUnavailable("give either the mnemonic or a bot key, not both")
+    if authenticator_id is None:
+        raise SecretUnavailable(
+            "a bot key signs through an authenticator: set account.authenticator_id "
+            "(`dydx-trader keys create-bot-key` prints it)"
+        )
+    return authenticator_id
 
 
 def _key_for(mnemonic: Secret, address: str) -> KeyPair:

@@ -28,6 +28,7 @@ _COMMAND_MODULES = (
     "dydx_trader.cli.signal_cmd",
     "dydx_trader.cli.size_cmd",
     "dydx_trader.cli.journal_cmd",
+    "dydx_trader.cli.keys_cmd",
 )
 
 

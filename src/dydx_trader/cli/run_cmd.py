@@ -40,12 +40,13 @@ from dydx_trader.app.executor import Settlement
 from dydx_trader.app.session import SessionStats
 from dydx_trader.app.strategy_runner import StrategyAssignment, StrategyRunner
 from dydx_trader.bootstrap import Trader, build_trader
+from dydx_trader.cli.keys_cmd import demo_bot_key
 from dydx_trader.cli.run_view import live_view, summary_table, write_report
 from dydx_trader.config import Settings, load_config
 from dydx_trader.domain.errors import DydxTraderError
 from dydx_trader.domain.signal import Signal
 from dydx_trader.domain.venue import CandleResolution
-from dydx_trader.secrets import Secret, install_log_redaction, load_mnemonic
+from dydx_trader.secrets import Secret, install_log_redaction, load_bot_key, load_mnemonic
 
 log = logging.getLogger(__name__)
 
@@ -154,13 +155,25 @@ async def _paper(
         engine_state = devnet.engine
         assert engine_state is not None
         clock = _Clock(lambda: engine_state.block_time, speed)
+        mnemonic: Secret | None = Secret(DEMO_MNEMONIC)
+        bot_key = None
+        if settings.account.authenticator_id is not None:
+            # Configured for a bot key: paper trading signs the same way, with the
+            # devnet's demo bot key through an authenticator added on this devnet.
+            bot_key, authenticator_id = await demo_bot_key(
+                profile, address, settings.account.subaccount_number
+            )
+            account = settings.account.model_copy(update={"authenticator_id": authenticator_id})
+            settings = settings.model_copy(update={"account": account})
+            mnemonic = None
         return await _session(
             settings,
             lambda on_settled: build_trader(
                 settings,
                 profile,
                 address=address,
-                mnemonic=Secret(DEMO_MNEMONIC),
+                mnemonic=mnemonic,
+                bot_key=bot_key,
                 on_settled=on_settled,
                 # Blocks come every 50 ms here: a good-til-block from a height
                 # a second old would already be in the past.
@@ -225,12 +238,19 @@ async def _live(
     address = address or settings.account.address
     if not address:
         raise ValueError(f"trading on {network} needs an address (--address or account.address)")
-    mnemonic = load_mnemonic()
+    # With a bot key the owner's mnemonic stays off this host.
+    bot_key = None if settings.account.authenticator_id is None else load_bot_key()
+    mnemonic = load_mnemonic() if bot_key is None else None
     console.print(f"dydx-trader live on {network}: {address}/{settings.account.subaccount_number}")
     return await _session(
         settings,
         lambda on_settled: build_trader(
-            settings, profile, address=address, mnemonic=mnemonic, on_settled=on_settled
+            settings,
+            profile,
+            address=address,
+            mnemonic=mnemonic,
+            bot_key=bot_key,
+            on_settled=on_settled,
         ),
         _Clock(lambda: datetime.now(UTC), 1.0),
         finished=lambda: False,

@@ -1,0 +1,338 @@
+"""``dydx-trader keys``: a bot key that can trade and nothing else (dYdX permissioned keys).
+
+* ``keys create-bot-key --address dydx1... [--subaccount 0] [--markets BTC-USD,ETH-USD]``
+  generates a bot key (or takes one with ``--existing-key-file``), writes it to a
+  file only you can read (mode 600), adds the owner's authenticator
+  AllOf(SignatureVerification(bot key), AnyOf(MessageFilter per order message),
+  SubaccountFilter, [ClobPairIdFilter]) and prints its id and the config lines;
+* ``keys list`` shows the account's authenticators, decoded, as trees;
+* ``keys revoke ID`` removes one: the bot key signing through it stops trading.
+
+``create-bot-key`` and ``revoke`` sign with the owner's mnemonic, read from
+``DYDX_TRADER_MNEMONIC_FILE``/``DYDX_TRADER_MNEMONIC`` when set, else asked for
+without echo. It is used for that one transaction and never stored; the bot
+host needs only the bot key.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import importlib
+import os
+from collections.abc import Callable, Coroutine, Mapping
+from pathlib import Path
+from typing import Annotated, Any, NoReturn, TypeVar
+
+import typer
+from coincurve import PrivateKey
+from rich.console import Console
+from rich.tree import Tree
+
+from dydx_trader.adapters.dydx.authenticators import (
+    AuthenticatorNode,
+    bot_authenticator,
+    decode_authenticator,
+    describe,
+)
+from dydx_trader.adapters.dydx.bot_key import key_pair, public_key_of
+from dydx_trader.adapters.dydx.indexer import IndexerGateway, check_address
+from dydx_trader.adapters.dydx.key_admin import KeyAdmin, owner_key_pair
+from dydx_trader.adapters.dydx.network import NetworkName, NetworkProfile, network_profile
+from dydx_trader.adapters.dydx.node import NodeGateway
+from dydx_trader.config import Settings, discover_config_path, load_config
+from dydx_trader.domain.errors import (
+    DydxTraderError,
+    InvalidInput,
+    MalformedPayload,
+    SecretUnavailable,
+)
+from dydx_trader.secrets import (
+    BOT_KEY_FILE_ENV,
+    MNEMONIC_ENV,
+    MNEMONIC_FILE_ENV,
+    Secret,
+    load_bot_key,
+    load_mnemonic,
+    write_private_file,
+)
+
+T = TypeVar("T")
+
+keys_app = typer.Typer(
+    help="Permissioned bot keys: a key that can place and cancel orders, and nothing else.",
+    no_args_is_help=True,
+)
+
+NetworkOption = Annotated[
+    NetworkName | None,
+    typer.Option("--network", help="devnet (local), testnet or mainnet [default: from config]."),
+]
+AddressOption = Annotated[
+    str | None,
+    typer.Option("--address", help="The owner's dydx1... address [default: from config]."),
+]
+IndexerOption = Annotated[
+    str | None, typer.Option("--indexer-url", help="Override the indexer REST URL.")
+]
+GrpcOption = Annotated[
+    str | None, typer.Option("--grpc", help="Override the node gRPC address (host:port).")
+]
+ConfigOption = Annotated[
+    Path | None,
+    typer.Option(
+        "--config", help="Config file [default: $DYDX_TRADER_CONFIG or ./dydx-trader.toml]."
+    ),
+]
+TimeoutOption = Annotated[
+    float, typer.Option("--timeout", min=0.5, max=120, help="Seconds per venue call.")
+]
+
+
+def register(app: typer.Typer) -> None:
+    app.add_typer(keys_app, name="keys")
+
+
+@keys_app.command("create-bot-key")
+def create_bot_key(
+    address: AddressOption = None,
+    subaccount: Annotated[
+        int | None,
+        typer.Option("--subaccount", min=0, max=128_000, help="[default: from config, 0]"),
+    ] = None,
+    markets: Annotated[
+        str | None,
+        typer.Option("--markets", help="Only these markets, e.g. BTC-USD,ETH-USD [default: all]."),
+    ] = None,
+    key_file: Annotated[
+        Path, typer.Option("--key-file", help="Where to write the new bot key (mode 600).")
+    ] = Path("dydx-bot.key"),
+    existing_key_file: Annotated[
+        Path | None,
+        typer.Option("--existing-key-file", help="Use this bot key instead of a new one."),
+    ] = None,
+    network: NetworkOption = None,
+    indexer_url: IndexerOption = None,
+    grpc: GrpcOption = None,
+    config: ConfigOption = None,
+    timeout: TimeoutOption = 10.0,
+) -> None:
+    """Create a bot key and let it trade the owner's subaccount (the owner signs once)."""
+    settings, profile, owner = _target(config, network, indexer_url, grpc, address)
+    number = settings.account.subaccount_number if subaccount is None else subaccount
+    tickers = _tickers(markets)
+    if existing_key_file is not None:
+        bot_key = _reported(lambda: load_bot_key({BOT_KEY_FILE_ENV: str(existing_key_file)}))
+    else:
+        bot_key = Secret(PrivateKey().to_hex())
+    owner_key = _reported(lambda: owner_key_pair(_owner_mnemonic(owner), owner))
+    public_key = public_key_of(key_pair(bot_key))
+
+    async def work() -> tuple[int, dict[str, int]]:
+        async with await NodeGateway.connect(profile, timeout_s=timeout) as node:
+            pairs = await _clob_pairs(profile, tickers, timeout)
+            if existing_key_file is None:
+                write_private_file(key_file, bot_key)  # before the chain names the key
+            admin = KeyAdmin(node, await node.chain_id(), owner_key, timeout_s=timeout)
+            added = await admin.add(bot_authenticator(public_key, number, pairs.values()))
+            return added, pairs
+
+    authenticator_id, pairs = _run(work)
+    where = existing_key_file or key_file
+    typer.echo(f"bot key: {where.resolve()} (mode 600; keep it on the trading host only)")
+    typer.echo(f"bot public key: {public_key.hex()}")
+    scope = ", ".join(pairs) if pairs else "every market"
+    typer.echo(
+        f"authenticator {authenticator_id} added to {owner}: the bot key may place and cancel "
+        f"orders on subaccount {number} ({scope}); it cannot transfer or withdraw"
+    )
+    typer.echo("\nPut these lines in dydx-trader.toml:\n")
+    typer.echo(f'[account]\naddress = "{owner}"\nsubaccount_number = {number}')
+    typer.echo(f"authenticator_id = {authenticator_id}\n")
+    typer.echo(f"and run the trader with:  export {BOT_KEY_FILE_ENV}={where.resolve()}")
+
+
+@keys_app.command("list")
+def list_keys(
+    address: AddressOption = None,
+    network: NetworkOption = None,
+    indexer_url: IndexerOption = None,
+    grpc: GrpcOption = None,
+    config: ConfigOption = None,
+    timeout: TimeoutOption = 10.0,
+) -> None:
+    """The owner's authenticators, decoded, each as a tree."""
+    settings, profile, owner = _target(config, network, indexer_url, grpc, address)
+
+    async def work() -> tuple[tuple[tuple[int, str, bytes], ...], dict[int, str]]:
+        async with await NodeGateway.connect(profile, timeout_s=timeout) as node:
+            found = await node.authenticators(owner)
+        names = {pair: ticker for ticker, pair in (await _all_pairs(profile, timeout)).items()}
+        return found, names
+
+    found, names = _run(work)
+    if not found:
+        typer.echo(f"{owner} has no authenticators: only its own key can sign for it")
+        return
+    configured = settings.account.authenticator_id
+    console = Console()
+    for authenticator_id, kind, config_bytes in found:
+        mark = "  <- account.authenticator_id" if authenticator_id == configured else ""
+        try:
+            tree = decode_authenticator(kind, config_bytes)
+        except MalformedPayload as error:
+            console.print(
+                f"authenticator {authenticator_id}: {kind} (cannot decode: {error.message})"
+            )
+            continue
+        console.print(_tree(f"authenticator {authenticator_id}{mark}", tree, names))
+
+
+@keys_app.command("revoke")
+def revoke(
+    authenticator_id: Annotated[int, typer.Argument(min=0, help="The authenticator's id.")],
+    address: AddressOption = None,
+    network: NetworkOption = None,
+    indexer_url: IndexerOption = None,
+    grpc: GrpcOption = None,
+    config: ConfigOption = None,
+    timeout: TimeoutOption = 10.0,
+) -> None:
+    """Remove an authenticator: the bot key signing through it can no longer trade."""
+    _, profile, owner = _target(config, network, indexer_url, grpc, address)
+    owner_key = _reported(lambda: owner_key_pair(_owner_mnemonic(owner), owner))
+
+    async def work() -> None:
+        async with await NodeGateway.connect(profile, timeout_s=timeout) as node:
+            admin = KeyAdmin(node, await node.chain_id(), owner_key, timeout_s=timeout)
+            await admin.remove(authenticator_id)
+
+    _run(work)
+    typer.echo(
+        f"authenticator {authenticator_id} removed from {owner}: a trader signing through it "
+        "halts at its next order"
+    )
+
+
+# -- helpers ----------------------------------------------------------------------------
+
+
+def _tree(label: str, node: AuthenticatorNode, names: Mapping[int, str]) -> Tree:
+    tree = Tree(label)
+    _grow(tree, node, names)
+    return tree
+
+
+def _grow(parent: Tree, node: AuthenticatorNode, names: Mapping[int, str]) -> None:
+    branch = parent.add(describe(node, markets=names))
+    for child in node.children:
+        _grow(branch, child, names)
+
+
+def _tickers(markets: str | None) -> list[str]:
+    if markets is None:
+        return []
+    tickers = [t.strip().upper() for t in markets.split(",") if t.strip()]
+    if not tickers:
+        _fail("--markets names no market; omit it to allow every market", 2)
+    return tickers
+
+
+async def _clob_pairs(
+    profile: NetworkProfile, tickers: list[str], timeout: float
+) -> dict[str, int]:
+    """``ticker -> clob pair id`` of ``tickers`` (empty: no market filter)."""
+    if not tickers:
+        return {}
+    listed = await _all_pairs(profile, timeout)
+    unknown = [t for t in tickers if t not in listed]
+    if unknown:
+        raise InvalidInput(
+            f"unknown market(s) {', '.join(unknown)}; listed: {', '.join(sorted(listed))}"
+        )
+    return {ticker: listed[ticker] for ticker in tickers}
+
+
+async def _all_pairs(profile: NetworkProfile, timeout: float) -> dict[str, int]:
+    indexer = IndexerGateway(profile.indexer_url, timeout_s=timeout)
+    try:
+        return {ticker: spec.clob_pair_id for ticker, spec in (await indexer.get_markets()).items()}
+    finally:
+        await indexer.close()
+
+
+def _owner_mnemonic(owner: str) -> Secret:
+    """The owner's mnemonic from the environment, else asked for (never echoed)."""
+    if os.environ.get(MNEMONIC_ENV) or os.environ.get(MNEMONIC_FILE_ENV):
+        return load_mnemonic()
+    typed = typer.prompt(f"mnemonic of {owner} (not shown, not stored)", hide_input=True)
+    return load_mnemonic({MNEMONIC_ENV: typed})
+
+
+def _target(
+    config: Path | None,
+    network: NetworkName | None,
+    indexer_url: str | None,
+    grpc: str | None,
+    address: str | None,
+) -> tuple[Settings, NetworkProfile, str]:
+    """Settings, endpoints (options over the config's, which apply to its network only)
+    and the owner's address (option, config, or on the devnet its demo account)."""
+
+    def resolve() -> tuple[Settings, NetworkProfile, str]:
+        settings = load_config(config or discover_config_path())
+        same = network is None or network is settings.network.name
+        configured = settings.network
+        profile = network_profile(
+            configured.name if network is None else network,
+            indexer_url=indexer_url or (configured.indexer_url if same else None),
+            websocket_url=configured.websocket_url if same else None,
+            grpc_address=grpc or (configured.grpc_address if same else None),
+        )
+        owner = address or (settings.account.address if same else None) or _demo_address(profile)
+        check_address(owner)
+        return settings, profile, owner
+
+    return _reported(resolve)
+
+
+def _demo_address(profile: NetworkProfile) -> str:
+    if profile.name is not NetworkName.DEVNET:
+        raise InvalidInput(f"--address is required on {profile.name.value}")
+    # The CLI may name the devnet's demo account; nothing else imports dydx_devnet.
+    demo = importlib.import_module("dydx_devnet.demo")
+    return str(demo.DEMO_ADDRESS)
+
+
+def _run(work: Callable[[], Coroutine[Any, Any, T]]) -> T:
+    return _reported(lambda: asyncio.run(work()))
+
+
+def _reported(call: Callable[[], T]) -> T:
+    """``call()``; a failure is one line on stderr: exit 2 for bad input or a missing
+    secret (fix the command or the environment), 1 for the venue, 130 for Ctrl-C."""
+    try:
+        return call()
+    except (InvalidInput, SecretUnavailable) as error:
+        _fail(str(error), 2)
+    except DydxTraderError as error:
+        _fail(str(error), 1)
+    except KeyboardInterrupt:
+        _fail("interrupted", 130)
+
+
+def _fail(message: str, code: int) -> NoReturn:
+    typer.echo(f"error: {message}", err=True)
+    raise typer.Exit(code)
+
+
+async def demo_bot_key(profile: NetworkProfile, owner: str, subaccount: int) -> tuple[Secret, int]:
+    """Paper trading through a permissioned key, on a fresh devnet: the devnet's demo
+    owner gives its public demo bot key an authenticator (the same transaction
+    ``create-bot-key`` sends); returns the bot key and the authenticator's id."""
+    demo = importlib.import_module("dydx_devnet.demo")
+    bot_key = Secret(demo.DEMO_BOT_MNEMONIC)
+    owner_key = owner_key_pair(Secret(demo.DEMO_MNEMONIC), owner)
+    async with await NodeGateway.connect(profile, timeout_s=10.0) as node:
+        admin = KeyAdmin(node, await node.chain_id(), owner_key)
+        tree = bot_authenticator(public_key_of(key_pair(bot_key)), subaccount)
+        return bot_key, await admin.add(tree)
