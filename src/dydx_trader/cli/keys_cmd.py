@@ -130,10 +130,19 @@ def create_bot_key(
     async def work() -> tuple[int, dict[str, int]]:
         async with await NodeGateway.connect(profile, timeout_s=timeout) as node:
             pairs = await _clob_pairs(profile, tickers, timeout)
+            admin = KeyAdmin(node, await node.chain_id(), owner_key, timeout_s=timeout)
+            await node.account_numbers(owner)  # the owner's account exists: it can sign
             if existing_key_file is None:
                 write_private_file(key_file, bot_key)  # before the chain names the key
-            admin = KeyAdmin(node, await node.chain_id(), owner_key, timeout_s=timeout)
-            added = await admin.add(bot_authenticator(public_key, number, pairs.values()))
+            try:
+                added = await admin.add(bot_authenticator(public_key, number, pairs.values()))
+            except DydxTraderError as error:
+                where = existing_key_file or key_file
+                raise type(error)(
+                    f"{error.message} (the bot key is in {where}: retry with "
+                    f"--existing-key-file {where})",
+                    **error.numbers,
+                ) from None
             return added, pairs
 
     authenticator_id, pairs = _run(work)

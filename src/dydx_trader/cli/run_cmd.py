@@ -166,6 +166,7 @@ async def _paper(
             account = settings.account.model_copy(update={"authenticator_id": authenticator_id})
             settings = settings.model_copy(update={"account": account})
             mnemonic = None
+            console.print(f"the demo bot key signs through authenticator {authenticator_id}")
         return await _session(
             settings,
             lambda on_settled: build_trader(

@@ -1,0 +1,122 @@
+"""Trading with a bot key (permissioned key): refused at start when the authenticator does
+not fit, halted when it is revoked, and used by a paper run when configured."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+from bot_key_harness import cli, create_bot_key, post_signal, start_bot_trader, webhook
+
+from dydx_devnet.server import Devnet
+from dydx_trader.domain.errors import SecretUnavailable
+from dydx_trader.domain.order import OrderState
+from dydx_trader.domain.signal import Signal
+from dydx_trader.domain.trading_state import TradingState
+
+SignalFactory = Callable[..., Signal]
+PAPER_ARGS = ("--speed", "25000", "--seed", "3")
+
+
+async def test_revoked_bot_key_when_next_order_then_chain_code_and_trading_halts(
+    devnet: Devnet, tmp_path: Path, make_signal: SignalFactory
+) -> None:
+    bot = await create_bot_key(devnet, tmp_path)
+    trader = await start_bot_trader(devnet, tmp_path / "journal.sqlite3", bot)
+    try:
+        first = await trader.submit(make_signal("BUY", "ETH-USD"))
+        await trader.actor.settle_all()
+        assert first.intent is not None
+        assert trader.journal.order(first.intent.client_id).state is OrderState.FILLED
+
+        await cli(devnet, tmp_path, "keys", "revoke", str(bot.authenticator_id))
+        second = await trader.submit(make_signal("BUY", "BTC-USD"))
+        third = await trader.submit(make_signal("BUY", "ETH-USD"))
+        assert second.order is not None
+        rejected = trader.journal.order_history(second.order.intent.client_id)[-1]
+        halted = trader.risk_guard.state
+    finally:
+        await trader.stop()
+
+    assert rejected.to_state is OrderState.REJECTED
+    assert (rejected.numbers["codespace"], rejected.numbers["chain_code"]) == (
+        "dydxaccountplus",
+        1,
+    )
+    assert "revoked" in rejected.reason and "Authenticator is not found" in rejected.reason
+    assert halted is TradingState.HALTED
+    assert trader.risk_guard.last_reason.startswith(
+        f"the bot key was revoked: authenticator {bot.authenticator_id}"
+    )
+    assert third.order is None and third.decision is not None
+    assert third.decision.error_code == "TradingHalted"
+    assert "bot key was revoked" in third.decision.reason
+
+
+async def test_bot_key_when_authenticator_misses_the_subaccount_then_refuses_to_start(
+    devnet: Devnet, tmp_path: Path
+) -> None:
+    bot = await create_bot_key(devnet, tmp_path, "--subaccount", "1")
+
+    with pytest.raises(SecretUnavailable) as raised:
+        await start_bot_trader(devnet, tmp_path / "journal.sqlite3", bot)
+
+    message = str(raised.value)
+    assert f"authenticator {bot.authenticator_id}" in message
+    assert "does not cover subaccount 0" in message and "\n" not in message
+
+
+async def test_bot_key_when_market_outside_its_filter_then_order_refused_with_the_chain_code(
+    devnet: Devnet, tmp_path: Path
+) -> None:
+    bot = await create_bot_key(devnet, tmp_path, "--markets", "BTC-USD")
+    trader = await start_bot_trader(devnet, tmp_path / "journal.sqlite3", bot)
+    try:
+        async with webhook(trader) as url:
+            status = await post_signal(url, "tv-eth-1", "ETH-USD", "buy")
+        (order,) = trader.journal.recent_orders(1)
+        rejected = trader.journal.order_history(order.intent.client_id)[-1]
+        state = trader.risk_guard.state
+    finally:
+        await trader.stop()
+
+    assert status == 202
+    assert order.intent.market == "ETH-USD" and rejected.to_state is OrderState.REJECTED
+    assert (rejected.numbers["codespace"], rejected.numbers["chain_code"]) == (
+        "dydxaccountplus",
+        104,
+    )
+    assert "Clob pair id verification failed" in rejected.reason
+    assert state is TradingState.ACTIVE  # one refused order; the key was not revoked
+
+
+def test_paper_run_when_authenticator_configured_then_demo_bot_key_trades(tmp_path: Path) -> None:
+    env = {
+        **os.environ,
+        "DYDX_TRADER_CONFIG": "",
+        "DYDX_TRADER_ACCOUNT__AUTHENTICATOR_ID": "0",
+        "DYDX_TRADER_MNEMONIC": "",
+        "DYDX_TRADER_MNEMONIC_FILE": "",
+    }
+    run_dir = tmp_path / "run"
+    command = [sys.executable, "-m", "dydx_trader", "run", "--plain", "--days", "2", *PAPER_ARGS]
+
+    finished = subprocess.run(  # noqa: S603 - our own CLI
+        [*command, "--run-dir", str(run_dir)],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=240,
+        check=False,
+    )
+
+    assert finished.returncode == 0, finished.stdout + finished.stderr
+    assert "the demo bot key signs through authenticator 0" in " ".join(finished.stdout.split())
+    summary = json.loads((run_dir / "summary.json").read_text())
+    assert summary["order_outcomes"].get("FILLED", 0) >= 1
