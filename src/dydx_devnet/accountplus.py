@@ -278,15 +278,6 @@ class AccountPlus:
         if apply:
             stored.removed_height = height
 
-    def install(self, account: str, kind: str, config: bytes, height: int = -1) -> int:
-        """Add an authenticator directly (genesis state); returns its id. Checked as an add."""
-        message = MsgAddAuthenticator(sender=account, authenticator_type=kind, data=config)
-        with self._lock:
-            self.validate_basic(message)
-            authenticator_id = self._next_id
-            self._add(message, height, apply=True)
-        return authenticator_id
-
 
 def _eject_stale(state: NonceState, block_time_ms: int) -> None:
     oldest_allowed = block_time_ms - MAX_TIME_IN_PAST_MS

@@ -49,6 +49,7 @@ async def cli(devnet: Devnet, tmp_path: Path, *args: str) -> Result:
         "DYDX_TRADER_CONFIG": "",
         "DYDX_TRADER_MNEMONIC": "",
         "DYDX_TRADER_MNEMONIC_FILE": str(mnemonic_file),
+        "DYDX_TRADER_BOT_KEY_FILE": "",
     }
     endpoints = ["--indexer-url", devnet.indexer_url, "--grpc", devnet.grpc_address]
     runner = CliRunner()

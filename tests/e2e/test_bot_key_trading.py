@@ -120,3 +120,27 @@ def test_paper_run_when_authenticator_configured_then_demo_bot_key_trades(tmp_pa
     assert "the demo bot key signs through authenticator 0" in " ".join(finished.stdout.split())
     summary = json.loads((run_dir / "summary.json").read_text())
     assert summary["order_outcomes"].get("FILLED", 0) >= 1
+
+
+async def test_bot_key_when_answer_lost_then_in_flight_settled_once_never_resent(
+    devnet: Devnet, tmp_path: Path, make_signal: SignalFactory
+) -> None:
+    bot = await create_bot_key(devnet, tmp_path)
+    trader = await start_bot_trader(devnet, tmp_path / "journal.sqlite3", bot)
+    try:
+        devnet.faults.drop_next_broadcast_responses(1)
+        result = await trader.submit(make_signal("BUY", "ETH-USD"))
+        await trader.actor.settle_all()
+        assert result.intent is not None
+        settled = trader.journal.order(result.intent.client_id)
+        on_venue = [
+            order
+            for order in await trader.indexer.get_orders(trader.address, 0)
+            if order.client_id == result.intent.client_id
+        ]
+    finally:
+        await trader.stop()
+
+    assert result.order is not None and result.order.state is OrderState.IN_FLIGHT_UNKNOWN
+    assert settled.state is OrderState.FILLED
+    assert len(on_venue) == 1

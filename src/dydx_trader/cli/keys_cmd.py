@@ -169,8 +169,15 @@ def list_keys(
     config: ConfigOption = None,
     timeout: TimeoutOption = 10.0,
 ) -> None:
-    """The owner's authenticators, decoded, each as a tree."""
+    """The owner's authenticators, decoded, each as a tree.
+
+    With ``DYDX_TRADER_BOT_KEY_FILE`` set, the signature checks naming that key
+    are marked "(this bot key)".
+    """
     settings, profile, owner = _target(config, network, indexer_url, grpc, address)
+    mine = None
+    if os.environ.get(BOT_KEY_FILE_ENV):
+        mine = _reported(lambda: public_key_of(key_pair(load_bot_key())))
 
     async def work() -> tuple[tuple[tuple[int, str, bytes], ...], dict[int, str]]:
         async with await NodeGateway.connect(profile, timeout_s=timeout) as node:
@@ -193,7 +200,7 @@ def list_keys(
                 f"authenticator {authenticator_id}: {kind} (cannot decode: {error.message})"
             )
             continue
-        console.print(_tree(f"authenticator {authenticator_id}{mark}", tree, names))
+        console.print(_tree(f"authenticator {authenticator_id}{mark}", tree, names, mine))
 
 
 @keys_app.command("revoke")
@@ -225,16 +232,20 @@ def revoke(
 # -- helpers ----------------------------------------------------------------------------
 
 
-def _tree(label: str, node: AuthenticatorNode, names: Mapping[int, str]) -> Tree:
+def _tree(
+    label: str, node: AuthenticatorNode, names: Mapping[int, str], mine: bytes | None
+) -> Tree:
     tree = Tree(label)
-    _grow(tree, node, names)
+    _grow(tree, node, names, mine)
     return tree
 
 
-def _grow(parent: Tree, node: AuthenticatorNode, names: Mapping[int, str]) -> None:
-    branch = parent.add(describe(node, markets=names))
+def _grow(
+    parent: Tree, node: AuthenticatorNode, names: Mapping[int, str], mine: bytes | None
+) -> None:
+    branch = parent.add(describe(node, markets=names, public_key=mine))
     for child in node.children:
-        _grow(branch, child, names)
+        _grow(branch, child, names, mine)
 
 
 def _tickers(markets: str | None) -> list[str]:

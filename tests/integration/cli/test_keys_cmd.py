@@ -34,6 +34,7 @@ async def keys(
         "DYDX_TRADER_CONFIG": "",
         "DYDX_TRADER_MNEMONIC": "",
         "DYDX_TRADER_MNEMONIC_FILE": "",
+        "DYDX_TRADER_BOT_KEY_FILE": "",
         "COLUMNS": "200",
     }
     runner = CliRunner()
@@ -96,14 +97,21 @@ async def test_list_when_bot_key_created_then_composed_tree_decoded_with_market_
     )
     assert created.exit_code == 0, created.output
 
-    listed = await keys(funded, "list", env={"DYDX_TRADER_ACCOUNT__AUTHENTICATOR_ID": "0"})
+    listed = await keys(
+        funded,
+        "list",
+        env={
+            "DYDX_TRADER_ACCOUNT__AUTHENTICATOR_ID": "0",
+            "DYDX_TRADER_BOT_KEY_FILE": str(tmp_path / "bot.key"),
+        },
+    )
 
     assert listed.exit_code == 0, listed.output
     lines = [line.strip("│├└─ ") for line in listed.output.splitlines()]
     assert lines[:9] == [
         "authenticator 0  <- account.authenticator_id",
         "AllOf",
-        f"SignatureVerification key {public_key_in(created.output)}",
+        f"SignatureVerification key {public_key_in(created.output)} (this bot key)",
         "AnyOf",
         "MessageFilter /dydxprotocol.clob.MsgPlaceOrder",
         "MessageFilter /dydxprotocol.clob.MsgCancelOrder",
