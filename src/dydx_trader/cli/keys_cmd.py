@@ -39,6 +39,13 @@ from dydx_trader.adapters.dydx.indexer import IndexerGateway, check_address
 from dydx_trader.adapters.dydx.key_admin import KeyAdmin, owner_key_pair
 from dydx_trader.adapters.dydx.network import NetworkName, NetworkProfile, network_profile
 from dydx_trader.adapters.dydx.node import NodeGateway
+from dydx_trader.cli.account_cmd import (  # the read commands' options, shared
+    ConfigOption,
+    GrpcOption,
+    IndexerOption,
+    NetworkOption,
+    TimeoutOption,
+)
 from dydx_trader.config import Settings, discover_config_path, load_config
 from dydx_trader.domain.errors import (
     DydxTraderError,
@@ -63,28 +70,9 @@ keys_app = typer.Typer(
     no_args_is_help=True,
 )
 
-NetworkOption = Annotated[
-    NetworkName | None,
-    typer.Option("--network", help="devnet (local), testnet or mainnet [default: from config]."),
-]
 AddressOption = Annotated[
     str | None,
     typer.Option("--address", help="The owner's dydx1... address [default: from config]."),
-]
-IndexerOption = Annotated[
-    str | None, typer.Option("--indexer-url", help="Override the indexer REST URL.")
-]
-GrpcOption = Annotated[
-    str | None, typer.Option("--grpc", help="Override the node gRPC address (host:port).")
-]
-ConfigOption = Annotated[
-    Path | None,
-    typer.Option(
-        "--config", help="Config file [default: $DYDX_TRADER_CONFIG or ./dydx-trader.toml]."
-    ),
-]
-TimeoutOption = Annotated[
-    float, typer.Option("--timeout", min=0.5, max=120, help="Seconds per venue call.")
 ]
 
 

@@ -116,6 +116,17 @@ def ioc_buy(owner: str, m: dict[str, Any], height: int, *, subaccount: int = 0) 
     )
 
 
+async def bot_ioc_buy(
+    keys: Keys, ticker: str, *, subaccount: int = 0, options: TxOptions | None = None
+) -> tuple[dict[str, Any], Any]:
+    """The bot key sends an IOC buy for the owner's subaccount: (market, response)."""
+    owner = keys.owner
+    m = await market(owner, ticker)
+    order = ioc_buy(owner.address, m, await owner.node.latest_block_height(), subaccount=subaccount)
+    response = await owner.node.place_order(keys.bot, order, options or await keys.options())
+    return m, response
+
+
 def assert_refused(response: Any, code: int, *texts: str) -> None:
     tx = response.tx_response
     assert (tx.codespace, tx.code) == (ACCOUNTPLUS, code), tx.raw_log
@@ -127,10 +138,8 @@ async def test_bot_key_when_ioc_order_on_its_subaccount_and_market_then_fills_on
     keys: Keys,
 ) -> None:
     owner = keys.owner
-    m = await market(owner, "BTC-USD")
-    order = ioc_buy(owner.address, m, await owner.node.latest_block_height())
 
-    response = await owner.node.place_order(keys.bot, order, await keys.options())
+    m, response = await bot_ioc_buy(keys, "BTC-USD")
 
     assert response.tx_response.code == 0, response.tx_response.raw_log
     fills = (await owner.indexer.account.get_subaccount_fills(owner.address, 0))["fills"]
@@ -190,12 +199,9 @@ async def test_bot_key_when_bank_send_then_refused_by_message_filter(keys: Keys)
 async def test_bot_key_when_order_on_another_subaccount_then_refused_by_subaccount_filter(
     keys: Keys,
 ) -> None:
-    owner = keys.owner
-    keys.owner.devnet.fund(owner.address, 500, subaccount_number=1)
-    m = await market(owner, "BTC-USD")
-    order = ioc_buy(owner.address, m, await owner.node.latest_block_height(), subaccount=1)
+    keys.owner.devnet.fund(keys.owner.address, 500, subaccount_number=1)
 
-    response = await owner.node.place_order(keys.bot, order, await keys.options())
+    _, response = await bot_ioc_buy(keys, "BTC-USD", subaccount=1)
 
     assert_refused(
         response, 104, "subaccount number 1 not in whitelist", "Subaccount verification failed"
@@ -205,11 +211,7 @@ async def test_bot_key_when_order_on_another_subaccount_then_refused_by_subaccou
 async def test_bot_key_when_order_on_market_outside_filter_then_refused_by_clob_pair_filter(
     keys: Keys,
 ) -> None:
-    owner = keys.owner
-    m = await market(owner, "ETH-USD")
-    order = ioc_buy(owner.address, m, await owner.node.latest_block_height())
-
-    response = await owner.node.place_order(keys.bot, order, await keys.options())
+    m, response = await bot_ioc_buy(keys, "ETH-USD")
 
     assert_refused(
         response,
@@ -226,10 +228,8 @@ async def test_bot_key_when_authenticator_removed_then_next_order_refused_not_fo
     removal = await owner.node.remove_authenticator(owner.wallet, keys.authenticator_id)
     assert removal.tx_response.code == 0, removal.tx_response.raw_log
     await owner.devnet.wait_blocks(2)
-    m = await market(owner, "BTC-USD")
-    order = ioc_buy(owner.address, m, await owner.node.latest_block_height())
 
-    response = await owner.node.place_order(keys.bot, order, await keys.options())
+    _, response = await bot_ioc_buy(keys, "BTC-USD")
 
     assert_refused(
         response,
@@ -309,13 +309,10 @@ async def test_add_authenticator_when_tree_needs_no_signature_then_simulation_re
 async def test_bot_key_when_two_authenticators_selected_for_one_message_then_invalid_request(
     keys: Keys,
 ) -> None:
-    owner = keys.owner
-    m = await market(owner, "BTC-USD")
-    order = ioc_buy(owner.address, m, await owner.node.latest_block_height())
-    account = await owner.node.get_account(owner.address)
+    account = await keys.owner.node.get_account(keys.owner.address)
     options = TxOptions([keys.authenticator_id] * 2, account.sequence, account.account_number)
 
-    response = await owner.node.place_order(keys.bot, order, options)
+    _, response = await bot_ioc_buy(keys, "BTC-USD", options=options)
 
     tx = response.tx_response
     assert (tx.codespace, tx.code) == ("sdk", 18), tx.raw_log
