@@ -173,7 +173,10 @@ class TxProcessor:
             )
         sequenced = not skips_sequence(tx.messages)
         nonce = sequenced and is_timestamp_nonce(tx.sequence)
-        refusal = self._replay_protection(tx, owner, sequenced=sequenced, nonce=nonce)
+        block_time_ms = self._engine.block_time_ms  # one block time for check and commit
+        refusal = self._replay_protection(
+            tx, owner, sequenced=sequenced, nonce=nonce, block_time_ms=block_time_ms
+        )
         if refusal is None:
             refusal = (
                 self._authenticate(tx, owner, account.account_number, account.sequence)
@@ -189,7 +192,7 @@ class TxProcessor:
             height = self._engine.height
             if nonce:
                 self.accountplus.check_timestamp_nonce(
-                    owner, tx.sequence, self._engine.block_time_ms, commit=True
+                    owner, tx.sequence, block_time_ms, commit=True
                 )
             else:
                 self._accounts.increment_sequence(owner, height)
@@ -199,13 +202,13 @@ class TxProcessor:
         return result
 
     def _replay_protection(
-        self, tx: DecodedTx, owner: str, *, sequenced: bool, nonce: bool
+        self, tx: DecodedTx, owner: str, *, sequenced: bool, nonce: bool, block_time_ms: int
     ) -> TxResult | None:
         """The chain's ReplayProtectionDecorator: the sequence or a timestamp nonce."""
         if nonce:
             try:
                 self.accountplus.check_timestamp_nonce(
-                    owner, tx.sequence, self._engine.block_time_ms, commit=False
+                    owner, tx.sequence, block_time_ms, commit=False
                 )
             except ChainError as error:
                 return chain_result(error)

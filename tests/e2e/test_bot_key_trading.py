@@ -3,23 +3,35 @@ not fit, halted when it is revoked, and used by a paper run when configured."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
+import signal
+import socket
 import subprocess
 import sys
 from collections.abc import Callable
 from pathlib import Path
 
+import aiohttp
 import pytest
-from bot_key_harness import cli, create_bot_key, post_signal, start_bot_trader, webhook
+from bot_key_harness import (
+    WEBHOOK_SECRET,
+    cli,
+    create_bot_key,
+    post_signal,
+    start_bot_trader,
+    webhook,
+)
 
+from dydx_devnet.demo import DEMO_ADDRESS
 from dydx_devnet.server import Devnet
 from dydx_trader.domain.errors import SecretUnavailable
 from dydx_trader.domain.order import OrderState
-from dydx_trader.domain.signal import Signal
+from dydx_trader.domain.signal import Signal as TradeSignal
 from dydx_trader.domain.trading_state import TradingState
 
-SignalFactory = Callable[..., Signal]
+SignalFactory = Callable[..., TradeSignal]
 PAPER_ARGS = ("--speed", "25000", "--seed", "3")
 
 
@@ -144,3 +156,73 @@ async def test_bot_key_when_answer_lost_then_in_flight_settled_once_never_resent
     assert result.order is not None and result.order.state is OrderState.IN_FLIGHT_UNKNOWN
     assert settled.state is OrderState.FILLED
     assert len(on_venue) == 1
+
+
+async def test_live_run_when_bot_key_configured_then_webhook_order_fills_on_owner(
+    devnet: Devnet, tmp_path: Path
+) -> None:
+    bot = await create_bot_key(devnet, tmp_path, "--markets", "ETH-USD")
+    port = free_port()
+    env = {
+        **os.environ,
+        "DYDX_TRADER_CONFIG": "",
+        "DYDX_TRADER_MNEMONIC": "",  # the owner's mnemonic is not on this host
+        "DYDX_TRADER_MNEMONIC_FILE": "",
+        "DYDX_TRADER_BOT_KEY_FILE": str(bot.key_file),
+        "DYDX_TRADER_ACCOUNT__AUTHENTICATOR_ID": str(bot.authenticator_id),
+        "DYDX_TRADER_NETWORK__INDEXER_URL": devnet.indexer_url,
+        "DYDX_TRADER_NETWORK__WEBSOCKET_URL": devnet.websocket_url,
+        "DYDX_TRADER_NETWORK__GRPC_ADDRESS": devnet.grpc_address,
+        "DYDX_TRADER_JOURNAL__PATH": str(tmp_path / "live.sqlite3"),
+        "DYDX_TRADER_WEBHOOK_SECRET": WEBHOOK_SECRET,
+    }
+    # "testnet" with every endpoint pointed at the devnet: the live code path, on loopback.
+    process = await asyncio.create_subprocess_exec(
+        *[sys.executable, "-m", "dydx_trader", "run", "--network", "testnet"],
+        *["--address", DEMO_ADDRESS, "--plain", "--http-port", str(port)],
+        *["--run-dir", str(tmp_path / "run")],
+        cwd=tmp_path,
+        env=env,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.STDOUT,
+    )
+    try:
+        status = await post_when_up(f"http://127.0.0.1:{port}/webhook/signals")
+        fills = await wait_for_fills(devnet)
+    finally:
+        if process.returncode is None:
+            process.send_signal(signal.SIGINT)
+        output, _ = await asyncio.wait_for(process.communicate(), 120)
+    text = output.decode()
+
+    assert status == 202, text
+    assert fills, text
+    assert process.returncode == 0, text
+    assert bot.key_file.read_text().strip()[:16] not in text
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+async def post_when_up(url: str) -> int:
+    for _ in range(300):
+        try:
+            return await post_signal(url, "tv-live-1", "ETH-USD", "buy")
+        except aiohttp.ClientConnectionError:
+            await asyncio.sleep(0.2)
+    raise TimeoutError(f"nothing answered on {url}")
+
+
+async def wait_for_fills(devnet: Devnet) -> list[dict[str, object]]:
+    async with aiohttp.ClientSession() as session:
+        for _ in range(100):
+            url = f"{devnet.indexer_url}/v4/fills?address={DEMO_ADDRESS}&subaccountNumber=0"
+            async with session.get(url) as answer:
+                fills: list[dict[str, object]] = (await answer.json())["fills"]
+            if fills:
+                return fills
+            await asyncio.sleep(0.1)
+    return []

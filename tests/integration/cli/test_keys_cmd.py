@@ -5,9 +5,12 @@ from __future__ import annotations
 import asyncio
 import stat
 from pathlib import Path
+from typing import Any
 
 import pytest
 from dydx_v4_client.key_pair import KeyPair
+from dydx_v4_client.node.authenticators import Authenticator, AuthenticatorType
+from dydx_v4_client.node.message import add_authenticator
 from typer.testing import CliRunner, Result
 
 from dydx_devnet.demo import DEMO_ADDRESS, DEMO_MNEMONIC, DEMO_MNEMONIC_2
@@ -187,3 +190,49 @@ async def test_create_bot_key_when_input_wrong_then_one_line_exit_2_and_nothing_
     assert not key_file.exists()
     listed = await keys(funded, "list")
     assert listed.output.startswith(f"{DEMO_ADDRESS} has no authenticators")
+
+
+async def test_list_when_any_of_two_all_ofs_added_by_the_official_client_then_whole_tree(
+    demo_trader: Any,
+) -> None:
+    first, second = (KeyPair.from_hex(h * 32).public_key_bytes for h in ("a1", "b2"))
+    tree = Authenticator.compose(
+        AuthenticatorType.AnyOf,
+        [
+            Authenticator.compose(
+                AuthenticatorType.AllOf,
+                [
+                    Authenticator.signature_verification(first),
+                    Authenticator.message_filter("/dydxprotocol.clob.MsgPlaceOrder"),
+                ],
+            ),
+            Authenticator.compose(
+                AuthenticatorType.AllOf,
+                [
+                    Authenticator.signature_verification(second),
+                    Authenticator.message_filter("/dydxprotocol.clob.MsgCancelOrder"),
+                    Authenticator.subaccount_filter([3, 4]),
+                ],
+            ),
+        ],
+    )
+    # The client's own pre-check cannot read an AllOf nested in an AnyOf; the chain can.
+    message = add_authenticator(demo_trader.address, tree.type, tree.config)
+    added = await demo_trader.node.send_message(demo_trader.wallet, message)
+    assert added.tx_response.code == 0, added.tx_response.raw_log
+    await demo_trader.devnet.wait_blocks(2)
+
+    listed = await keys(demo_trader.devnet, "list")
+
+    assert listed.exit_code == 0, listed.output
+    assert [line.strip("│├└─ ") for line in listed.output.splitlines()] == [
+        "authenticator 0",
+        "AnyOf",
+        "AllOf",
+        f"SignatureVerification key {first.hex()}",
+        "MessageFilter /dydxprotocol.clob.MsgPlaceOrder",
+        "AllOf",
+        f"SignatureVerification key {second.hex()}",
+        "MessageFilter /dydxprotocol.clob.MsgCancelOrder",
+        "SubaccountFilter subaccounts 3, 4",
+    ]
