@@ -23,3 +23,15 @@ DEMO_MNEMONIC_2: Final = (
     "fatigue swallow blast avocado nest absurd pigeon glow snow practice kid"
 )
 DEMO_ADDRESS_2: Final = "dydx1tzfdj2f8tuadmemnzkszyesqectx3fqsn5a9f6"
+
+# Demo bot key: signs the demo trader's orders through a permissioned-key
+# authenticator (``x/accountplus``), as a live bot signs with its own hot key.
+# Its address holds nothing and is never funded: the orders it signs trade the
+# demo trader's subaccount.
+DEMO_BOT_MNEMONIC: Final = (
+    "eager crew awake man fun member climb cave camp modify toward leaf wine palm "
+    "debate tip turtle harbor net silk october require because comic"
+)
+DEMO_BOT_PUBLIC_KEY_HEX: Final = (
+    "03a5d9a4cd2065547b7e400758a40cdacb829edf5d52165fe56b676ee35b4843ef"
+)

@@ -6,8 +6,9 @@ must not need the loop to answer them. Handlers touch only thread-safe parts
 (the engine's RLock, the account registry's lock, :class:`Faults`).
 
 This module holds the tx service (``BroadcastTx``, ``GetTx``, ``Simulate``)
-and the server; the queries live in :mod:`dydx_devnet.node_queries`. Anything
-else answers UNIMPLEMENTED, as a node without that module would.
+and the server; the queries live in :mod:`dydx_devnet.node_queries` (and the
+accountplus ones in :mod:`dydx_devnet.accountplus`). Anything else answers
+UNIMPLEMENTED, as a node without that module would.
 """
 
 from __future__ import annotations
@@ -32,6 +33,7 @@ from v4_proto.dydxprotocol.feetiers import query_pb2_grpc as fee_grpc
 from v4_proto.dydxprotocol.perpetuals import query_pb2_grpc as perp_grpc
 from v4_proto.dydxprotocol.prices import query_pb2_grpc as prices_grpc
 
+from dydx_devnet.accountplus import add_query_servicer
 from dydx_devnet.latency import Latency
 from dydx_devnet.node_queries import (
     AuthQuery,
@@ -170,6 +172,9 @@ class NodeServer:
         perp_grpc.add_QueryServicer_to_server(PerpetualsQuery(services), self._server)
         prices_grpc.add_QueryServicer_to_server(PricesQuery(services), self._server)
         fee_grpc.add_QueryServicer_to_server(FeeTiersQuery(services), self._server)
+        add_query_servicer(
+            self._server, services.processor.accountplus, lambda: services.engine.height
+        )
         if port != 0:
             _require_free(host, port)
         try:

@@ -15,6 +15,7 @@ from google.protobuf.timestamp_pb2 import Timestamp
 from v4_proto.dydxprotocol.clob import equity_tier_limit_config_pb2
 from v4_proto.dydxprotocol.feetiers import params_pb2 as fee_params
 
+from dydx_devnet.accountplus import AccountPlus
 from dydx_devnet.auth import AccountRegistry
 from dydx_devnet.faults import Faults
 from dydx_devnet.genesis import load_genesis_params
@@ -64,11 +65,17 @@ def abort(context: grpc.ServicerContext, code: grpc.StatusCode, details: str) ->
 class NodeServices:
     """Shared state of all servicers; one per devnet."""
 
-    def __init__(self, engine: NodeEngine, accounts: AccountRegistry, faults: Faults) -> None:
+    def __init__(
+        self,
+        engine: NodeEngine,
+        accounts: AccountRegistry,
+        faults: Faults,
+        accountplus: AccountPlus | None = None,
+    ) -> None:
         self.engine = engine
         self.accounts = accounts
         self.faults = faults
-        self.processor = TxProcessor(engine, accounts, engine.chain_id)
+        self.processor = TxProcessor(engine, accounts, engine.chain_id, accountplus)
         params = load_genesis_params()
         self.fee_tiers = [
             fee_params.PerpetualFeeTier(

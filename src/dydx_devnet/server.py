@@ -35,6 +35,7 @@ from aiohttp import web
 from dydx_v4_client.network import Network, NodeConfig, make_insecure
 
 from dydx_devnet import indexer_api, indexer_ws
+from dydx_devnet.accountplus import AccountPlus
 from dydx_devnet.auth import AccountRegistry, is_valid_address
 from dydx_devnet.clock import ClockState, ManualClock
 from dydx_devnet.control_api import parse_usdc_amount
@@ -99,6 +100,7 @@ class Devnet:
             raise ValueError(f"block_time must be positive seconds, got {self.config.block_time}")
         self.engine: Engine | None = None
         self.accounts = AccountRegistry()
+        self.accountplus = AccountPlus()  # authenticators (permissioned keys)
         self.faults: Faults = Faults()
         self._runner: web.AppRunner | None = None
         self._node: NodeServer | None = None
@@ -123,7 +125,7 @@ class Devnet:
         )
         try:
             self._node = NodeServer(
-                NodeServices(engine, self.accounts, self.faults),
+                NodeServices(engine, self.accounts, self.faults, self.accountplus),
                 host=self.config.host,
                 port=self.config.grpc_port,
             )

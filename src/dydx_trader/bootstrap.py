@@ -24,6 +24,7 @@ from dydx_v4_client.key_pair import KeyPair
 from dydx_v4_client.node.builder import Builder
 from dydx_v4_client.wallet import Wallet
 
+from dydx_trader.adapters.dydx.bot_key import bot_key_gateway
 from dydx_trader.adapters.dydx.indexer import IndexerGateway
 from dydx_trader.adapters.dydx.network import USDC_DENOM, NetworkProfile
 from dydx_trader.adapters.dydx.node import NodeGateway
@@ -72,6 +73,7 @@ async def build_trader(
     *,
     address: str,
     mnemonic: Secret | None,
+    bot_key: Secret | None = None,
     subaccount_number: int | None = None,
     clock: Clock | None = None,
     indexer: VenueReader | None = None,
@@ -87,8 +89,11 @@ async def build_trader(
 
     ``mnemonic`` signs orders; it is revealed only here, to derive the key,
     and never logged. The chain id used to sign is the one the node reports.
-    With ``mnemonic=None`` and no ``sender`` the trader is watch-only: it reads
-    and previews, and its :meth:`Trader.submit` raises :class:`SecretUnavailable`.
+    ``bot_key`` (instead of the mnemonic) signs through the owner's authenticator
+    ``settings.account.authenticator_id``, checked against the chain first; a
+    revoked authenticator halts trading. With no mnemonic, bot key or ``sender``
+    the trader is watch-only: it reads and previews, and its
+    :meth:`Trader.submit` raises :class:`SecretUnavailable`.
     Each adapter (``indexer``, ``node``, ``sender``, ``journal``, ``feed``,
     ``clock``) defaults to the real one for ``profile`` and ``settings``.
     """
@@ -100,12 +105,27 @@ async def build_trader(
     )
     clock = clock or SystemClock()
     timeout_s = settings.execution.send_timeout_s
+    authenticator_id = _bot_key_settings(settings, mnemonic, bot_key)
     key = None if mnemonic is None else _key_for(mnemonic, address)
     node = node or await NodeGateway.connect(profile, timeout_s=timeout_s)
     try:
-        await node.chain_id()  # proves the node answers, signer or not
+        chain_id = await node.chain_id()  # proves the node answers, signer or not
         if key is not None:
             sender = await _gateway(node, key, address, timeout_s)
+        elif bot_key is not None and authenticator_id is not None:
+            if not isinstance(node, NodeGateway):
+                raise InvalidInput("a bot key signs through the real node gateway")
+            sender = await bot_key_gateway(
+                node,
+                Builder(chain_id, USDC_DENOM),
+                owner=address,
+                subaccount_number=owner.number,
+                authenticator_id=authenticator_id,
+                bot_key=bot_key,
+                timeout_s=timeout_s,
+                # Late-bound: a revocation halts (persisted), as the kill switch does.
+                on_revoked=lambda reason: risk_guard.halt(reason),
+            )
     except BaseException:
         await node.close()
         raise
@@ -221,6 +241,23 @@ def _strategy_resolutions(settings: Settings) -> dict[str, CandleResolution]:
         for market in entry.markets:
             resolutions.setdefault(market, CandleResolution(entry.resolution))
     return resolutions
+
+
+def _bot_key_settings(
+    settings: Settings, mnemonic: Secret | None, bot_key: Secret | None
+) -> int | None:
+    """The authenticator id a bot key signs through; refuses a half-configured bot key."""
+    authenticator_id = settings.account.authenticator_id
+    if bot_key is None:
+        return None
+    if mnemonic is not None:
+        raise SecretUnavailable("give either the mnemonic or a bot key, not both")
+    if authenticator_id is None:
+        raise SecretUnavailable(
+            "a bot key signs through an authenticator: set account.authenticator_id "
+            "(`dydx-trader keys create-bot-key` prints it)"
+        )
+    return authenticator_id
 
 
 def _key_for(mnemonic: Secret, address: str) -> KeyPair:

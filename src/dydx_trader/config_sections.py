@@ -70,6 +70,15 @@ class AccountSettings(_Section):
     subaccount_number: int = Field(
         default=0, ge=0, le=128_000, description="Subaccount, 0..128000."
     )
+    authenticator_id: int | None = Field(
+        default=None,
+        ge=0,
+        description=(
+            "Permissioned key: id of the authenticator the bot key signs through (printed by "
+            "`dydx-trader keys create-bot-key`); the key itself comes from "
+            "DYDX_TRADER_BOT_KEY_FILE, never from this file."
+        ),
+    )
 
     @field_validator("address")
     @classmethod

@@ -10,6 +10,11 @@ It is held in a :class:`Secret`: ``repr``/``str`` show ``Secret('********')``,
 it cannot be hashed or pickled, and :meth:`Secret.reveal` is for the signer
 alone. :class:`RedactingFilter` scrubs every secret loaded here from log
 records, as a second line of defence.
+
+A *bot key* (a permissioned key, see ``adapters/dydx/authenticators.py``) follows
+the same rules: only from the file ``DYDX_TRADER_BOT_KEY_FILE`` (mode 0600),
+either a mnemonic or a hex private key, never in the config. With a bot key the
+owner's mnemonic stays off the trading host.
 """
 
 from __future__ import annotations
@@ -27,8 +32,10 @@ from dydx_trader.domain.errors import SecretUnavailable
 
 MNEMONIC_ENV = "DYDX_TRADER_MNEMONIC"
 MNEMONIC_FILE_ENV = "DYDX_TRADER_MNEMONIC_FILE"
+BOT_KEY_FILE_ENV = "DYDX_TRADER_BOT_KEY_FILE"
 _MASK = "********"
 _MAX_FILE_BYTES = 4096  # a mnemonic is ~200 bytes; anything larger is the wrong file
+_MNEMONIC_LENGTHS = (12, 15, 18, 21, 24)
 
 
 class Secret:
@@ -174,39 +181,95 @@ def load_mnemonic(environ: Mapping[str, str] | None = None) -> Secret:
     )
 
 
-def _read_private_file(path: Path) -> Secret:
+def load_bot_key(environ: Mapping[str, str] | None = None) -> Secret:
+    """The bot key from the file ``DYDX_TRADER_BOT_KEY_FILE``: a BIP-39 mnemonic or a
+    64-digit hex secp256k1 private key (``0x`` allowed), returned as written
+    (words single-spaced, hex lower-case without ``0x``).
+
+    Raises :class:`SecretUnavailable` (never showing the content) when unset, or
+    when the file is unsafe or holds neither form, as :func:`load_mnemonic` does.
+    """
+    env = os.environ if environ is None else environ
+    file_name = env.get(BOT_KEY_FILE_ENV)
+    if not file_name:
+        raise SecretUnavailable(
+            f"account.authenticator_id is set, so the bot key must be in {BOT_KEY_FILE_ENV}: a "
+            "file only you can read (chmod 600) holding its mnemonic or hex private key "
+            "(`dydx-trader keys create-bot-key` writes one)"
+        )
+    return checked_bot_key(_read_private_file(Path(file_name), "bot key"), file_name)
+
+
+def checked_bot_key(secret: Secret, where: str) -> Secret:
+    """``secret`` normalised if it is a mnemonic or a hex private key, else raise."""
+    text = secret.reveal()
+    hex_key = text.lower().removeprefix("0x")
+    if len(hex_key) == 64 and all(c in "0123456789abcdef" for c in hex_key):
+        return Secret(hex_key)
+    if len(text.split()) in _MNEMONIC_LENGTHS:
+        return secret
+    raise SecretUnavailable(
+        f"the bot key from {where} is neither a 12-24 word mnemonic nor a 64-digit hex "
+        "private key"
+    )
+
+
+def write_private_file(path: Path, secret: Secret) -> None:
+    """Create ``path`` with mode 0600 holding ``secret`` and a newline.
+
+    Never overwrites: an existing file (a key someone may still use) is an
+    error. Raises :class:`SecretUnavailable` naming the path, never the secret.
+    """
+    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0)
+    try:
+        fd = os.open(path, flags, 0o600)
+    except FileExistsError:
+        raise SecretUnavailable(f"{path} already exists; choose another file") from None
+    except OSError as error:
+        raise SecretUnavailable(f"cannot create {path}: {error.strerror}") from None
+    try:
+        os.fchmod(fd, 0o600)  # whatever the umask allowed
+        os.write(fd, (secret.reveal() + "\n").encode("utf-8"))
+        os.fsync(fd)
+    except OSError as error:
+        raise SecretUnavailable(f"cannot write {path}: {error.strerror}") from None
+    finally:
+        os.close(fd)
+
+
+def _read_private_file(path: Path, what: str = "mnemonic") -> Secret:
     try:
         # O_NOFOLLOW: the mode checked must be the mode of the file read.
         fd = os.open(path, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0))
     except OSError as error:
-        raise SecretUnavailable(f"cannot open the mnemonic file {path}: {error.strerror}") from None
+        raise SecretUnavailable(f"cannot open the {what} file {path}: {error.strerror}") from None
     try:
         info = os.fstat(fd)
         if not stat.S_ISREG(info.st_mode):
-            raise SecretUnavailable(f"the mnemonic file {path} is not a regular file")
+            raise SecretUnavailable(f"the {what} file {path} is not a regular file")
         if info.st_mode & 0o077:
             raise SecretUnavailable(
-                f"the mnemonic file {path} has mode {stat.S_IMODE(info.st_mode):04o}: other users "
+                f"the {what} file {path} has mode {stat.S_IMODE(info.st_mode):04o}: other users "
                 f"could read it. Run: chmod 600 {path}",
                 mode=f"{stat.S_IMODE(info.st_mode):04o}",
             )
         if hasattr(os, "getuid") and info.st_uid != os.getuid():
-            raise SecretUnavailable(f"the mnemonic file {path} belongs to another user")
+            raise SecretUnavailable(f"the {what} file {path} belongs to another user")
         if info.st_size > _MAX_FILE_BYTES:
-            raise SecretUnavailable(f"the mnemonic file {path} is too large to be a mnemonic")
+            raise SecretUnavailable(f"the {what} file {path} is too large to be a {what}")
         raw = os.read(fd, _MAX_FILE_BYTES + 1)
     finally:
         os.close(fd)
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError:
-        raise SecretUnavailable(f"the mnemonic file {path} is not UTF-8 text") from None
+        raise SecretUnavailable(f"the {what} file {path} is not UTF-8 text") from None
     return Secret(" ".join(text.split()))
 
 
 def _checked(secret: Secret, where: str) -> Secret:
     words = len(secret.reveal().split())
-    if words not in (12, 15, 18, 21, 24):
+    if words not in _MNEMONIC_LENGTHS:
         raise SecretUnavailable(
             f"the mnemonic from {where} has {words} words; a BIP-39 mnemonic has 12 to 24",
             words=words,

@@ -44,6 +44,7 @@ _COMMAND_MODULES = (
     "dydx_trader.cli.webhook_cmd",
     "dydx_trader.cli.size_cmd",
     "dydx_trader.cli.journal_cmd",
+    "dydx_trader.cli.keys_cmd",
 )
 
 

@@ -49,7 +49,7 @@ from dydx_trader.cli.run_checks import (
 from dydx_trader.cli.run_session import PAPER_DAYS
 from dydx_trader.cli.webhook_cmd import HttpPortOption, bind_listener
 from dydx_trader.config import Settings
-from dydx_trader.secrets import install_log_redaction, load_mnemonic
+from dydx_trader.secrets import install_log_redaction, load_bot_key, load_mnemonic
 
 
 def register(app: typer.Typer) -> None:
@@ -129,11 +129,13 @@ def run_command(
             if name is NetworkName.MAINNET:
                 confirm_mainnet(yes_mainnet, who)
             warn_demo_strategies(settings, screen)
-            mnemonic = load_mnemonic()
+            # With a bot key the owner's mnemonic stays off this host.
+            bot_key = None if settings.account.authenticator_id is None else load_bot_key()
+            mnemonic = load_mnemonic() if bot_key is None else None
 
             def session(listener: socket.socket | None) -> Coroutine[Any, Any, int]:
                 return run_session.live(
-                    settings, profile, who, mnemonic, folder, show_live, screen, listener
+                    settings, profile, who, (mnemonic, bot_key), folder, show_live, screen, listener
                 )
 
         # Bound before anything starts: a port in use is one line, and nothing ran.

@@ -9,6 +9,7 @@ import asyncio
 import contextlib
 import logging
 import socket
+import time
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -26,6 +27,7 @@ from dydx_trader.app.strategy_runner import StrategyAssignment, StrategyRunner
 from dydx_trader.bootstrap import Trader, build_trader
 from dydx_trader.cli import formatting as fmt
 from dydx_trader.cli._common import demo_mnemonic
+from dydx_trader.cli.keys_cmd import demo_bot_key
 from dydx_trader.cli.run_guard import guarded_run, serve_webhook
 from dydx_trader.cli.run_view import live_view, result_line, summary_table, write_report
 from dydx_trader.cli.webhook_cmd import listen_url, stop_requested
@@ -48,9 +50,11 @@ TICK_S = 0.1
 
 @dataclass(frozen=True, slots=True)
 class _Clock:
-    """The session's one clock (``ports.Clock``): the chain's block time in paper
-    mode (the replay runs faster than the wall), the wall clock live. Durations
-    are measured on the same time line (market seconds in paper mode)."""
+    """The session's clock (``ports.Clock``): ``now()`` is the chain's block time in
+    paper mode (the replay runs ``speed`` times faster than the wall), the wall
+    clock live. While blocks come on a wall-clock timer, durations (TTLs,
+    cooldown, rate limit) are measured in wall seconds: a market-time duration
+    would age every cache within one block."""
 
     read: Callable[[], datetime]
     speed: float
@@ -59,7 +63,7 @@ class _Clock:
         return self.read()
 
     def monotonic(self) -> float:
-        return self.read().timestamp()
+        return time.monotonic()
 
 
 # -- paper ------------------------------------------------------------------------------
@@ -113,6 +117,18 @@ async def paper(
         engine_state = devnet.engine
         assert engine_state is not None
         clock = _Clock(lambda: engine_state.block_time, speed)
+        mnemonic: Secret | None = demo_mnemonic()
+        bot_key = None
+        if settings.account.authenticator_id is not None:
+            # Configured for a bot key: paper trading signs the same way, with the
+            # devnet's demo bot key through an authenticator added on this devnet.
+            bot_key, authenticator_id = await demo_bot_key(
+                profile, address, settings.account.subaccount_number
+            )
+            account = settings.account.model_copy(update={"authenticator_id": authenticator_id})
+            settings = settings.model_copy(update={"account": account})
+            mnemonic = None
+            _announce(console, f"the demo bot key signs through authenticator {authenticator_id}")
         async with guarded_run(settings, profile, address, mode="paper") as run:
             return run.finished(
                 await _session(
@@ -121,7 +137,8 @@ async def paper(
                         settings,
                         profile,
                         address=address,
-                        mnemonic=demo_mnemonic(),
+                        mnemonic=mnemonic,
+                        bot_key=bot_key,
                         on_settled=on_settled,
                         # Signals are dated in market time: judge their age on the same clock.
                         clock=clock,
@@ -157,20 +174,18 @@ def _data_span(
 
 def _paper_settings(settings: Settings, folder: Path, speed: float) -> Settings:
     """The user's settings, with what a replay at ``speed`` x needs: a fresh journal
-    in the run's folder, and the validator's limits that tick in wall time scaled
-    to market time. Staleness is judged on the market clock, so the allowed age
-    (wall seconds of delay) becomes ``speed`` times as many market seconds; the
-    rate limit counts wall time, so it allows ``speed`` times as many signals.
-    The cooldown is measured on the market clock already and stays as it is."""
+    in the run's folder, and the ages judged on the block time scaled to it. A
+    block here spans ``speed`` times the wall time between blocks, so the oracle's
+    age and a signal's allowed age (wall seconds of delay) become ``speed`` times
+    as many market seconds."""
     validation = settings.validation.model_copy(
-        update={
-            "max_age_s": settings.validation.max_age_s * speed,
-            "rate_limit_per_minute": settings.validation.rate_limit_per_minute
-            * Decimal(str(round(speed))),
-        }
+        update={"max_age_s": settings.validation.max_age_s * speed}
     )
+    # The market data accepts at most an hour-old oracle price.
+    oracle_age_s = min(settings.ttl.max_oracle_age_s * speed, 3600.0)
+    ttl = settings.ttl.model_copy(update={"max_oracle_age_s": oracle_age_s})
     journal = settings.journal.model_copy(update={"path": folder / "journal.sqlite3"})
-    return settings.model_copy(update={"validation": validation, "journal": journal})
+    return settings.model_copy(update={"validation": validation, "ttl": ttl, "journal": journal})
 
 
 # -- live --------------------------------------------------------------------------------
@@ -180,14 +195,15 @@ async def live(
     settings: Settings,
     profile: NetworkProfile,
     address: str,
-    mnemonic: Secret,
+    signer: tuple[Secret | None, Secret | None],
     folder: Path,
     show_live: bool,
     console: Console,
     listener: socket.socket | None,
 ) -> int:
     """A live session on ``profile`` for ``address``, until SIGINT/SIGTERM; returns the
-    exit code."""
+    exit code. ``signer`` is (mnemonic, bot key): exactly one of them signs."""
+    mnemonic, bot_key = signer
     network = profile.name.value
     _announce(
         console, f"dydx-trader live on {network}: {address}/{settings.account.subaccount_number}"
@@ -197,7 +213,12 @@ async def live(
             await _session(
                 settings,
                 lambda on_settled: build_trader(
-                    settings, profile, address=address, mnemonic=mnemonic, on_settled=on_settled
+                    settings,
+                    profile,
+                    address=address,
+                    mnemonic=mnemonic,
+                    bot_key=bot_key,
+                    on_settled=on_settled,
                 ),
                 _Clock(lambda: datetime.now(UTC), 1.0),
                 finished=lambda: False,

@@ -35,7 +35,7 @@ def test_readme_when_commands_listed_then_every_command_is_in_the_table() -> Non
 def test_readme_when_it_speaks_of_keys_and_stops_then_it_says_what_is_not_done() -> None:
     text = " ".join(README.split())
     assert "Use a dYdX permissioned key" not in text
-    assert "permissioned keys (authenticators) are **not supported yet**" in text
+    assert "dydx-trader keys create-bot-key" in text and "DYDX_TRADER_BOT_KEY_FILE" in text
     assert "**no stop-loss or take-profit order is placed**" in text
     walkthrough = (
         ".venv/bin/dydx-trader",

@@ -172,6 +172,17 @@ class NodeGateway:
         account = await self._read("account", lambda: self._client.get_account(address))
         return int(account.account_number), int(account.sequence)
 
+    async def authenticators(self, address: str) -> tuple[tuple[int, str, bytes], ...]:
+        """``(id, type, config)`` of each authenticator of ``address`` (accountplus
+        ``GetAuthenticators``; see :mod:`.authenticators` to decode them)."""
+        response = await self._read(
+            "authenticators", lambda: self._client.get_authenticators(address)
+        )
+        return tuple(
+            (int(found.id), str(found.type), bytes(found.config))
+            for found in response.account_authenticators
+        )
+
     @property
     def channel(self) -> grpc.Channel:
         """The deadline-carrying channel to the node (for the order gateway)."""

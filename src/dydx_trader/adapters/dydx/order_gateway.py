@@ -20,7 +20,7 @@ import asyncio
 from typing import TYPE_CHECKING
 
 import grpc
-from dydx_v4_client.node.builder import Builder
+from dydx_v4_client.node.builder import Builder, TxOptions
 from v4_proto.cosmos.tx.v1beta1 import service_pb2_grpc
 from v4_proto.cosmos.tx.v1beta1.service_pb2 import BroadcastMode, BroadcastTxRequest
 
@@ -63,6 +63,18 @@ _CLOB_MEANINGS = {
     9003: "reduce-only orders must be short-term IOC",
     10001: "equity tier limit on open orders",
 }
+# x/accountplus: a bot key signing through an authenticator (permissioned key).
+ACCOUNTPLUS_CODESPACE = "dydxaccountplus"
+AUTHENTICATOR_NOT_FOUND = 1
+_ACCOUNTPLUS_MEANINGS = {
+    AUTHENTICATOR_NOT_FOUND: "the bot key's authenticator is gone from the account: revoked",
+    100: "the bot key's signature does not match its authenticator",
+    101: "the bot key's authenticator does not allow this message",
+    102: "the bot key's authenticator does not allow this market",
+    103: "the bot key's authenticator does not allow this subaccount",
+    104: "the bot key's authenticator refused the order",
+    105: "the bot key's authenticator refused the order",
+}
 
 
 class OrderGateway:
@@ -70,6 +82,9 @@ class OrderGateway:
 
     ``timeout_s`` is the gRPC deadline of one broadcast (seconds). The wallet
     is held here and nowhere else; it is never printed (``repr`` hides it).
+    With ``authenticator_id`` the wallet holds a bot key (permissioned key) and
+    its account number and sequence are the *owner's*: every order names the
+    authenticator in the transaction's extension.
     """
 
     def __init__(
@@ -79,18 +94,27 @@ class OrderGateway:
         wallet: Wallet,
         *,
         timeout_s: float = DEFAULT_BROADCAST_TIMEOUT_S,
+        authenticator_id: int | None = None,
     ) -> None:
         self._stub = service_pb2_grpc.ServiceStub(channel)
         self._builder = builder
         self._wallet = wallet
         self._timeout_s = timeout_s
+        self._authenticator_id = authenticator_id
 
     def __repr__(self) -> str:
         return "OrderGateway(wallet=<hidden>)"
 
     def sign(self, intent: OrderIntent) -> SignedOrder:
         """The signed place-order transaction for ``intent`` (CPU only, no I/O)."""
-        return sign_place_order(self._builder, self._wallet, intent)
+        options = None
+        if self._authenticator_id is not None:
+            # The sequence and account number are read now, so a stateful order uses
+            # the wallet's sequence exactly as the owner key's path does.
+            options = TxOptions(
+                [self._authenticator_id], self._wallet.sequence, self._wallet.account_number
+            )
+        return sign_place_order(self._builder, self._wallet, intent, options)
 
     async def broadcast(self, signed: SignedOrder) -> BroadcastOutcome:
         """Send ``signed`` once and classify the answer. Never raises for the venue."""
@@ -117,6 +141,8 @@ class OrderGateway:
 def rejection(codespace: str, code: int, raw_log: str) -> VenueRejected:
     """The domain error for a non-zero CheckTx answer."""
     meaning = _CLOB_MEANINGS.get(code) if codespace == "clob" else None
+    if codespace == ACCOUNTPLUS_CODESPACE:
+        meaning = _ACCOUNTPLUS_MEANINGS.get(code)
     if codespace == "sdk" and code == 32:
         meaning = "account sequence mismatch"
     summary = meaning or "the chain refused the order"

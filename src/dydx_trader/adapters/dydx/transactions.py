@@ -14,7 +14,7 @@ from __future__ import annotations
 import hashlib
 from typing import TYPE_CHECKING
 
-from dydx_v4_client.node.builder import Builder
+from dydx_v4_client.node.builder import Builder, TxOptions
 from dydx_v4_client.node.message import place_order
 from v4_proto.dydxprotocol.clob.order_pb2 import Order, OrderId
 from v4_proto.dydxprotocol.subaccounts.subaccount_pb2 import SubaccountId
@@ -65,9 +65,16 @@ def order_proto(intent: OrderIntent) -> Order:
     return Order(**fields)
 
 
-def sign_place_order(builder: Builder, wallet: Wallet, intent: OrderIntent) -> SignedOrder:
-    """Sign a ``MsgPlaceOrder`` for ``intent`` with the official builder."""
-    tx = builder.build(wallet, place_order(order_proto(intent)))
+def sign_place_order(
+    builder: Builder, wallet: Wallet, intent: OrderIntent, tx_options: TxOptions | None = None
+) -> SignedOrder:
+    """Sign a ``MsgPlaceOrder`` for ``intent`` with the official builder.
+
+    With ``tx_options`` the wallet holds a bot key that signs for the owner's
+    account through the authenticators ``tx_options`` selects (the owner's
+    account number and sequence).
+    """
+    tx = builder.build(wallet, place_order(order_proto(intent)), tx_options=tx_options)
     return _signed(tx.SerializeToString())
 
 
