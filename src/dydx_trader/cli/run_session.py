@@ -179,7 +179,11 @@ def _paper_settings(settings: Settings, folder: Path, speed: float) -> Settings:
     age and a signal's allowed age (wall seconds of delay) become ``speed`` times
     as many market seconds."""
     validation = settings.validation.model_copy(
-        update={"max_age_s": settings.validation.max_age_s * speed}
+        update={
+            "max_age_s": settings.validation.max_age_s * speed,
+            # Measured in wall seconds while blocks come on a timer (see _Clock).
+            "cooldown_s": settings.validation.cooldown_s / speed,
+        }
     )
     # The market data accepts at most an hour-old oracle price.
     oracle_age_s = min(settings.ttl.max_oracle_age_s * speed, 3600.0)
