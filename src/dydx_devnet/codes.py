@@ -55,6 +55,7 @@ MESSAGES: Final[dict[tuple[str, int], str]] = {
         "greater-than-or-equal `GoodTilBlock` or Order Hash"
     ),
     (CLOB, 24): "Order is fully filled",
+    (CLOB, 29): "Invalid stateful order cancellation",
     (CLOB, 34): "Order conflicts with ClobPair status",
     (CLOB, 48): "Fill-or-kill has been deprecated",
     (CLOB, 2001): "Reduce-only orders cannot increase the position size",
@@ -94,6 +95,7 @@ GOOD_TIL_BLOCK_EXCEEDS_WINDOW: Final = 11
 INVALID_PLACE_ORDER: Final = 12
 INVALID_REPLACEMENT: Final = 20
 ORDER_FULLY_FILLED: Final = 24
+INVALID_STATEFUL_CANCELLATION: Final = 29
 CONFLICTS_WITH_CLOB_PAIR_STATUS: Final = 34
 DEPRECATED_FIELD: Final = 48
 REDUCE_ONLY_WOULD_INCREASE: Final = 2001
