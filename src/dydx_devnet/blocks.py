@@ -29,6 +29,7 @@ from dydx_devnet.candle_feed import CandleFeed
 from dydx_devnet.candles import RESOLUTION_MS
 from dydx_devnet.chain.big_math import big_mul_ppm
 from dydx_devnet.chain.quantums import quote_to_base_quantums
+from dydx_devnet.gating import collateral_pool
 from dydx_devnet.markets import MarketState
 from dydx_devnet.matching import Matcher
 from dydx_devnet.replay import HOUR_MS
@@ -188,6 +189,7 @@ class BlockProducer:
         """
         state = self._state
         tx_hash = state.tx_hash_for("liquidation", account.uuid, state.height)
+        pool = collateral_pool(account, state.markets)
         for ticker in list(account.positions):
             market = state.markets[ticker]
             position = account.positions[ticker]
@@ -220,6 +222,7 @@ class BlockProducer:
                 market, quantums < 0, abs(quantums), market.oracle_subticks(), "LIQUIDATED"
             )
         if account.usdc < 0:
+            state.negative_tnc_seen[pool] = state.height  # gates withdrawals (gating.py)
             account.usdc = 0
             state.asset_changed(account)
 

@@ -24,7 +24,7 @@ from typing import Any
 
 from aiohttp import web
 
-from dydx_devnet import views
+from dydx_devnet import venue_routes, views
 from dydx_devnet.auth import AccountRegistry
 from dydx_devnet.control_api import add_control_routes
 from dydx_devnet.faults import Faults, IndexerFailure
@@ -327,6 +327,7 @@ def add_routes(app: web.Application) -> None:
     app.router.add_get("/v4/candles/perpetualMarkets/{ticker}", get_candles)
     app.router.add_get("/v4/orderbooks/perpetualMarket/{ticker}", get_orderbook)
     app.router.add_get("/v4/trades/perpetualMarket/{ticker}", get_trades)
+    venue_routes.add_routes(app)
     add_control_routes(app)
 
 

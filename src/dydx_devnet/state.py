@@ -84,6 +84,9 @@ class EngineState:
         self.event_index = 0
         self.recorded = 0
         self.equity_tiers: list[tuple[int, int]] = []
+        # Collateral pool (0 = cross, else an isolated perpetual) -> height a subaccount
+        # with negative net collateral was last seen there (withdrawal gating).
+        self.negative_tnc_seen: dict[int, int] = {}
         self.feed = EventFeed(markets, self.books)
         self.history = IndexerHistory(config.indexer_history_blocks)
         self.touched_books: set[str] = set()

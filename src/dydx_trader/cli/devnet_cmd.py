@@ -160,7 +160,7 @@ async def _serve(config: DevnetConfig, demo_usdc: Decimal) -> None:
             loop.add_signal_handler(signum, stop.set)
     async with Devnet(config) as dn:
         if demo_usdc > 0:
-            dn.fund(DEMO_ADDRESS, demo_usdc)
+            dn.fund_demo(demo_usdc)
         typer.echo(f"indexer REST : {dn.indexer_url}/v4")
         typer.echo(f"indexer WS   : {dn.websocket_url}")
         typer.echo(f"faucet       : {dn.faucet_url}/faucet/tokens")

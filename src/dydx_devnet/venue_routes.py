@@ -1,0 +1,15 @@
+"""The indexer routes of the complete venue, registered beside comlink's core routes.
+
+Transfers (:mod:`dydx_devnet.transfers_api`).
+"""
+
+from __future__ import annotations
+
+from aiohttp import web
+
+from dydx_devnet import transfers_api
+
+
+def add_routes(app: web.Application) -> None:
+    """Register the venue's REST routes on the indexer application."""
+    transfers_api.add_routes(app)
