@@ -312,6 +312,9 @@ def _failure_response(failure: IndexerFailure) -> web.Response:
 
 def add_routes(app: web.Application) -> None:
     """Register the REST routes (the WebSocket route is added by ``indexer_ws``)."""
+    # First: aiohttp matches in registration order, and /v4/orders/{orderId} would
+    # otherwise take /v4/orders/parentSubaccountNumber.
+    venue_routes.add_routes(app)
     app.router.add_get("/v4/addresses/{address}", get_address)
     app.router.add_get(
         "/v4/addresses/{address}/subaccountNumber/{subaccountNumber}", get_subaccount
@@ -327,7 +330,6 @@ def add_routes(app: web.Application) -> None:
     app.router.add_get("/v4/candles/perpetualMarkets/{ticker}", get_candles)
     app.router.add_get("/v4/orderbooks/perpetualMarket/{ticker}", get_orderbook)
     app.router.add_get("/v4/trades/perpetualMarket/{ticker}", get_trades)
-    venue_routes.add_routes(app)
     add_control_routes(app)
 
 

@@ -29,7 +29,7 @@ from typing import Any
 
 from aiohttp import WSMsgType, web
 
-from dydx_devnet import views
+from dydx_devnet import parent_ws, views
 from dydx_devnet.indexer_params import CANDLE_RESOLUTIONS, ENGINE_KEY, MAX_SUBACCOUNT_NUMBER
 from dydx_devnet.latency import Latency
 
@@ -43,6 +43,7 @@ CHANNEL_VERSIONS = {
     "v4_trades": "2.1.0",
     "v4_candles": "1.0.0",
     "v4_block_height": "1.0.0",
+    "v4_parent_subaccounts": "3.0.0",
 }
 # Channels whose subscription takes no id (socks: markets; block height by the same rule here).
 _NO_ID_CHANNELS = ("v4_markets", "v4_block_height")
@@ -62,7 +63,10 @@ class Connection:
     connection_id: str = field(default_factory=lambda: str(uuid.uuid4()))
     message_id: int = 0
     subscriptions: dict[SubscriptionKey, bool] = field(default_factory=dict)
-    pending_batches: dict[SubscriptionKey, list[dict[str, Any]]] = field(default_factory=dict)
+    # (child subaccount number or None, contents) waiting for the next batch.
+    pending_batches: dict[SubscriptionKey, list[tuple[int | None, Any]]] = field(
+        default_factory=dict
+    )
     flush_scheduled: bool = False
     # (loop time to send at, message); None closes the writer.
     outbox: asyncio.Queue[tuple[float, dict[str, Any]] | None] = field(
@@ -99,7 +103,7 @@ class WsHub:
 
     # -- loop side --
 
-    def _dispatch(self, event: Any) -> None:
+    def _dispatch(self, event: Any, subaccount_number: int | None = None) -> None:
         key: SubscriptionKey = (
             event.channel,
             None if event.channel in _NO_ID_CHANNELS else event.id,
@@ -109,19 +113,31 @@ class WsHub:
             if batched is None:
                 continue
             if batched:
-                connection.pending_batches.setdefault(key, []).append(event.contents)
+                batch = connection.pending_batches.setdefault(key, [])
+                batch.append((subaccount_number, event.contents))
                 if not connection.flush_scheduled:
                     connection.flush_scheduled = True
                     self._loop.call_later(BATCH_INTERVAL_S, self._flush_batches, connection)
             else:
-                self._send(connection, _data_message(connection, key, event.contents))
+                message = _data_message(connection, key, event.contents, subaccount_number)
+                self._send(connection, message)
+        # Every child update goes again to its parent's channel (v4_parent_subaccounts).
+        derived = parent_ws.parent_event(event)
+        if derived is not None:
+            self._dispatch(*derived)
 
     def _flush_batches(self, connection: Connection) -> None:
         connection.flush_scheduled = False
         batches, connection.pending_batches = connection.pending_batches, {}
-        for key, contents in batches.items():
-            if key in connection.subscriptions and contents:
-                message = _data_message(connection, key, contents)
+        for key, entries in batches.items():
+            if key not in connection.subscriptions or not entries:
+                continue
+            # socks batches per subaccount number (parent channels carry it).
+            by_number: dict[int | None, list[Any]] = {}
+            for number, contents in entries:
+                by_number.setdefault(number, []).append(contents)
+            for number, group in by_number.items():
+                message = _data_message(connection, key, group, number)
                 message["type"] = "channel_batch_data"
                 self._send(connection, message)
 
@@ -203,6 +219,8 @@ class WsHub:
             if len(parts) != 2 or not _SUBACCOUNT_NUMBER_RE.fullmatch(parts[1]):
                 return False
             return int(parts[1]) <= MAX_SUBACCOUNT_NUMBER
+        if channel == parent_ws.CHANNEL:
+            return parent_ws.valid_id(channel_id)
         if channel in ("v4_orderbook", "v4_trades"):
             return channel_id in markets
         if channel == "v4_candles":
@@ -258,6 +276,8 @@ class WsHub:
             # 404); updates follow once the subaccount is funded.
             if views.subaccount(self._engine, owner, int(number)) is None:
                 return {}
+        if channel == parent_ws.CHANNEL and channel_id is not None:
+            return parent_ws.snapshot(self._engine, channel_id)
         return views.subscribed_contents(self._engine, channel, channel_id)
 
     def _unsubscribe(self, connection: Connection, parsed: dict[str, Any]) -> None:
@@ -340,7 +360,12 @@ class WsHub:
                 )
 
 
-def _data_message(connection: Connection, key: SubscriptionKey, contents: Any) -> dict[str, Any]:
+def _data_message(
+    connection: Connection,
+    key: SubscriptionKey,
+    contents: Any,
+    subaccount_number: int | None = None,
+) -> dict[str, Any]:
     channel, channel_id = key
     message: dict[str, Any] = {
         "type": "channel_data",
@@ -352,6 +377,8 @@ def _data_message(connection: Connection, key: SubscriptionKey, contents: Any) -
     message["channel"] = channel
     message["version"] = CHANNEL_VERSIONS[channel]
     message["contents"] = contents
+    if subaccount_number is not None:
+        message["subaccountNumber"] = subaccount_number
     return message
 
 

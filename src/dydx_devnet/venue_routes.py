@@ -1,15 +1,17 @@
 """The indexer routes of the complete venue, registered beside comlink's core routes.
 
-Transfers (:mod:`dydx_devnet.transfers_api`).
+Transfers (:mod:`dydx_devnet.transfers_api`) and the parent-subaccount views
+(:mod:`dydx_devnet.parent_api`).
 """
 
 from __future__ import annotations
 
 from aiohttp import web
 
-from dydx_devnet import transfers_api
+from dydx_devnet import parent_api, transfers_api
 
 
 def add_routes(app: web.Application) -> None:
     """Register the venue's REST routes on the indexer application."""
     transfers_api.add_routes(app)
+    parent_api.add_routes(app)
