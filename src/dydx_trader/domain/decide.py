@@ -8,7 +8,8 @@ and the worst case it reserves, or REFUSED with the reason, the arithmetic that
 led there and the cap that bound the size. Nothing is raised for a domain
 reason and nothing is read from outside: the account actor does the I/O around it.
 
-The steps, in order: the market must be known, ACTIVE and priced; the orders in
+The steps, in order: the market must be known, ACTIVE and priced, and cross
+(an ISOLATED market is refused except for a CLOSE); the orders in
 flight are reserved at their worst case (:mod:`~dydx_trader.domain.reservation`);
 a CLOSE takes the whole expected position, reduce-only; a BUY or SELL is priced
 (an IOC at the oracle +/- slippage, a resting order at the signal's price within
@@ -28,9 +29,15 @@ from decimal import Decimal
 from dydx_trader.domain.account import Subaccount
 from dydx_trader.domain.arithmetic import Line
 from dydx_trader.domain.decision import Decision
-from dydx_trader.domain.errors import InvalidInput, NothingToTrade, Refusal, TradingHalted
+from dydx_trader.domain.errors import (
+    InvalidInput,
+    IsolatedMarketNotTraded,
+    NothingToTrade,
+    Refusal,
+    TradingHalted,
+)
 from dydx_trader.domain.margin import MarginState, MarketMath, lookup
-from dydx_trader.domain.market import MarketSpec
+from dydx_trader.domain.market import MarketSpec, MarketType
 from dydx_trader.domain.order import OrderFlags, OrderIntent, TimeInForce, derive_client_id
 from dydx_trader.domain.order_params import OrderParams
 from dydx_trader.domain.pre_trade import RiskLimits, evaluate_order
@@ -77,6 +84,8 @@ def decide(
             raise NothingToTrade("a HOLD signal asks for nothing")
         math = lookup(markets, signal.market)
         math.spec.require_tradable()
+        if signal.action is not Action.CLOSE:
+            _require_cross(math.spec)
         reserved = reserve(account, in_flight, markets, signal.market)
         # In REDUCING an order may only go out as a reduce-only IOC: price it as one.
         time_in_force = (
@@ -114,6 +123,23 @@ def decide(
         intent=intent,
         reservation=order,
     )
+
+
+def _require_cross(spec: MarketSpec) -> None:
+    """Refuse to open or add to a position in an ISOLATED market.
+
+    On dYdX an isolated position must live alone in its own (child) subaccount,
+    funded by a transfer, and is sized against that subaccount's collateral. The
+    trader trades one subaccount and never moves collateral, so it would place
+    the order beside its cross positions, where the chain removes it (2005).
+    """
+    if spec.market_type is MarketType.ISOLATED:
+        raise IsolatedMarketNotTraded(
+            f"{spec.ticker} is an ISOLATED market: dydx-trader opens positions in cross "
+            "markets only (an isolated position needs its own child subaccount, funded by "
+            "a transfer); trade it by hand or drop it from the strategies",
+            market=spec.ticker,
+        )
 
 
 def _order(
