@@ -79,6 +79,7 @@ class BlockProducer:
         self._matcher.fill_crossed_resting()
         self.pass_hours(previous_ms)
         self.liquidate()
+        state.ledger.block_done(state, previous_ms)
         self.market_events(previous_ms)
         state.flush()
 
@@ -167,6 +168,7 @@ class BlockProducer:
                 payment = -((-owed) // 1_000_000_000)
                 account.usdc -= payment
                 position.net_funding -= payment
+                state.ledger.funding_paid(state, account, market, position, payment, hours)
                 account.updated_at_height = state.height
                 state.position_changed(account, position)
                 state.asset_changed(account)

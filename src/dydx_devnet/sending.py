@@ -41,7 +41,7 @@ from dydx_devnet.codes import SUBACCOUNTS, TxResult
 from dydx_devnet.sending_msgs import send_coins
 from dydx_devnet.state import EngineState
 from dydx_devnet.subaccounts import Subaccount, risk
-from dydx_devnet.transfers import Side, TransferLog
+from dydx_devnet.transfers import Side
 
 WITHDRAWALS_BLOCKED = "WithdrawalsAndTransfersBlocked"
 
@@ -52,7 +52,7 @@ class Sending:
     def __init__(self, state: EngineState) -> None:
         self._state = state
         self.bank = Bank()
-        self.transfers = TransferLog()
+        self.transfers = state.transfers
         # Collateral pool -> height a negative-TNC subaccount was last seen there.
         self.negative_tnc_seen = state.negative_tnc_seen
 

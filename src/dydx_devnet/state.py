@@ -23,10 +23,12 @@ from dydx_devnet.candles import SampledCandles
 from dydx_devnet.config import EngineConfig
 from dydx_devnet.feed import DevnetEvent, EventFeed
 from dydx_devnet.history import IndexerHistory
+from dydx_devnet.ledger import Ledger
 from dydx_devnet.markets import MarketState
 from dydx_devnet.orders import OrderKey, OrderState
 from dydx_devnet.replay import OracleReplay
 from dydx_devnet.subaccounts import Position, Subaccount
+from dydx_devnet.transfers import TransferLog
 
 SubaccountKey = tuple[str, int]
 
@@ -87,6 +89,9 @@ class EngineState:
         # Collateral pool (0 = cross, else an isolated perpetual) -> height a subaccount
         # with negative net collateral was last seen there (withdrawal gating).
         self.negative_tnc_seen: dict[int, int] = {}
+        # The indexer's transfers and hourly records (funding, PnL ticks).
+        self.transfers = TransferLog()
+        self.ledger = Ledger(self.transfers)
         self.feed = EventFeed(markets, self.books)
         self.history = IndexerHistory(config.indexer_history_blocks)
         self.touched_books: set[str] = set()
