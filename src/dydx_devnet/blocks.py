@@ -14,7 +14,10 @@ history first remembers how block ``h - 1`` ended):
 5. funding is paid for every chain hour the block crossed;
    subaccounts below maintenance margin are liquidated at the oracle price
    with a penalty of up to ``max_liquidation_fee_ppm`` of the notional;
-6. indexer events: block height, oracle prices, market trading data, watched
+6. the block hooks (``EngineState.block_hooks``): other participants' orders
+   (:mod:`dydx_devnet.background_flow`), the 24-hour market statistics
+   (:mod:`dydx_devnet.market_stats`), the hourly ledger (:mod:`dydx_devnet.ledger`);
+7. indexer events: block height, oracle prices, market trading data, watched
    order books and candles.
 """
 
@@ -79,7 +82,8 @@ class BlockProducer:
         self._matcher.fill_crossed_resting()
         self.pass_hours(previous_ms)
         self.liquidate()
-        state.ledger.block_done(state, previous_ms)
+        for hook in state.block_hooks:
+            hook(previous_ms)
         self.market_events(previous_ms)
         state.flush()
 

@@ -10,6 +10,7 @@ from dydx_devnet.fees import BASE_MAKER_FEE_PPM, BASE_TAKER_FEE_PPM
 TIMER = "timer"
 MANUAL = "manual"
 CLOCK_MODES = (TIMER, MANUAL)
+MAX_BACKGROUND_FLOW = 60.0
 
 
 @dataclass(frozen=True)
@@ -43,6 +44,9 @@ class EngineConfig:
       held back by N blocks is N behind from the start.
     * ``warmup_days``: days of bundled data before genesis (candle history); on
       a manual clock, the least warm-up a replay start must leave.
+    * ``background_flow``: other participants' market orders, in trades per market per
+      minute of market time at the market's average hourly volume (0 = a quiet book:
+      nothing trades but the users); see :mod:`dydx_devnet.background_flow`.
     """
 
     seed: int = 1
@@ -71,6 +75,7 @@ class EngineConfig:
     max_liquidation_fee_ppm: int = 15_000
     stateful_order_time_window_s: int = 95 * 24 * 3600
     funding: bool = True
+    background_flow: float = 0.0
 
     def __post_init__(self) -> None:
         if not self.block_time_s > 0 or not self.speed > 0:
@@ -85,6 +90,11 @@ class EngineConfig:
             raise ValueError(
                 f"indexer_lag_blocks {self.indexer_lag_blocks} exceeds the indexer history of "
                 f"{self.indexer_history_blocks} blocks"
+            )
+        if not (0 <= self.background_flow <= MAX_BACKGROUND_FLOW):
+            raise ValueError(
+                f"background_flow must be 0..{MAX_BACKGROUND_FLOW} trades per market-minute, "
+                f"got {self.background_flow}"
             )
         if self.clock not in CLOCK_MODES:
             raise ValueError(f"clock must be one of {', '.join(CLOCK_MODES)}, got {self.clock!r}")

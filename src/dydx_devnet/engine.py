@@ -45,6 +45,7 @@ from v4_proto.dydxprotocol.clob.order_pb2 import Order
 
 from dydx_devnet import codes
 from dydx_devnet import orders as o
+from dydx_devnet.background_flow import BackgroundFlow
 from dydx_devnet.bank import FEE_COLLECTOR, NATIVE_DENOM, BankError
 from dydx_devnet.blocks import BlockProducer, depth_quantums
 from dydx_devnet.cancels import Cancels
@@ -53,6 +54,7 @@ from dydx_devnet.chain_setup import open_chain
 from dydx_devnet.clock import ManualClock
 from dydx_devnet.codes import TxResult
 from dydx_devnet.indexer_view import IndexerView
+from dydx_devnet.market_stats import MarketStats
 from dydx_devnet.markets import MarketState, to_price_value
 from dydx_devnet.matching import Matcher
 from dydx_devnet.orders import OrderState
@@ -80,6 +82,13 @@ class Engine:
         self.placement = Placement(state, self.checktx, self.matcher)
         self.clock = ManualClock(state, self.blocks)
         self.sending = Sending(state)
+        self.flow = BackgroundFlow(state, self.matcher, self.settlement)
+        self.stats = MarketStats(state)
+        state.block_hooks += [
+            self.flow.run_block,
+            self.stats.block_done,
+            lambda previous_ms: state.ledger.block_done(state, previous_ms),
+        ]
 
     @classmethod
     def create(cls, config: EngineConfig | None = None) -> Engine:
@@ -91,6 +100,9 @@ class Engine:
         engine.blocks.update_prices()
         for market in engine.state.markets.values():
             market.record_hour()
+        if engine.config.background_flow > 0:
+            engine.flow.replace_captured_statistics()
+        engine.stats.mark_sent()
         engine.state.touched_books.clear()
         return engine
 

@@ -106,6 +106,13 @@ class Matcher:
             settlement.record_trade(market, taker.is_buy, amount, price)
         return stopped if taker.remaining > 0 else None
 
+    def fill_maker(
+        self, maker: OrderState, market: MarketState, amount: int, price: int, tx_hash: str
+    ) -> bool:
+        """A resting user order's fill against a taker outside the book (the background
+        flow): checked and settled as any maker fill; False when it was removed."""
+        return self._fill_maker(maker, market, amount, price, tx_hash)
+
     def _fill_maker(
         self, maker: OrderState, market: MarketState, amount: int, price: int, tx_hash: str
     ) -> bool:

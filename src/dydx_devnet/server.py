@@ -64,7 +64,9 @@ class DevnetConfig:
     * ``auto_blocks``: False = no clock; the caller advances blocks.
     * ``markets``: tickers to list (``None`` = every bundled market).
     * ``engine``: full engine settings; when given, ``seed``/``block_time``/
-      ``speed``/``markets`` above are ignored.
+      ``speed``/``markets``/``background_flow`` here are ignored.
+    * ``background_flow``: other participants' market orders per market per minute of
+      market time (0 = a quiet book; :mod:`dydx_devnet.background_flow`).
     * ``latency_ms`` / ``latency_jitter_ms``: network latency added to every gRPC
       call, indexer REST answer and WebSocket message (seeded uniform jitter);
       ``POST /devnet/faults {"latency": ...}`` changes it while running.
@@ -79,6 +81,7 @@ class DevnetConfig:
     auto_blocks: bool = True
     markets: tuple[str, ...] | None = None
     engine: EngineConfig | None = None
+    background_flow: float = 0.0
     latency_ms: int = 0
     latency_jitter_ms: int = 0
 
@@ -89,7 +92,11 @@ class DevnetConfig:
         if self.engine is not None:
             return self.engine
         return EngineConfig(
-            seed=self.seed, block_time_s=self.block_time, speed=self.speed, markets=self.markets
+            seed=self.seed,
+            block_time_s=self.block_time,
+            speed=self.speed,
+            markets=self.markets,
+            background_flow=self.background_flow,
         )
 
 

@@ -14,6 +14,7 @@ from __future__ import annotations
 import hashlib
 import threading
 from collections import defaultdict, deque
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -92,6 +93,9 @@ class EngineState:
         # The indexer's transfers and hourly records (funding, PnL ticks).
         self.transfers = TransferLog()
         self.ledger = Ledger(self.transfers)
+        # Run at the end of each block, before its indexer events (the previous block's
+        # time in ms): background flow, market statistics, the ledger.
+        self.block_hooks: list[Callable[[int], None]] = []
         self.feed = EventFeed(markets, self.books)
         self.history = IndexerHistory(config.indexer_history_blocks)
         self.touched_books: set[str] = set()

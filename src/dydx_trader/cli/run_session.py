@@ -45,6 +45,8 @@ PAPER_BLOCK_TIME_S = 0.05
 PAPER_WALL_S = 100
 PAPER_DAYS = 45
 PAPER_FUNDS_USDC = Decimal(10_000)
+# Other participants' market orders per market per market-minute (dydx_devnet.background_flow).
+PAPER_BACKGROUND_FLOW = 1.0
 TICK_S = 0.1
 
 
@@ -98,6 +100,7 @@ async def paper(
         block_time_s=PAPER_BLOCK_TIME_S,
         speed=speed,
         warmup_days=total_days - days,
+        background_flow=PAPER_BACKGROUND_FLOW,
     )
     folder.mkdir(parents=True, exist_ok=True)
     settings = _paper_settings(settings, folder, speed)
