@@ -7,7 +7,8 @@ USDC, per hour; 10 % of TVL, at least 10M USDC, per day); the devnet has no
 IBC, so nothing ever draws on it and each capacity is its baseline,
 ``max(baseline_minimum, TVL x baseline_tvl_ppm)``, TVL being all USDC on the
 chain (bank balances and the subaccounts' collateral). Other denoms have no
-limiters: an empty list, as on the chain.
+limiters: an empty list, as on the chain. The devnet has no Ethereum bridge
+either: ``x/bridge`` has no delayed completion messages.
 """
 
 from __future__ import annotations
@@ -20,6 +21,8 @@ from google.protobuf.duration_pb2 import Duration
 from v4_proto.cosmos.bank.v1beta1 import query_pb2 as bank_query
 from v4_proto.cosmos.bank.v1beta1 import query_pb2_grpc as bank_grpc
 from v4_proto.cosmos.base.v1beta1.coin_pb2 import Coin
+from v4_proto.dydxprotocol.bridge import query_pb2 as bridge_query
+from v4_proto.dydxprotocol.bridge import query_pb2_grpc as bridge_grpc
 from v4_proto.dydxprotocol.ratelimit import capacity_pb2, limit_params_pb2
 from v4_proto.dydxprotocol.ratelimit import query_pb2 as rate_query
 from v4_proto.dydxprotocol.ratelimit import query_pb2_grpc as rate_grpc
@@ -96,3 +99,8 @@ class RateLimitQuery(rate_grpc.QueryServicer):  # type: ignore[misc]
             for period, minimum, ppm in USDC_LIMITERS
         ]
         return rate_query.QueryCapacityByDenomResponse(limiter_capacity_list=capacities)
+
+
+class BridgeQuery(bridge_grpc.QueryServicer):  # type: ignore[misc]
+    def DelayedCompleteBridgeMessages(self, request: Any, context: grpc.ServicerContext) -> Any:
+        return bridge_query.QueryDelayedCompleteBridgeMessagesResponse()

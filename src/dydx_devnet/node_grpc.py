@@ -9,7 +9,7 @@ This module holds the tx service (``BroadcastTx``, ``GetTx``, ``Simulate``)
 and the server; the queries live in :mod:`dydx_devnet.node_queries`, the
 accountplus ones in :mod:`dydx_devnet.accountplus`, the bank, rate-limit,
 subaccounts and stats ones in the ``chain_queries_*`` modules. Anything else
-(staking, governance, distribution, vaults, affiliates, rewards, bridge)
+(staking, governance, distribution, vaults, affiliates, rewards)
 answers UNIMPLEMENTED, as a node without that module would.
 """
 
@@ -30,6 +30,7 @@ from v4_proto.cosmos.base.tendermint.v1beta1 import query_pb2_grpc as tm_grpc
 from v4_proto.cosmos.tx.v1beta1 import service_pb2 as tx_service
 from v4_proto.cosmos.tx.v1beta1 import service_pb2_grpc as tx_grpc
 from v4_proto.cosmos.tx.v1beta1.tx_pb2 import Tx
+from v4_proto.dydxprotocol.bridge import query_pb2_grpc as bridge_grpc
 from v4_proto.dydxprotocol.clob import query_pb2_grpc as clob_grpc
 from v4_proto.dydxprotocol.feetiers import query_pb2_grpc as fee_grpc
 from v4_proto.dydxprotocol.perpetuals import query_pb2_grpc as perp_grpc
@@ -39,7 +40,7 @@ from v4_proto.dydxprotocol.stats import query_pb2_grpc as stats_grpc
 from v4_proto.dydxprotocol.subaccounts import query_pb2_grpc as sa_grpc
 
 from dydx_devnet.accountplus import add_query_servicer
-from dydx_devnet.chain_queries_bank import BankQuery, RateLimitQuery
+from dydx_devnet.chain_queries_bank import BankQuery, BridgeQuery, RateLimitQuery
 from dydx_devnet.chain_queries_stats import StatsQuery
 from dydx_devnet.chain_queries_subaccounts import SubaccountsQuery
 from dydx_devnet.latency import Latency
@@ -183,6 +184,7 @@ class NodeServer:
         sa_grpc.add_QueryServicer_to_server(SubaccountsQuery(services.engine), self._server)
         stats_grpc.add_QueryServicer_to_server(StatsQuery(services.engine), self._server)
         rate_grpc.add_QueryServicer_to_server(RateLimitQuery(services.engine), self._server)
+        bridge_grpc.add_QueryServicer_to_server(BridgeQuery(), self._server)
         clob_grpc.add_QueryServicer_to_server(ClobQuery(services), self._server)
         perp_grpc.add_QueryServicer_to_server(PerpetualsQuery(services), self._server)
         prices_grpc.add_QueryServicer_to_server(PricesQuery(services), self._server)

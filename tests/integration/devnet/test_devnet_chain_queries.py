@@ -140,3 +140,15 @@ async def test_create_market_permissionless_when_pair_listed_then_prices_error(
         )
 
     assert "ETH-USD: Market params pair already exists" in str(caught.value.details())
+
+
+async def test_bridge_when_queried_then_no_delayed_messages(demo_trader: Any) -> None:
+    response = await demo_trader.node.get_delayed_complete_bridge_messages()
+
+    assert list(response.messages) == []
+
+
+async def test_compliance_screen_when_any_address_then_compliant(demo_trader: Any) -> None:
+    body = await demo_trader.indexer.utility.compliance_screen(demo_trader.address)
+
+    assert body == {"status": "COMPLIANT"}
