@@ -30,13 +30,9 @@ from dydx_devnet.control_api import add_control_routes
 from dydx_devnet.faults import Faults, IndexerFailure
 from dydx_devnet.indexer_params import (
     ACCOUNTS_KEY,
-    API_LIMIT,
     CANDLE_RESOLUTIONS,
     ENGINE_KEY,
     FAULTS_KEY,
-    ORDER_SIDES,
-    ORDER_STATUSES,
-    ORDER_TYPES,
     POSITION_STATUSES,
     RATE_LIMIT_POINTS,
     ApiError,
@@ -47,8 +43,6 @@ from dydx_devnet.indexer_params import (
     known_ticker,
     not_found,
     read_address,
-    read_bool,
-    read_choice,
     read_limit,
     read_optional_height,
     read_optional_iso,
@@ -56,6 +50,7 @@ from dydx_devnet.indexer_params import (
     read_subaccount_number,
     read_ticker,
 )
+from dydx_devnet.order_query import OrderQuery
 
 log = logging.getLogger(__name__)
 
@@ -136,29 +131,8 @@ async def get_orders(request: web.Request) -> web.Response:
     engine = engine_of(request)
     address, number = _subaccount_query(request)
     limit = read_limit(request)
-    ticker = read_ticker(request, engine, optional=True)
-    side = read_choice(request, "side", ORDER_SIDES, "side must be one of BUY, SELL")
-    order_type = read_choice(
-        request, "type", ORDER_TYPES, f"type must be one of {', '.join(ORDER_TYPES)}"
-    )
-    statuses = read_status_list(
-        request, ORDER_STATUSES, f"status must be one of {', '.join(ORDER_STATUSES)}"
-    )
-    gtb = read_optional_height(request, "goodTilBlockBeforeOrAt")
-    read_optional_iso(request, "goodTilBlockTimeBeforeOrAt")
-    read_bool(request, "returnLatestOrders")
-    orders = views.orders(
-        engine, address, number, ticker=ticker, status=statuses, limit=API_LIMIT, side=side
-    )
-    if order_type is not None:
-        orders = [order for order in orders if order.get("type") == order_type]
-    if gtb is not None:
-        orders = [
-            order
-            for order in orders
-            if order.get("goodTilBlock") is not None and int(order["goodTilBlock"]) <= gtb
-        ]
-    return json_response(orders[:limit])
+    query = OrderQuery.read(request, engine)
+    return json_response(query.rows(engine, address, number)[:limit])
 
 
 async def get_order(request: web.Request) -> web.Response:

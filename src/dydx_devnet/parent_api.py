@@ -22,21 +22,17 @@ from aiohttp import web
 from dydx_devnet import shapes, views
 from dydx_devnet.engine import Engine
 from dydx_devnet.indexer_params import (
-    ORDER_SIDES,
-    ORDER_STATUSES,
-    ORDER_TYPES,
     POSITION_STATUSES,
     engine_of,
     json_response,
     not_found,
     read_address,
-    read_choice,
     read_limit,
     read_optional_height,
     read_optional_iso,
     read_status_list,
-    read_ticker,
 )
+from dydx_devnet.order_query import OrderQuery
 from dydx_devnet.parent_subaccounts import children, read_parent_number
 from dydx_devnet.venue_params import paged, read_page
 
@@ -111,24 +107,10 @@ async def get_parent_orders(request: web.Request) -> web.Response:
     engine = engine_of(request)
     address, parent = read_address(request), read_parent_number(request)
     limit = read_limit(request)
-    ticker = read_ticker(request, engine, optional=True)
-    side = read_choice(request, "side", ORDER_SIDES, "side must be one of BUY, SELL")
-    order_type = read_choice(
-        request, "type", ORDER_TYPES, f"type must be one of {', '.join(ORDER_TYPES)}"
-    )
-    statuses = read_status_list(
-        request, ORDER_STATUSES, f"status must be one of {', '.join(ORDER_STATUSES)}"
-    )
-    gtb = read_optional_height(request, "goodTilBlockBeforeOrAt")
+    query = OrderQuery.read(request, engine)
     rows: list[dict[str, Any]] = []
     for number in child_numbers(engine, address, parent):
-        rows += views.orders(engine, address, number, ticker=ticker, status=statuses, side=side)
-    rows = [
-        row
-        for row in rows
-        if (order_type is None or row.get("type") == order_type)
-        and (gtb is None or int(row.get("goodTilBlock") or gtb + 1) <= gtb)
-    ]
+        rows += query.rows(engine, address, number)
     return json_response(_newest_first(rows, "updatedAtHeight")[:limit])
 
 

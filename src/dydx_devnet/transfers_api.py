@@ -15,6 +15,7 @@ While the indexer lags, it shows only transfers it has reached.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from aiohttp import web
@@ -32,53 +33,60 @@ from dydx_devnet.indexer_params import (
     read_limit,
     read_subaccount_number,
 )
+from dydx_devnet.indexer_view import IndexerView
 from dydx_devnet.parent_subaccounts import children, is_child_of, read_parent_number
 from dydx_devnet.transfers import Side, Transfer
 from dydx_devnet.venue_params import paged, read_created_before, read_page, within
 
 
-async def get_transfers(request: web.Request) -> web.Response:
-    address, number = read_address(request), read_subaccount_number(request)
+def _listed(
+    request: web.Request,
+    found: Callable[[IndexerView], bool],
+    missing: str,
+    keep: Callable[[Transfer], bool],
+) -> dict[str, Any]:
+    """The paged transfers ``keep`` selects, newest first, as the indexer sees them; a 404
+    saying ``missing`` when ``found`` says it does not know the subaccount(s)."""
     limit = read_limit(request)
     height, before = read_created_before(request)
     page = read_page(request)
     engine = engine_of(request)
     with engine.lock:
         view = engine.indexer_view()
-        if view.subaccount(address, number) is None:
-            raise not_found(
-                f"No subaccount found with address {address} and subaccountNumber {number}"
-            )
-        rows = [
-            t.rest_object(address, number)
+        if not found(view):
+            raise not_found(missing)
+        matching = [
+            t
             for t in engine.sending.transfers.visible(view.height)
-            if t.involves(address, number) and within(t.height, t.ms, height, before)
+            if keep(t) and within(t.height, t.ms, height, before)
         ]
-    return json_response(paged("transfers", rows, limit, page))
+    return paged("transfers", matching, limit, page)
+
+
+async def get_transfers(request: web.Request) -> web.Response:
+    address, number = read_address(request), read_subaccount_number(request)
+    body = _listed(
+        request,
+        lambda view: view.subaccount(address, number) is not None,
+        f"No subaccount found with address {address} and subaccountNumber {number}",
+        lambda t: t.involves(address, number),
+    )
+    body["transfers"] = [t.rest_object(address, number) for t in body["transfers"]]
+    return json_response(body)
 
 
 async def get_parent_transfers(request: web.Request) -> web.Response:
     address, parent = read_address(request), read_parent_number(request)
-    limit = read_limit(request)
-    height, before = read_created_before(request)
-    page = read_page(request)
-    engine = engine_of(request)
-    with engine.lock:
-        view = engine.indexer_view()
-        if not children(view, address, parent):
-            raise not_found(
-                f"No subaccount found with address {address} and parentSubaccountNumber {parent}"
-            )
-        matching = [
-            t
-            for t in engine.sending.transfers.visible(view.height)
-            if _touches_parent(t, address, parent) and within(t.height, t.ms, height, before)
-        ]
-        # Paged before the within-parent transfers are dropped, as comlink does.
-        body = paged("transfers", matching, limit, page)
-        body["transfers"] = [
-            t.parent_object(address, parent) for t in body["transfers"] if not t.within_parent()
-        ]
+    body = _listed(
+        request,
+        lambda view: bool(children(view, address, parent)),
+        f"No subaccount found with address {address} and parentSubaccountNumber {parent}",
+        lambda t: _touches_parent(t, address, parent),
+    )
+    # Paged before the within-parent transfers are dropped, as comlink does.
+    body["transfers"] = [
+        t.parent_object(address, parent) for t in body["transfers"] if not t.within_parent()
+    ]
     return json_response(body)
 
 

@@ -8,32 +8,19 @@ last equity is the subaccount's, and sparklines from the replayed candles.
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
 import httpx
 import pytest
-from dydx_v4_client.indexer.rest.indexer_client import IndexerClient
-from dydx_v4_client.node.client import NodeClient
-from dydx_v4_client.wallet import Wallet
 from official_client_helpers import BUY, ioc, market
+from venue_helpers import Trader, demo_trader_on
 
-from dydx_devnet.demo import DEMO_MNEMONIC
 from dydx_devnet.server import Devnet, DevnetConfig
 from dydx_devnet.state import EngineConfig
 
 START = datetime(2025, 3, 3, 0, 30, tzinfo=UTC)
-
-
-@dataclass
-class Trader:
-    devnet: Devnet
-    node: NodeClient
-    wallet: Wallet
-    indexer: IndexerClient
-    address: str
 
 
 @pytest.fixture
@@ -42,11 +29,7 @@ async def trader() -> AsyncIterator[Trader]:
         seed=5, markets=("BTC-USD", "ETH-USD"), clock="manual", replay_start=START, replay_days=3
     )
     async with Devnet(DevnetConfig(indexer_port=0, grpc_port=0, engine=engine)) as devnet:
-        address = devnet.fund_demo(10_000)
-        network = devnet.network()
-        node = await NodeClient.connect(network.node)
-        wallet = await Wallet.from_mnemonic(node, DEMO_MNEMONIC, address)
-        yield Trader(devnet, node, wallet, IndexerClient(network.rest_indexer, 5), address)
+        yield await demo_trader_on(devnet)
 
 
 async def _long_btc_for_three_hours(trader: Trader) -> dict[str, Any]:

@@ -10,37 +10,22 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator
-from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
 import aiohttp
 import httpx
 import pytest
-from dydx_v4_client.indexer.rest.indexer_client import IndexerClient
-from dydx_v4_client.node.client import NodeClient
 from dydx_v4_client.node.message import order as build_order
 from dydx_v4_client.node.message import order_id as build_order_id
 from dydx_v4_client.node.message import subaccount
-from dydx_v4_client.wallet import Wallet
 from official_client_helpers import BUY, IOC, market, quantums, subticks
+from venue_helpers import Trader, demo_trader_on
 
-from dydx_devnet.demo import DEMO_MNEMONIC
 from dydx_devnet.server import Devnet, DevnetConfig
 
 ISOLATED_MARKET = "ONDO-USD"
 CHILD = 128  # parent 0's first isolated child
-
-
-@dataclass
-class Trader:
-    """The official client on a devnet listing an isolated market."""
-
-    devnet: Devnet
-    node: NodeClient
-    wallet: Wallet
-    indexer: IndexerClient
-    address: str
 
 
 @pytest.fixture
@@ -53,12 +38,7 @@ async def trader() -> AsyncIterator[Trader]:
         markets=("BTC-USD", "ETH-USD", ISOLATED_MARKET),
     )
     async with Devnet(config) as devnet:
-        address = devnet.fund_demo(10_000)
-        network = devnet.network()
-        node = await NodeClient.connect(network.node)
-        wallet = await Wallet.from_mnemonic(node, DEMO_MNEMONIC, address)
-        indexer = IndexerClient(network.rest_indexer, api_timeout=5)
-        yield Trader(devnet, node, wallet, indexer, address)
+        yield await demo_trader_on(devnet)
 
 
 async def buy(trader: Any, ticker: str, usdc: Decimal, number: int = 0) -> Any:
