@@ -63,10 +63,7 @@ class Connection:
     connection_id: str = field(default_factory=lambda: str(uuid.uuid4()))
     message_id: int = 0
     subscriptions: dict[SubscriptionKey, bool] = field(default_factory=dict)
-    # (child subaccount number or None, contents) waiting for the next batch.
-    pending_batches: dict[SubscriptionKey, list[tuple[int | None, Any]]] = field(
-        default_factory=dict
-    )
+    pending_batches: dict[SubscriptionKey, parent_ws.Batch] = field(default_factory=dict)
     flush_scheduled: bool = False
     # (loop time to send at, message); None closes the writer.
     outbox: asyncio.Queue[tuple[float, dict[str, Any]] | None] = field(
@@ -132,11 +129,7 @@ class WsHub:
         for key, entries in batches.items():
             if key not in connection.subscriptions or not entries:
                 continue
-            # socks batches per subaccount number (parent channels carry it).
-            by_number: dict[int | None, list[Any]] = {}
-            for number, contents in entries:
-                by_number.setdefault(number, []).append(contents)
-            for number, group in by_number.items():
+            for number, group in parent_ws.by_subaccount_number(entries).items():
                 message = _data_message(connection, key, group, number)
                 message["type"] = "channel_batch_data"
                 self._send(connection, message)

@@ -20,6 +20,17 @@ from dydx_devnet.parent_api import child_numbers, parent_subaccount
 from dydx_devnet.parent_subaccounts import MAX_PARENT_SUBACCOUNTS, parent_of
 
 CHANNEL = "v4_parent_subaccounts"
+# Contents waiting for a connection's next batch, each with the child subaccount
+# number it came from (None off the parent channel).
+Batch = list[tuple[int | None, Any]]
+
+
+def by_subaccount_number(entries: Batch) -> dict[int | None, list[Any]]:
+    """A batch split by subaccount number: socks sends one batch message per number."""
+    grouped: dict[int | None, list[Any]] = {}
+    for number, contents in entries:
+        grouped.setdefault(number, []).append(contents)
+    return grouped
 
 
 def valid_id(channel_id: str) -> bool:
