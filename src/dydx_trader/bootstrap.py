@@ -16,6 +16,7 @@ accepted (crash-only recovery; nothing is ever resent).
 from __future__ import annotations
 
 import logging
+import random
 from collections.abc import Callable
 from dataclasses import dataclass
 from decimal import Decimal
@@ -84,6 +85,7 @@ async def build_trader(
     on_settled: Callable[[Settlement], None] | None = None,
     height_max_age_s: float = 1.0,
     settle_poll_s: float = 1.0,
+    rng: random.Random | None = None,
 ) -> Trader:
     """Wire a :class:`Trader` for ``address`` on ``profile``.
 
@@ -96,6 +98,7 @@ async def build_trader(
     :meth:`Trader.submit` raises :class:`SecretUnavailable`.
     Each adapter (``indexer``, ``node``, ``sender``, ``journal``, ``feed``,
     ``clock``) defaults to the real one for ``profile`` and ``settings``.
+    ``rng`` draws the settler's backoff jitter (seed it for a reproducible replay).
     """
     if sender is not None and mnemonic is not None:
         raise InvalidInput("give the trader a mnemonic or a sender, not both")
@@ -167,6 +170,7 @@ async def build_trader(
         on_unsettled=lambda intent, reason: actor.unsettled(intent, reason),
         on_fault=lambda intent, error: actor.faulted(intent, error),
         poll_interval_s=settle_poll_s,
+        rng=rng,
     )
     foreign = ForeignActivityMonitor(
         indexer, journal, journal, address=owner.address, subaccount_number=owner.number

@@ -14,7 +14,13 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Final, Protocol
 
-from dydx_trader.app.account_actor import AccountActor, PreviewSignal, SubmitSignal, TradeResult
+from dydx_trader.app.account_actor import (
+    AccountActor,
+    Flush,
+    PreviewSignal,
+    SubmitSignal,
+    TradeResult,
+)
 from dydx_trader.app.actor import EXIT_ACTOR_FAILED, Supervisor
 from dydx_trader.app.balance import BalanceManager
 from dydx_trader.app.executor import OrderExecutor
@@ -182,6 +188,34 @@ class Trader:
         Raises ``StaleAccountData`` (or another ``Unavailable``) when none can be had.
         """
         snapshot = self._balance.cached() or await self._balance.get_snapshot()
+        return snapshot.risk
+
+    async def catch_up(
+        self, candle_series: Sequence[tuple[str, CandleResolution]], *, candles: int
+    ) -> None:
+        """Lockstep replay (streams off): the venue's clock moved. Read the markets
+        and the newest ``candles`` of each series over REST, and drop the cached
+        balance, so nothing races a stream."""
+        self._balance.invalidate("the market clock moved")
+        await self._market_data.refresh()
+        for ticker, resolution in candle_series:
+            await self._market_data.backfill_candles(ticker, resolution, limit=candles)
+
+    async def settle_round(self) -> int:
+        """Every order in flight reads the venue once, then their settlements are
+        released in the actor; returns how many orders are still in flight."""
+        await self._settler.sweep()
+        await self._actor.ask(Flush(), DECIDE_TIMEOUT_S)
+        return self._actor.in_flight
+
+    async def mark_to_market(self) -> AccountRisk:
+        """The account read fresh from the venue (never the cached balance), valued at
+        the markets' oracle prices; its equity is fed to the kill switch, so a
+        drawdown trips without waiting for a signal. Raises ``Unavailable`` when no
+        fresh read can be had."""
+        self._balance.invalidate("marked to market")
+        snapshot = await self._balance.get_snapshot()
+        self._risk_guard.record_equity(snapshot.equity)
         return snapshot.risk
 
     def status(self) -> TraderStatus:
