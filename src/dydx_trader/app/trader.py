@@ -12,6 +12,7 @@ import contextlib
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
+from decimal import Decimal
 from typing import Final, Protocol
 
 from dydx_trader.app.account_actor import (
@@ -217,6 +218,15 @@ class Trader:
         snapshot = await self._balance.get_snapshot()
         self._risk_guard.record_equity(snapshot.equity)
         return snapshot.risk
+
+    def oracle_prices(self, tickers: Sequence[str]) -> dict[str, Decimal]:
+        """The current oracle price (USDC) of each of ``tickers`` the market data holds
+        fresh; the others are left out."""
+        prices = {}
+        for ticker in tickers:
+            with contextlib.suppress(DydxTraderError):
+                prices[ticker] = self._market_data.oracle_price(ticker).price
+        return prices
 
     def status(self) -> TraderStatus:
         """A read-only view of what the trader is doing."""
