@@ -51,6 +51,7 @@ from dydx_trader.domain.errors import DydxTraderError, InvalidInput, SecretUnava
 from dydx_trader.domain.market import MarketSpec
 from dydx_trader.domain.order import OrderIntent, TimeInForce
 from dydx_trader.domain.order_params import OrderParams
+from dydx_trader.domain.position_mode import PositionMode, PositionRule
 from dydx_trader.domain.pre_trade import RiskLimits
 from dydx_trader.domain.sizing_policy import PolicyKind
 from dydx_trader.domain.trading_state import KillSwitch
@@ -199,6 +200,10 @@ async def build_trader(
             slippage=settings.execution.slippage_bps / Decimal(10_000),
             good_til_block_offset=settings.execution.good_til_block_offset,
             time_in_force=_TIME_IN_FORCE[settings.execution.order_type],
+            position=PositionRule(
+                PositionMode(settings.execution.position_mode),
+                settings.execution.max_entries_per_market,
+            ),
         ),
         atr=(
             MarketAtr(market_data, _strategy_resolutions(settings))

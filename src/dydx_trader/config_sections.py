@@ -211,6 +211,17 @@ class ExecutionSettings(_Section):
     confirm_timeout_s: float = Field(
         default=60, gt=0, le=600, description="Wait for the outcome (s)."
     )
+    position_mode: Literal["target", "accumulate"] = Field(
+        default="target",
+        description="target: BUY = be long, SELL = be short (an opposite signal closes then "
+        "opens; the same side again does nothing); accumulate: every signal adds.",
+    )
+    max_entries_per_market: int = Field(
+        default=3,
+        ge=1,
+        le=100,
+        description="accumulate: a position grows to at most this many entries' worth.",
+    )
 
 
 class KillSwitchSettings(_Section):

@@ -12,7 +12,9 @@ The steps, in order: the market must be known, ACTIVE and priced; the orders in
 flight are reserved at their worst case (:mod:`~dydx_trader.domain.reservation`);
 a CLOSE takes the whole expected position, reduce-only; a BUY or SELL is priced
 (an IOC at the oracle +/- slippage, a resting order at the signal's price within
-that bound) and sized under every worst case; the trading state may refuse it
+that bound), sized under every worst case, and read in the position mode
+(:mod:`~dydx_trader.domain.position_mode`: in ``target`` mode a BUY while long
+does nothing and a BUY while short closes it and opens a long); the trading state may refuse it
 (HALTED refuses everything; REDUCING lets through only an order that shrinks a
 position in every outcome, and sends it reduce-only IOC); a reduce-only order is
 checked against the chain's rules; the intent gets its deterministic client id
@@ -22,6 +24,7 @@ and a good-til-block past ``height``.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from dataclasses import replace
 from datetime import datetime
 from decimal import Decimal
 
@@ -151,9 +154,14 @@ def _order(
     else:
         price = _limit_price(spec, side, oracle, signal, params)
         lines.append((f"limit price ({time_in_force.value})", f"{price} USDC"))
-    sized = PositionSizer(policy, limits).size(
-        _request(signal, side, price, fee, atr), reserved.worst_cases, math
+    held = reserved.expected.lines.get(spec.ticker)
+    request = _request(signal, side, price, fee, atr)
+    request = replace(
+        request,
+        position=Decimal(0) if held is None else held.size,
+        position_rule=params.position,
     )
+    sized = PositionSizer(policy, limits).size(request, reserved.worst_cases, math)
     lines.extend(sized.lines)
     if isinstance(sized, Refused):
         return sized
