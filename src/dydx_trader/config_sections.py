@@ -153,7 +153,10 @@ class RiskSettings(_Section):
 
 
 class ValidationSettings(_Section):
-    min_confidence: Fraction = Field(default=Decimal("0.6"), description="Confidence needed, 0..1.")
+    min_confidence: Fraction = Field(
+        default=Decimal("0.5"),
+        description="Confidence needed, 0..1 (built-in strategies: 0.5 at their trigger).",
+    )
     min_confidence_by_strategy: dict[str, Fraction] = Field(
         default_factory=dict, description="Per-strategy confidence thresholds."
     )
