@@ -11,6 +11,7 @@
 from __future__ import annotations
 
 import csv
+import itertools
 import json
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
@@ -152,5 +153,5 @@ def test_paper_when_position_open_then_equity_moves_at_every_candle(
 
     assert len(samples) > 10
     assert all(Decimal(row["leverage"]) > Decimal("0.5") for row in samples)
-    for before, after in zip(samples, samples[1:], strict=False):
+    for before, after in itertools.pairwise(samples):
         assert before["equity_usdc"] != after["equity_usdc"], (before, after)

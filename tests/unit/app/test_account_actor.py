@@ -179,7 +179,7 @@ async def test_submit_when_reducing_then_growth_refused_and_a_reduction_sent_red
             "order_type": "limit",
             "position_mode": "accumulate",
             "max_entries_per_market": 100,
-        },  # fmt: skip
+        },
     )
     exchange.hold("ETH-USD", Decimal(2))
     set_state(settings, TradingState.REDUCING)
