@@ -17,7 +17,7 @@ import logging
 import random
 import socket
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from decimal import Decimal
 from pathlib import Path
 
@@ -108,9 +108,10 @@ async def paper(
             if settings.account.authenticator_id is not None:
                 # Configured for a bot key: paper trading signs the same way, with the
                 # devnet's demo bot key through an authenticator added on this devnet.
-                bot_key, authenticator_id = await demo_bot_key(
-                    profile, address, settings.account.subaccount_number
-                )
+                async with _blocks_meanwhile(venue):  # the transaction needs blocks
+                    bot_key, authenticator_id = await demo_bot_key(
+                        profile, address, settings.account.subaccount_number
+                    )
                 account = settings.account.model_copy(update={"authenticator_id": authenticator_id})
                 settings = settings.model_copy(update={"account": account})
                 mnemonic = None
@@ -146,6 +147,26 @@ async def paper(
                 )
         finally:
             await venue.close()
+
+
+@contextlib.asynccontextmanager
+async def _blocks_meanwhile(venue: DevnetClock) -> AsyncIterator[None]:
+    """One-second blocks every 50 ms of wall time while the body waits for the chain
+    (adding the demo bot key's authenticator, before the replay starts): on a
+    manual clock nothing else would make a block."""
+
+    async def produce() -> None:
+        while True:
+            await venue.advance_blocks(1, 1)
+            await asyncio.sleep(0.05)
+
+    task = asyncio.create_task(produce())
+    try:
+        yield
+    finally:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError, Exception):
+            await task
 
 
 def _paper_settings(settings: Settings, folder: Path) -> Settings:

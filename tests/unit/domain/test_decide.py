@@ -251,3 +251,16 @@ def test_decide_when_the_account_is_valued_then_equity_and_in_flight_lines_come_
 
     assert decision.arithmetic[0] == ("equity", f"{usdc(10_000_000_000):.2f} USDC")
     assert ("orders in flight (reserved at their worst case)", "1") in decision.arithmetic
+
+
+def test_decide_when_target_mode_and_long_then_buy_refused_and_sell_flips() -> None:
+    small = SizingPolicy.fixed_notional(Decimal(1000), scale_by_confidence=False)
+    wide = RiskLimits(max_leverage=Decimal(5), max_exposure=Decimal(5))
+
+    buy = decide_on(signal("BUY"), LONG_ETH, policy=small, limits=wide)
+    sell = decide_on(signal("SELL"), LONG_ETH, policy=small, limits=wide)
+
+    assert buy.error_code == "NothingToTrade" and "already long" in (buy.message or "")
+    # Closes the 1 ETH long and opens 1,000 USDC short at the 1,980 worst price.
+    assert sell.outcome is Outcome.ACCEPTED and sell.size == Decimal("1.505")
+    assert sell.intent is not None and not sell.intent.reduce_only
