@@ -22,7 +22,7 @@ from dydx_trader.app.account_actor import (
     SubmitSignal,
     TradeResult,
 )
-from dydx_trader.app.actor import EXIT_ACTOR_FAILED, Supervisor
+from dydx_trader.app.actor import EXIT_ACTOR_FAILED, ActorStopped, Supervisor
 from dydx_trader.app.balance import BalanceManager
 from dydx_trader.app.executor import OrderExecutor
 from dydx_trader.app.foreign_activity import ForeignActivityMonitor
@@ -206,7 +206,9 @@ class Trader:
         """Every order in flight reads the venue once, then their settlements are
         released in the actor; returns how many orders are still in flight."""
         await self._settler.sweep()
-        await self._actor.ask(Flush(), DECIDE_TIMEOUT_S)
+        if not self._supervisor.failed:  # a crashed actor answers nothing; the replay stops
+            with contextlib.suppress(ActorStopped):
+                await self._actor.ask(Flush(), DECIDE_TIMEOUT_S)
         return self._actor.in_flight
 
     async def mark_to_market(self) -> AccountRisk:

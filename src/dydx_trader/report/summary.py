@@ -11,7 +11,6 @@ quantum rounding).
 
 from __future__ import annotations
 
-from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -215,10 +214,8 @@ def _by(trips: Trips, fills: Sequence[FillRow], *, key: str) -> dict[str, dict[s
 def _by_strategy(trips: Trips, facts: SessionFacts) -> dict[str, dict[str, object]]:
     table = _by(trips, facts.fills, key="strategy")
     names = sorted(set(table) | set(facts.signals))
-    counts: Counter[str] = Counter()
     out: dict[str, dict[str, object]] = {}
     for name in names:
-        counts[name] += 1
         out[name] = {
             "signals": facts.signals.get(name, 0),
             "accepted": facts.accepted.get(name, 0),
