@@ -80,6 +80,9 @@ def decide(
             raise NothingToTrade("a HOLD signal asks for nothing")
         math = lookup(markets, signal.market)
         math.spec.require_tradable()
+        if trading_state is TradingState.HALTED:
+            # Nothing goes out: say so first, not what the position mode or sizing thinks.
+            _halt(trading_state, trading_reason)
         reserved = reserve(account, in_flight, markets, signal.market)
         # In REDUCING an order may only go out as a reduce-only IOC: price it as one.
         time_in_force = (
@@ -193,15 +196,21 @@ def _gate(
     reduces = order.reduce_only or all(
         _reduces(state_, order) for state_ in (*reserved.worst_cases, reserved.expected)
     )
-    refusal = may_trade(state, reduces)
-    if refusal is not None:
-        message = f"{refusal.message} ({reason})" if reason else refusal.message
-        raise TradingHalted(message, **refusal.numbers)
+    _halt(state, reason, reduces=reduces)
     if state is TradingState.REDUCING and not order.reduce_only:
         return OrderProposal(
             order.market, order.side, order.size, order.price, order.fee_ppm, reduce_only=True
         )
     return order
+
+
+def _halt(state: TradingState, reason: str, *, reduces: bool = False) -> None:
+    """Raise :class:`TradingHalted` when ``state`` refuses an order (that ``reduces``
+    a position or not), naming why the state was set."""
+    refusal = may_trade(state, reduces)
+    if refusal is not None:
+        message = f"{refusal.message} ({reason})" if reason else refusal.message
+        raise TradingHalted(message, **refusal.numbers)
 
 
 def _reduces(state: MarginState, order: OrderProposal) -> bool:
