@@ -198,7 +198,7 @@ class Trader:
         and the newest ``candles`` of each series over REST, and drop the cached
         balance, so nothing races a stream."""
         self._balance.invalidate("the market clock moved")
-        await self._market_data.refresh()
+        await self._market_data.refresh(vouched=True)
         for ticker, resolution in candle_series:
             await self._market_data.backfill_candles(ticker, resolution, limit=candles)
 

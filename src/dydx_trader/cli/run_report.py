@@ -137,7 +137,7 @@ def finish(
     image = write_chart(folder, stats.equity_curve, stats.fill_rows, title)
     journal = context.settings.journal.resolved_path()
     _line(console, f"journal: dydx-trader journal --journal {journal}")
-    _line(console, f"report: {path} (and equity.csv, trades.csv in {folder})")
+    _line(console, f"report: {path}, equity.csv, trades.csv")
     if image is not None:
         _line(console, f"equity curve: {image}")
     code = trader.exit_code

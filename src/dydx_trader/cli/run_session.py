@@ -87,11 +87,9 @@ async def paper(
     folder.mkdir(parents=True, exist_ok=True)
     settings = _paper_settings(settings, folder)
     pace = f"at most {speed:,.0f}x" if speed else "as fast as it goes"
-    _announce(
-        console,
-        f"dydx-trader paper session: {', '.join(markets)}, {window.describe()} "
-        f"({window.days:g} days), {pace}, {PAPER_FUNDS_USDC:,} USDC on the devnet demo account",
-    )
+    funds = f"{PAPER_FUNDS_USDC:,} USDC"
+    _announce(console, f"dydx-trader paper session: {', '.join(markets)}, {funds}")
+    _announce(console, f"replay {window.describe()} ({window.days:g} days), {pace}")
     async with Devnet(DevnetConfig(indexer_port=0, grpc_port=0, engine=engine)) as devnet:
         address = devnet.fund_demo(PAPER_FUNDS_USDC)
         profile = network_profile(
