@@ -38,6 +38,7 @@ import threading
 from collections.abc import Callable
 from datetime import datetime
 from decimal import Decimal
+from typing import Any
 
 from v4_proto.dydxprotocol.clob import tx_pb2
 from v4_proto.dydxprotocol.clob.order_pb2 import Order
@@ -51,6 +52,7 @@ from dydx_devnet.chain_setup import open_chain
 from dydx_devnet.clock import ManualClock
 from dydx_devnet.codes import TxResult
 from dydx_devnet.indexer_view import IndexerView
+from dydx_devnet.leverage import Leverage
 from dydx_devnet.markets import MarketState, to_price_value
 from dydx_devnet.matching import Matcher
 from dydx_devnet.orders import OrderState
@@ -76,6 +78,7 @@ class Engine:
         self.cancels = Cancels(state, self.checktx)
         self.placement = Placement(state, self.checktx, self.matcher)
         self.clock = ManualClock(state, self.blocks)
+        self.leverage = Leverage(state)
 
     @classmethod
     def create(cls, config: EngineConfig | None = None) -> Engine:
@@ -280,6 +283,16 @@ class Engine:
             result = self.cancels.cancel_order(msg)
             self.state.flush()
             return result
+
+    def update_leverage(self, msg: tx_pb2.MsgUpdateLeverage) -> TxResult:
+        """``MsgUpdateLeverage``: set a subaccount's IMF per market (see :mod:`.leverage`)."""
+        with self.lock:
+            return self.leverage.update(msg)
+
+    def leverage_settings(self, owner: str, number: int) -> Any:
+        """The ``Leverage`` query's answer (``QueryLeverageResponse``)."""
+        with self.lock:
+            return self.leverage.query(owner, number)
 
     def batch_cancel(self, msg: tx_pb2.MsgBatchCancel) -> TxResult:
         """``MsgBatchCancel``: cancel up to 100 short-term orders of one subaccount."""

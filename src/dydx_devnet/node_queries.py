@@ -178,6 +178,10 @@ class ClobQuery(clob_grpc.QueryServicer):  # type: ignore[misc]
             equity_tier_limit_config=self._s.equity_tiers
         )
 
+    def Leverage(self, request: Any, context: grpc.ServicerContext) -> Any:
+        """The subaccount's leverage settings (chain v9.4+); empty when none are set."""
+        return self._s.engine.leverage_settings(str(request.owner), int(request.number))
+
 
 def _perpetual(market: MarketState, tiers: dict[tuple[int, int], int]) -> Any:
     spec = market.spec

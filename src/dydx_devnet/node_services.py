@@ -41,6 +41,8 @@ class NodeEngine(OrderEngine, Protocol):
     @property
     def markets(self) -> dict[str, MarketState]: ...
 
+    def leverage_settings(self, owner: str, number: int) -> Any: ...
+
 
 def block_time_datetime(value: Any) -> datetime:
     """The engine's block time (aware datetime or integer ms since the epoch) as a datetime."""

@@ -54,6 +54,9 @@ class EngineState:
         self.by_clob: dict[int, MarketState] = {m.clob_pair_id: m for m in markets.values()}
         self.books: dict[str, Book] = {}
         self.subaccounts: dict[SubaccountKey, Subaccount] = {}
+        # MsgUpdateLeverage settings: custom IMF ppm by ticker, per subaccount (the
+        # subaccount's own ``custom_imf_ppm`` is this very dict).
+        self.leverage: dict[SubaccountKey, dict[str, int]] = {}
         self.orders: dict[OrderKey, OrderState] = {}
         self.orders_by_uuid: dict[str, OrderState] = {}
         self.subaccount_orders: dict[SubaccountKey, list[OrderState]] = defaultdict(list)
@@ -119,7 +122,14 @@ class EngineState:
 
     def account_or_new(self, address: str, number: int) -> Subaccount:
         """The subaccount, or a fresh empty one that is not yet registered."""
-        return self.subaccounts.get((address, number)) or Subaccount(address, number)
+        found = self.subaccounts.get((address, number))
+        if found is not None:
+            return found
+        return Subaccount(address, number, custom_imf_ppm=self.leverage_of(address, number))
+
+    def leverage_of(self, address: str, number: int) -> dict[str, int]:
+        """The subaccount's leverage settings (custom IMF ppm by ticker), live."""
+        return self.leverage.setdefault((address, number), {})
 
     def register(self, account: Subaccount) -> None:
         self.subaccounts.setdefault((account.address, account.number), account)

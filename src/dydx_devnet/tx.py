@@ -29,7 +29,12 @@ from typing import Protocol
 
 from google.protobuf.message import Message
 from v4_proto.dydxprotocol.clob.order_pb2 import Order
-from v4_proto.dydxprotocol.clob.tx_pb2 import MsgBatchCancel, MsgCancelOrder, MsgPlaceOrder
+from v4_proto.dydxprotocol.clob.tx_pb2 import (
+    MsgBatchCancel,
+    MsgCancelOrder,
+    MsgPlaceOrder,
+    MsgUpdateLeverage,
+)
 
 from dydx_devnet.accountplus import AccountPlus, is_timestamp_nonce
 from dydx_devnet.auth import AccountRegistry
@@ -98,6 +103,8 @@ class OrderEngine(Protocol):
 
     def batch_cancel(self, message: MsgBatchCancel) -> TxResult: ...
 
+    def update_leverage(self, message: MsgUpdateLeverage) -> TxResult: ...
+
 
 class TxProcessor:
     """CheckTx for the devnet: verify, then apply CLOB messages to the engine.
@@ -154,8 +161,8 @@ class TxProcessor:
         if len(tx.messages) > 1 and any(isinstance(m, CLOB_MESSAGES) for m in tx.messages):
             return sdk_error(
                 INVALID_REQUEST,
-                "a transaction containing MsgPlaceOrder, MsgCancelOrder or MsgBatchCancel "
-                "may not contain more than one message",
+                "a transaction containing MsgPlaceOrder, MsgCancelOrder, MsgBatchCancel or "
+                "MsgUpdateLeverage may not contain more than one message",
             )
         owner = owners[0]
         try:
@@ -297,4 +304,6 @@ class TxProcessor:
             return self._engine.cancel_order(message)
         if isinstance(message, MsgBatchCancel):
             return self._engine.batch_cancel(message)
+        if isinstance(message, MsgUpdateLeverage):
+            return self._engine.update_leverage(message)
         raise TypeError(f"not a CLOB message: {type(message).__name__}")  # pragma: no cover
