@@ -72,6 +72,7 @@ class BlockProducer:
         state.block_time_ms = block_time_ms
         state.event_index = 0
         state.stateful_this_block.clear()
+        state.matched_this_block.clear()
         self.update_prices()
         self.expire_orders()
         self.place_pending_stateful()

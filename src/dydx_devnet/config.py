@@ -60,7 +60,7 @@ class EngineConfig:
     level_spacing_ppm: int = 100
     depth_per_level_usdc: int = 25_000
     levels: int = 25
-    short_block_window: int = 20
+    short_block_window: int = 40
     indexer_lag_blocks: int = 0
     indexer_history_blocks: int = 64
     chain_id: str = "dydx-devnet-1"

@@ -62,7 +62,8 @@ class Leverage:
         if rejected is not None:
             return rejected
         state = self._state
-        for ticker, imf_ppm in wanted.items():  # in message order, as the chain's sorted ids
+        by_id = sorted(wanted.items(), key=lambda entry: state.markets[entry[0]].clob_pair_id)
+        for ticker, imf_ppm in by_id:  # the chain checks in perpetual id order
             market = state.markets[ticker]
             floor = market.spec.liquidity_tier.initial_margin_ppm
             if imf_ppm < floor:

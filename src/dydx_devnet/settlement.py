@@ -82,6 +82,8 @@ class Settlement:
     ) -> None:
         """Apply one order fill to ``account``: USDC, position, fill record and events."""
         delta_bq, delta_usdc, quote, fee = fill_terms(market, is_buy, quantums, subticks, fee_ppm)
+        if order is not None and not order.is_stateful:
+            self._state.matched_this_block[order.key] = order
         price = market.spec.subticks_to_price(subticks)
         self.apply_trade(account, market, delta_bq, delta_usdc, Fraction(price))
         self.record_fill(

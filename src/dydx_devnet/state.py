@@ -82,6 +82,9 @@ class EngineState:
         self.stateful: dict[OrderKey, OrderState] = {}
         self.pending_stateful: list[OrderState] = []
         self.stateful_this_block: dict[str, int] = defaultdict(int)
+        # Short-term orders that matched during the current block (the memclob's
+        # MatchedOrderIdToOrder): a replacement must outrank them too.
+        self.matched_this_block: dict[OrderKey, OrderState] = {}
         self.pinned_prices: dict[str, int] = {}
         self.sequence = 0
         self.event_index = 0

@@ -36,10 +36,12 @@ from v4_proto.dydxprotocol.clob.tx_pb2 import (
     MsgUpdateLeverage,
 )
 
+from dydx_devnet import validate_basic
 from dydx_devnet.accountplus import AccountPlus, is_timestamp_nonce
-from dydx_devnet.auth import AccountRegistry
+from dydx_devnet.auth import AccountRegistry, is_valid_address
 from dydx_devnet.authenticator_types import ChainError
 from dydx_devnet.codes import TxResult
+from dydx_devnet.mempool import ALREADY_SEEN, MempoolCache
 from dydx_devnet.tx_decode import (
     ACCOUNTPLUS_MESSAGES,
     CLOB_MESSAGES,
@@ -129,10 +131,14 @@ class TxProcessor:
         # Accepted sequenced (stateful) transactions go into the next block, as on the
         # chain; short-term orders and cancels never appear in blocks as transactions.
         self._included: OrderedDict[str, IncludedTx] = OrderedDict()
+        self.mempool = MempoolCache()
 
     def check(self, tx_bytes: bytes, *, apply: bool = True) -> TxResult:
         """The chain's CheckTx answer for ``tx_bytes``; with ``apply=False`` (Simulate)
-        only the ante checks run and nothing changes."""
+        only the ante checks run and nothing changes. Bytes broadcast before are
+        refused by the mempool cache (``sdk`` 19) without running again."""
+        if apply and not self.mempool.admit(tx_hash(tx_bytes)):
+            return ALREADY_SEEN
         try:
             tx = decode(tx_bytes)
         except TxRejected as rejected:
@@ -141,6 +147,11 @@ class TxProcessor:
             return self._check_decoded(tx, tx_bytes, apply=apply)
 
     def _check_decoded(self, tx: DecodedTx, tx_bytes: bytes, *, apply: bool) -> TxResult:
+        # ValidateBasic runs before every ante handler: before signatures and sequences.
+        for message in tx.messages:
+            rejected = validate_basic.message(message, is_valid_address)
+            if rejected is not None:
+                return rejected
         if tx.body.extension_options:
             # The chain accepts no critical extension option (TxExtension goes in the
             # non-critical list).

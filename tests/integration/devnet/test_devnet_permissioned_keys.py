@@ -273,9 +273,13 @@ async def test_bot_key_when_stateful_order_with_timestamp_nonce_then_sequence_un
         good_til_block_time=int(devnet.engine.block_time.timestamp()) + 600,
     )
     options = TxOptions([keys.authenticator_id], nonce, before.account_number)
+    # Other bytes under the same nonce: identical bytes would meet the mempool cache (sdk 19).
+    second = Order()
+    second.CopyFrom(order)
+    second.order_id.client_id = 78
 
     first = await owner.node.place_order(keys.bot, order, options)
-    replayed = await owner.node.place_order(keys.bot, order, options)
+    replayed = await owner.node.place_order(keys.bot, second, options)
 
     assert first.tx_response.code == 0, first.tx_response.raw_log
     assert (replayed.tx_response.codespace, replayed.tx_response.code) == ("sdk", 32)
