@@ -8,7 +8,8 @@ history first remembers how block ``h - 1`` ended):
    ``CANCELED`` / ``ORDER_REMOVAL_REASON_EXPIRED``), and fill amounts and
    cancels that lapsed are pruned; stateful orders with good-til-block-time
    ``<= t`` expire;
-3. long-term orders accepted during the previous block are placed (they match
+3. stateful cancels accepted during the previous block remove their orders;
+   long-term orders accepted during the previous block are placed (they match
    as takers; a crossing post-only one is removed);
 4. resting user orders that the re-centred synthetic book now crosses fill as makers;
 5. funding is paid for every chain hour the block crossed;
@@ -25,6 +26,7 @@ from typing import Any
 
 from dydx_devnet import orders as o
 from dydx_devnet import shapes
+from dydx_devnet.cancels import apply_pending_cancels
 from dydx_devnet.candle_feed import CandleFeed
 from dydx_devnet.candles import RESOLUTION_MS
 from dydx_devnet.chain.big_math import big_mul_ppm
@@ -75,6 +77,7 @@ class BlockProducer:
         state.matched_this_block.clear()
         self.update_prices()
         self.expire_orders()
+        apply_pending_cancels(state)
         self.place_pending_stateful()
         self._matcher.fill_crossed_resting()
         self.pass_hours(previous_ms)

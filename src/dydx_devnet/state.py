@@ -81,6 +81,8 @@ class EngineState:
         self.prune_at: dict[int, list[OrderKey]] = defaultdict(list)
         self.stateful: dict[OrderKey, OrderState] = {}
         self.pending_stateful: list[OrderState] = []
+        # Stateful cancels accepted by CheckTx, applied by the next block (good-til-block-time).
+        self.pending_cancels: dict[OrderKey, int] = {}
         self.stateful_this_block: dict[str, int] = defaultdict(int)
         # Short-term orders that matched during the current block (the memclob's
         # MatchedOrderIdToOrder): a replacement must outrank them too.

@@ -148,6 +148,11 @@ class CheckTx:
                 f"GoodTilBlockTime {gtbt} exceeds the block time {now_s} plus "
                 f"{state.config.stateful_order_time_window_s} seconds",
             )
+        if key in state.pending_cancels:
+            return codes.reject(
+                codes.STATEFUL_PREVIOUSLY_CANCELLED,
+                "An uncommitted stateful order cancellation with this OrderId already exists",
+            )
         pending = any(p.key == key for p in state.pending_stateful)
         if key in state.stateful or pending:
             return codes.reject(codes.STATEFUL_ORDER_ALREADY_EXISTS, f"order {key}")

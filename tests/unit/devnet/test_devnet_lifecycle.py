@@ -105,20 +105,47 @@ def test_long_term_order_when_accepted_then_placed_on_the_next_block(engine: Eng
     assert "goodTilBlockTime" in row and "goodTilBlock" not in row
 
 
-def test_long_term_order_when_canceled_then_canceled_user_canceled(engine: Engine) -> None:
+def test_long_term_order_when_canceled_then_canceled_user_canceled_at_next_block(
+    engine: Engine,
+) -> None:
     engine.deposit(ALICE, 0, 1_000 * USDC)
     order = long_term(engine, BUY, STEP, on_tick(engine, "BTC-USD", -200))
     engine.place_order(order)
     engine.advance_block()
-
-    result = engine.cancel_order(
-        tx_pb2.MsgCancelOrder(
-            order_id=order.order_id, good_til_block_time=order.good_til_block_time
-        )
+    cancel = tx_pb2.MsgCancelOrder(
+        order_id=order.order_id, good_til_block_time=order.good_til_block_time
     )
 
+    result = engine.cancel_order(cancel)
+    again = engine.cancel_order(cancel)
+    before_block = _only_order(engine)
+    engine.advance_block()
+
     assert result.code == 0
+    assert again.code == 32  # one uncommitted cancel per order
+    assert before_block == ("OPEN", None)  # a stateful cancel is a block fact
     assert _only_order(engine) == ("CANCELED", "ORDER_REMOVAL_REASON_USER_CANCELED")
+
+
+def test_stateful_cancel_when_before_the_order_good_til_block_time_then_code_29(
+    engine: Engine,
+) -> None:
+    engine.deposit(ALICE, 0, 1_000 * USDC)
+    order = long_term(engine, BUY, STEP, on_tick(engine, "BTC-USD", -200))
+    engine.place_order(order)
+    now = int(engine.block_time.timestamp())
+
+    early = engine.cancel_order(
+        tx_pb2.MsgCancelOrder(order_id=order.order_id, good_til_block_time=now + 60)
+    )
+    past = engine.cancel_order(
+        tx_pb2.MsgCancelOrder(order_id=order.order_id, good_til_block_time=now)
+    )
+    far = engine.cancel_order(
+        tx_pb2.MsgCancelOrder(order_id=order.order_id, good_til_block_time=now + 96 * 86_400)
+    )
+
+    assert [early.code, past.code, far.code] == [29, 3003, 3004]
 
 
 def test_long_term_order_when_good_til_block_time_passes_then_expired() -> None:

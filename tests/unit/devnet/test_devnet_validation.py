@@ -320,14 +320,29 @@ def test_short_term_cancel_when_good_til_block_out_of_window_then_code_11(funded
     assert result.code == 11
 
 
-def test_batch_cancel_when_more_than_100_then_rejected(funded: Engine) -> None:
+def test_batch_cancel_when_more_than_100_then_code_45(funded: Engine) -> None:
     message = tx_pb2.MsgBatchCancel(
         subaccount_id=order_id().subaccount_id,
         short_term_cancels=[tx_pb2.OrderBatch(clob_pair_id=0, client_ids=list(range(101)))],
         good_til_block=funded.height + 5,
     )
 
-    assert funded.batch_cancel(message).code != 0
+    assert funded.batch_cancel(message).code == 45
+
+
+def test_batch_cancel_when_nothing_was_cancelled_then_code_46(funded: Engine) -> None:
+    gtb = funded.height + 5
+    message = tx_pb2.MsgBatchCancel(
+        subaccount_id=order_id().subaccount_id,
+        short_term_cancels=[tx_pb2.OrderBatch(clob_pair_id=0, client_ids=[7])],
+        good_til_block=gtb,
+    )
+    assert funded.batch_cancel(message).code == 0  # a cancel is remembered, order or not
+
+    result = funded.batch_cancel(message)  # the same cancel again: code 9 for each
+
+    assert result.code == 46
+    assert "No successful cancellations" in result.log
 
 
 def test_check_order_when_valid_then_ok_and_nothing_placed(funded: Engine) -> None:
