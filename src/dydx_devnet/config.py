@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from dydx_devnet.fees import BASE_MAKER_FEE_PPM, BASE_TAKER_FEE_PPM
+from dydx_devnet.fees import check_fee_ppm
 
 TIMER = "timer"
 MANUAL = "manual"
@@ -28,8 +28,9 @@ class EngineConfig:
     * ``manual_block_s`` (manual clock): ``advance_to`` produces a block at every
       multiple of this many market seconds on the way (it must divide an hour),
       plus one at each corner of the replayed price paths and one at the target.
-    * Fees in ppm of the fill's quote amount, for every account: by default
-      the devnet's genesis tier 1 (:mod:`dydx_devnet.fees`).
+    * ``taker_fee_ppm`` / ``maker_fee_ppm``: fix every account's fees (ppm of
+      a fill's quote amount, both or neither); ``None`` (the default) charges
+      each address its fee tier by 30-day volume (:mod:`dydx_devnet.fees`).
     * Synthetic liquidity: best levels ``spread_ppm / 2`` from the oracle,
       ``levels`` per side ``level_spacing_ppm`` apart, ``depth_per_level_usdc``
       USDC each.
@@ -54,8 +55,8 @@ class EngineConfig:
     replay_end: datetime | None = None
     replay_days: int | None = None
     manual_block_s: int = 300
-    taker_fee_ppm: int = BASE_TAKER_FEE_PPM
-    maker_fee_ppm: int = BASE_MAKER_FEE_PPM
+    taker_fee_ppm: int | None = None
+    maker_fee_ppm: int | None = None
     spread_ppm: int = 200
     level_spacing_ppm: int = 100
     depth_per_level_usdc: int = 25_000
@@ -86,6 +87,11 @@ class EngineConfig:
                 f"indexer_lag_blocks {self.indexer_lag_blocks} exceeds the indexer history of "
                 f"{self.indexer_history_blocks} blocks"
             )
+        if (self.taker_fee_ppm is None) != (self.maker_fee_ppm is None):
+            raise ValueError("give both taker_fee_ppm and maker_fee_ppm, or neither")
+        if self.taker_fee_ppm is not None and self.maker_fee_ppm is not None:
+            check_fee_ppm(self.taker_fee_ppm, "taker_fee_ppm")
+            check_fee_ppm(self.maker_fee_ppm, "maker_fee_ppm")
         if self.clock not in CLOCK_MODES:
             raise ValueError(f"clock must be one of {', '.join(CLOCK_MODES)}, got {self.clock!r}")
         if self.clock == MANUAL:
@@ -115,6 +121,14 @@ class EngineConfig:
     def manual(self) -> bool:
         """Whether blocks come only on request (lockstep replay)."""
         return self.clock == MANUAL
+
+
+    @property
+    def fee_override(self) -> tuple[int, int] | None:
+        """(taker, maker) ppm every account pays, or ``None`` for fee tiers."""
+        if self.taker_fee_ppm is None or self.maker_fee_ppm is None:
+            return None
+        return self.taker_fee_ppm, self.maker_fee_ppm
 
 
 __all__ = ["CLOCK_MODES", "MANUAL", "TIMER", "EngineConfig"]

@@ -51,6 +51,7 @@ from dydx_devnet.candle_feed import CandleFeed
 from dydx_devnet.chain_setup import open_chain
 from dydx_devnet.clock import ManualClock
 from dydx_devnet.codes import TxResult
+from dydx_devnet.fees import FeeTier
 from dydx_devnet.indexer_view import IndexerView
 from dydx_devnet.leverage import Leverage
 from dydx_devnet.markets import MarketState, to_price_value
@@ -293,6 +294,30 @@ class Engine:
         """The ``Leverage`` query's answer (``QueryLeverageResponse``)."""
         with self.lock:
             return self.leverage.query(owner, number)
+
+    # -- fees ------------------------------------------------------------------------
+
+    def fee_tiers(self) -> list[FeeTier]:
+        """The perpetual fee tiers (``PerpetualFeeParams``)."""
+        return list(self.state.fees.tiers)
+
+    def user_fee_tier(self, address: str) -> tuple[int, FeeTier]:
+        """``UserFeeTier``: ``address``'s tier index and tier now (an override shows as a
+        tier named ``"override"``)."""
+        with self.lock:
+            return self.state.fees.answered_tier(address, self.state.block_time_ms)
+
+    def set_fee_override(
+        self, address: str, taker_fee_ppm: int | None, maker_fee_ppm: int | None
+    ) -> None:
+        """Fix ``address``'s fees for tests (``None``, ``None``: back to its tier).
+        Raises ``ValueError`` for a fee outside (-100 %, 100 %) or only one given."""
+        with self.lock:
+            self.state.fees.override(address, taker_fee_ppm, maker_fee_ppm)
+
+    def fee_overrides(self) -> dict[str, dict[str, int]]:
+        with self.lock:
+            return self.state.fees.overrides()
 
     def batch_cancel(self, msg: tx_pb2.MsgBatchCancel) -> TxResult:
         """``MsgBatchCancel``: cancel up to 100 short-term orders of one subaccount."""

@@ -79,7 +79,7 @@ class Matcher:
             else:
                 assert level is not None
                 amount = min(wanted, synthetic.available[level[0]])
-            fee_ppm = state.taker_fee_ppm
+            fee_ppm = state.fee_ppm(account.address, taker=True)
             verdict = settlement.can_fill(
                 account, market, taker.is_buy, amount, price, fee_ppm, match=True
             )
@@ -106,7 +106,7 @@ class Matcher:
                 taker.is_buy,
                 amount,
                 price,
-                state.taker_fee_ppm,
+                fee_ppm,
                 "TAKER",
                 taker,
                 tx_hash,
@@ -145,8 +145,9 @@ class Matcher:
         """Check and settle a user maker's side of a match; False when it was removed."""
         state, settlement = self._state, self._settlement
         maker_account = state.account_or_new(maker.address, maker.subaccount_number)
+        fee_ppm = state.fee_ppm(maker_account.address, taker=False)
         verdict = settlement.can_fill(
-            maker_account, market, maker.is_buy, amount, price, state.maker_fee_ppm, match=True
+            maker_account, market, maker.is_buy, amount, price, fee_ppm, match=True
         )
         if verdict != SUCCESS:
             state.finish(maker, maker.canceled_status, o.removal_reason_for(verdict))
@@ -157,7 +158,7 @@ class Matcher:
             maker.is_buy,
             amount,
             price,
-            state.maker_fee_ppm,
+            fee_ppm,
             "MAKER",
             maker,
             tx_hash,

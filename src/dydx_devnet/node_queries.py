@@ -37,6 +37,7 @@ from v4_proto.dydxprotocol.prices import query_pb2 as prices_query
 from v4_proto.dydxprotocol.prices import query_pb2_grpc as prices_grpc
 
 from dydx_devnet.auth import is_valid_address
+from dydx_devnet.fees import FeeTier
 from dydx_devnet.genesis import ISOLATED
 from dydx_devnet.markets import MarketState
 from dydx_devnet.node_services import (
@@ -255,11 +256,24 @@ class FeeTiersQuery(fee_grpc.QueryServicer):  # type: ignore[misc]
 
     def PerpetualFeeParams(self, request: Any, context: grpc.ServicerContext) -> Any:
         return fee_query.QueryPerpetualFeeParamsResponse(
-            params=fee_params.PerpetualFeeParams(tiers=self._s.fee_tiers)
+            params=fee_params.PerpetualFeeParams(
+                tiers=[_fee_tier(tier) for tier in self._s.engine.fee_tiers()]
+            )
         )
 
     def UserFeeTier(self, request: Any, context: grpc.ServicerContext) -> Any:
         if not is_valid_address(str(request.user)):
             return abort(context, grpc.StatusCode.INVALID_ARGUMENT, "invalid bech32 address")
-        # Devnet accounts have no 30-day volume: everyone is on the first tier.
-        return fee_query.QueryUserFeeTierResponse(index=0, tier=self._s.fee_tiers[0])
+        index, tier = self._s.engine.user_fee_tier(str(request.user))
+        return fee_query.QueryUserFeeTierResponse(index=index, tier=_fee_tier(tier))
+
+
+def _fee_tier(tier: FeeTier) -> Any:
+    return fee_params.PerpetualFeeTier(
+        name=tier.name,
+        absolute_volume_requirement=tier.absolute_volume_requirement,
+        total_volume_share_requirement_ppm=tier.total_volume_share_requirement_ppm,
+        maker_volume_share_requirement_ppm=tier.maker_volume_share_requirement_ppm,
+        maker_fee_ppm=tier.maker_fee_ppm,
+        taker_fee_ppm=tier.taker_fee_ppm,
+    )

@@ -84,6 +84,9 @@ class Settlement:
         delta_bq, delta_usdc, quote, fee = fill_terms(market, is_buy, quantums, subticks, fee_ppm)
         if order is not None and not order.is_stateful:
             self._state.matched_this_block[order.key] = order
+        self._state.fees.record_fill(
+            account.address, quote, taker=liquidity == "TAKER", at_ms=self._state.block_time_ms
+        )
         price = market.spec.subticks_to_price(subticks)
         self.apply_trade(account, market, delta_bq, delta_usdc, Fraction(price))
         self.record_fill(

@@ -15,6 +15,7 @@ import hashlib
 import threading
 from collections import defaultdict, deque
 from dataclasses import dataclass, field
+from decimal import Decimal
 from typing import Any
 
 from dydx_devnet import shapes
@@ -22,6 +23,8 @@ from dydx_devnet.book import Book
 from dydx_devnet.candles import SampledCandles
 from dydx_devnet.config import EngineConfig
 from dydx_devnet.feed import DevnetEvent, EventFeed
+from dydx_devnet.fees import FeeSchedule, FeeTier
+from dydx_devnet.genesis import load_genesis_params
 from dydx_devnet.history import IndexerHistory
 from dydx_devnet.markets import MarketState
 from dydx_devnet.orders import OrderKey, OrderState
@@ -72,8 +75,7 @@ class EngineState:
         self.block_time_ms = self.genesis_ms
         self.indexer_lag = config.indexer_lag_blocks
         self.fill_delay = 0
-        self.taker_fee_ppm = config.taker_fee_ppm
-        self.maker_fee_ppm = config.maker_fee_ppm
+        self.fees = fee_schedule(config, markets)
         # Short-term bookkeeping, indexed by the block at which it lapses.
         self.short_term_by_gtb: dict[int, dict[OrderKey, OrderState]] = defaultdict(dict)
         self.fill_amounts: dict[OrderKey, tuple[int, int]] = {}
@@ -100,6 +102,10 @@ class EngineState:
         self._events: list[DevnetEvent] = []
 
     # -- small helpers ------------------------------------------------------------
+
+    def fee_ppm(self, address: str, *, taker: bool) -> int:
+        """The fee rate ``address`` pays now (ppm of the fill's quote amount)."""
+        return self.fees.fee_ppm(address, taker=taker, now_ms=self.block_time_ms)
 
     def next_sequence(self) -> int:
         self.sequence += 1
@@ -256,6 +262,15 @@ class EngineState:
         events += self.feed.book_events(self.touched_books)
         self.touched_books.clear()
         self.feed.publish(events, self.indexer_height, self.fill_delay)
+
+
+def fee_schedule(config: EngineConfig, markets: dict[str, MarketState]) -> FeeSchedule:
+    """The genesis fee tiers, against the bundled markets' 30-day volume (quote quantums)."""
+    tiers = [FeeTier.from_genesis(row) for row in load_genesis_params()["feetiers"]]
+    daily_usdc = sum(
+        (Decimal(str(m.payload.get("volume24H", "0"))) for m in markets.values()), Decimal(0)
+    )
+    return FeeSchedule(tiers, int(daily_usdc * 30 * 1_000_000), config.fee_override)
 
 
 __all__ = ["DevnetEvent", "EngineConfig", "EngineState", "SubaccountKey"]

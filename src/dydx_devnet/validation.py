@@ -183,7 +183,7 @@ class CheckTx:
             order.side == o.SIDE_BUY,
             order.quantums,
             order.subticks,
-            state.maker_fee_ppm,
+            state.fee_ppm(key[0], taker=False),
             match=False,
         )
         if verdict == VIOLATES_ISOLATED:

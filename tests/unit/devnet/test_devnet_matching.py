@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from decimal import Decimal
+
 from devnet_helpers import (
     ALICE,
     BOB,
@@ -142,7 +144,7 @@ def test_ioc_when_partly_affordable_then_earlier_fills_stand() -> None:
     assert position_of(engine, "BTC-USD") == state.filled
 
 
-def test_resting_user_order_when_crossed_by_taker_then_maker_fills_first_with_rebate(
+def test_resting_user_order_when_crossed_by_taker_then_maker_fills_first_paying_1_bp(
     engine: Engine,
 ) -> None:
     engine.deposit(ALICE, 0, 10_000 * USDC)
@@ -155,7 +157,7 @@ def test_resting_user_order_when_crossed_by_taker_then_maker_fills_first_with_re
 
     (maker_fill,) = _fills(engine, BOB)
     assert maker_fill["liquidity"] == "MAKER"
-    assert maker_fill["fee"].startswith("-")
+    assert Decimal(maker_fill["fee"]) > 0  # standard tier 1: maker +100 ppm
     assert position_of(engine, "BTC-USD", BOB) == -5 * BTC_STEP
     assert views.orders(engine, BOB, 0)[0]["status"] == "FILLED"
 
