@@ -10,13 +10,15 @@ and the WebSocket (:mod:`dydx_devnet.indexer_ws`).
 Faults and latency (:mod:`dydx_devnet.faults`) act here: an armed indexer
 failure answers in place of the route, and every ``/v4`` and faucet answer
 waits out the configured latency (``asyncio.sleep``, half before the handler
-and half after).
+and half after). So do comlink's per-client rate limits
+(:mod:`dydx_devnet.indexer_limits`): HTTP 429 with ``Retry-After`` (ms).
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+import time
 import uuid
 from collections.abc import Awaitable, Callable
 from http import HTTPStatus
@@ -28,6 +30,7 @@ from dydx_devnet import views
 from dydx_devnet.auth import AccountRegistry
 from dydx_devnet.control_api import add_control_routes
 from dydx_devnet.faults import Faults, IndexerFailure
+from dydx_devnet.indexer_limits import FixedWindows, IndexerLimits
 from dydx_devnet.indexer_params import (
     ACCOUNTS_KEY,
     API_LIMIT,
@@ -264,6 +267,35 @@ async def latency_middleware(request: web.Request, handler: Handler) -> web.Stre
     return response
 
 
+LIMITS_KEY: web.AppKey[IndexerLimits] = web.AppKey("indexer_limits", IndexerLimits)
+WINDOWS_KEY: web.AppKey[FixedWindows] = web.AppKey("indexer_windows", FixedWindows)
+
+
+@web.middleware
+async def rate_limit_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """comlink's per-client fixed windows: 429 with ``Retry-After`` (ms) past the points."""
+    route = _route(request)
+    limits = request.app[LIMITS_KEY]
+    if route in (None, "ws") or not limits.enabled:
+        return await handler(request)
+    bucket, points = limits.bucket(route)
+    client = request.remote or "unknown"
+    verdict = request.app[WINDOWS_KEY].consume((client, bucket), points, limits.window_s)
+    headers = {
+        "RateLimit-Remaining": str(verdict.remaining),
+        "RateLimit-Reset": str(int(time.time() * 1000) + verdict.reset_in_ms),
+        "RateLimit-Limit": str(verdict.limit),
+    }
+    if not verdict.allowed:
+        response = json_response({"errors": [{"msg": "Too many requests"}]}, status=429)
+        response.headers.update(headers)
+        response.headers["Retry-After"] = str(verdict.reset_in_ms)
+        return response
+    answer = await handler(request)
+    answer.headers.update(headers)
+    return answer
+
+
 @web.middleware
 async def error_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
     """Every failure becomes a JSON error answer; nothing escapes as a crash."""
@@ -330,11 +362,19 @@ def add_routes(app: web.Application) -> None:
     add_control_routes(app)
 
 
-def make_app(engine: Any, accounts: AccountRegistry, faults: Faults) -> web.Application:
+def make_app(
+    engine: Any,
+    accounts: AccountRegistry,
+    faults: Faults,
+    limits: IndexerLimits | None = None,
+) -> web.Application:
     """The aiohttp application serving the indexer REST API (WebSocket added separately)."""
     app = web.Application(
-        middlewares=[latency_middleware, error_middleware], client_max_size=64 * 1024
+        middlewares=[latency_middleware, rate_limit_middleware, error_middleware],
+        client_max_size=64 * 1024,
     )
+    app[LIMITS_KEY] = limits if limits is not None else IndexerLimits()
+    app[WINDOWS_KEY] = FixedWindows()
     app[ENGINE_KEY] = engine
     app[ACCOUNTS_KEY] = accounts
     app[FAULTS_KEY] = faults

@@ -324,7 +324,10 @@ async def test_simulate_when_valid_order_then_gas_and_when_bad_signature_then_er
     assert fills["fills"] == [] and orders == []  # simulation changed nothing
 
 
-async def test_indexer_when_fuzzed_queries_then_never_500_and_always_json(devnet: Devnet) -> None:
+async def test_indexer_when_fuzzed_queries_then_never_500_and_always_json(
+    roomy_devnet: Devnet,
+) -> None:
+    devnet = roomy_devnet
     rng = random.Random(7)
     values = [
         "",
