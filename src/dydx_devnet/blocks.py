@@ -73,7 +73,6 @@ class BlockProducer:
         state.height += 1
         state.block_time_ms = block_time_ms
         state.event_index = 0
-        state.stateful_this_block.clear()
         state.matched_this_block.clear()
         self.update_prices()
         self.expire_orders()

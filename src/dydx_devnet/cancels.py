@@ -43,6 +43,13 @@ class Cancels:
             oid.clob_pair_id,
         )
         if oid.order_flags == o.SHORT_TERM:
+            if key[4] in self._state.by_clob:  # the ante counts known clob pairs only
+                window = self._checktx.validate_good_til_block(msg.good_til_block)
+                limited = window or self._state.rate_limits.short_term.consume(
+                    key[0], self._state.height
+                )
+                if limited is not None:
+                    return limited
             return self._cancel_short_term(key, msg.good_til_block)
         return self._cancel_stateful(key, msg.good_til_block_time)
 
@@ -108,6 +115,12 @@ class Cancels:
         window = self._checktx.validate_good_til_block(msg.good_til_block)
         if window is not None:
             return window
+        if all(batch.clob_pair_id in self._state.by_clob for batch in msg.short_term_cancels):
+            limited = self._state.rate_limits.short_term.consume(
+                msg.subaccount_id.owner, self._state.height, weight=2
+            )
+            if limited is not None:
+                return limited
         for batch in msg.short_term_cancels:
             if batch.clob_pair_id not in self._state.by_clob:
                 return codes.reject(

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
+from dydx_devnet.block_rate_limits import PerNBlocks, check_limits
 from dydx_devnet.fees import check_fee_ppm
 
 TIMER = "timer"
@@ -35,6 +36,10 @@ class EngineConfig:
       ``levels`` per side ``level_spacing_ppm`` apart, ``depth_per_level_usdc``
       USDC each.
     * ``short_block_window``: how far ahead a short-term good-til-block may be.
+    * ``max_stateful_orders_per_n_blocks``, ``max_short_term_orders_and_cancels_per_n_blocks``,
+      ``max_leverage_updates_per_n_blocks``: the chain's block rate limits per
+      address, ``((num_blocks, limit), ...)`` (:mod:`dydx_devnet.block_rate_limits`);
+      ``()`` turns one off (for benchmarks only).
     * ``funding``: settle hourly funding at each market's real ``nextFundingRate``.
     * ``indexer_lag_blocks``: how far the indexer views trail the chain;
       ``indexer_history_blocks``: how many past blocks the indexer can serve
@@ -62,6 +67,9 @@ class EngineConfig:
     depth_per_level_usdc: int = 25_000
     levels: int = 25
     short_block_window: int = 40
+    max_stateful_orders_per_n_blocks: PerNBlocks = ((1, 2), (100, 20))
+    max_short_term_orders_and_cancels_per_n_blocks: PerNBlocks = ((5, 2000),)
+    max_leverage_updates_per_n_blocks: PerNBlocks = ()
     indexer_lag_blocks: int = 0
     indexer_history_blocks: int = 64
     chain_id: str = "dydx-devnet-1"
@@ -87,6 +95,12 @@ class EngineConfig:
                 f"indexer_lag_blocks {self.indexer_lag_blocks} exceeds the indexer history of "
                 f"{self.indexer_history_blocks} blocks"
             )
+        check_limits("max_stateful_orders_per_n_blocks", self.max_stateful_orders_per_n_blocks)
+        check_limits(
+            "max_short_term_orders_and_cancels_per_n_blocks",
+            self.max_short_term_orders_and_cancels_per_n_blocks,
+        )
+        check_limits("max_leverage_updates_per_n_blocks", self.max_leverage_updates_per_n_blocks)
         if (self.taker_fee_ppm is None) != (self.maker_fee_ppm is None):
             raise ValueError("give both taker_fee_ppm and maker_fee_ppm, or neither")
         if self.taker_fee_ppm is not None and self.maker_fee_ppm is not None:

@@ -50,6 +50,9 @@ class Leverage:
         if not msg.HasField("subaccount_id") or not msg.subaccount_id.owner:
             return codes.reject(codes.INVALID_LEVERAGE, "subaccount ID cannot be empty")
         owner, number = msg.subaccount_id.owner, msg.subaccount_id.number
+        limited = self._state.rate_limits.leverage.consume(owner, self._state.height)
+        if limited is not None:
+            return limited
         if not self._owner_ok(owner):
             return codes.reject(
                 codes.INVALID_SUBACCOUNT_OWNER,

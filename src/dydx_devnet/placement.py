@@ -31,7 +31,9 @@ class Placement:
 
     def place(self, order: Order, tx_hash: str | None) -> TxResult:
         """The CheckTx answer to ``order``; accepted orders are matched or queued."""
-        rejected = self._checktx.validate(order)
+        rejected = self._checktx.rate_limit(order)
+        if rejected is None:
+            rejected = self._checktx.validate(order)
         if rejected is not None:
             return rejected
         state = self._state
@@ -45,7 +47,6 @@ class Placement:
             if tx_hash is not None:
                 placed.extra["tx_hash"] = tx_hash
             state.pending_stateful.append(placed)
-            state.stateful_this_block[placed.address] += 1
             return codes.OK
         previous = state.orders.get(key)
         if previous is not None and previous.resting:

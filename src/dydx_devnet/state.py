@@ -19,6 +19,7 @@ from decimal import Decimal
 from typing import Any
 
 from dydx_devnet import shapes
+from dydx_devnet.block_rate_limits import BlockRateLimits
 from dydx_devnet.book import Book
 from dydx_devnet.candles import SampledCandles
 from dydx_devnet.config import EngineConfig
@@ -85,7 +86,11 @@ class EngineState:
         self.pending_stateful: list[OrderState] = []
         # Stateful cancels accepted by CheckTx, applied by the next block (good-til-block-time).
         self.pending_cancels: dict[OrderKey, int] = {}
-        self.stateful_this_block: dict[str, int] = defaultdict(int)
+        self.rate_limits = BlockRateLimits.of(
+            config.max_stateful_orders_per_n_blocks,
+            config.max_short_term_orders_and_cancels_per_n_blocks,
+            config.max_leverage_updates_per_n_blocks,
+        )
         # Short-term orders that matched during the current block (the memclob's
         # MatchedOrderIdToOrder): a replacement must outrank them too.
         self.matched_this_block: dict[OrderKey, OrderState] = {}

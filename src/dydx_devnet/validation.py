@@ -63,6 +63,23 @@ class CheckTx:
             return self._validate_short_term(order, key, market)
         return self._validate_stateful(order, key, market)
 
+    def rate_limit(self, order: Order) -> TxResult | None:
+        """The ante's block rate limit (before CheckTx proper): ValidateBasic, then for a
+        known clob pair the good-til-block window (short-term) and the attempt's count."""
+        rejected = validate_basic.place_order(order)
+        if rejected is not None:
+            return rejected
+        key = o.order_key(order)
+        if key[4] not in self._state.by_clob:
+            return None  # CheckTx refuses it (8); the chain does not count it
+        limits = self._state.rate_limits
+        if key[3] == o.SHORT_TERM:
+            window = self.validate_good_til_block(order.good_til_block)
+            if window is not None:
+                return window
+            return limits.short_term.consume(key[0], self._state.height)
+        return limits.stateful.consume(key[0], self._state.height)
+
     def validate_good_til_block(self, good_til_block: int) -> TxResult | None:
         """A short-term good-til-block must lie in ``[h + 1, h + 1 + ShortBlockWindow]``."""
         next_height = self._state.height + 1
@@ -156,12 +173,6 @@ class CheckTx:
         pending = any(p.key == key for p in state.pending_stateful)
         if key in state.stateful or pending:
             return codes.reject(codes.STATEFUL_ORDER_ALREADY_EXISTS, f"order {key}")
-        if state.stateful_this_block[key[0]] >= 2:
-            return codes.reject(
-                codes.BLOCK_RATE_LIMIT_EXCEEDED,
-                f"Rate of {state.stateful_this_block[key[0]] + 1} exceeds configured block rate "
-                "limit of {Limit:2 NumBlocks:1} for stateful orders",
-            )
         account = state.account_or_new(key[0], key[1])
         before = risk(account, state.markets)
         limit = 0
