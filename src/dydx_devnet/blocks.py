@@ -72,17 +72,20 @@ class BlockProducer:
         previous_ms = state.block_time_ms
         state.height += 1
         state.block_time_ms = block_time_ms
-        state.event_index = 0
         state.matched_this_block.clear()
-        self.update_prices()
-        self.expire_orders()
-        apply_pending_cancels(state)
-        self.place_pending_stateful()
-        self._matcher.fill_crossed_resting()
-        self.pass_hours(previous_ms)
-        self.liquidate()
-        self.market_events(previous_ms)
-        state.flush()
+        state.begin_block()
+        try:
+            self.update_prices()
+            self.expire_orders()
+            apply_pending_cancels(state)
+            self.place_pending_stateful()
+            self._matcher.fill_crossed_resting()
+            self.pass_hours(previous_ms)
+            self.liquidate()
+            self.market_events(previous_ms)
+            state.flush()
+        finally:
+            state.committing = False
 
     def update_prices(self) -> None:
         """Oracle prices at the block time (pinned ones win); books re-centre on them."""

@@ -241,25 +241,35 @@ class Engine:
             raise ValueError("deposit needs an address")
         with self.lock:
             state = self.state
-            account = state.account_or_new(address, subaccount_number)
-            state.register(account)
-            account.usdc += quote_quantums
-            account.updated_at_height = state.height
-            state.asset_changed(account)
-            state.transfer_recorded(
-                account,
-                {
-                    "sender": {"address": "dydx1devnetfaucet"},
-                    "recipient": {"address": address, "subaccountNumber": subaccount_number},
-                    "symbol": "USDC",
-                    "size": shapes.usdc(quote_quantums),
-                    "type": "DEPOSIT",
-                    "createdAt": shapes.iso(state.block_time_ms),
-                    "createdAtHeight": str(state.height),
-                    "transactionHash": state.tx_hash_for("faucet", address, state.next_sequence()),
-                },
-            )
-            state.flush()
+            # A faucet credit is shown at once (the stand-in for a bank send already in
+            # a block): it is not a trading path the devnet needs to delay.
+            state.committing = True
+            try:
+                self._credit(address, subaccount_number, quote_quantums)
+            finally:
+                state.committing = False
+
+    def _credit(self, address: str, subaccount_number: int, quote_quantums: int) -> None:
+        state = self.state
+        account = state.account_or_new(address, subaccount_number)
+        state.register(account)
+        account.usdc += quote_quantums
+        account.updated_at_height = state.height
+        state.asset_changed(account)
+        state.transfer_recorded(
+            account,
+            {
+                "sender": {"address": "dydx1devnetfaucet"},
+                "recipient": {"address": address, "subaccountNumber": subaccount_number},
+                "symbol": "USDC",
+                "size": shapes.usdc(quote_quantums),
+                "type": "DEPOSIT",
+                "createdAt": shapes.iso(state.block_time_ms),
+                "createdAtHeight": str(state.height),
+                "transactionHash": state.tx_hash_for("faucet", address, state.next_sequence()),
+            },
+        )
+        state.flush()
 
     # -- orders ----------------------------------------------------------------------
 

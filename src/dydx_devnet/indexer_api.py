@@ -33,7 +33,6 @@ from dydx_devnet.faults import Faults, IndexerFailure
 from dydx_devnet.indexer_limits import FixedWindows, IndexerLimits
 from dydx_devnet.indexer_params import (
     ACCOUNTS_KEY,
-    API_LIMIT,
     CANDLE_RESOLUTIONS,
     ENGINE_KEY,
     FAULTS_KEY,
@@ -53,11 +52,13 @@ from dydx_devnet.indexer_params import (
     read_bool,
     read_choice,
     read_limit,
+    read_optional_epoch,
     read_optional_height,
     read_optional_iso,
     read_status_list,
     read_subaccount_number,
     read_ticker,
+    read_type_list,
 )
 
 log = logging.getLogger(__name__)
@@ -144,24 +145,32 @@ async def get_orders(request: web.Request) -> web.Response:
     order_type = read_choice(
         request, "type", ORDER_TYPES, f"type must be one of {', '.join(ORDER_TYPES)}"
     )
+    included = read_type_list(request, "includeTypes")
+    excluded = read_type_list(request, "excludeTypes")
     statuses = read_status_list(
         request, ORDER_STATUSES, f"status must be one of {', '.join(ORDER_STATUSES)}"
     )
-    gtb = read_optional_height(request, "goodTilBlockBeforeOrAt")
-    read_optional_iso(request, "goodTilBlockTimeBeforeOrAt")
-    read_bool(request, "returnLatestOrders")
-    orders = views.orders(
-        engine, address, number, ticker=ticker, status=statuses, limit=API_LIMIT, side=side
+    latest = read_bool(request, "returnLatestOrders")
+    query = views.OrderQuery(
+        good_til_block_before_or_at=read_optional_height(request, "goodTilBlockBeforeOrAt"),
+        good_til_block_after=read_optional_height(request, "goodTilBlockAfter"),
+        good_til_block_time_before_or_at=read_optional_epoch(request, "goodTilBlockTimeBeforeOrAt"),
+        good_til_block_time_after=read_optional_epoch(request, "goodTilBlockTimeAfter"),
+        latest_first=latest is not False,
     )
-    if order_type is not None:
-        orders = [order for order in orders if order.get("type") == order_type]
-    if gtb is not None:
-        orders = [
-            order
-            for order in orders
-            if order.get("goodTilBlock") is not None and int(order["goodTilBlock"]) <= gtb
-        ]
-    return json_response(orders[:limit])
+    # Every devnet order is a LIMIT order (no conditional or TWAP orders).
+    types_ok = (
+        (order_type in (None, "LIMIT"))
+        and (included is None or "LIMIT" in included)
+        and (excluded is None or "LIMIT" not in excluded)
+    )
+    if not types_ok:
+        return json_response([])
+    orders = views.orders(
+        engine, address, number, ticker=ticker, status=statuses, limit=limit, side=side,
+        query=query,
+    )  # fmt: skip
+    return json_response(orders)
 
 
 async def get_order(request: web.Request) -> web.Response:
@@ -172,7 +181,7 @@ async def get_order(request: web.Request) -> web.Response:
         raise invalid("orderId", order_id, "orderId must be a valid UUID", "params") from None
     body = views.order(engine_of(request), order_id)
     if body is None:
-        raise not_found(f"Unable to find order with orderId: {order_id}")
+        raise not_found(f"Unable to find order id {order_id}")
     return json_response(body)
 
 

@@ -1,9 +1,9 @@
 """Orders as the devnet keeps them, their identities and the chain's stateless checks.
 
 An order's on-chain identity is ``(owner, subaccount number, client id,
-order flags, clob pair id)``. The indexer names orders and subaccounts by
-UUIDv5s of those identities; the devnet derives its own UUIDv5s the same way
-(under its own namespace), so ids are stable across runs.
+order flags, clob pair id)``. The indexer names orders, subaccounts and fills
+by UUIDv5s of those identities under its own namespace; the devnet derives
+them the same way, so its ids are the real indexer's.
 """
 
 from __future__ import annotations
@@ -29,7 +29,9 @@ TIF_FOK: Final = Order.TimeInForce.TIME_IN_FORCE_FILL_OR_KILL
 SIDE_BUY: Final = Order.Side.SIDE_BUY
 SIDE_SELL: Final = Order.Side.SIDE_SELL
 
-_NAMESPACE: Final = uuid.uuid5(uuid.NAMESPACE_URL, "https://dydx-trader.local/devnet")
+# The indexer's own UUIDv5 namespace (indexer/packages/postgres/src/helpers/uuid.ts), so
+# subaccount, order and fill ids are the ones the real indexer would give.
+_NAMESPACE: Final = uuid.UUID("0f9da948-a6fb-4c45-9edc-4685c3f3317d")
 
 OrderKey = tuple[str, int, int, int, int]
 """(owner, subaccount number, client id, order flags, clob pair id)."""
@@ -73,6 +75,11 @@ def order_uuid(key: OrderKey) -> str:
             _NAMESPACE, f"{subaccount_uuid(owner, number)}-{client_id}-{clob_pair_id}-{flags}"
         )
     )
+
+
+def indexer_uuid(name: str) -> str:
+    """The indexer's ``getUuid``: a UUIDv5 of ``name`` in its namespace."""
+    return str(uuid.uuid5(_NAMESPACE, name))
 
 
 def derived_uuid(*parts: object) -> str:

@@ -1,8 +1,9 @@
 """``MsgPlaceOrder`` once CheckTx has run: where an accepted order goes.
 
-A short-term order is matched at once (CheckTx into the memclob; its fills
-carry the current height), replacing a resting order with the same id; what
-remains rests, or ends for an IOC. A long-term order waits for the next block
+A short-term order is matched at once (CheckTx into the memclob: its fills are
+optimistic and the indexer shows them from the next block, stamped with that
+block's height), replacing a resting order with the same id; what remains
+rests, or ends for an IOC. A long-term order waits for the next block
 (:meth:`~dydx_devnet.blocks.BlockProducer.place_pending_stateful`). A
 short-term order that fails its collateral check at match time is removed as
 UNDERCOLLATERALIZED, and the transaction still answers code 0, as on the chain.
@@ -52,6 +53,7 @@ class Placement:
         if previous is not None and previous.resting:
             state.finish(previous, o.BEST_EFFORT_CANCELED, o.REPLACED)
         state.record_order(placed)
+        state.short_term_placed(placed)
         self._place_short_term(placed, tx_hash or state.tx_hash_for(placed.uuid, placed.sequence))
         return codes.OK
 

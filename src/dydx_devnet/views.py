@@ -18,13 +18,16 @@ Markets, candles, order books and trades are always current.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from dydx_devnet import shapes
+from dydx_devnet import indexer_orders, shapes
 from dydx_devnet.candles import RESOLUTION_MS
 from dydx_devnet.engine import Engine
+from dydx_devnet.indexer_orders import BEST_EFFORT_OPENED
 from dydx_devnet.indexer_view import IndexerView
+from dydx_devnet.orders import OrderState
 from dydx_devnet.replay import to_ms
 from dydx_devnet.subaccounts import Position, Subaccount, risk
 
@@ -139,31 +142,76 @@ def orders(
     status: str | list[str] | None = None,
     limit: int = API_LIMIT,
     side: str | None = None,
+    query: OrderQuery | None = None,
 ) -> list[dict[str, Any]]:
-    """``GET /v4/orders``: a bare list, newest first."""
+    """``GET /v4/orders``: a bare list, sorted as comlink sorts (by good-til-block,
+    then good-til-block-time; descending unless ``returnLatestOrders=false``)."""
     wanted = {status} if isinstance(status, str) else (set(status) if status else None)
+    query = query or OrderQuery()
     with engine.lock:
-        rows = []
-        for order in engine.indexer_view().orders_of(address, number):
+        rows: list[tuple[OrderState, dict[str, Any]]] = []
+        for order, stored in engine.indexer_view().orders_of(address, number):
             if ticker is not None and order.ticker != ticker:
-                continue
-            if wanted is not None and order.status not in wanted:
                 continue
             if side is not None and ("BUY" if order.is_buy else "SELL") != side:
                 continue
-            rows.append(shapes.order_object(order, engine.state.by_clob[order.clob_pair_id]))
-            if len(rows) >= limit:
-                break
-        return rows
+            if not query.admits(order):
+                continue
+            market = engine.state.by_clob[order.clob_pair_id]
+            body = indexer_orders.rest_object(order, market, stored=stored)
+            if wanted is not None and body["status"] not in wanted:
+                continue
+            rows.append((order, body))
+        rows.sort(key=lambda row: _order_rank(row[0]), reverse=query.latest_first)
+        return [body for _, body in rows[:limit]]
+
+
+@dataclass(frozen=True)
+class OrderQuery:
+    """comlink's order filters (``OrderTable.findAll`` and the Redis filter); heights are
+    block numbers, times unix seconds."""
+
+    good_til_block_before_or_at: int | None = None
+    good_til_block_after: int | None = None
+    good_til_block_time_before_or_at: int | None = None
+    good_til_block_time_after: int | None = None
+    latest_first: bool = True
+
+    def admits(self, order: OrderState) -> bool:
+        return _within(
+            order.good_til_block, self.good_til_block_before_or_at, self.good_til_block_after
+        ) and _within(
+            order.good_til_block_time,
+            self.good_til_block_time_before_or_at,
+            self.good_til_block_time_after,
+        )
+
+
+def _within(value: int | None, at_most: int | None, above: int | None) -> bool:
+    """comlink's pair of filters on one expiry field: an order without it fails either."""
+    if at_most is None and above is None:
+        return True
+    if value is None:
+        return False
+    return (at_most is None or value <= at_most) and (above is None or value > above)
+
+
+def _order_rank(order: OrderState) -> tuple[int, int, int]:
+    """Ascending comlink order: good-til-block orders first, by value; then by time."""
+    if order.good_til_block is not None:
+        return (0, order.good_til_block, order.recorded_index)
+    return (1, order.good_til_block_time or 0, order.recorded_index)
 
 
 def order(engine: Engine, order_id: str) -> dict[str, Any] | None:
-    """``GET /v4/orders/{id}``; ``None`` = 404."""
+    """``GET /v4/orders/{id}``; ``None`` = 404 (an unfilled short-term order once removed)."""
     with engine.lock:
-        state = engine.indexer_view().order(order_id)
-        if state is None:
+        found = engine.indexer_view().order(order_id)
+        if found is None:
             return None
-        return shapes.order_object(state, engine.state.by_clob[state.clob_pair_id])
+        state, stored = found
+        market = engine.state.by_clob[state.clob_pair_id]
+        return indexer_orders.rest_object(state, market, stored=stored)
 
 
 def fills(
@@ -304,9 +352,18 @@ def _subaccount_snapshot(engine: Engine, channel_id: str) -> dict[str, Any]:
     number = int(number_text)
     view = engine.indexer_view()
     account = view.subaccount(owner, number) or Subaccount(owner, number)
-    open_orders = orders(engine, owner, number, status="OPEN")
+    # socks: OPEN, UNTRIGGERED and BEST_EFFORT_OPENED orders, then the recently
+    # best-effort-canceled ones (good-til-block within the last 20 blocks).
+    live = orders(engine, owner, number, status=["OPEN", "UNTRIGGERED", BEST_EFFORT_OPENED])
+    recent = orders(
+        engine,
+        owner,
+        number,
+        status="BEST_EFFORT_CANCELED",
+        query=OrderQuery(good_til_block_after=max(view.height - 20, 1)),
+    )
     return {
         "subaccount": _subaccount_object(engine, view, account),
-        "orders": open_orders,
+        "orders": live + recent,
         "blockHeight": str(view.height),
     }
