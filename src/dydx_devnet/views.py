@@ -4,11 +4,12 @@ Each function returns a JSON-ready value in the real indexer's shape (protocol
 reference section 1; checked key-for-key against the bundled fixtures), or
 ``None`` where the real indexer answers 404. Reads take the engine lock.
 
-Equity and free collateral are the chain's integers rendered in USDC:
-``equity = NC`` (USDC + signed notionals at the oracle, each truncated to a
-quote quantum) and ``freeCollateral = NC - sum(ceil(|notional| x base IMF))``,
-the indexer's formula (base IMF, no open-interest scaling) with the chain's
-rounding.
+Equity and free collateral are comlink's ``calculateEquityAndFreeCollateral``
+at full precision (big.js): ``equity = USDC + sum(size x oracle)`` and
+``freeCollateral = equity - sum(|size| x oracle x base IMF)`` (no
+open-interest scaling, no leverage setting), exact decimals, not the chain's
+truncated quote quantums. Funding is settled into USDC at once, so there is
+no unsettled funding to add.
 
 Subaccounts, positions, orders, fills and heights come from the engine's
 :class:`~dydx_devnet.indexer_view.IndexerView`: while the indexer lags, they are
@@ -20,6 +21,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from decimal import Decimal
 from typing import Any
 
 from dydx_devnet import indexer_orders, shapes
@@ -29,7 +31,7 @@ from dydx_devnet.indexer_orders import BEST_EFFORT_OPENED
 from dydx_devnet.indexer_view import IndexerView
 from dydx_devnet.orders import OrderState
 from dydx_devnet.replay import to_ms
-from dydx_devnet.subaccounts import Position, Subaccount, risk
+from dydx_devnet.subaccounts import Position, Subaccount
 
 API_LIMIT = 1000
 
@@ -38,8 +40,24 @@ class UnknownSubscription(LookupError):
     """A WebSocket subscription names a channel or id the devnet does not have."""
 
 
+def _equity_and_free_collateral(
+    engine: Engine, view: IndexerView, account: Subaccount
+) -> tuple[Decimal, Decimal]:
+    """comlink's exact (big.js) equity and free collateral of ``account``, USDC."""
+    equity = Decimal(account.usdc).scaleb(-6)
+    initial = Decimal(0)
+    for ticker, position in account.positions.items():
+        market = engine.markets[ticker]
+        size = Decimal(position.quantums).scaleb(market.spec.atomic_resolution)
+        price = Decimal(view.price_value(ticker)).scaleb(market.price_exponent)
+        imf = Decimal(market.spec.liquidity_tier.initial_margin_ppm).scaleb(-6)
+        equity += size * price
+        initial += abs(size) * price * imf
+    return equity, equity - initial
+
+
 def _subaccount_object(engine: Engine, view: IndexerView, account: Subaccount) -> dict[str, Any]:
-    figures = risk(account, engine.markets, prices=view.prices)
+    equity, free_collateral = _equity_and_free_collateral(engine, view, account)
     positions = {
         ticker: _position(engine, view, account, position)
         for ticker, position in account.positions.items()
@@ -48,8 +66,8 @@ def _subaccount_object(engine: Engine, view: IndexerView, account: Subaccount) -
     return {
         "address": account.address,
         "subaccountNumber": account.number,
-        "equity": shapes.usdc(figures.net_collateral),
-        "freeCollateral": shapes.usdc(figures.net_collateral - figures.base_initial),
+        "equity": shapes.dec(equity),
+        "freeCollateral": shapes.dec(free_collateral),
         "openPerpetualPositions": positions,
         "assetPositions": assets,
         "marginEnabled": True,

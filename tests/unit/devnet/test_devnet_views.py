@@ -14,6 +14,7 @@ from devnet_helpers import ALICE, BUY, GTT, SELL, USDC, on_tick, short_term
 from dydx_devnet import views
 from dydx_devnet.engine import DevnetEvent, Engine
 from dydx_devnet.replay import to_ms
+from dydx_devnet.subaccounts import Position
 
 FIXTURES = Path(__file__).resolve().parents[2] / "fixtures" / "dydx"
 STEP = 1_000_000
@@ -292,3 +293,20 @@ def test_trade_events_when_ioc_fills_then_match_real_trade_messages(
     assert trade.id == "BTC-USD"
     assert set(trade.contents["trades"][0]) == set(real["trades"][0])
     assert trade.contents["trades"][0]["side"] == "BUY"
+
+
+def test_equity_and_free_collateral_when_position_open_then_exact_big_js_decimals(
+    engine: Engine,
+) -> None:
+    engine.deposit(ALICE, 0, 90_461_932)  # 90.461932 USDC
+    engine.set_oracle_price("ETH-USD", Decimal("2914.96253"))
+    account = engine.state.subaccounts[(ALICE, 0)]
+    account.positions["ETH-USD"] = Position("ETH-USD", "p", 3_000_000, 1, 0)  # 0.003 ETH
+    engine.state.history.record_account(engine.height, account)
+
+    body = views.subaccount(engine, ALICE, 0)
+
+    assert body is not None
+    # comlink: equity = USDC + size x oracle; free = equity - |size| x oracle x IMF (0.02)
+    assert body["subaccount"]["equity"] == "99.20681959"
+    assert body["subaccount"]["freeCollateral"] == "99.0319218382"
