@@ -40,8 +40,10 @@ from dydx_devnet.subaccounts import LIQUIDATED, Subaccount, risk
 
 
 def depth_quantums(state: EngineState, market: MarketState) -> int:
-    """Synthetic depth per level in base quantums, a whole number of steps (>= 1)."""
-    depth_qq = state.config.depth_per_level_usdc * 1_000_000
+    """Synthetic depth per level in base quantums, a whole number of steps (>= 1),
+    by the market's liquidity tier (:mod:`dydx_devnet.liquidity`)."""
+    liquidity = state.config.liquidity(market.spec.liquidity_tier.initial_margin_ppm)
+    depth_qq = liquidity.depth_per_level_usdc * 1_000_000
     raw = quote_to_base_quantums(
         depth_qq, market.spec.atomic_resolution, market.price_value, market.price_exponent
     )

@@ -7,6 +7,13 @@ from datetime import datetime
 
 from dydx_devnet.block_rate_limits import PerNBlocks, check_limits
 from dydx_devnet.fees import check_fee_ppm
+from dydx_devnet.liquidity import (
+    DEFAULT_DEPTH_PROFILE,
+    DepthProfile,
+    SyntheticLiquidity,
+    check_profile,
+    for_tier,
+)
 
 TIMER = "timer"
 MANUAL = "manual"
@@ -34,7 +41,8 @@ class EngineConfig:
       each address its fee tier by 30-day volume (:mod:`dydx_devnet.fees`).
     * Synthetic liquidity: best levels ``spread_ppm / 2`` from the oracle,
       ``levels`` per side ``level_spacing_ppm`` apart, ``depth_per_level_usdc``
-      USDC each.
+      USDC each, for the deepest liquidity tier; ``depth_profile`` scales them
+      for the others (:mod:`dydx_devnet.liquidity`: thin alts are thin).
     * ``short_block_window``: how far ahead a short-term good-til-block may be.
     * ``max_stateful_orders_per_n_blocks``, ``max_short_term_orders_and_cancels_per_n_blocks``,
       ``max_leverage_updates_per_n_blocks``: the chain's block rate limits per
@@ -66,6 +74,7 @@ class EngineConfig:
     level_spacing_ppm: int = 100
     depth_per_level_usdc: int = 25_000
     levels: int = 25
+    depth_profile: DepthProfile = DEFAULT_DEPTH_PROFILE
     short_block_window: int = 40
     max_stateful_orders_per_n_blocks: PerNBlocks = ((1, 2), (100, 20))
     max_short_term_orders_and_cancels_per_n_blocks: PerNBlocks = ((5, 2000),)
@@ -95,6 +104,7 @@ class EngineConfig:
                 f"indexer_lag_blocks {self.indexer_lag_blocks} exceeds the indexer history of "
                 f"{self.indexer_history_blocks} blocks"
             )
+        check_profile(self.depth_profile)
         check_limits("max_stateful_orders_per_n_blocks", self.max_stateful_orders_per_n_blocks)
         check_limits(
             "max_short_term_orders_and_cancels_per_n_blocks",
@@ -136,6 +146,16 @@ class EngineConfig:
         """Whether blocks come only on request (lockstep replay)."""
         return self.clock == MANUAL
 
+
+    def liquidity(self, initial_margin_ppm: int) -> SyntheticLiquidity:
+        """The synthetic book of a market with this base IMF (ppm)."""
+        return for_tier(
+            initial_margin_ppm,
+            self.depth_profile,
+            self.depth_per_level_usdc,
+            self.spread_ppm,
+            self.level_spacing_ppm,
+        )
 
     @property
     def fee_override(self) -> tuple[int, int] | None:
