@@ -13,15 +13,14 @@ history first remembers how block ``h - 1`` ended):
    as takers; a crossing post-only one is removed);
 4. resting user orders that the re-centred synthetic book now crosses fill as makers;
 5. funding is paid for every chain hour the block crossed;
-   subaccounts below maintenance margin are liquidated at the oracle price
-   with a penalty of up to ``max_liquidation_fee_ppm`` of the notional;
+   subaccounts below maintenance margin are liquidated, one position each,
+   against the book, or deleveraged (:mod:`dydx_devnet.liquidation`);
 6. indexer events: block height, oracle prices, market trading data, watched
    order books and candles.
 """
 
 from __future__ import annotations
 
-from fractions import Fraction
 from typing import Any
 
 from dydx_devnet import orders as o
@@ -29,14 +28,13 @@ from dydx_devnet import shapes
 from dydx_devnet.cancels import apply_pending_cancels
 from dydx_devnet.candle_feed import CandleFeed
 from dydx_devnet.candles import RESOLUTION_MS
-from dydx_devnet.chain.big_math import big_mul_ppm
 from dydx_devnet.chain.quantums import quote_to_base_quantums
+from dydx_devnet.liquidation import Liquidator
 from dydx_devnet.markets import MarketState
 from dydx_devnet.matching import Matcher
 from dydx_devnet.replay import HOUR_MS
 from dydx_devnet.settlement import Settlement
 from dydx_devnet.state import EngineState
-from dydx_devnet.subaccounts import LIQUIDATED, Subaccount, risk
 
 
 def depth_quantums(state: EngineState, market: MarketState) -> int:
@@ -65,6 +63,7 @@ class BlockProducer:
         self._matcher = matcher
         self._settlement = settlement
         self._candles = candles
+        self._liquidator = Liquidator(state, settlement, matcher)
 
     def advance(self, block_time_ms: int) -> None:
         """Produce the next block at chain time ``block_time_ms`` (caller holds the lock)."""
@@ -83,7 +82,7 @@ class BlockProducer:
             self.place_pending_stateful()
             self._matcher.fill_crossed_resting()
             self.pass_hours(previous_ms)
-            self.liquidate()
+            self._liquidator.run()
             self.market_events(previous_ms)
             state.flush()
         finally:
@@ -177,59 +176,6 @@ class BlockProducer:
                 account.updated_at_height = state.height
                 state.position_changed(account, position)
                 state.asset_changed(account)
-
-    def liquidate(self) -> None:
-        """Subaccounts below maintenance margin are closed out (see ``liquidate_account``)."""
-        state = self._state
-        for account in list(state.subaccounts.values()):
-            if not account.positions:
-                continue
-            if risk(account, state.markets).liquidatable:
-                self.liquidate_account(account)
-
-    def liquidate_account(self, account: Subaccount) -> None:
-        """Close every position at the oracle and charge the liquidation penalty.
-
-        The penalty is ``max_liquidation_fee_ppm`` of each closed notional,
-        limited to what the account has left; a loss beyond zero is absorbed
-        (the chain's insurance fund), leaving USDC at zero.
-        """
-        state = self._state
-        tx_hash = state.tx_hash_for("liquidation", account.uuid, state.height)
-        for ticker in list(account.positions):
-            market = state.markets[ticker]
-            position = account.positions[ticker]
-            quantums = position.quantums
-            notional = market.notional(quantums)
-            penalty = big_mul_ppm(
-                abs(notional), state.config.max_liquidation_fee_ppm, round_up=True
-            )
-            equity_after = risk(account, state.markets).net_collateral
-            fee = max(0, min(penalty, equity_after))
-            self._settlement.apply_trade(
-                account, market, -quantums, notional - fee, Fraction(market.oracle_price)
-            )
-            position.status = LIQUIDATED
-            state.position_changed(account, position)
-            self._settlement.record_fill(
-                account,
-                market,
-                quantums < 0,
-                abs(quantums),
-                shapes.dec(market.oracle_price),
-                abs(notional),
-                fee,
-                "TAKER",
-                None,
-                tx_hash,
-                "LIQUIDATED",
-            )
-            self._settlement.record_trade(
-                market, quantums < 0, abs(quantums), market.oracle_subticks(), "LIQUIDATED"
-            )
-        if account.usdc < 0:
-            account.usdc = 0
-            state.asset_changed(account)
 
     def market_events(self, previous_ms: int) -> None:
         """The block's indexer events: height, oracle prices, trading data, candles

@@ -48,6 +48,9 @@ class EngineConfig:
       ``max_leverage_updates_per_n_blocks``: the chain's block rate limits per
       address, ``((num_blocks, limit), ...)`` (:mod:`dydx_devnet.block_rate_limits`);
       ``()`` turns one off (for benchmarks only).
+    * ``max_liquidation_fee_ppm`` and ``insurance_fund_usdc``: the liquidation
+      penalty's cap and the insurance fund's starting balance (0 deleverages
+      every bankrupt account against its counterparties).
     * ``funding``: settle hourly funding at each market's real ``nextFundingRate``.
     * ``indexer_lag_blocks``: how far the indexer views trail the chain;
       ``indexer_history_blocks``: how many past blocks the indexer can serve
@@ -87,12 +90,15 @@ class EngineConfig:
     warmup_days: int = 60
     random_walk_hourly_vol_ppm: int = 6_000
     max_liquidation_fee_ppm: int = 15_000
+    insurance_fund_usdc: int = 1_000_000
     stateful_order_time_window_s: int = 95 * 24 * 3600
     funding: bool = True
 
     def __post_init__(self) -> None:
         if not self.block_time_s > 0 or not self.speed > 0:
             raise ValueError("block_time_s and speed must be positive")
+        if self.insurance_fund_usdc < 0 or not 0 <= self.max_liquidation_fee_ppm <= 1_000_000:
+            raise ValueError("insurance_fund_usdc >= 0 and max_liquidation_fee_ppm in 0..1e6")
         if self.levels < 1 or self.depth_per_level_usdc <= 0 or self.spread_ppm < 0:
             raise ValueError("synthetic liquidity needs levels >= 1, depth > 0, spread >= 0")
         if self.short_block_window < 1 or self.indexer_lag_blocks < 0:

@@ -94,7 +94,7 @@ class Matcher:
             elif verdict != SUCCESS:
                 return o.removal_reason_for(verdict)
             if use_user and maker is not None:
-                if not self._fill_maker(maker, market, amount, price, tx_hash):
+                if not self.fill_maker(maker, market, amount, price, tx_hash):
                     continue
             else:
                 assert level is not None
@@ -139,7 +139,7 @@ class Matcher:
                 high = middle - 1
         return low * step
 
-    def _fill_maker(
+    def fill_maker(
         self, maker: OrderState, market: MarketState, amount: int, price: int, tx_hash: str
     ) -> bool:
         """Check and settle a user maker's side of a match; False when it was removed."""
@@ -198,6 +198,6 @@ class Matcher:
                         break
                     amount = min(maker.remaining, synthetic.available[level[0]])
                     tx_hash = state.tx_hash_for(maker.uuid, state.height, maker.filled)
-                    if self._fill_maker(maker, market, amount, maker.subticks, tx_hash):
+                    if self.fill_maker(maker, market, amount, maker.subticks, tx_hash):
                         synthetic.available[level[0]] -= amount
                         settlement.record_trade(market, not maker.is_buy, amount, maker.subticks)

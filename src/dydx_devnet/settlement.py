@@ -192,6 +192,7 @@ class Settlement:
         quantums: int,
         subticks: int,
         trade_type: str = "LIMIT",
+        price_text: str | None = None,
     ) -> None:
         """A public trade: ``v4_trades``, 24-hour statistics, sampled candle volume."""
         state = self._state
@@ -199,7 +200,7 @@ class Settlement:
             "id": state.next_event_id(),
             "side": "BUY" if is_buy else "SELL",
             "size": shapes.size(market, quantums),
-            "price": shapes.price(market, subticks),
+            "price": price_text or shapes.price(market, subticks),
             "type": trade_type,
             "createdAt": shapes.iso(state.block_time_ms),
             "createdAtHeight": str(state.stamp_height),

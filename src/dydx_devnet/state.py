@@ -84,6 +84,9 @@ class EngineState:
         self.indexer_lag = config.indexer_lag_blocks
         self.fill_delay = 0
         self.fees = fee_schedule(config, markets)
+        # The insurance fund (quote quantums): liquidations pay into it, and it
+        # covers fills below a subaccount's bankruptcy price.
+        self.insurance_fund = config.insurance_fund_usdc * 1_000_000
         # Short-term bookkeeping, indexed by the block at which it lapses.
         self.short_term_by_gtb: dict[int, dict[OrderKey, OrderState]] = defaultdict(dict)
         self.fill_amounts: dict[OrderKey, tuple[int, int]] = {}
