@@ -140,6 +140,7 @@ async def test_bot_key_when_ioc_order_on_its_subaccount_and_market_then_fills_on
     owner = keys.owner
 
     m, response = await bot_ioc_buy(keys, "BTC-USD")
+    await owner.devnet.wait_blocks(1)  # CheckTx fills are indexed with the next block
 
     assert response.tx_response.code == 0, response.tx_response.raw_log
     fills = (await owner.indexer.account.get_subaccount_fills(owner.address, 0))["fills"]
