@@ -29,6 +29,7 @@ from dydx_devnet.cancels import apply_pending_cancels
 from dydx_devnet.candle_feed import CandleFeed
 from dydx_devnet.candles import RESOLUTION_MS
 from dydx_devnet.chain.quantums import quote_to_base_quantums
+from dydx_devnet.funding import MINUTE_MS, FundingSampler
 from dydx_devnet.liquidation import Liquidator
 from dydx_devnet.markets import MarketState
 from dydx_devnet.matching import Matcher
@@ -64,6 +65,7 @@ class BlockProducer:
         self._settlement = settlement
         self._candles = candles
         self._liquidator = Liquidator(state, settlement, matcher)
+        self._funding = FundingSampler()
 
     def advance(self, block_time_ms: int) -> None:
         """Produce the next block at chain time ``block_time_ms`` (caller holds the lock)."""
@@ -76,6 +78,7 @@ class BlockProducer:
         state.matched_this_block.clear()
         state.begin_block()
         try:
+            self.sample_premiums(previous_ms)
             self.update_prices()
             self.expire_orders()
             apply_pending_cancels(state)
@@ -87,6 +90,13 @@ class BlockProducer:
             state.flush()
         finally:
             state.committing = False
+
+    def sample_premiums(self, previous_ms: int) -> None:
+        """Funding samples for each minute crossed, from the books as the last block left them."""
+        state = self._state
+        minutes = state.block_time_ms // MINUTE_MS - previous_ms // MINUTE_MS
+        for ticker, market in state.markets.items():
+            self._funding.sample(market, state.books[ticker], minutes)
 
     def update_prices(self) -> None:
         """Oracle prices at the block time (pinned ones win); books re-centre on them."""
@@ -154,7 +164,8 @@ class BlockProducer:
 
         Longs pay shorts at a positive rate: ``payment = ceil(notional x rate x
         hours)`` quote quantums at the oracle, with each market's hourly rate
-        (rounded against the payer).
+        (rounded against the payer), from the hour's premium samples
+        (:mod:`dydx_devnet.funding`).
         """
         state = self._state
         hours = state.block_time_ms // HOUR_MS - previous_ms // HOUR_MS
@@ -162,6 +173,8 @@ class BlockProducer:
             return
         for market in state.markets.values():
             market.record_hour()
+            # The past hour's premium sets its rate: 8-hour ppm, paid an eighth an hour (ppb).
+            market.funding_rate_ppb = self._funding.close_hour(market) * 125
         if not state.config.funding:
             return
         for account in state.subaccounts.values():
