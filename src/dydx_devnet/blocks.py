@@ -196,11 +196,15 @@ class BlockProducer:
         state = self._state
         at = shapes.iso(state.block_time_ms)
         state.emit("v4_block_height", None, {"blockHeight": str(state.height), "time": at})
+        # Only the markets whose oracle price moved (ender's market price updates).
+        last = state.history.block(state.height - 1)
         prices = {
             m.ticker: shapes.oracle_price_update(m, state.block_time_ms, state.height)
             for m in state.markets.values()
+            if last is None or last.prices.get(m.ticker) != m.price_value
         }
-        state.emit("v4_markets", None, {"oraclePrices": prices})
+        if prices:
+            state.emit("v4_markets", None, {"oraclePrices": prices})
         if state.trading_changed:
             trading: dict[str, Any] = {}
             for ticker in sorted(state.trading_changed):

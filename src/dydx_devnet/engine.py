@@ -305,6 +305,17 @@ class Engine:
         with self.lock:
             return self.leverage.query(owner, number)
 
+    def block_rate_limits(self) -> dict[str, tuple[tuple[int, int], ...]]:
+        """The ``BlockRateLimitConfiguration`` fields: ((num_blocks, limit), ...) each."""
+        config = self.config
+        return {
+            "max_stateful_orders_per_n_blocks": config.max_stateful_orders_per_n_blocks,
+            "max_short_term_orders_and_cancels_per_n_blocks": (
+                config.max_short_term_orders_and_cancels_per_n_blocks
+            ),
+            "max_leverage_updates_per_n_blocks": config.max_leverage_updates_per_n_blocks,
+        }
+
     # -- fees ------------------------------------------------------------------------
 
     def fee_tiers(self) -> list[FeeTier]:

@@ -117,14 +117,16 @@ async def get_perpetual_positions(request: web.Request) -> web.Response:
         request, POSITION_STATUSES, "status must be a valid Position Status (OPEN, etc)"
     )
     limit = read_limit(request)
-    read_optional_height(request, "createdBeforeOrAtHeight")
+    before_height = read_optional_height(request, "createdBeforeOrAtHeight")
     read_optional_iso(request, "createdBeforeOrAt")
     engine = engine_of(request)
     if views.subaccount(engine, address, number) is None:
         raise not_found(f"No subaccount found with address {address} and subaccountNumber {number}")
-    return json_response(
-        views.perpetual_positions(engine, address, number, status=statuses, limit=limit)
-    )
+    body = views.perpetual_positions(
+        engine, address, number, status=statuses, limit=limit,
+        created_before_or_at_height=before_height,
+    )  # fmt: skip
+    return json_response(body)
 
 
 async def get_asset_positions(request: web.Request) -> web.Response:
@@ -189,11 +191,12 @@ async def get_fills(request: web.Request) -> web.Response:
     engine = engine_of(request)
     address, number = _subaccount_query(request)
     limit = read_limit(request)
-    read_optional_height(request, "createdBeforeOrAtHeight")
-    read_optional_iso(request, "createdBeforeOrAt")
-    page = request.query.get("page")
-    if page is not None and int_in(page, 1, 2**31) is None:
-        raise invalid("page", page, "page must be a non-negative integer")
+    before_height = read_optional_height(request, "createdBeforeOrAtHeight")
+    before = read_optional_epoch(request, "createdBeforeOrAt")
+    page_text = request.query.get("page")
+    page = int_in(page_text, 1, 2**31)
+    if page_text is not None and page is None:
+        raise invalid("page", page_text, "page must be a non-negative integer")
     market = request.query.get("market")
     market_type = request.query.get("marketType")
     if market_type is not None and market_type not in ("PERPETUAL", "SPOT"):
@@ -203,7 +206,11 @@ async def get_fills(request: web.Request) -> web.Response:
             raise invalid("marketType", None, "marketType must be provided if market is provided")
         if market_type != "PERPETUAL" or not known_ticker(engine, market):
             raise not_found(f"{market} not found in markets of type {market_type}")
-    body = views.fills(engine, address, number, market=market, limit=limit)
+    body = views.fills(
+        engine, address, number, market=market, limit=limit,
+        created_before_or_at_height=before_height,
+        created_before_or_at_ms=None if before is None else before * 1000, page=page,
+    )  # fmt: skip
     return json_response(body)
 
 

@@ -23,7 +23,7 @@ from v4_proto.cosmos.base.tendermint.v1beta1 import query_pb2 as tm_query
 from v4_proto.cosmos.base.tendermint.v1beta1 import query_pb2_grpc as tm_grpc
 from v4_proto.cosmos.base.v1beta1.coin_pb2 import Coin
 from v4_proto.cosmos.crypto.secp256k1.keys_pb2 import PubKey
-from v4_proto.dydxprotocol.clob import clob_pair_pb2
+from v4_proto.dydxprotocol.clob import block_rate_limit_config_pb2, clob_pair_pb2
 from v4_proto.dydxprotocol.clob import query_pb2 as clob_query
 from v4_proto.dydxprotocol.clob import query_pb2_grpc as clob_grpc
 from v4_proto.dydxprotocol.feetiers import params_pb2 as fee_params
@@ -177,6 +177,22 @@ class ClobQuery(clob_grpc.QueryServicer):  # type: ignore[misc]
     def EquityTierLimitConfiguration(self, request: Any, context: grpc.ServicerContext) -> Any:
         return clob_query.QueryEquityTierLimitConfigurationResponse(
             equity_tier_limit_config=self._s.equity_tiers
+        )
+
+    def BlockRateLimitConfiguration(self, request: Any, context: grpc.ServicerContext) -> Any:
+        """The block rate limits the devnet enforces (``x/clob/rate_limit``)."""
+        limits = self._s.engine.block_rate_limits()
+        config = {
+            name: [
+                block_rate_limit_config_pb2.MaxPerNBlocksRateLimit(num_blocks=n, limit=limit)
+                for n, limit in pairs
+            ]
+            for name, pairs in limits.items()
+        }
+        return clob_query.QueryBlockRateLimitConfigurationResponse(
+            block_rate_limit_config=block_rate_limit_config_pb2.BlockRateLimitConfiguration(
+                **config
+            )
         )
 
     def Leverage(self, request: Any, context: grpc.ServicerContext) -> Any:

@@ -275,6 +275,17 @@ class TxProcessor:
     def _execute(self, tx: DecodedTx, tx_bytes: bytes, *, apply: bool) -> TxResult:
         """Run the authenticated message (CheckTx or, without ``apply``, Simulate)."""
         message = tx.messages[0]
+        timeout = int(tx.body.timeout_height)
+        if (
+            isinstance(message, MsgPlaceOrder)
+            and message.order.order_id.order_flags == 0
+            and 0 < timeout < message.order.good_til_block
+        ):
+            return sdk_error(  # the clob ante handler's hotfix
+                INVALID_REQUEST,
+                "timeout height (if non-zero) may not be less than `goodTilBlock` for a "
+                "short-term place order",
+            )
         if isinstance(message, CLOB_MESSAGES):
             if not apply:
                 if isinstance(message, MsgPlaceOrder):

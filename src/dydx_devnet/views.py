@@ -19,19 +19,18 @@ Markets, candles, order books and trades are always current.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
-from dydx_devnet import indexer_orders, shapes
+from dydx_devnet import shapes
 from dydx_devnet.candles import RESOLUTION_MS
 from dydx_devnet.engine import Engine
 from dydx_devnet.indexer_orders import BEST_EFFORT_OPENED
 from dydx_devnet.indexer_view import IndexerView
-from dydx_devnet.orders import OrderState
 from dydx_devnet.replay import to_ms
 from dydx_devnet.subaccounts import Position, Subaccount
+from dydx_devnet.views_orders import OrderQuery, order, orders
 
 API_LIMIT = 1000
 
@@ -125,8 +124,10 @@ def perpetual_positions(
     number: int,
     status: str | list[str] | None = None,
     limit: int = API_LIMIT,
+    created_before_or_at_height: int | None = None,
 ) -> dict[str, Any]:
-    """``GET /v4/perpetualPositions``: newest first, optionally only some statuses."""
+    """``GET /v4/perpetualPositions``: newest first, optionally only some statuses and
+    those opened at or before a height."""
     wanted = {status} if isinstance(status, str) else (set(status) if status else None)
     with engine.lock:
         view = engine.indexer_view()
@@ -135,10 +136,11 @@ def perpetual_positions(
             return {"positions": []}
         everything = list(account.positions.values()) + account.closed_positions
         everything.sort(key=lambda p: p.created_at_height, reverse=True)
+        cutoff = view.height if created_before_or_at_height is None else created_before_or_at_height
         rows = [
             _position(engine, view, account, p)
             for p in everything
-            if wanted is None or p.status in wanted
+            if (wanted is None or p.status in wanted) and p.created_at_height <= cutoff
         ]
         return {"positions": rows[:limit]}
 
@@ -152,101 +154,44 @@ def asset_positions(engine: Engine, address: str, number: int) -> dict[str, Any]
         return {"positions": [shapes.asset_object(account)]}
 
 
-def orders(
-    engine: Engine,
-    address: str,
-    number: int,
-    ticker: str | None = None,
-    status: str | list[str] | None = None,
-    limit: int = API_LIMIT,
-    side: str | None = None,
-    query: OrderQuery | None = None,
-) -> list[dict[str, Any]]:
-    """``GET /v4/orders``: a bare list, sorted as comlink sorts (by good-til-block,
-    then good-til-block-time; descending unless ``returnLatestOrders=false``)."""
-    wanted = {status} if isinstance(status, str) else (set(status) if status else None)
-    query = query or OrderQuery()
-    with engine.lock:
-        rows: list[tuple[OrderState, dict[str, Any]]] = []
-        for order, stored in engine.indexer_view().orders_of(address, number):
-            if ticker is not None and order.ticker != ticker:
-                continue
-            if side is not None and ("BUY" if order.is_buy else "SELL") != side:
-                continue
-            if not query.admits(order):
-                continue
-            market = engine.state.by_clob[order.clob_pair_id]
-            body = indexer_orders.rest_object(order, market, stored=stored)
-            if wanted is not None and body["status"] not in wanted:
-                continue
-            rows.append((order, body))
-        rows.sort(key=lambda row: _order_rank(row[0]), reverse=query.latest_first)
-        return [body for _, body in rows[:limit]]
-
-
-@dataclass(frozen=True)
-class OrderQuery:
-    """comlink's order filters (``OrderTable.findAll`` and the Redis filter); heights are
-    block numbers, times unix seconds."""
-
-    good_til_block_before_or_at: int | None = None
-    good_til_block_after: int | None = None
-    good_til_block_time_before_or_at: int | None = None
-    good_til_block_time_after: int | None = None
-    latest_first: bool = True
-
-    def admits(self, order: OrderState) -> bool:
-        return _within(
-            order.good_til_block, self.good_til_block_before_or_at, self.good_til_block_after
-        ) and _within(
-            order.good_til_block_time,
-            self.good_til_block_time_before_or_at,
-            self.good_til_block_time_after,
-        )
-
-
-def _within(value: int | None, at_most: int | None, above: int | None) -> bool:
-    """comlink's pair of filters on one expiry field: an order without it fails either."""
-    if at_most is None and above is None:
-        return True
-    if value is None:
-        return False
-    return (at_most is None or value <= at_most) and (above is None or value > above)
-
-
-def _order_rank(order: OrderState) -> tuple[int, int, int]:
-    """Ascending comlink order: good-til-block orders first, by value; then by time."""
-    if order.good_til_block is not None:
-        return (0, order.good_til_block, order.recorded_index)
-    return (1, order.good_til_block_time or 0, order.recorded_index)
-
-
-def order(engine: Engine, order_id: str) -> dict[str, Any] | None:
-    """``GET /v4/orders/{id}``; ``None`` = 404 (an unfilled short-term order once removed)."""
-    with engine.lock:
-        found = engine.indexer_view().order(order_id)
-        if found is None:
-            return None
-        state, stored = found
-        market = engine.state.by_clob[state.clob_pair_id]
-        return indexer_orders.rest_object(state, market, stored=stored)
-
-
 def fills(
     engine: Engine,
     address: str,
     number: int,
     market: str | None = None,
     limit: int = API_LIMIT,
+    created_before_or_at_height: int | None = None,
+    created_before_or_at_ms: int | None = None,
+    page: int | None = None,
 ) -> dict[str, Any]:
-    """``GET /v4/fills``: newest first, filtered on ``market`` (not ``ticker``)."""
+    """``GET /v4/fills``: newest first, filtered on ``market`` (not ``ticker``) and on
+    creation height and time; with ``page``, oldest first by event id, ``limit`` a
+    page, plus ``pageSize``, ``totalResults`` and ``offset`` (comlink's FillTable)."""
     with engine.lock:
         rows = [
             f
             for f in reversed(engine.indexer_view().fills_of(address, number))
-            if market is None or f["market"] == market
+            if (market is None or f["market"] == market)
+            and (
+                created_before_or_at_height is None
+                or int(f["createdAtHeight"]) <= created_before_or_at_height
+            )
+            and (created_before_or_at_ms is None or _fill_ms(f) <= created_before_or_at_ms)
         ]
-        return {"fills": rows[:limit]}
+        if page is None:
+            return {"fills": rows[:limit]}
+        ascending = rows[::-1]  # fills are kept in event order
+        offset = (max(1, page) - 1) * limit
+        return {
+            "fills": ascending[offset : offset + limit],
+            "pageSize": limit,
+            "totalResults": len(rows),
+            "offset": offset,
+        }
+
+
+def _fill_ms(fill: dict[str, Any]) -> int:
+    return to_ms(datetime.fromisoformat(str(fill["createdAt"]).replace("Z", "+00:00")))
 
 
 def height(engine: Engine) -> dict[str, Any]:
@@ -385,3 +330,24 @@ def _subaccount_snapshot(engine: Engine, channel_id: str) -> dict[str, Any]:
         "orders": live + recent,
         "blockHeight": str(view.height),
     }
+
+
+__all__ = [
+    "API_LIMIT",
+    "OrderQuery",
+    "UnknownSubscription",
+    "address",
+    "asset_positions",
+    "candles",
+    "fills",
+    "height",
+    "order",
+    "orderbook",
+    "orders",
+    "perpetual_markets",
+    "perpetual_positions",
+    "subaccount",
+    "subscribed_contents",
+    "time",
+    "trades",
+]

@@ -310,3 +310,24 @@ def test_equity_and_free_collateral_when_position_open_then_exact_big_js_decimal
     # comlink: equity = USDC + size x oracle; free = equity - |size| x oracle x IMF (0.02)
     assert body["subaccount"]["equity"] == "99.20681959"
     assert body["subaccount"]["freeCollateral"] == "99.0319218382"
+
+
+def test_fills_when_paged_and_filtered_then_comlink_pagination(engine: Engine) -> None:
+    engine.deposit(ALICE, 0, 10_000 * USDC)
+    heights = []
+    for n in range(3):
+        engine.place_order(
+            short_term(engine, BUY, STEP, on_tick(engine, "BTC-USD", 50), client_id=10 + n)
+        )
+        engine.advance_block()
+        heights.append(engine.height)
+
+    first_page = views.fills(engine, ALICE, 0, limit=2, page=1)
+    second_page = views.fills(engine, ALICE, 0, limit=2, page=2)
+    early = views.fills(engine, ALICE, 0, created_before_or_at_height=heights[1])
+
+    assert (first_page["pageSize"], first_page["totalResults"], first_page["offset"]) == (2, 3, 0)
+    assert [f["createdAtHeight"] for f in first_page["fills"]] == [str(h) for h in heights[:2]]
+    assert [f["createdAtHeight"] for f in second_page["fills"]] == [str(heights[2])]
+    assert [f["createdAtHeight"] for f in early["fills"]] == [str(h) for h in heights[1::-1]]
+    assert "pageSize" not in early
