@@ -75,16 +75,9 @@ class Cancels:
 
     def _cancel_stateful(self, key: o.OrderKey, good_til_block_time: int) -> TxResult:
         state = self._state
-        now_s = state.block_time_ms // 1000
-        if good_til_block_time <= now_s:
-            return codes.reject(codes.TIME_EXCEEDS_GOOD_TIL_BLOCK_TIME)
-        end_s = now_s + state.config.stateful_order_time_window_s
-        if good_til_block_time > end_s:
-            return codes.reject(
-                codes.GOOD_TIL_BLOCK_TIME_TOO_FAR,
-                f"GoodTilBlockTime {good_til_block_time} exceeds the previous blockTime plus "
-                f"StatefulOrderTimeWindow {end_s}",
-            )
+        window = self._checktx.validate_good_til_block_time(good_til_block_time)
+        if window is not None:
+            return window
         if key in state.pending_cancels:
             return codes.reject(
                 codes.STATEFUL_CANCELLATION_ALREADY_EXISTS,

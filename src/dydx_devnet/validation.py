@@ -80,6 +80,25 @@ class CheckTx:
             return limits.short_term.consume(key[0], self._state.height)
         return limits.stateful.consume(key[0], self._state.height)
 
+    def validate_good_til_block_time(self, good_til_block_time: int) -> TxResult | None:
+        """A stateful good-til-block-time must lie in ``(t, t + StatefulOrderTimeWindow]``,
+        ``t`` the last block's time (3003 / 3004)."""
+        now_s = self._state.block_time_ms // 1000
+        if good_til_block_time <= now_s:
+            return codes.reject(
+                codes.TIME_EXCEEDS_GOOD_TIL_BLOCK_TIME,
+                f"GoodTilBlockTime {good_til_block_time} is less than the previous blockTime "
+                f"{now_s}",
+            )
+        end_s = now_s + self._state.config.stateful_order_time_window_s
+        if good_til_block_time > end_s:
+            return codes.reject(
+                codes.GOOD_TIL_BLOCK_TIME_TOO_FAR,
+                f"GoodTilBlockTime {good_til_block_time} exceeds the previous blockTime plus "
+                f"StatefulOrderTimeWindow {end_s}",
+            )
+        return None
+
     def validate_good_til_block(self, good_til_block: int) -> TxResult | None:
         """A short-term good-til-block must lie in ``[h + 1, h + 1 + ShortBlockWindow]``."""
         next_height = self._state.height + 1
@@ -152,19 +171,9 @@ class CheckTx:
                 codes.NOT_IMPLEMENTED, f"order flags {key[3]}: only short-term and long-term orders"
             )
         state = self._state
-        now_s = state.block_time_ms // 1000
-        gtbt = order.good_til_block_time
-        if gtbt <= now_s:
-            return codes.reject(
-                codes.TIME_EXCEEDS_GOOD_TIL_BLOCK_TIME,
-                f"GoodTilBlockTime {gtbt} is less than or equal to the block time {now_s}",
-            )
-        if gtbt > now_s + state.config.stateful_order_time_window_s:
-            return codes.reject(
-                codes.GOOD_TIL_BLOCK_TIME_TOO_FAR,
-                f"GoodTilBlockTime {gtbt} exceeds the block time {now_s} plus "
-                f"{state.config.stateful_order_time_window_s} seconds",
-            )
+        window = self.validate_good_til_block_time(order.good_til_block_time)
+        if window is not None:
+            return window
         if key in state.pending_cancels:
             return codes.reject(
                 codes.STATEFUL_PREVIOUSLY_CANCELLED,

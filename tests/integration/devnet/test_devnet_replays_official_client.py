@@ -5,8 +5,7 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Any
 
-from dydx_v4_client.node.message import order as build_order
-from official_client_helpers import BUY, GTT, IOC, SELL, market, new_order_id, quantums, subticks
+from official_client_helpers import BUY, IOC, SELL, market, quantums, short_term_order
 from v4_proto.dydxprotocol.clob.order_pb2 import Order
 
 
@@ -27,16 +26,8 @@ async def test_identical_signed_bytes_when_broadcast_again_then_mempool_cache_re
     demo_trader: Any,
 ) -> None:
     m = await market(demo_trader)
-    height = await demo_trader.node.latest_block_height()
-    order = build_order(
-        new_order_id(demo_trader.address, m),
-        BUY,
-        quantums=quantums(Decimal("0.01"), m),
-        subticks=subticks(Decimal(m["oraclePrice"]) * Decimal("1.02"), m, up=True),
-        time_in_force=IOC,
-        reduce_only=False,
-        good_til_block=height + 10,
-    )
+    price = Decimal(m["oraclePrice"]) * Decimal("1.02")
+    order = await short_term_order(demo_trader, m, BUY, Decimal("0.01"), price, tif=IOC)
 
     first = await demo_trader.node.place_order(demo_trader.wallet, order)
     after_first = _position(demo_trader)
@@ -54,17 +45,9 @@ async def test_ioc_when_re_signed_after_a_fill_then_chain_code_2004(demo_trader:
     book = await demo_trader.indexer.markets.get_perpetual_market_orderbook("BTC-USD")
     best_ask = Decimal(book["asks"][0]["price"])
     depth = Decimal(book["asks"][0]["size"])
-    height = await demo_trader.node.latest_block_height()
     # Twice the best level at the best level's price: half fills, the rest is cancelled.
-    order = build_order(
-        new_order_id(demo_trader.address, m),
-        BUY,
-        quantums=quantums(depth * 2, m),
-        subticks=subticks(best_ask, m, up=True),
-        time_in_force=IOC,
-        reduce_only=False,
-        good_til_block=height + 10,
-    )
+    order = await short_term_order(demo_trader, m, BUY, depth * 2, best_ask, tif=IOC)
+    height = order.good_til_block - 10
     first = await demo_trader.node.place_order(demo_trader.wallet, order)
     assert first.tx_response.code == 0
     assert 0 < _position(demo_trader) < order.quantums
@@ -79,16 +62,9 @@ async def test_ioc_when_re_signed_after_a_fill_then_chain_code_2004(demo_trader:
 
 async def test_replacement_when_it_changes_side_then_chain_code_20(demo_trader: Any) -> None:
     m = await market(demo_trader)
-    height = await demo_trader.node.latest_block_height()
-    resting = build_order(
-        new_order_id(demo_trader.address, m),
-        BUY,
-        quantums=quantums(Decimal("0.01"), m),
-        subticks=subticks(Decimal(m["oraclePrice"]) * Decimal("0.9"), m, up=False),
-        time_in_force=GTT,
-        reduce_only=False,
-        good_til_block=height + 10,
-    )
+    price = Decimal(m["oraclePrice"]) * Decimal("0.9")
+    resting = await short_term_order(demo_trader, m, BUY, Decimal("0.01"), price)
+    height = resting.good_til_block - 10
     assert (await demo_trader.node.place_order(demo_trader.wallet, resting)).tx_response.code == 0
 
     changed = await demo_trader.node.place_order(
