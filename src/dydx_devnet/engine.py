@@ -38,6 +38,7 @@ import threading
 from collections.abc import Callable
 from datetime import datetime
 from decimal import Decimal
+from typing import Any
 
 from v4_proto.dydxprotocol.clob import tx_pb2
 from v4_proto.dydxprotocol.clob.order_pb2 import Order
@@ -50,7 +51,9 @@ from dydx_devnet.candle_feed import CandleFeed
 from dydx_devnet.chain_setup import open_chain
 from dydx_devnet.clock import ManualClock
 from dydx_devnet.codes import TxResult
+from dydx_devnet.fees import FeeTier
 from dydx_devnet.indexer_view import IndexerView
+from dydx_devnet.leverage import Leverage
 from dydx_devnet.markets import MarketState, to_price_value
 from dydx_devnet.matching import Matcher
 from dydx_devnet.orders import OrderState
@@ -76,6 +79,7 @@ class Engine:
         self.cancels = Cancels(state, self.checktx)
         self.placement = Placement(state, self.checktx, self.matcher)
         self.clock = ManualClock(state, self.blocks)
+        self.leverage = Leverage(state)
 
     @classmethod
     def create(cls, config: EngineConfig | None = None) -> Engine:
@@ -237,25 +241,35 @@ class Engine:
             raise ValueError("deposit needs an address")
         with self.lock:
             state = self.state
-            account = state.account_or_new(address, subaccount_number)
-            state.register(account)
-            account.usdc += quote_quantums
-            account.updated_at_height = state.height
-            state.asset_changed(account)
-            state.transfer_recorded(
-                account,
-                {
-                    "sender": {"address": "dydx1devnetfaucet"},
-                    "recipient": {"address": address, "subaccountNumber": subaccount_number},
-                    "symbol": "USDC",
-                    "size": shapes.usdc(quote_quantums),
-                    "type": "DEPOSIT",
-                    "createdAt": shapes.iso(state.block_time_ms),
-                    "createdAtHeight": str(state.height),
-                    "transactionHash": state.tx_hash_for("faucet", address, state.next_sequence()),
-                },
-            )
-            state.flush()
+            # A faucet credit is shown at once (the stand-in for a bank send already in
+            # a block): it is not a trading path the devnet needs to delay.
+            state.committing = True
+            try:
+                self._credit(address, subaccount_number, quote_quantums)
+            finally:
+                state.committing = False
+
+    def _credit(self, address: str, subaccount_number: int, quote_quantums: int) -> None:
+        state = self.state
+        account = state.account_or_new(address, subaccount_number)
+        state.register(account)
+        account.usdc += quote_quantums
+        account.updated_at_height = state.height
+        state.asset_changed(account)
+        state.transfer_recorded(
+            account,
+            {
+                "sender": {"address": "dydx1devnetfaucet"},
+                "recipient": {"address": address, "subaccountNumber": subaccount_number},
+                "symbol": "USDC",
+                "size": shapes.usdc(quote_quantums),
+                "type": "DEPOSIT",
+                "createdAt": shapes.iso(state.block_time_ms),
+                "createdAtHeight": str(state.height),
+                "transactionHash": state.tx_hash_for("faucet", address, state.next_sequence()),
+            },
+        )
+        state.flush()
 
     # -- orders ----------------------------------------------------------------------
 
@@ -280,6 +294,51 @@ class Engine:
             result = self.cancels.cancel_order(msg)
             self.state.flush()
             return result
+
+    def update_leverage(self, msg: tx_pb2.MsgUpdateLeverage) -> TxResult:
+        """``MsgUpdateLeverage``: set a subaccount's IMF per market (see :mod:`.leverage`)."""
+        with self.lock:
+            return self.leverage.update(msg)
+
+    def leverage_settings(self, owner: str, number: int) -> Any:
+        """The ``Leverage`` query's answer (``QueryLeverageResponse``)."""
+        with self.lock:
+            return self.leverage.query(owner, number)
+
+    def block_rate_limits(self) -> dict[str, tuple[tuple[int, int], ...]]:
+        """The ``BlockRateLimitConfiguration`` fields: ((num_blocks, limit), ...) each."""
+        config = self.config
+        return {
+            "max_stateful_orders_per_n_blocks": config.max_stateful_orders_per_n_blocks,
+            "max_short_term_orders_and_cancels_per_n_blocks": (
+                config.max_short_term_orders_and_cancels_per_n_blocks
+            ),
+            "max_leverage_updates_per_n_blocks": config.max_leverage_updates_per_n_blocks,
+        }
+
+    # -- fees ------------------------------------------------------------------------
+
+    def fee_tiers(self) -> list[FeeTier]:
+        """The perpetual fee tiers (``PerpetualFeeParams``)."""
+        return list(self.state.fees.tiers)
+
+    def user_fee_tier(self, address: str) -> tuple[int, FeeTier]:
+        """``UserFeeTier``: ``address``'s tier index and tier now (an override shows as a
+        tier named ``"override"``)."""
+        with self.lock:
+            return self.state.fees.answered_tier(address, self.state.block_time_ms)
+
+    def set_fee_override(
+        self, address: str, taker_fee_ppm: int | None, maker_fee_ppm: int | None
+    ) -> None:
+        """Fix ``address``'s fees for tests (``None``, ``None``: back to its tier).
+        Raises ``ValueError`` for a fee outside (-100 %, 100 %) or only one given."""
+        with self.lock:
+            self.state.fees.override(address, taker_fee_ppm, maker_fee_ppm)
+
+    def fee_overrides(self) -> dict[str, dict[str, int]]:
+        with self.lock:
+            return self.state.fees.overrides()
 
     def batch_cancel(self, msg: tx_pb2.MsgBatchCancel) -> TxResult:
         """``MsgBatchCancel``: cancel up to 100 short-term orders of one subaccount."""

@@ -14,6 +14,10 @@ Engine listeners run under the engine lock, possibly on a gRPC worker thread:
 (``call_soon_threadsafe``); all fan-out happens on the loop. With latency
 configured (:mod:`dydx_devnet.latency`), each connection's writer sends every
 message that long after it was produced, never before an earlier one.
+
+socks' limits apply (:mod:`dydx_devnet.indexer_limits`): subscriptions per
+channel per connection; a connection that re-subscribes one channel and id
+too fast, or sends too many invalid messages, is told so and closed (1008).
 """
 
 from __future__ import annotations
@@ -30,7 +34,9 @@ from typing import Any
 from aiohttp import WSMsgType, web
 
 from dydx_devnet import views
+from dydx_devnet.indexer_limits import IndexerLimits
 from dydx_devnet.indexer_params import CANDLE_RESOLUTIONS, ENGINE_KEY, MAX_SUBACCOUNT_NUMBER
+from dydx_devnet.indexer_ws_guard import WsGuard
 from dydx_devnet.latency import Latency
 
 log = logging.getLogger(__name__)
@@ -69,6 +75,7 @@ class Connection:
         default_factory=asyncio.Queue
     )
     last_due: float = 0.0
+    closing: bool = False
 
     def next_message_id(self) -> int:
         self.message_id += 1
@@ -79,11 +86,16 @@ class WsHub:
     """All live connections and their subscriptions; lives on the event loop."""
 
     def __init__(
-        self, engine: Any, loop: asyncio.AbstractEventLoop, latency: Latency | None = None
+        self,
+        engine: Any,
+        loop: asyncio.AbstractEventLoop,
+        latency: Latency | None = None,
+        limits: IndexerLimits | None = None,
     ) -> None:
         self._engine = engine
         self._loop = loop
         self._latency = latency or Latency()
+        self._guard = WsGuard(limits if limits is not None else IndexerLimits(), loop, self._error)
         self._connections: set[Connection] = set()
         self._subscribers: dict[SubscriptionKey, set[Connection]] = {}
         self._closed = False
@@ -130,6 +142,11 @@ class WsHub:
         connection.last_due = due
         connection.outbox.put_nowait((due, message))
 
+    def _invalid(self, connection: Connection, text: str) -> None:
+        """An invalid message: answered; past the limit the connection is closed."""
+        self._error(connection, text)
+        self._guard.invalid(connection)
+
     def _error(self, connection: Connection, text: str) -> None:
         self._send(
             connection,
@@ -157,10 +174,10 @@ class WsHub:
         try:
             parsed = json.loads(text)
         except (ValueError, RecursionError):  # ValueError covers JSONDecodeError and huge ints
-            self._error(connection, "Invalid message: could not parse")
+            self._invalid(connection, "Invalid message: could not parse")
             return
         if not isinstance(parsed, dict) or not parsed.get("type"):
-            self._error(connection, "Invalid message: type is required")
+            self._invalid(connection, "Invalid message: type is required")
             return
         kind = parsed["type"]
         if kind == "subscribe":
@@ -177,7 +194,7 @@ class WsHub:
                 message["id"] = parsed["id"]
             self._send(connection, message)
         else:
-            self._error(connection, f"Invalid message type: {_js(kind)}")
+            self._invalid(connection, f"Invalid message type: {_js(kind)}")
 
     def _validate_message(self, connection: Connection, parsed: dict[str, Any]) -> bool:
         channel = parsed.get("channel")
@@ -228,6 +245,8 @@ class WsHub:
                 "Invalid subscribe message: already subscribed "
                 f"({channel}-{channel_id or channel})",
             )
+            return
+        if not self._guard.allow_subscribe(connection, channel, channel_id):
             return
         try:
             contents = self._initial_contents(channel, channel_id)
