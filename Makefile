@@ -10,9 +10,13 @@ $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 
 # Reinstall only when the dependency list or the pinned constraints change.
+# Two steps: the project with its pinned dependencies (v4-proto 9.6.1 among them),
+# then the unmodified official client without its own dependencies, whose
+# v4-proto < 9 pin would otherwise refuse the protobufs of chain v9.4+ (leverage).
 $(STAMP): $(BIN)/python pyproject.toml constraints.txt
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -c constraints.txt -e '.[dev]'
+	$(BIN)/python -m pip install --quiet --no-deps -c constraints.txt dydx-v4-client
 	touch $(STAMP)
 
 ## run: paper-trade on the embedded devnet with the bundled market data

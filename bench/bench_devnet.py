@@ -23,13 +23,18 @@ from dydx_v4_client.wallet import Wallet
 from v4_proto.dydxprotocol.clob.order_pb2 import Order
 
 from dydx_devnet.demo import DEMO_ADDRESS, DEMO_MNEMONIC
+from dydx_devnet.indexer_limits import IndexerLimits
 from dydx_devnet.server import Devnet, DevnetConfig
 
 ORDERS = 400
 
 
 async def main() -> None:
-    config = DevnetConfig(indexer_port=0, grpc_port=0, block_time=0.5, seed=1, markets=("BTC-USD",))
+    # A benchmark measures speed: the indexer's rate limits would only measure themselves.
+    config = DevnetConfig(
+        indexer_port=0, grpc_port=0, block_time=0.5, seed=1, markets=("BTC-USD",),
+        indexer_limits=IndexerLimits(enabled=False),
+    )  # fmt: skip
     async with Devnet(config) as devnet:
         devnet.fund(DEMO_ADDRESS, 1_000_000)
         network = devnet.network()

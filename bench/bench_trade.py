@@ -33,6 +33,7 @@ from typing import Any
 import aiohttp
 
 from dydx_devnet.demo import DEMO_MNEMONIC
+from dydx_devnet.indexer_limits import IndexerLimits
 from dydx_devnet.server import Devnet, DevnetConfig
 from dydx_trader.adapters.dydx.network import network_profile
 from dydx_trader.adapters.dydx.node import NodeGateway
@@ -188,7 +189,7 @@ async def _blocks(devnet: Devnet) -> None:
 async def main() -> None:
     config = DevnetConfig(
         indexer_port=0, grpc_port=0, block_time=BLOCK_TIME_S, seed=3, markets=MARKETS,
-        auto_blocks=False,
+        auto_blocks=False, indexer_limits=IndexerLimits(enabled=False),  # a benchmark
     )  # fmt: skip
     with tempfile.TemporaryDirectory(prefix="bench-trade-") as folder:
         async with Devnet(config) as devnet:

@@ -8,12 +8,13 @@ history first remembers how block ``h - 1`` ended):
    ``CANCELED`` / ``ORDER_REMOVAL_REASON_EXPIRED``), and fill amounts and
    cancels that lapsed are pruned; stateful orders with good-til-block-time
    ``<= t`` expire;
-3. long-term orders accepted during the previous block are placed (they match
+3. stateful cancels accepted during the previous block remove their orders;
+   long-term orders accepted during the previous block are placed (they match
    as takers; a crossing post-only one is removed);
 4. resting user orders that the re-centred synthetic book now crosses fill as makers;
 5. funding is paid for every chain hour the block crossed;
-   subaccounts below maintenance margin are liquidated at the oracle price
-   with a penalty of up to ``max_liquidation_fee_ppm`` of the notional;
+   subaccounts below maintenance margin are liquidated, one position each,
+   against the book, or deleveraged (:mod:`dydx_devnet.liquidation`);
 6. the block hooks (``EngineState.block_hooks``): other participants' orders
    (:mod:`dydx_devnet.background_flow`), the 24-hour market statistics
    (:mod:`dydx_devnet.market_stats`), the hourly ledger (:mod:`dydx_devnet.ledger`);
@@ -23,27 +24,28 @@ history first remembers how block ``h - 1`` ended):
 
 from __future__ import annotations
 
-from fractions import Fraction
 from typing import Any
 
 from dydx_devnet import orders as o
 from dydx_devnet import shapes
+from dydx_devnet.cancels import apply_pending_cancels
 from dydx_devnet.candle_feed import CandleFeed
 from dydx_devnet.candles import RESOLUTION_MS
-from dydx_devnet.chain.big_math import big_mul_ppm
 from dydx_devnet.chain.quantums import quote_to_base_quantums
-from dydx_devnet.gating import collateral_pool
+from dydx_devnet.funding import MINUTE_MS, FundingSampler
+from dydx_devnet.liquidation import Liquidator
 from dydx_devnet.markets import MarketState
 from dydx_devnet.matching import Matcher
 from dydx_devnet.replay import HOUR_MS
 from dydx_devnet.settlement import Settlement
 from dydx_devnet.state import EngineState
-from dydx_devnet.subaccounts import LIQUIDATED, Subaccount, risk
 
 
 def depth_quantums(state: EngineState, market: MarketState) -> int:
-    """Synthetic depth per level in base quantums, a whole number of steps (>= 1)."""
-    depth_qq = state.config.depth_per_level_usdc * 1_000_000
+    """Synthetic depth per level in base quantums, a whole number of steps (>= 1),
+    by the market's liquidity tier (:mod:`dydx_devnet.liquidity`)."""
+    liquidity = state.config.liquidity(market.spec.liquidity_tier.initial_margin_ppm)
+    depth_qq = liquidity.depth_per_level_usdc * 1_000_000
     raw = quote_to_base_quantums(
         depth_qq, market.spec.atomic_resolution, market.price_value, market.price_exponent
     )
@@ -65,6 +67,8 @@ class BlockProducer:
         self._matcher = matcher
         self._settlement = settlement
         self._candles = candles
+        self._liquidator = Liquidator(state, settlement, matcher)
+        self._funding = FundingSampler()
 
     def advance(self, block_time_ms: int) -> None:
         """Produce the next block at chain time ``block_time_ms`` (caller holds the lock)."""
@@ -74,18 +78,30 @@ class BlockProducer:
         previous_ms = state.block_time_ms
         state.height += 1
         state.block_time_ms = block_time_ms
-        state.event_index = 0
-        state.stateful_this_block.clear()
-        self.update_prices()
-        self.expire_orders()
-        self.place_pending_stateful()
-        self._matcher.fill_crossed_resting()
-        self.pass_hours(previous_ms)
-        self.liquidate()
-        for hook in state.block_hooks:
-            hook(previous_ms)
-        self.market_events(previous_ms)
-        state.flush()
+        state.matched_this_block.clear()
+        state.begin_block()
+        try:
+            self.sample_premiums(previous_ms)
+            self.update_prices()
+            self.expire_orders()
+            apply_pending_cancels(state)
+            self.place_pending_stateful()
+            self._matcher.fill_crossed_resting()
+            self.pass_hours(previous_ms)
+            self._liquidator.run()
+            for hook in state.block_hooks:
+                hook(previous_ms)
+            self.market_events(previous_ms)
+            state.flush()
+        finally:
+            state.committing = False
+
+    def sample_premiums(self, previous_ms: int) -> None:
+        """Funding samples for each minute crossed, from the books as the last block left them."""
+        state = self._state
+        minutes = state.block_time_ms // MINUTE_MS - previous_ms // MINUTE_MS
+        for ticker, market in state.markets.items():
+            self._funding.sample(market, state.books[ticker], minutes)
 
     def update_prices(self) -> None:
         """Oracle prices at the block time (pinned ones win); books re-centre on them."""
@@ -153,7 +169,8 @@ class BlockProducer:
 
         Longs pay shorts at a positive rate: ``payment = ceil(notional x rate x
         hours)`` quote quantums at the oracle, with each market's hourly rate
-        (rounded against the payer).
+        (rounded against the payer), from the hour's premium samples
+        (:mod:`dydx_devnet.funding`).
         """
         state = self._state
         hours = state.block_time_ms // HOUR_MS - previous_ms // HOUR_MS
@@ -161,6 +178,8 @@ class BlockProducer:
             return
         for market in state.markets.values():
             market.record_hour()
+            # The past hour's premium sets its rate: 8-hour ppm, paid an eighth an hour (ppb).
+            market.funding_rate_ppb = self._funding.close_hour(market) * 125
         if not state.config.funding:
             return
         for account in state.subaccounts.values():
@@ -177,72 +196,21 @@ class BlockProducer:
                 state.position_changed(account, position)
                 state.asset_changed(account)
 
-    def liquidate(self) -> None:
-        """Subaccounts below maintenance margin are closed out (see ``liquidate_account``)."""
-        state = self._state
-        for account in list(state.subaccounts.values()):
-            if not account.positions:
-                continue
-            if risk(account, state.markets).liquidatable:
-                self.liquidate_account(account)
-
-    def liquidate_account(self, account: Subaccount) -> None:
-        """Close every position at the oracle and charge the liquidation penalty.
-
-        The penalty is ``max_liquidation_fee_ppm`` of each closed notional,
-        limited to what the account has left; a loss beyond zero is absorbed
-        (the chain's insurance fund), leaving USDC at zero.
-        """
-        state = self._state
-        tx_hash = state.tx_hash_for("liquidation", account.uuid, state.height)
-        pool = collateral_pool(account, state.markets)
-        for ticker in list(account.positions):
-            market = state.markets[ticker]
-            position = account.positions[ticker]
-            quantums = position.quantums
-            notional = market.notional(quantums)
-            penalty = big_mul_ppm(
-                abs(notional), state.config.max_liquidation_fee_ppm, round_up=True
-            )
-            equity_after = risk(account, state.markets).net_collateral
-            fee = max(0, min(penalty, equity_after))
-            self._settlement.apply_trade(
-                account, market, -quantums, notional - fee, Fraction(market.oracle_price)
-            )
-            position.status = LIQUIDATED
-            state.position_changed(account, position)
-            self._settlement.record_fill(
-                account,
-                market,
-                quantums < 0,
-                abs(quantums),
-                shapes.dec(market.oracle_price),
-                abs(notional),
-                fee,
-                "TAKER",
-                None,
-                tx_hash,
-                "LIQUIDATED",
-            )
-            self._settlement.record_trade(
-                market, quantums < 0, abs(quantums), market.oracle_subticks(), "LIQUIDATED"
-            )
-        if account.usdc < 0:
-            state.negative_tnc_seen[pool] = state.height  # gates withdrawals (gating.py)
-            account.usdc = 0
-            state.asset_changed(account)
-
     def market_events(self, previous_ms: int) -> None:
         """The block's indexer events: height, oracle prices, trading data, candles
         (also the final form of any candle that closed since ``previous_ms``)."""
         state = self._state
         at = shapes.iso(state.block_time_ms)
         state.emit("v4_block_height", None, {"blockHeight": str(state.height), "time": at})
+        # Only the markets whose oracle price moved (ender's market price updates).
+        last = state.history.block(state.height - 1)
         prices = {
             m.ticker: shapes.oracle_price_update(m, state.block_time_ms, state.height)
             for m in state.markets.values()
+            if last is None or last.prices.get(m.ticker) != m.price_value
         }
-        state.emit("v4_markets", None, {"oraclePrices": prices})
+        if prices:
+            state.emit("v4_markets", None, {"oraclePrices": prices})
         if state.trading_changed:
             trading: dict[str, Any] = {}
             for ticker in sorted(state.trading_changed):

@@ -2,23 +2,26 @@
 
 A short-term cancel is remembered until its good-til-block: it removes a
 resting order whose good-til-block is not later than the cancel's, and blocks
-re-placing that id up to then (code 7). A stateful cancel removes the order
-from state (or from the orders waiting for the next block). A stateful order
-that filled when it entered state is, as on the chain, still in state until
-the next block: a cancel in between is accepted and changes nothing.
+re-placing that id up to then (code 7). A stateful cancel is checked as
+``PerformOrderCancellationStatefulValidation`` does (3003/3004 for its
+good-til-block-time, 32 while another cancel of the order waits for its block,
+3006 for no such order, 29 below the order's own good-til-block-time) and
+takes effect in the next block, as a DeliverTx: until then the order still
+rests and may fill. A batch cancel answers 27 for an unknown clob pair and 46
+when it cancelled nothing. A stateful order
+that filled as it entered state is, as on the chain, in state until the next
+block: a cancel in between is accepted and changes nothing.
 """
 
 from __future__ import annotations
 
 from v4_proto.dydxprotocol.clob import tx_pb2
 
-from dydx_devnet import codes
+from dydx_devnet import codes, validate_basic
 from dydx_devnet import orders as o
 from dydx_devnet.codes import TxResult
 from dydx_devnet.state import EngineState
 from dydx_devnet.validation import CheckTx
-
-_MAX_BATCH_CANCELS = 100
 
 
 class Cancels:
@@ -30,6 +33,9 @@ class Cancels:
 
     def cancel_order(self, msg: tx_pb2.MsgCancelOrder) -> TxResult:
         """``MsgCancelOrder`` for a short-term (good-til-block) or stateful order."""
+        rejected = validate_basic.cancel_order(msg)
+        if rejected is not None:
+            return rejected
         oid = msg.order_id
         key: o.OrderKey = (
             oid.subaccount_id.owner,
@@ -38,15 +44,18 @@ class Cancels:
             oid.order_flags,
             oid.clob_pair_id,
         )
-        if oid.subaccount_id.number > o.MAX_SUBACCOUNT_NUMBER:
-            return codes.reject(codes.INVALID_SUBACCOUNT_NUMBER, codespace=codes.SUBACCOUNTS)
         if oid.order_flags == o.SHORT_TERM:
+            if key[4] in self._state.by_clob:  # the ante counts known clob pairs only
+                window = self._checktx.validate_good_til_block(msg.good_til_block)
+                limited = window or self._state.rate_limits.short_term.consume(
+                    key[0], self._state.height
+                )
+                if limited is not None:
+                    return limited
             return self._cancel_short_term(key, msg.good_til_block)
         return self._cancel_stateful(key, msg.good_til_block_time)
 
     def _cancel_short_term(self, key: o.OrderKey, good_til_block: int) -> TxResult:
-        if good_til_block == 0:
-            return codes.reject(codes.INVALID_GOOD_TIL_BLOCK, "cancel goodTilBlock cannot be 0")
         state = self._state
         window = self._checktx.validate_good_til_block(good_til_block)
         if window is not None:
@@ -67,53 +76,35 @@ class Cancels:
         return codes.OK
 
     def _cancel_stateful(self, key: o.OrderKey, good_til_block_time: int) -> TxResult:
-        """``PerformOrderCancellationStatefulValidation`` for a stateful order, then removal.
-
-        The cancel's good-til-block-time must lie in ``(t, t + StatefulOrderTimeWindow]``
-        of the latest block's time ``t`` and be no earlier than the order's own.
-        """
-        if good_til_block_time == 0:
-            return codes.reject(
-                codes.INVALID_GOOD_TIL_BLOCK_TIME, "cancel goodTilBlockTime cannot be 0"
-            )
         state = self._state
-        now_s = state.block_time_ms // 1000
-        if good_til_block_time <= now_s:
+        window = self._checktx.validate_good_til_block_time(good_til_block_time)
+        if window is not None:
+            return window
+        if key in state.pending_cancels:
             return codes.reject(
-                codes.TIME_EXCEEDS_GOOD_TIL_BLOCK_TIME,
-                f"cancel GoodTilBlockTime {good_til_block_time} is not after block time {now_s}",
-            )
-        window = state.config.stateful_order_time_window_s
-        if good_til_block_time > now_s + window:
-            return codes.reject(
-                codes.GOOD_TIL_BLOCK_TIME_TOO_FAR,
-                f"cancel GoodTilBlockTime {good_til_block_time} exceeds the block time {now_s} "
-                f"plus {window} seconds",
+                codes.STATEFUL_CANCELLATION_ALREADY_EXISTS,
+                "An uncommitted stateful order cancellation with this OrderId already exists "
+                "and stateful order cancellation replacement is not supported",
             )
         order = state.stateful.get(key)
-        pending = next((p for p in state.pending_stateful if p.key == key), None)
-        if order is None and pending is None:
+        if order is None:
+            order = next((p for p in state.pending_stateful if p.key == key), None)
+        if order is None:
             if self._filled_in_latest_block(key):
                 # On the chain a stateful order's fills are committed in the block after the
                 # one that put it in state, and only that block removes it: until then a
                 # cancel passes CheckTx (and is dropped in DeliverTx, the fill having won).
                 return codes.OK
-            return codes.reject(codes.STATEFUL_ORDER_DOES_NOT_EXIST, f"order {key}")
-        found = order if order is not None else pending
-        assert found is not None
-        order_gtbt = found.good_til_block_time
-        if order_gtbt is not None and good_til_block_time < order_gtbt:
+            return codes.reject(
+                codes.STATEFUL_ORDER_DOES_NOT_EXIST,
+                f"Order Id to cancel does not exist. OrderId : {key}",
+            )
+        if good_til_block_time < (order.good_til_block_time or 0):
             return codes.reject(
                 codes.INVALID_STATEFUL_CANCELLATION,
-                f"cancellation goodTilBlockTime {good_til_block_time} less than stateful order "
-                f"goodTilBlockTime {order_gtbt}",
+                "cancellation goodTilBlockTime less than stateful order goodTilBlockTime",
             )
-        if pending is not None:
-            state.pending_stateful.remove(pending)
-            state.record_order(pending)
-            order = pending
-        assert order is not None
-        state.finish(order, o.CANCELED, o.USER_CANCELED)
+        state.pending_cancels[key] = good_til_block_time
         return codes.OK
 
     def _filled_in_latest_block(self, key: o.OrderKey) -> bool:
@@ -128,18 +119,49 @@ class Cancels:
 
     def batch_cancel(self, msg: tx_pb2.MsgBatchCancel) -> TxResult:
         """``MsgBatchCancel``: cancel up to 100 short-term orders of one subaccount."""
-        owner, number = msg.subaccount_id.owner, msg.subaccount_id.number
-        total = sum(len(batch.client_ids) for batch in msg.short_term_cancels)
-        if total == 0 or total > _MAX_BATCH_CANCELS:
-            return codes.reject(
-                codes.INVALID_PLACE_ORDER,
-                f"batch cancel holds {total} cancels; 1 to {_MAX_BATCH_CANCELS} allowed",
-            )
+        rejected = validate_basic.batch_cancel(msg)
+        if rejected is not None:
+            return rejected
         window = self._checktx.validate_good_til_block(msg.good_til_block)
         if window is not None:
             return window
+        if all(batch.clob_pair_id in self._state.by_clob for batch in msg.short_term_cancels):
+            limited = self._state.rate_limits.short_term.consume(
+                msg.subaccount_id.owner, self._state.height, weight=2
+            )
+            if limited is not None:
+                return limited
+        for batch in msg.short_term_cancels:
+            if batch.clob_pair_id not in self._state.by_clob:
+                return codes.reject(
+                    codes.INVALID_CLOB_PAIR_PARAMETER, f"Invalid clob pair id {batch.clob_pair_id}"
+                )
+        owner, number = msg.subaccount_id.owner, msg.subaccount_id.number
+        failed: list[int] = []
+        succeeded = 0
         for batch in msg.short_term_cancels:
             for client_id in batch.client_ids:
                 key = (owner, number, client_id, o.SHORT_TERM, batch.clob_pair_id)
-                self._cancel_short_term(key, msg.good_til_block)
+                if self._cancel_short_term(key, msg.good_til_block).ok:
+                    succeeded += 1
+                else:
+                    failed.append(client_id)
+        if succeeded == 0:
+            return codes.reject(
+                codes.BATCH_CANCEL_FAILED, f"No successful cancellations. Failures: {failed}"
+            )
         return codes.OK
+
+
+def apply_pending_cancels(state: EngineState) -> None:
+    """The block's DeliverTx of the stateful cancels accepted since the last block."""
+    pending, state.pending_cancels = state.pending_cancels, {}
+    for key in pending:
+        order = state.stateful.get(key)
+        if order is None:
+            order = next((p for p in state.pending_stateful if p.key == key), None)
+            if order is None:
+                continue  # filled or expired meanwhile
+            state.pending_stateful.remove(order)
+            state.record_order(order)
+        state.finish(order, o.CANCELED, o.USER_CANCELED)

@@ -39,10 +39,11 @@ def open_chain(config: EngineConfig) -> EngineState:
     # resolution the block interval fills.
     bucket = max((r for r in RESOLUTION_MS.values() if r <= state.interval_ms), default=60_000)
     for ticker, market in markets.items():
+        liquidity = config.liquidity(market.spec.liquidity_tier.initial_margin_ppm)
         state.books[ticker] = Book(
             market.spec.subticks_per_tick,
-            config.spread_ppm,
-            config.level_spacing_ppm,
+            liquidity.spread_ppm,
+            liquidity.level_spacing_ppm,
             config.levels,
         )
         if ticker not in paths:

@@ -50,17 +50,23 @@ MESSAGES: Final[dict[tuple[str, int], str]] = {
         "The GoodTilBlock of the message is further than ShortBlockWindow blocks into the future"
     ),
     (CLOB, 12): "MsgPlaceOrder is invalid",
-    (CLOB, 20): (
-        "An order with the same `OrderId` already exists for this CLOB with a "
-        "greater-than-or-equal `GoodTilBlock` or Order Hash"
-    ),
+    (CLOB, 3): "Invalid order side",
+    (CLOB, 20): "Replacing an existing order failed",
     (CLOB, 24): "Order is fully filled",
+    (CLOB, 27): "Invalid ClobPair parameter",
     (CLOB, 29): "Invalid stateful order cancellation",
+    (CLOB, 32): (
+        "Existing stateful order cancellation has higher-or-equal priority than the new one"
+    ),
     (CLOB, 34): "Order conflicts with ClobPair status",
-    (CLOB, 48): "Fill-or-kill has been deprecated",
+    (CLOB, 44): "invalid time in force",
+    (CLOB, 45): "Invalid batch cancel message",
+    (CLOB, 46): "Batch cancel has failed",
+    (CLOB, 48): "This field has been deprecated",
     (CLOB, 2001): "Reduce-only orders cannot increase the position size",
     (CLOB, 2002): "Reduce-only orders cannot change the position side",
     (CLOB, 2003): "Post-only order would cross one or more maker orders",
+    (CLOB, 2004): "IOC order is already filled, remaining size is cancelled.",
     (CLOB, 2005): "Order would violate isolated subaccount constraints.",
     (CLOB, 3000): "Invalid order flags",
     (CLOB, 3001): "Invalid order goodTilBlockTime",
@@ -78,12 +84,17 @@ MESSAGES: Final[dict[tuple[str, int], str]] = {
     (CLOB, 6000): "Conditional type is invalid",
     (CLOB, 6001): "Conditional order trigger subticks is invalid",
     (CLOB, 9002): "This function is not implemented",
-    (CLOB, 9003): "Reduce-only is currently disabled",
+    (CLOB, 9003): "Reduce-only is currently disabled for non-IOC orders",
     (CLOB, 10001): "Subaccount cannot open more orders due to equity tier limit.",
+    (CLOB, 11002): "Invalid update leverage",
     (SUBACCOUNTS, 200): "subaccount id number cannot exceed 128000",
+    (SUBACCOUNTS, 201): "subaccount id owner is an invalid address",
+    (SUBACCOUNTS, 701): "leverage exceeds maximum allowed",
+    (SUBACCOUNTS, 703): "leverage violates margin requirements",
 }
 
 # Names used in the code, so a reader does not have to remember numbers.
+INVALID_ORDER_SIDE: Final = 3
 INVALID_QUANTUMS: Final = 4
 INVALID_GOOD_TIL_BLOCK: Final = 5
 INVALID_SUBTICKS: Final = 6
@@ -95,11 +106,17 @@ GOOD_TIL_BLOCK_EXCEEDS_WINDOW: Final = 11
 INVALID_PLACE_ORDER: Final = 12
 INVALID_REPLACEMENT: Final = 20
 ORDER_FULLY_FILLED: Final = 24
+INVALID_CLOB_PAIR_PARAMETER: Final = 27
 INVALID_STATEFUL_CANCELLATION: Final = 29
+STATEFUL_CANCELLATION_ALREADY_EXISTS: Final = 32
 CONFLICTS_WITH_CLOB_PAIR_STATUS: Final = 34
+INVALID_TIME_IN_FORCE: Final = 44
+INVALID_BATCH_CANCEL: Final = 45
+BATCH_CANCEL_FAILED: Final = 46
 DEPRECATED_FIELD: Final = 48
 REDUCE_ONLY_WOULD_INCREASE: Final = 2001
 POST_ONLY_WOULD_CROSS: Final = 2003
+IMMEDIATE_EXECUTION_ALREADY_FILLED: Final = 2004
 VIOLATES_ISOLATED: Final = 2005
 INVALID_ORDER_FLAG: Final = 3000
 INVALID_GOOD_TIL_BLOCK_TIME: Final = 3001
@@ -116,7 +133,11 @@ INVALID_TRIGGER_SUBTICKS: Final = 6001
 NOT_IMPLEMENTED: Final = 9002
 REDUCE_ONLY_DISABLED: Final = 9003
 EQUITY_TIER_LIMIT: Final = 10001
+INVALID_LEVERAGE: Final = 11002
 INVALID_SUBACCOUNT_NUMBER: Final = 200
+INVALID_SUBACCOUNT_OWNER: Final = 201
+LEVERAGE_EXCEEDS_MAXIMUM_SUBACCOUNTS: Final = 701
+LEVERAGE_VIOLATES_MARGIN: Final = 703
 
 
 def reject(code: int, detail: str = "", codespace: str = CLOB) -> TxResult:

@@ -5,7 +5,15 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from dydx_devnet.fees import BASE_MAKER_FEE_PPM, BASE_TAKER_FEE_PPM
+from dydx_devnet.block_rate_limits import PerNBlocks, check_limits
+from dydx_devnet.fees import check_fee_ppm
+from dydx_devnet.liquidity import (
+    DEFAULT_DEPTH_PROFILE,
+    DepthProfile,
+    SyntheticLiquidity,
+    check_profile,
+    for_tier,
+)
 
 TIMER = "timer"
 MANUAL = "manual"
@@ -29,12 +37,21 @@ class EngineConfig:
     * ``manual_block_s`` (manual clock): ``advance_to`` produces a block at every
       multiple of this many market seconds on the way (it must divide an hour),
       plus one at each corner of the replayed price paths and one at the target.
-    * Fees in ppm of the fill's quote amount, for every account: by default
-      the devnet's genesis tier 1 (:mod:`dydx_devnet.fees`).
+    * ``taker_fee_ppm`` / ``maker_fee_ppm``: fix every account's fees (ppm of
+      a fill's quote amount, both or neither); ``None`` (the default) charges
+      each address its fee tier by 30-day volume (:mod:`dydx_devnet.fees`).
     * Synthetic liquidity: best levels ``spread_ppm / 2`` from the oracle,
       ``levels`` per side ``level_spacing_ppm`` apart, ``depth_per_level_usdc``
-      USDC each.
+      USDC each, for the deepest liquidity tier; ``depth_profile`` scales them
+      for the others (:mod:`dydx_devnet.liquidity`: thin alts are thin).
     * ``short_block_window``: how far ahead a short-term good-til-block may be.
+    * ``max_stateful_orders_per_n_blocks``, ``max_short_term_orders_and_cancels_per_n_blocks``,
+      ``max_leverage_updates_per_n_blocks``: the chain's block rate limits per
+      address, ``((num_blocks, limit), ...)`` (:mod:`dydx_devnet.block_rate_limits`);
+      ``()`` turns one off (for benchmarks only).
+    * ``max_liquidation_fee_ppm`` and ``insurance_fund_usdc``: the liquidation
+      penalty's cap and the insurance fund's starting balance (0 deleverages
+      every bankrupt account against its counterparties).
     * ``funding``: settle hourly funding at each market's real ``nextFundingRate``.
     * ``indexer_lag_blocks``: how far the indexer views trail the chain;
       ``indexer_history_blocks``: how many past blocks the indexer can serve
@@ -58,13 +75,17 @@ class EngineConfig:
     replay_end: datetime | None = None
     replay_days: int | None = None
     manual_block_s: int = 300
-    taker_fee_ppm: int = BASE_TAKER_FEE_PPM
-    maker_fee_ppm: int = BASE_MAKER_FEE_PPM
+    taker_fee_ppm: int | None = None
+    maker_fee_ppm: int | None = None
     spread_ppm: int = 200
     level_spacing_ppm: int = 100
     depth_per_level_usdc: int = 25_000
     levels: int = 25
-    short_block_window: int = 20
+    depth_profile: DepthProfile = DEFAULT_DEPTH_PROFILE
+    short_block_window: int = 40
+    max_stateful_orders_per_n_blocks: PerNBlocks = ((1, 2), (100, 20))
+    max_short_term_orders_and_cancels_per_n_blocks: PerNBlocks = ((5, 2000),)
+    max_leverage_updates_per_n_blocks: PerNBlocks = ()
     indexer_lag_blocks: int = 0
     indexer_history_blocks: int = 64
     chain_id: str = "dydx-devnet-1"
@@ -73,6 +94,7 @@ class EngineConfig:
     warmup_days: int = 60
     random_walk_hourly_vol_ppm: int = 6_000
     max_liquidation_fee_ppm: int = 15_000
+    insurance_fund_usdc: int = 1_000_000
     stateful_order_time_window_s: int = 95 * 24 * 3600
     funding: bool = True
     background_flow: float = 0.0
@@ -80,6 +102,8 @@ class EngineConfig:
     def __post_init__(self) -> None:
         if not self.block_time_s > 0 or not self.speed > 0:
             raise ValueError("block_time_s and speed must be positive")
+        if self.insurance_fund_usdc < 0 or not 0 <= self.max_liquidation_fee_ppm <= 1_000_000:
+            raise ValueError("insurance_fund_usdc >= 0 and max_liquidation_fee_ppm in 0..1e6")
         if self.levels < 1 or self.depth_per_level_usdc <= 0 or self.spread_ppm < 0:
             raise ValueError("synthetic liquidity needs levels >= 1, depth > 0, spread >= 0")
         if self.short_block_window < 1 or self.indexer_lag_blocks < 0:
@@ -96,6 +120,18 @@ class EngineConfig:
                 f"background_flow must be 0..{MAX_BACKGROUND_FLOW} trades per market-minute, "
                 f"got {self.background_flow}"
             )
+        check_profile(self.depth_profile)
+        check_limits("max_stateful_orders_per_n_blocks", self.max_stateful_orders_per_n_blocks)
+        check_limits(
+            "max_short_term_orders_and_cancels_per_n_blocks",
+            self.max_short_term_orders_and_cancels_per_n_blocks,
+        )
+        check_limits("max_leverage_updates_per_n_blocks", self.max_leverage_updates_per_n_blocks)
+        if (self.taker_fee_ppm is None) != (self.maker_fee_ppm is None):
+            raise ValueError("give both taker_fee_ppm and maker_fee_ppm, or neither")
+        if self.taker_fee_ppm is not None and self.maker_fee_ppm is not None:
+            check_fee_ppm(self.taker_fee_ppm, "taker_fee_ppm")
+            check_fee_ppm(self.maker_fee_ppm, "maker_fee_ppm")
         if self.clock not in CLOCK_MODES:
             raise ValueError(f"clock must be one of {', '.join(CLOCK_MODES)}, got {self.clock!r}")
         if self.clock == MANUAL:
@@ -125,6 +161,24 @@ class EngineConfig:
     def manual(self) -> bool:
         """Whether blocks come only on request (lockstep replay)."""
         return self.clock == MANUAL
+
+
+    def liquidity(self, initial_margin_ppm: int) -> SyntheticLiquidity:
+        """The synthetic book of a market with this base IMF (ppm)."""
+        return for_tier(
+            initial_margin_ppm,
+            self.depth_profile,
+            self.depth_per_level_usdc,
+            self.spread_ppm,
+            self.level_spacing_ppm,
+        )
+
+    @property
+    def fee_override(self) -> tuple[int, int] | None:
+        """(taker, maker) ppm every account pays, or ``None`` for fee tiers."""
+        if self.taker_fee_ppm is None or self.maker_fee_ppm is None:
+            return None
+        return self.taker_fee_ppm, self.maker_fee_ppm
 
 
 __all__ = ["CLOCK_MODES", "MANUAL", "TIMER", "EngineConfig"]

@@ -8,6 +8,10 @@ into the subaccount (indexed as a ``DEPOSIT``); the native token (10
 ``POST /devnet/faults`` arms faults and ``GET /devnet/faults`` shows them
 (:mod:`dydx_devnet.faults` documents every fault and its body).
 
+``POST /devnet/fees`` with ``{"address": "dydx1...", "taker_fee_ppm": t,
+"maker_fee_ppm": m}`` fixes one address's fees for tests (both ``null``: back
+to its fee tier); ``GET /devnet/fees`` answers the overrides by address.
+
 ``GET /devnet/clock`` answers the clock's state: ``mode``, ``height``,
 ``block_time`` (ISO) and ``block_time_ms``, the ``replay`` window (``start``,
 ``end``, ``finished``, ``shift_ms``), each listed market's bundled data
@@ -135,6 +139,26 @@ async def get_faults(request: web.Request) -> web.Response:
     return json_response(request.app[FAULTS_KEY].state())
 
 
+async def post_fees(request: web.Request) -> web.Response:
+    body = await json_body(request)
+    if not isinstance(body, dict) or set(body) != {"address", "taker_fee_ppm", "maker_fee_ppm"}:
+        msg = "body must be {address, taker_fee_ppm, maker_fee_ppm} (fees may be null)"
+        raise ApiError(400, [{"msg": msg}])
+    address = body["address"]
+    if not isinstance(address, str) or not is_valid_address(address):
+        raise ApiError(400, [{"msg": f"address must be a dydx address, got {address!r}"}])
+    engine = engine_of(request)
+    try:
+        engine.set_fee_override(address, body["taker_fee_ppm"], body["maker_fee_ppm"])
+    except ValueError as exc:
+        raise ApiError(400, [{"msg": str(exc)}]) from None
+    return json_response(engine.fee_overrides())
+
+
+async def get_fees(request: web.Request) -> web.Response:
+    return json_response(engine_of(request).fee_overrides())
+
+
 async def get_clock(request: web.Request) -> web.Response:
     return json_response(engine_of(request).clock.status())
 
@@ -192,5 +216,7 @@ def add_control_routes(app: web.Application) -> None:
     app.router.add_post("/faucet/native-token", post_faucet_native)
     app.router.add_post("/devnet/faults", post_faults)
     app.router.add_get("/devnet/faults", get_faults)
+    app.router.add_post("/devnet/fees", post_fees)
+    app.router.add_get("/devnet/fees", get_fees)
     app.router.add_post("/devnet/clock", post_clock)
     app.router.add_get("/devnet/clock", get_clock)

@@ -38,6 +38,7 @@ import threading
 from collections.abc import Callable
 from datetime import datetime
 from decimal import Decimal
+from typing import Any
 
 from google.protobuf.message import Message
 from v4_proto.dydxprotocol.clob import tx_pb2
@@ -53,7 +54,9 @@ from dydx_devnet.candle_feed import CandleFeed
 from dydx_devnet.chain_setup import open_chain
 from dydx_devnet.clock import ManualClock
 from dydx_devnet.codes import TxResult
+from dydx_devnet.fees import FeeTier
 from dydx_devnet.indexer_view import IndexerView
+from dydx_devnet.leverage import Leverage
 from dydx_devnet.market_stats import MarketStats
 from dydx_devnet.markets import MarketState, to_price_value
 from dydx_devnet.matching import Matcher
@@ -81,10 +84,12 @@ class Engine:
         self.cancels = Cancels(state, self.checktx)
         self.placement = Placement(state, self.checktx, self.matcher)
         self.clock = ManualClock(state, self.blocks)
+        self.leverage = Leverage(state)
         self.sending = Sending(state)
         self.flow = BackgroundFlow(state, self.matcher, self.settlement)
         self.stats = MarketStats(state)
         state.block_hooks += [
+            lambda _: state.transfers.date_pending(state.block_time_ms),
             self.flow.run_block,
             self.stats.block_done,
             lambda previous_ms: state.ledger.block_done(state, previous_ms),
@@ -253,8 +258,15 @@ class Engine:
         if not address:
             raise ValueError("deposit needs an address")
         with self.lock:
-            self.sending.faucet_deposit(address, subaccount_number, quote_quantums)
-            self.state.flush()
+            state = self.state
+            # A faucet credit is shown at once (the stand-in for a bank send already in
+            # a block): it is not a trading path the devnet needs to delay.
+            state.committing = True
+            try:
+                self.sending.faucet_deposit(address, subaccount_number, quote_quantums)
+                state.flush()
+            finally:
+                state.committing = False
 
     def fill_native(self, address: str, amount: int) -> None:
         """Credit ``amount`` of the native token (``adv4tnt``, 10^-18) to a bank address."""
@@ -317,6 +329,51 @@ class Engine:
             result = self.cancels.cancel_order(msg)
             self.state.flush()
             return result
+
+    def update_leverage(self, msg: tx_pb2.MsgUpdateLeverage) -> TxResult:
+        """``MsgUpdateLeverage``: set a subaccount's IMF per market (see :mod:`.leverage`)."""
+        with self.lock:
+            return self.leverage.update(msg)
+
+    def leverage_settings(self, owner: str, number: int) -> Any:
+        """The ``Leverage`` query's answer (``QueryLeverageResponse``)."""
+        with self.lock:
+            return self.leverage.query(owner, number)
+
+    def block_rate_limits(self) -> dict[str, tuple[tuple[int, int], ...]]:
+        """The ``BlockRateLimitConfiguration`` fields: ((num_blocks, limit), ...) each."""
+        config = self.config
+        return {
+            "max_stateful_orders_per_n_blocks": config.max_stateful_orders_per_n_blocks,
+            "max_short_term_orders_and_cancels_per_n_blocks": (
+                config.max_short_term_orders_and_cancels_per_n_blocks
+            ),
+            "max_leverage_updates_per_n_blocks": config.max_leverage_updates_per_n_blocks,
+        }
+
+    # -- fees ------------------------------------------------------------------------
+
+    def fee_tiers(self) -> list[FeeTier]:
+        """The perpetual fee tiers (``PerpetualFeeParams``)."""
+        return list(self.state.fees.tiers)
+
+    def user_fee_tier(self, address: str) -> tuple[int, FeeTier]:
+        """``UserFeeTier``: ``address``'s tier index and tier now (an override shows as a
+        tier named ``"override"``)."""
+        with self.lock:
+            return self.state.fees.answered_tier(address, self.state.block_time_ms)
+
+    def set_fee_override(
+        self, address: str, taker_fee_ppm: int | None, maker_fee_ppm: int | None
+    ) -> None:
+        """Fix ``address``'s fees for tests (``None``, ``None``: back to its tier).
+        Raises ``ValueError`` for a fee outside (-100 %, 100 %) or only one given."""
+        with self.lock:
+            self.state.fees.override(address, taker_fee_ppm, maker_fee_ppm)
+
+    def fee_overrides(self) -> dict[str, dict[str, int]]:
+        with self.lock:
+            return self.state.fees.overrides()
 
     def batch_cancel(self, msg: tx_pb2.MsgBatchCancel) -> TxResult:
         """``MsgBatchCancel``: cancel up to 100 short-term orders of one subaccount."""

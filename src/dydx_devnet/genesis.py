@@ -198,11 +198,15 @@ def _read_json(name: str) -> Any:
 def load_market_payloads() -> dict[str, dict[str, Any]]:
     """Indexer market objects keyed by ticker, in clob-pair-id order.
 
-    Every market of the 2024 list, with BTC, ETH and SOL replaced by their 2025 objects.
+    Every market of the 2024 list, with BTC, ETH and SOL replaced by their 2025 objects,
+    plus the devnet's test market ``OITEST-USD`` (``markets_devnet.json``), whose
+    open interest lies between its caps so its IMF is open-interest-scaled.
     """
     markets: dict[str, dict[str, Any]] = dict(_read_json("markets_2024.json")["markets"])
     for ticker, payload in _read_json("markets_2025.json")["markets"].items():
         markets[ticker] = dict(payload)
+    for ticker, payload in _read_json("markets_devnet.json")["markets"].items():
+        markets[ticker] = dict(payload)  # the devnet's own test markets
     return dict(sorted(markets.items(), key=lambda item: int(item[1]["clobPairId"])))
 
 

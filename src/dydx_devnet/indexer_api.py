@@ -10,13 +10,15 @@ and the WebSocket (:mod:`dydx_devnet.indexer_ws`).
 Faults and latency (:mod:`dydx_devnet.faults`) act here: an armed indexer
 failure answers in place of the route, and every ``/v4`` and faucet answer
 waits out the configured latency (``asyncio.sleep``, half before the handler
-and half after).
+and half after). So do comlink's per-client rate limits
+(:mod:`dydx_devnet.indexer_limits`): HTTP 429 with ``Retry-After`` (ms).
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+import time
 import uuid
 from collections.abc import Awaitable, Callable
 from http import HTTPStatus
@@ -28,6 +30,7 @@ from dydx_devnet import venue_routes, views
 from dydx_devnet.auth import AccountRegistry
 from dydx_devnet.control_api import add_control_routes
 from dydx_devnet.faults import Faults, IndexerFailure
+from dydx_devnet.indexer_limits import FixedWindows, IndexerLimits
 from dydx_devnet.indexer_params import (
     ACCOUNTS_KEY,
     CANDLE_RESOLUTIONS,
@@ -44,13 +47,14 @@ from dydx_devnet.indexer_params import (
     not_found,
     read_address,
     read_limit,
+    read_optional_epoch,
     read_optional_height,
     read_optional_iso,
     read_status_list,
     read_subaccount_number,
     read_ticker,
 )
-from dydx_devnet.order_query import OrderQuery
+from dydx_devnet.order_query import OrderList
 
 log = logging.getLogger(__name__)
 
@@ -108,14 +112,16 @@ async def get_perpetual_positions(request: web.Request) -> web.Response:
         request, POSITION_STATUSES, "status must be a valid Position Status (OPEN, etc)"
     )
     limit = read_limit(request)
-    read_optional_height(request, "createdBeforeOrAtHeight")
+    before_height = read_optional_height(request, "createdBeforeOrAtHeight")
     read_optional_iso(request, "createdBeforeOrAt")
     engine = engine_of(request)
     if views.subaccount(engine, address, number) is None:
         raise not_found(f"No subaccount found with address {address} and subaccountNumber {number}")
-    return json_response(
-        views.perpetual_positions(engine, address, number, status=statuses, limit=limit)
-    )
+    body = views.perpetual_positions(
+        engine, address, number, status=statuses, limit=limit,
+        created_before_or_at_height=before_height,
+    )  # fmt: skip
+    return json_response(body)
 
 
 async def get_asset_positions(request: web.Request) -> web.Response:
@@ -131,8 +137,7 @@ async def get_orders(request: web.Request) -> web.Response:
     engine = engine_of(request)
     address, number = _subaccount_query(request)
     limit = read_limit(request)
-    query = OrderQuery.read(request, engine)
-    return json_response(query.rows(engine, address, number)[:limit])
+    return json_response(OrderList.read(request, engine).rows(engine, address, number, limit))
 
 
 async def get_order(request: web.Request) -> web.Response:
@@ -143,7 +148,7 @@ async def get_order(request: web.Request) -> web.Response:
         raise invalid("orderId", order_id, "orderId must be a valid UUID", "params") from None
     body = views.order(engine_of(request), order_id)
     if body is None:
-        raise not_found(f"Unable to find order with orderId: {order_id}")
+        raise not_found(f"Unable to find order id {order_id}")
     return json_response(body)
 
 
@@ -151,11 +156,12 @@ async def get_fills(request: web.Request) -> web.Response:
     engine = engine_of(request)
     address, number = _subaccount_query(request)
     limit = read_limit(request)
-    read_optional_height(request, "createdBeforeOrAtHeight")
-    read_optional_iso(request, "createdBeforeOrAt")
-    page = request.query.get("page")
-    if page is not None and int_in(page, 1, 2**31) is None:
-        raise invalid("page", page, "page must be a non-negative integer")
+    before_height = read_optional_height(request, "createdBeforeOrAtHeight")
+    before = read_optional_epoch(request, "createdBeforeOrAt")
+    page_text = request.query.get("page")
+    page = int_in(page_text, 1, 2**31)
+    if page_text is not None and page is None:
+        raise invalid("page", page_text, "page must be a non-negative integer")
     market = request.query.get("market")
     market_type = request.query.get("marketType")
     if market_type is not None and market_type not in ("PERPETUAL", "SPOT"):
@@ -165,7 +171,11 @@ async def get_fills(request: web.Request) -> web.Response:
             raise invalid("marketType", None, "marketType must be provided if market is provided")
         if market_type != "PERPETUAL" or not known_ticker(engine, market):
             raise not_found(f"{market} not found in markets of type {market_type}")
-    body = views.fills(engine, address, number, market=market, limit=limit)
+    body = views.fills(
+        engine, address, number, market=market, limit=limit,
+        created_before_or_at_height=before_height,
+        created_before_or_at_ms=None if before is None else before * 1000, page=page,
+    )  # fmt: skip
     return json_response(body)
 
 
@@ -238,6 +248,35 @@ async def latency_middleware(request: web.Request, handler: Handler) -> web.Stre
     return response
 
 
+LIMITS_KEY: web.AppKey[IndexerLimits] = web.AppKey("indexer_limits", IndexerLimits)
+WINDOWS_KEY: web.AppKey[FixedWindows] = web.AppKey("indexer_windows", FixedWindows)
+
+
+@web.middleware
+async def rate_limit_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """comlink's per-client fixed windows: 429 with ``Retry-After`` (ms) past the points."""
+    route = _route(request)
+    limits = request.app[LIMITS_KEY]
+    if route in (None, "ws") or not limits.enabled:
+        return await handler(request)
+    bucket, points = limits.bucket(route)
+    client = request.remote or "unknown"
+    verdict = request.app[WINDOWS_KEY].consume((client, bucket), points, limits.window_s)
+    headers = {
+        "RateLimit-Remaining": str(verdict.remaining),
+        "RateLimit-Reset": str(int(time.time() * 1000) + verdict.reset_in_ms),
+        "RateLimit-Limit": str(verdict.limit),
+    }
+    if not verdict.allowed:
+        response = json_response({"errors": [{"msg": "Too many requests"}]}, status=429)
+        response.headers.update(headers)
+        response.headers["Retry-After"] = str(verdict.reset_in_ms)
+        return response
+    answer = await handler(request)
+    answer.headers.update(headers)
+    return answer
+
+
 @web.middleware
 async def error_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
     """Every failure becomes a JSON error answer; nothing escapes as a crash."""
@@ -307,11 +346,19 @@ def add_routes(app: web.Application) -> None:
     add_control_routes(app)
 
 
-def make_app(engine: Any, accounts: AccountRegistry, faults: Faults) -> web.Application:
+def make_app(
+    engine: Any,
+    accounts: AccountRegistry,
+    faults: Faults,
+    limits: IndexerLimits | None = None,
+) -> web.Application:
     """The aiohttp application serving the indexer REST API (WebSocket added separately)."""
     app = web.Application(
-        middlewares=[latency_middleware, error_middleware], client_max_size=64 * 1024
+        middlewares=[latency_middleware, rate_limit_middleware, error_middleware],
+        client_max_size=64 * 1024,
     )
+    app[LIMITS_KEY] = limits if limits is not None else IndexerLimits()
+    app[WINDOWS_KEY] = FixedWindows()
     app[ENGINE_KEY] = engine
     app[ACCOUNTS_KEY] = accounts
     app[FAULTS_KEY] = faults

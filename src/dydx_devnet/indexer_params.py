@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 import re
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from aiohttp import web
@@ -149,6 +149,28 @@ def read_optional_iso(request: web.Request, name: str) -> str | None:
     except ValueError:
         raise invalid(name, value, "Invalid value") from None
     return value
+
+
+def read_optional_epoch(request: web.Request, name: str) -> int | None:
+    """An optional ISO-8601 time as unix seconds (a zone-less time is UTC)."""
+    text = read_optional_iso(request, name)
+    if text is None:
+        return None
+    moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    return int(moment.timestamp())
+
+
+def read_type_list(request: web.Request, name: str) -> list[str] | None:
+    """``includeTypes`` / ``excludeTypes``: comma-separated order types."""
+    value = request.query.get(name)
+    if value is None:
+        return None
+    types = [part for part in value.split(",") if part]
+    if not types or any(t not in ORDER_TYPES for t in types):
+        raise invalid(name, value, f"{name} must be one of {', '.join(ORDER_TYPES)}")
+    return types
 
 
 def read_choice(request: web.Request, name: str, choices: tuple[str, ...], msg: str) -> str | None:

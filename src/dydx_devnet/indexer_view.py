@@ -1,12 +1,15 @@
 """What the indexer can see: the chain state as of the indexer's height.
 
-In step with the chain (no lag) that is the live state. Held back by ``n``
-blocks (:meth:`dydx_devnet.engine.Engine.set_indexer_lag`), it is the state as
-of ``height - n``, rebuilt from :class:`~dydx_devnet.history.IndexerHistory`:
-balances, positions (valued at that block's oracle prices), orders and fills
-as they were then. A fill delay of ``k`` blocks hides fills younger than
-``k`` blocks more. Build one with :meth:`Engine.indexer_view` while holding
-the engine lock, and use it within that lock.
+That is the state as of the last block it processed (``height``; held back by
+``n`` blocks with :meth:`dydx_devnet.engine.Engine.set_indexer_lag`), rebuilt
+from :class:`~dydx_devnet.history.IndexerHistory`: balances, positions (valued
+at that block's oracle prices), orders and fills as they were then. What
+CheckTx changed since belongs to the next block and is not shown yet (fills
+are optimistic until a block includes them). Short-term orders resting on the
+book are seen at once through vulcan's Redis (``BEST_EFFORT_OPENED``); see
+:mod:`dydx_devnet.indexer_orders`. A fill delay of ``k`` blocks hides fills
+younger than ``k`` blocks more. Build one with :meth:`Engine.indexer_view`
+while holding the engine lock, and use it within that lock.
 """
 
 from __future__ import annotations
@@ -14,6 +17,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from dydx_devnet.indexer_orders import is_stored
 from dydx_devnet.orders import OrderState
 from dydx_devnet.state import EngineState
 from dydx_devnet.subaccounts import Subaccount
@@ -25,7 +29,7 @@ class IndexerView:
     def __init__(self, state: EngineState) -> None:
         self._state = state
         self.height = state.indexer_height
-        self.live = self.height >= state.height
+        self.live = self.height >= state.stamp_height  # only while a block is produced
         self.fills_height = self.height - state.fill_delay
         record = None if self.live else state.history.block(self.height)
         # None: live prices (also before genesis, where there is no older block).
@@ -51,21 +55,29 @@ class IndexerView:
         found = [self.subaccount(*key) for key in keys]
         return [account for account in found if account is not None]
 
-    def orders_of(self, address: str, number: int) -> list[OrderState]:
-        """A subaccount's orders as of :attr:`height`, newest first."""
-        if self.live:
-            return list(reversed(self._state.subaccount_orders.get((address, number), [])))
-        return self._state.history.orders_at((address, number), self.height)
+    def orders_of(self, address: str, number: int) -> list[tuple[OrderState, bool]]:
+        """A subaccount's orders the indexer lists, newest first, each with whether
+        it is stored (Postgres) or only resting in Redis (``BEST_EFFORT_OPENED``)."""
+        found: dict[str, tuple[OrderState, bool]] = {}
+        for version in self._state.history.orders_at((address, number), self.height):
+            if is_stored(version):
+                found[version.uuid] = (version, True)
+        for order in reversed(self._state.subaccount_orders.get((address, number), [])):
+            if order.resting and not order.is_stateful and order.uuid not in found:
+                found[order.uuid] = (order, False)
+        return sorted(found.values(), key=lambda item: item[0].recorded_index, reverse=True)
 
-    def order(self, uuid: str) -> OrderState | None:
-        """Order ``uuid`` as of :attr:`height`; ``None`` = unknown then."""
-        if self.live:
-            return self._state.orders_by_uuid.get(uuid)
-        return self._state.history.order_at(uuid, self.height)
+    def order(self, uuid: str) -> tuple[OrderState, bool] | None:
+        """Order ``uuid`` and whether it is stored; ``None`` = the indexer answers 404."""
+        version = self._state.history.order_at(uuid, self.height)
+        if version is not None and is_stored(version):
+            return version, True
+        live = self._state.orders_by_uuid.get(uuid)
+        if live is not None and live.resting and not live.is_stateful:
+            return live, False
+        return None
 
     def fills_of(self, address: str, number: int) -> list[dict[str, Any]]:
         """A subaccount's REST fills the indexer shows, oldest first."""
         fills = self._state.fills.get((address, number), [])
-        if self.fills_height >= self._state.height:
-            return list(fills)
         return [f for f in fills if int(f["createdAtHeight"]) <= self.fills_height]

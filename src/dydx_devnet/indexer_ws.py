@@ -14,6 +14,10 @@ Engine listeners run under the engine lock, possibly on a gRPC worker thread:
 (``call_soon_threadsafe``); all fan-out happens on the loop. With latency
 configured (:mod:`dydx_devnet.latency`), each connection's writer sends every
 message that long after it was produced, never before an earlier one.
+
+socks' limits apply (:mod:`dydx_devnet.indexer_limits`): subscriptions per
+channel per connection; a connection that re-subscribes one channel and id
+too fast, or sends too many invalid messages, is told so and closed (1008).
 """
 
 from __future__ import annotations
@@ -30,8 +34,11 @@ from typing import Any
 from aiohttp import WSMsgType, web
 
 from dydx_devnet import parent_ws, views
+from dydx_devnet.indexer_limits import IndexerLimits
 from dydx_devnet.indexer_params import CANDLE_RESOLUTIONS, ENGINE_KEY, MAX_SUBACCOUNT_NUMBER
+from dydx_devnet.indexer_ws_guard import WsGuard
 from dydx_devnet.latency import Latency
+from dydx_devnet.ws_messages import data_message, js
 
 log = logging.getLogger(__name__)
 
@@ -70,6 +77,7 @@ class Connection:
         default_factory=asyncio.Queue
     )
     last_due: float = 0.0
+    closing: bool = False
 
     def next_message_id(self) -> int:
         self.message_id += 1
@@ -80,11 +88,16 @@ class WsHub:
     """All live connections and their subscriptions; lives on the event loop."""
 
     def __init__(
-        self, engine: Any, loop: asyncio.AbstractEventLoop, latency: Latency | None = None
+        self,
+        engine: Any,
+        loop: asyncio.AbstractEventLoop,
+        latency: Latency | None = None,
+        limits: IndexerLimits | None = None,
     ) -> None:
         self._engine = engine
         self._loop = loop
         self._latency = latency or Latency()
+        self._guard = WsGuard(limits if limits is not None else IndexerLimits(), loop, self._error)
         self._connections: set[Connection] = set()
         self._subscribers: dict[SubscriptionKey, set[Connection]] = {}
         self._closed = False
@@ -116,7 +129,7 @@ class WsHub:
                     connection.flush_scheduled = True
                     self._loop.call_later(BATCH_INTERVAL_S, self._flush_batches, connection)
             else:
-                message = _data_message(connection, key, event.contents, subaccount_number)
+                message = _channel_message(connection, key, event.contents, subaccount_number)
                 self._send(connection, message)
         # Every child update goes again to its parent's channel (v4_parent_subaccounts).
         derived = parent_ws.parent_event(event)
@@ -130,7 +143,7 @@ class WsHub:
             if key not in connection.subscriptions or not entries:
                 continue
             for number, group in parent_ws.by_subaccount_number(entries).items():
-                message = _data_message(connection, key, group, number)
+                message = _channel_message(connection, key, group, number)
                 message["type"] = "channel_batch_data"
                 self._send(connection, message)
 
@@ -138,6 +151,11 @@ class WsHub:
         due = max(self._loop.time() + self._latency.sample_s(), connection.last_due)
         connection.last_due = due
         connection.outbox.put_nowait((due, message))
+
+    def _invalid(self, connection: Connection, text: str) -> None:
+        """An invalid message: answered; past the limit the connection is closed."""
+        self._error(connection, text)
+        self._guard.invalid(connection)
 
     def _error(self, connection: Connection, text: str) -> None:
         self._send(
@@ -166,10 +184,10 @@ class WsHub:
         try:
             parsed = json.loads(text)
         except (ValueError, RecursionError):  # ValueError covers JSONDecodeError and huge ints
-            self._error(connection, "Invalid message: could not parse")
+            self._invalid(connection, "Invalid message: could not parse")
             return
         if not isinstance(parsed, dict) or not parsed.get("type"):
-            self._error(connection, "Invalid message: type is required")
+            self._invalid(connection, "Invalid message: type is required")
             return
         kind = parsed["type"]
         if kind == "subscribe":
@@ -186,7 +204,7 @@ class WsHub:
                 message["id"] = parsed["id"]
             self._send(connection, message)
         else:
-            self._error(connection, f"Invalid message type: {_js(kind)}")
+            self._invalid(connection, f"Invalid message type: {js(kind)}")
 
     def _validate_message(self, connection: Connection, parsed: dict[str, Any]) -> bool:
         channel = parsed.get("channel")
@@ -194,10 +212,10 @@ class WsHub:
             self._error(connection, "Invalid subscribe message: channel is required")
             return False
         if channel not in CHANNEL_VERSIONS:
-            self._error(connection, f"Invalid channel: {_js(channel)}")
+            self._error(connection, f"Invalid channel: {js(channel)}")
             return False
         if channel not in _NO_ID_CHANNELS and not isinstance(parsed.get("id"), str):
-            self._error(connection, f"Invalid id: {_js(parsed.get('id'))}")
+            self._error(connection, f"Invalid id: {js(parsed.get('id'))}")
             return False
         return True
 
@@ -229,7 +247,7 @@ class WsHub:
         if not self._valid_subscription(channel, channel_id):
             self._error(
                 connection,
-                f"Invalid subscription id for channel: ({channel}-{_js(parsed.get('id'))})",
+                f"Invalid subscription id for channel: ({channel}-{js(parsed.get('id'))})",
             )
             return
         key: SubscriptionKey = (channel, channel_id)
@@ -239,6 +257,8 @@ class WsHub:
                 "Invalid subscribe message: already subscribed "
                 f"({channel}-{channel_id or channel})",
             )
+            return
+        if not self._guard.allow_subscribe(connection, channel, channel_id):
             return
         try:
             contents = self._initial_contents(channel, channel_id)
@@ -353,37 +373,13 @@ class WsHub:
                 )
 
 
-def _data_message(
-    connection: Connection,
-    key: SubscriptionKey,
-    contents: Any,
-    subaccount_number: int | None = None,
+def _channel_message(
+    connection: Connection, key: SubscriptionKey, contents: Any, number: int | None
 ) -> dict[str, Any]:
     channel, channel_id = key
-    message: dict[str, Any] = {
-        "type": "channel_data",
-        "connection_id": connection.connection_id,
-        "message_id": connection.next_message_id(),
-    }
-    if channel != "v4_markets":
-        message["id"] = channel_id if channel_id is not None else channel
-    message["channel"] = channel
-    message["version"] = CHANNEL_VERSIONS[channel]
-    message["contents"] = contents
-    if subaccount_number is not None:
-        message["subaccountNumber"] = subaccount_number
-    return message
-
-
-def _js(value: Any) -> str:
-    """A value as JavaScript's template string would print it in socks' messages."""
-    if value is None:
-        return "undefined"
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, str | int | float):
-        return str(value)
-    return "[object Object]"
+    return data_message(
+        connection, channel, channel_id, CHANNEL_VERSIONS[channel], contents, number
+    )
 
 
 def install(app: web.Application, hub: WsHub) -> None:

@@ -60,6 +60,8 @@ class MarketState:
     open_price_value: int = 0
     hourly_prices: deque[int] = field(default_factory=lambda: deque(maxlen=24))
     funding_rate_ppb: int = 0
+    # The market's premium outside the devnet (8-hour ppm): the captured rate.
+    baseline_premium_ppm: int = 0
     recent_trades: list[dict[str, Any]] = field(default_factory=list)
 
     @property
@@ -189,6 +191,7 @@ def build_markets(tickers: tuple[str, ...] | None = None) -> dict[str, MarketSta
             base_open_interest_bq=oi_bq,
             open_price_value=value,
             funding_rate_ppb=int(spec.next_funding_rate.scaleb(9).to_integral_value()),
+            baseline_premium_ppm=int((spec.next_funding_rate * 8).scaleb(6).to_integral_value()),
         )
     return markets
 

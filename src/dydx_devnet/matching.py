@@ -16,6 +16,7 @@ from dydx_devnet.markets import MarketState
 from dydx_devnet.orders import OrderState
 from dydx_devnet.settlement import Settlement
 from dydx_devnet.state import EngineState
+from dydx_devnet.subaccounts import Subaccount
 
 
 class Matcher:
@@ -78,13 +79,22 @@ class Matcher:
             else:
                 assert level is not None
                 amount = min(wanted, synthetic.available[level[0]])
+            fee_ppm = state.fee_ppm(account.address, taker=True)
             verdict = settlement.can_fill(
-                account, market, taker.is_buy, amount, price, state.taker_fee_ppm, match=True
+                account, market, taker.is_buy, amount, price, fee_ppm, match=True
             )
-            if verdict != SUCCESS:
+            if verdict != SUCCESS and not use_user:
+                # A synthetic level stands for many small makers, each checked on
+                # its own: the taker still takes what its collateral allows.
+                amount = self._largest_fill(account, market, taker.is_buy, amount, price, fee_ppm)
+                stopped = o.removal_reason_for(verdict)
+                if amount == 0:
+                    return stopped
+                wanted = amount
+            elif verdict != SUCCESS:
                 return o.removal_reason_for(verdict)
             if use_user and maker is not None:
-                if not self._fill_maker(maker, market, amount, price, tx_hash):
+                if not self.fill_maker(maker, market, amount, price, tx_hash):
                     continue
             else:
                 assert level is not None
@@ -96,7 +106,7 @@ class Matcher:
                 taker.is_buy,
                 amount,
                 price,
-                state.taker_fee_ppm,
+                fee_ppm,
                 "TAKER",
                 taker,
                 tx_hash,
@@ -106,21 +116,38 @@ class Matcher:
             settlement.record_trade(market, taker.is_buy, amount, price)
         return stopped if taker.remaining > 0 else None
 
-    def fill_maker(
-        self, maker: OrderState, market: MarketState, amount: int, price: int, tx_hash: str
-    ) -> bool:
-        """A resting user order's fill against a taker outside the book (the background
-        flow): checked and settled as any maker fill; False when it was removed."""
-        return self._fill_maker(maker, market, amount, price, tx_hash)
+    def _largest_fill(
+        self,
+        account: Subaccount,
+        market: MarketState,
+        is_buy: bool,
+        amount: int,
+        price: int,
+        fee_ppm: int,
+    ) -> int:
+        """The most base quantums (whole steps, below ``amount``) that pass the taker check."""
+        step = market.spec.step_base_quantums
+        low, high = 0, amount // step - 1  # ``amount`` itself failed
+        while low < high:
+            middle = (low + high + 1) // 2
+            verdict = self._settlement.can_fill(
+                account, market, is_buy, middle * step, price, fee_ppm, match=True
+            )
+            if verdict == SUCCESS:
+                low = middle
+            else:
+                high = middle - 1
+        return low * step
 
-    def _fill_maker(
+    def fill_maker(
         self, maker: OrderState, market: MarketState, amount: int, price: int, tx_hash: str
     ) -> bool:
         """Check and settle a user maker's side of a match; False when it was removed."""
         state, settlement = self._state, self._settlement
         maker_account = state.account_or_new(maker.address, maker.subaccount_number)
+        fee_ppm = state.fee_ppm(maker_account.address, taker=False)
         verdict = settlement.can_fill(
-            maker_account, market, maker.is_buy, amount, price, state.maker_fee_ppm, match=True
+            maker_account, market, maker.is_buy, amount, price, fee_ppm, match=True
         )
         if verdict != SUCCESS:
             state.finish(maker, maker.canceled_status, o.removal_reason_for(verdict))
@@ -131,7 +158,7 @@ class Matcher:
             maker.is_buy,
             amount,
             price,
-            state.maker_fee_ppm,
+            fee_ppm,
             "MAKER",
             maker,
             tx_hash,
@@ -171,6 +198,6 @@ class Matcher:
                         break
                     amount = min(maker.remaining, synthetic.available[level[0]])
                     tx_hash = state.tx_hash_for(maker.uuid, state.height, maker.filled)
-                    if self._fill_maker(maker, market, amount, maker.subticks, tx_hash):
+                    if self.fill_maker(maker, market, amount, maker.subticks, tx_hash):
                         synthetic.available[level[0]] -= amount
                         settlement.record_trade(market, not maker.is_buy, amount, maker.subticks)

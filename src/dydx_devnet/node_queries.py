@@ -19,7 +19,7 @@ from v4_proto.cosmos.auth.v1beta1.auth_pb2 import BaseAccount
 from v4_proto.cosmos.base.tendermint.v1beta1 import query_pb2 as tm_query
 from v4_proto.cosmos.base.tendermint.v1beta1 import query_pb2_grpc as tm_grpc
 from v4_proto.cosmos.crypto.secp256k1.keys_pb2 import PubKey
-from v4_proto.dydxprotocol.clob import clob_pair_pb2
+from v4_proto.dydxprotocol.clob import block_rate_limit_config_pb2, clob_pair_pb2
 from v4_proto.dydxprotocol.clob import query_pb2 as clob_query
 from v4_proto.dydxprotocol.clob import query_pb2_grpc as clob_grpc
 from v4_proto.dydxprotocol.feetiers import params_pb2 as fee_params
@@ -33,6 +33,7 @@ from v4_proto.dydxprotocol.prices import query_pb2 as prices_query
 from v4_proto.dydxprotocol.prices import query_pb2_grpc as prices_grpc
 
 from dydx_devnet.auth import is_valid_address
+from dydx_devnet.fees import FeeTier
 from dydx_devnet.genesis import ISOLATED
 from dydx_devnet.markets import MarketState
 from dydx_devnet.node_services import (
@@ -155,6 +156,26 @@ class ClobQuery(clob_grpc.QueryServicer):  # type: ignore[misc]
             equity_tier_limit_config=self._s.equity_tiers
         )
 
+    def BlockRateLimitConfiguration(self, request: Any, context: grpc.ServicerContext) -> Any:
+        """The block rate limits the devnet enforces (``x/clob/rate_limit``)."""
+        limits = self._s.engine.block_rate_limits()
+        config = {
+            name: [
+                block_rate_limit_config_pb2.MaxPerNBlocksRateLimit(num_blocks=n, limit=limit)
+                for n, limit in pairs
+            ]
+            for name, pairs in limits.items()
+        }
+        return clob_query.QueryBlockRateLimitConfigurationResponse(
+            block_rate_limit_config=block_rate_limit_config_pb2.BlockRateLimitConfiguration(
+                **config
+            )
+        )
+
+    def Leverage(self, request: Any, context: grpc.ServicerContext) -> Any:
+        """The subaccount's leverage settings (chain v9.4+); empty when none are set."""
+        return self._s.engine.leverage_settings(str(request.owner), int(request.number))
+
 
 def _perpetual(market: MarketState, tiers: dict[tuple[int, int], int]) -> Any:
     spec = market.spec
@@ -228,11 +249,24 @@ class FeeTiersQuery(fee_grpc.QueryServicer):  # type: ignore[misc]
 
     def PerpetualFeeParams(self, request: Any, context: grpc.ServicerContext) -> Any:
         return fee_query.QueryPerpetualFeeParamsResponse(
-            params=fee_params.PerpetualFeeParams(tiers=self._s.fee_tiers)
+            params=fee_params.PerpetualFeeParams(
+                tiers=[_fee_tier(tier) for tier in self._s.engine.fee_tiers()]
+            )
         )
 
     def UserFeeTier(self, request: Any, context: grpc.ServicerContext) -> Any:
         if not is_valid_address(str(request.user)):
             return abort(context, grpc.StatusCode.INVALID_ARGUMENT, "invalid bech32 address")
-        # Devnet accounts have no 30-day volume: everyone is on the first tier.
-        return fee_query.QueryUserFeeTierResponse(index=0, tier=self._s.fee_tiers[0])
+        index, tier = self._s.engine.user_fee_tier(str(request.user))
+        return fee_query.QueryUserFeeTierResponse(index=index, tier=_fee_tier(tier))
+
+
+def _fee_tier(tier: FeeTier) -> Any:
+    return fee_params.PerpetualFeeTier(
+        name=tier.name,
+        absolute_volume_requirement=tier.absolute_volume_requirement,
+        total_volume_share_requirement_ppm=tier.total_volume_share_requirement_ppm,
+        maker_volume_share_requirement_ppm=tier.maker_volume_share_requirement_ppm,
+        maker_fee_ppm=tier.maker_fee_ppm,
+        taker_fee_ppm=tier.taker_fee_ppm,
+    )

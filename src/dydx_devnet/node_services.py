@@ -14,11 +14,11 @@ from typing import Any, Protocol
 import grpc
 from google.protobuf.timestamp_pb2 import Timestamp
 from v4_proto.dydxprotocol.clob import equity_tier_limit_config_pb2
-from v4_proto.dydxprotocol.feetiers import params_pb2 as fee_params
 
 from dydx_devnet.accountplus import AccountPlus
 from dydx_devnet.auth import AccountRegistry
 from dydx_devnet.faults import Faults
+from dydx_devnet.fees import FeeTier
 from dydx_devnet.genesis import load_genesis_params
 from dydx_devnet.markets import MarketState
 from dydx_devnet.sending import Sending
@@ -49,6 +49,14 @@ class NodeEngine(OrderEngine, Protocol):
 
     @property
     def markets(self) -> dict[str, MarketState]: ...
+
+    def leverage_settings(self, owner: str, number: int) -> Any: ...
+
+    def block_rate_limits(self) -> dict[str, tuple[tuple[int, int], ...]]: ...
+
+    def fee_tiers(self) -> list[FeeTier]: ...
+
+    def user_fee_tier(self, address: str) -> tuple[int, FeeTier]: ...
 
 
 def block_time_datetime(value: Any) -> datetime:
@@ -86,17 +94,6 @@ class NodeServices:
         self.faults = faults
         self.processor = TxProcessor(engine, accounts, engine.chain_id, accountplus)
         params = load_genesis_params()
-        self.fee_tiers = [
-            fee_params.PerpetualFeeTier(
-                name=str(tier["name"]),
-                absolute_volume_requirement=int(tier["absolute_volume_requirement"]),
-                total_volume_share_requirement_ppm=int(tier["total_volume_share_requirement_ppm"]),
-                maker_volume_share_requirement_ppm=int(tier["maker_volume_share_requirement_ppm"]),
-                maker_fee_ppm=int(tier["maker_fee_ppm"]),
-                taker_fee_ppm=int(tier["taker_fee_ppm"]),
-            )
-            for tier in params["feetiers"]
-        ]
         tiers = params["equity_tier_limit_config"]
         self.equity_tiers = equity_tier_limit_config_pb2.EquityTierLimitConfiguration(
             short_term_order_equity_tiers=_equity_tiers(tiers["short_term_order_equity_tiers"]),

@@ -1,5 +1,6 @@
-"""The order list's filters (comlink ``orders-controller.ts``), for one subaccount or a parent's
-children: ticker, side, type, statuses and ``goodTilBlockBeforeOrAt``."""
+"""The order list's query parameters (comlink ``orders-controller.ts``), read once for one
+subaccount's list and for a parent's children: ticker, side, types, statuses and the
+good-til filters (:class:`~dydx_devnet.views_orders.OrderQuery`)."""
 
 from __future__ import annotations
 
@@ -10,63 +11,71 @@ from aiohttp import web
 
 from dydx_devnet import views
 from dydx_devnet.indexer_params import (
-    API_LIMIT,
     ORDER_SIDES,
     ORDER_STATUSES,
     ORDER_TYPES,
     read_bool,
     read_choice,
+    read_optional_epoch,
     read_optional_height,
-    read_optional_iso,
     read_status_list,
     read_ticker,
+    read_type_list,
 )
 
 
 @dataclass(frozen=True, slots=True)
-class OrderQuery:
+class OrderList:
     """What an order list asks for; ``None`` = no filter."""
 
     ticker: str | None
     side: str | None
-    order_type: str | None
     statuses: list[str] | None
-    good_til_block: int | None
+    types_ok: bool
+    query: views.OrderQuery
 
     @classmethod
-    def read(cls, request: web.Request, engine: Any) -> OrderQuery:
+    def read(cls, request: web.Request, engine: Any) -> OrderList:
         """The filters of ``request`` (a 400 for a bad one)."""
         ticker = read_ticker(request, engine, optional=True)
         side = read_choice(request, "side", ORDER_SIDES, "side must be one of BUY, SELL")
         order_type = read_choice(
             request, "type", ORDER_TYPES, f"type must be one of {', '.join(ORDER_TYPES)}"
         )
+        included = read_type_list(request, "includeTypes")
+        excluded = read_type_list(request, "excludeTypes")
         statuses = read_status_list(
             request, ORDER_STATUSES, f"status must be one of {', '.join(ORDER_STATUSES)}"
         )
-        good_til_block = read_optional_height(request, "goodTilBlockBeforeOrAt")
-        read_optional_iso(request, "goodTilBlockTimeBeforeOrAt")
-        read_bool(request, "returnLatestOrders")
-        return cls(ticker, side, order_type, statuses, good_til_block)
+        latest = read_bool(request, "returnLatestOrders")
+        query = views.OrderQuery(
+            good_til_block_before_or_at=read_optional_height(request, "goodTilBlockBeforeOrAt"),
+            good_til_block_after=read_optional_height(request, "goodTilBlockAfter"),
+            good_til_block_time_before_or_at=read_optional_epoch(
+                request, "goodTilBlockTimeBeforeOrAt"
+            ),
+            good_til_block_time_after=read_optional_epoch(request, "goodTilBlockTimeAfter"),
+            latest_first=latest is not False,
+        )
+        # Every devnet order is a LIMIT order (no conditional or TWAP orders).
+        types_ok = (
+            (order_type in (None, "LIMIT"))
+            and (included is None or "LIMIT" in included)
+            and (excluded is None or "LIMIT" not in excluded)
+        )
+        return cls(ticker, side, statuses, types_ok, query)
 
-    def rows(self, engine: Any, address: str, number: int) -> list[dict[str, Any]]:
-        """The subaccount's matching orders, newest first."""
-        orders = views.orders(
+    def rows(self, engine: Any, address: str, number: int, limit: int) -> list[dict[str, Any]]:
+        """The subaccount's matching orders, in comlink's order, at most ``limit``."""
+        if not self.types_ok:
+            return []
+        return views.orders(
             engine,
             address,
             number,
             ticker=self.ticker,
             status=self.statuses,
-            limit=API_LIMIT,
+            limit=limit,
             side=self.side,
+            query=self.query,
         )
-        gtb = self.good_til_block
-        return [
-            order
-            for order in orders
-            if (self.order_type is None or order.get("type") == self.order_type)
-            and (
-                gtb is None
-                or (order.get("goodTilBlock") is not None and int(order["goodTilBlock"]) <= gtb)
-            )
-        ]

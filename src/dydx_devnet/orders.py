@@ -1,22 +1,20 @@
 """Orders as the devnet keeps them, their identities and the chain's stateless checks.
 
 An order's on-chain identity is ``(owner, subaccount number, client id,
-order flags, clob pair id)``. The indexer names orders and subaccounts by
-UUIDv5s of those identities; the devnet derives its own UUIDv5s the same way
-(under its own namespace), so ids are stable across runs.
+order flags, clob pair id)``. The indexer names orders, subaccounts and fills
+by UUIDv5s of those identities under its own namespace; the devnet derives
+them the same way, so its ids are the real indexer's.
 """
 
 from __future__ import annotations
 
+import hashlib
 import uuid
 from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Final
 
 from v4_proto.dydxprotocol.clob.order_pb2 import Order
-
-from dydx_devnet import codes
-from dydx_devnet.codes import TxResult
 
 SHORT_TERM: Final = 0
 CONDITIONAL: Final = 32
@@ -31,7 +29,9 @@ TIF_FOK: Final = Order.TimeInForce.TIME_IN_FORCE_FILL_OR_KILL
 SIDE_BUY: Final = Order.Side.SIDE_BUY
 SIDE_SELL: Final = Order.Side.SIDE_SELL
 
-_NAMESPACE: Final = uuid.uuid5(uuid.NAMESPACE_URL, "https://dydx-trader.local/devnet")
+# The indexer's own UUIDv5 namespace (indexer/packages/postgres/src/helpers/uuid.ts), so
+# subaccount, order and fill ids are the ones the real indexer would give.
+_NAMESPACE: Final = uuid.UUID("0f9da948-a6fb-4c45-9edc-4685c3f3317d")
 
 OrderKey = tuple[str, int, int, int, int]
 """(owner, subaccount number, client id, order flags, clob pair id)."""
@@ -77,9 +77,19 @@ def order_uuid(key: OrderKey) -> str:
     )
 
 
+def indexer_uuid(name: str) -> str:
+    """The indexer's ``getUuid``: a UUIDv5 of ``name`` in its namespace."""
+    return str(uuid.uuid5(_NAMESPACE, name))
+
+
 def derived_uuid(*parts: object) -> str:
     """A UUIDv5 of ``parts`` for fills and positions."""
     return str(uuid.uuid5(_NAMESPACE, "-".join(str(p) for p in parts)))
+
+
+def order_hash(order: Order) -> bytes:
+    """``Order.GetOrderHash``: SHA-256 of the order's protobuf bytes (replacement tie-break)."""
+    return hashlib.sha256(order.SerializeToString(deterministic=True)).digest()
 
 
 def order_key(order: Order) -> OrderKey:
@@ -124,6 +134,7 @@ class OrderState:
     updated_at_ms: int = 0
     resting: bool = False
     recorded_index: int = 0  # when it became the order of its id; later = newer
+    order_hash: bytes = b""
     extra: dict[str, object] = field(default_factory=dict)
 
     @classmethod
@@ -151,6 +162,7 @@ class OrderState:
             created_at_height=height,
             created_at_ms=block_time_ms,
             sequence=sequence,
+            order_hash=order_hash(order),
         )
 
     @property
@@ -194,64 +206,3 @@ class OrderState:
         """The status of this order when the chain removes it: a stateful order is
         CANCELED, a short-term one only BEST_EFFORT_CANCELED (it never was in a block)."""
         return CANCELED if self.is_stateful else BEST_EFFORT_CANCELED
-
-
-def validate_basic(order: Order) -> TxResult | None:
-    """``MsgPlaceOrder.ValidateBasic``: checks that need no chain state.
-
-    Returns the rejection, or ``None`` when the order passes.
-    """
-    oid = order.order_id
-    if oid.subaccount_id.number > MAX_SUBACCOUNT_NUMBER:
-        return codes.reject(codes.INVALID_SUBACCOUNT_NUMBER, codespace=codes.SUBACCOUNTS)
-    if not oid.subaccount_id.owner:
-        return codes.reject(codes.INVALID_PLACE_ORDER, "invalid SubaccountId Owner address ()")
-    if order.side not in (SIDE_BUY, SIDE_SELL):
-        return codes.reject(codes.INVALID_PLACE_ORDER, f"invalid order side {order.side}")
-    if order.time_in_force == TIF_FOK:
-        return codes.reject(codes.DEPRECATED_FIELD, "Fill-or-kill has been deprecated")
-    if order.time_in_force not in (TIF_UNSPECIFIED, TIF_IOC, TIF_POST_ONLY):
-        return codes.reject(
-            codes.INVALID_PLACE_ORDER, f"unknown time in force {order.time_in_force}"
-        )
-    flags = oid.order_flags
-    if flags not in (SHORT_TERM, CONDITIONAL, LONG_TERM, TWAP):
-        return codes.reject(codes.INVALID_ORDER_FLAG, f"order flags {flags}")
-    if order.quantums == 0:
-        return codes.reject(codes.INVALID_QUANTUMS, "order size quantums cannot be 0")
-    if order.subticks == 0:
-        return codes.reject(codes.INVALID_SUBTICKS, "order subticks cannot be 0")
-    good_til = order.WhichOneof("good_til_oneof")
-    if flags == SHORT_TERM:
-        if good_til != "good_til_block" or order.good_til_block == 0:
-            return codes.reject(
-                codes.INVALID_GOOD_TIL_BLOCK, "short-term orders must have a goodTilBlock"
-            )
-        if order.reduce_only and order.time_in_force != TIF_IOC:
-            return codes.reject(
-                codes.REDUCE_ONLY_DISABLED, "reduce only orders must be short term IOC orders"
-            )
-    else:
-        if good_til != "good_til_block_time" or order.good_til_block_time == 0:
-            return codes.reject(
-                codes.INVALID_GOOD_TIL_BLOCK_TIME, "stateful orders must have a goodTilBlockTime"
-            )
-        if flags == LONG_TERM and order.time_in_force == TIF_IOC:
-            return codes.reject(codes.LONG_TERM_IMMEDIATE, "")
-        if order.reduce_only and not (flags == CONDITIONAL and order.time_in_force == TIF_IOC):
-            return codes.reject(
-                codes.REDUCE_ONLY_DISABLED, "reduce only orders must be short term IOC orders"
-            )
-    if flags == CONDITIONAL:
-        if order.condition_type == Order.ConditionType.CONDITION_TYPE_UNSPECIFIED:
-            return codes.reject(codes.INVALID_CONDITION_TYPE, "conditional orders need a type")
-        if order.conditional_order_trigger_subticks == 0:
-            return codes.reject(codes.INVALID_TRIGGER_SUBTICKS, "trigger subticks cannot be 0")
-    elif (
-        order.condition_type != Order.ConditionType.CONDITION_TYPE_UNSPECIFIED
-        or order.conditional_order_trigger_subticks != 0
-    ):
-        return codes.reject(
-            codes.INVALID_CONDITION_TYPE, "non-conditional orders cannot have a condition"
-        )
-    return None

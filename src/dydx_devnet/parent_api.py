@@ -32,7 +32,7 @@ from dydx_devnet.indexer_params import (
     read_optional_iso,
     read_status_list,
 )
-from dydx_devnet.order_query import OrderQuery
+from dydx_devnet.order_query import OrderList
 from dydx_devnet.parent_subaccounts import children, read_parent_number
 from dydx_devnet.venue_params import paged, read_page
 
@@ -107,10 +107,10 @@ async def get_parent_orders(request: web.Request) -> web.Response:
     engine = engine_of(request)
     address, parent = read_address(request), read_parent_number(request)
     limit = read_limit(request)
-    query = OrderQuery.read(request, engine)
+    query = OrderList.read(request, engine)
     rows: list[dict[str, Any]] = []
     for number in child_numbers(engine, address, parent):
-        rows += query.rows(engine, address, number)
+        rows += query.rows(engine, address, number, limit)
     return json_response(_newest_first(rows, "updatedAtHeight")[:limit])
 
 

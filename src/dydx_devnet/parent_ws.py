@@ -2,11 +2,11 @@
 
 Its id is ``address/p`` with ``p`` below 128. The subscription's snapshot is
 the parent subaccount (``/v4/addresses/{address}/parentSubaccountNumber/{p}``),
-its children's open orders and the indexer height (``{}`` while the indexer
-knows no child). Every ``v4_subaccounts`` update of a child ``p + 128·k`` is
-sent again on the parent's channel with the child's ``subaccountNumber`` beside
-the contents; a transfer between two children of the same parent is left out
-(socks ``getParentSubaccountContents``).
+its children's live orders (as their own snapshots list them) and the indexer
+height (``{}`` while the indexer knows no child). Every ``v4_subaccounts``
+update of a child ``p + 128·k`` is sent again on the parent's channel with the
+child's ``subaccountNumber`` beside the contents; a transfer between two
+children of the same parent is left out (socks ``getParentSubaccountContents``).
 """
 
 from __future__ import annotations
@@ -76,7 +76,9 @@ def snapshot(engine: Engine, channel_id: str) -> dict[str, Any]:
         return {}
     orders: list[dict[str, Any]] = []
     for child in child_numbers(engine, owner, parent):
-        orders += views.orders(engine, owner, child, status="OPEN")
+        # Each child's orders as its own subscription lists them.
+        child_id = f"{owner}/{child}"
+        orders += views.subscribed_contents(engine, "v4_subaccounts", child_id)["orders"]
     with engine.lock:
         height = engine.indexer_view().height
     return {"subaccount": body, "orders": orders, "blockHeight": str(height)}

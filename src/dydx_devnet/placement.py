@@ -1,8 +1,9 @@
 """``MsgPlaceOrder`` once CheckTx has run: where an accepted order goes.
 
-A short-term order is matched at once (CheckTx into the memclob; its fills
-carry the current height), replacing a resting order with the same id; what
-remains rests, or ends for an IOC. A long-term order waits for the next block
+A short-term order is matched at once (CheckTx into the memclob: its fills are
+optimistic and the indexer shows them from the next block, stamped with that
+block's height), replacing a resting order with the same id; what remains
+rests, or ends for an IOC. A long-term order waits for the next block
 (:meth:`~dydx_devnet.blocks.BlockProducer.place_pending_stateful`). A
 short-term order that fails its collateral check at match time is removed as
 UNDERCOLLATERALIZED, and the transaction still answers code 0, as on the chain.
@@ -31,7 +32,9 @@ class Placement:
 
     def place(self, order: Order, tx_hash: str | None) -> TxResult:
         """The CheckTx answer to ``order``; accepted orders are matched or queued."""
-        rejected = self._checktx.validate(order)
+        rejected = self._checktx.rate_limit(order)
+        if rejected is None:
+            rejected = self._checktx.validate(order)
         if rejected is not None:
             return rejected
         state = self._state
@@ -45,12 +48,12 @@ class Placement:
             if tx_hash is not None:
                 placed.extra["tx_hash"] = tx_hash
             state.pending_stateful.append(placed)
-            state.stateful_this_block[placed.address] += 1
             return codes.OK
         previous = state.orders.get(key)
         if previous is not None and previous.resting:
             state.finish(previous, o.BEST_EFFORT_CANCELED, o.REPLACED)
         state.record_order(placed)
+        state.short_term_placed(placed)
         self._place_short_term(placed, tx_hash or state.tx_hash_for(placed.uuid, placed.sequence))
         return codes.OK
 

@@ -162,15 +162,19 @@ class Sending:
         )
 
     def _move(self, sender: Side, recipient: Side, quantums: int, tx_hash: str) -> None:
-        """Move USDC between the sides, index the transfer, tell both subaccounts."""
+        """Move USDC between the sides, index the transfer, tell both subaccounts.
+
+        Done in CheckTx, it is the next block's (the indexer shows it then), as fills are."""
         state = self._state
+        height = state.stamp_height
         record = self.transfers.record(
             sender,
             recipient,
             quantums,
-            height=state.height,
+            height=height,
             ms=state.block_time_ms,
             tx_hash=tx_hash,
+            dated=state.committing,
         )
         for side, delta in ((sender, -quantums), (recipient, quantums)):
             if side.number is None:
@@ -178,6 +182,8 @@ class Sending:
             account = state.account_or_new(side.address, side.number)
             state.register(account)
             account.usdc += delta
-            account.updated_at_height = state.height
+            account.updated_at_height = height
             state.asset_changed(account)
-            state.transfer_recorded(account, record.ws_object(side.address, side.number))
+            message = record.ws_object(side.address, side.number)
+            record.ws_messages.append(message)
+            state.transfer_recorded(account, message)

@@ -24,7 +24,7 @@ import asyncio
 import contextlib
 import logging
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
 from functools import partial
@@ -43,6 +43,7 @@ from dydx_devnet.control_api import parse_usdc_amount
 from dydx_devnet.demo import DEMO_ADDRESS
 from dydx_devnet.engine import Engine, EngineConfig
 from dydx_devnet.faults import Faults
+from dydx_devnet.indexer_limits import IndexerLimits
 from dydx_devnet.latency import Latency, check_latency
 from dydx_devnet.node_grpc import NodeServer, NodeServices
 
@@ -70,6 +71,8 @@ class DevnetConfig:
     * ``latency_ms`` / ``latency_jitter_ms``: network latency added to every gRPC
       call, indexer REST answer and WebSocket message (seeded uniform jitter);
       ``POST /devnet/faults {"latency": ...}`` changes it while running.
+    * ``indexer_limits``: the indexer's rate limits (REST 429s, WebSocket
+      subscription limits; :mod:`dydx_devnet.indexer_limits`), on by default.
     """
 
     host: str = "127.0.0.1"
@@ -84,6 +87,7 @@ class DevnetConfig:
     background_flow: float = 0.0
     latency_ms: int = 0
     latency_jitter_ms: int = 0
+    indexer_limits: IndexerLimits = field(default_factory=IndexerLimits)
 
     def __post_init__(self) -> None:
         check_latency(self.latency_ms, self.latency_jitter_ms)
@@ -141,8 +145,9 @@ class Devnet:
             self._node.start()
             self.grpc_address = self._node.address
 
-            app = indexer_api.make_app(engine, self.accounts, self.faults)
-            self._hub = indexer_ws.WsHub(engine, loop, latency)
+            limits = self.config.indexer_limits
+            app = indexer_api.make_app(engine, self.accounts, self.faults, limits)
+            self._hub = indexer_ws.WsHub(engine, loop, latency, limits)
             indexer_ws.install(app, self._hub)
             engine.add_listener(self._hub.on_event)
             self._runner = web.AppRunner(app, handle_signals=False, access_log=None)

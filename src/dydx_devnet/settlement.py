@@ -82,6 +82,11 @@ class Settlement:
     ) -> None:
         """Apply one order fill to ``account``: USDC, position, fill record and events."""
         delta_bq, delta_usdc, quote, fee = fill_terms(market, is_buy, quantums, subticks, fee_ppm)
+        if order is not None and not order.is_stateful:
+            self._state.matched_this_block[order.key] = order
+        self._state.fees.record_fill(
+            account.address, quote, taker=liquidity == "TAKER", at_ms=self._state.block_time_ms
+        )
         price = market.spec.subticks_to_price(subticks)
         self.apply_trade(account, market, delta_bq, delta_usdc, Fraction(price))
         self.record_fill(
@@ -110,7 +115,7 @@ class Settlement:
         state = self._state
         state.register(account)
         account.usdc += delta_usdc
-        account.updated_at_height = state.height
+        account.updated_at_height = state.stamp_height
         old_bq = account.position_quantums(market.ticker)
         market.record_position_change(old_bq, old_bq + delta_bq)
         unit = Fraction(Decimal(1).scaleb(market.spec.atomic_resolution))
@@ -120,16 +125,16 @@ class Settlement:
             if position is None:
                 position = Position(
                     ticker=market.ticker,
-                    position_id=account.new_position_id(market.ticker, state.height),
+                    position_id=account.new_position_id(market.ticker, state.stamp_height),
                     quantums=0,
-                    created_at_height=state.height,
+                    created_at_height=state.stamp_height,
                     created_at_ms=state.block_time_ms,
                 )
                 account.positions[market.ticker] = position
             remaining = position.apply_fill(remaining, price, unit)
             if position.quantums == 0:
                 position.status = CLOSED
-                position.closed_at_height = state.height
+                position.closed_at_height = state.stamp_height
                 position.closed_at_ms = state.block_time_ms
                 del account.positions[market.ticker]
                 account.closed_positions.append(position)
@@ -155,7 +160,7 @@ class Settlement:
         state = self._state
         event_id = state.next_event_id()
         record: dict[str, Any] = {
-            "id": o.derived_uuid(event_id, liquidity, account.uuid),
+            "id": o.indexer_uuid(f"{event_id}-{liquidity}"),
             "side": "BUY" if is_buy else "SELL",
             "liquidity": liquidity,
             "type": fill_type,
@@ -164,7 +169,7 @@ class Settlement:
             "quote_qq": quote,
             "fee_qq": fee,
             "ms": state.block_time_ms,
-            "height": state.height,
+            "height": state.stamp_height,
             "order_id": None if order is None else order.uuid,
             "client_metadata": 0 if order is None else order.client_metadata,
             "subaccount_number": account.number,
@@ -173,6 +178,9 @@ class Settlement:
             "tx_hash": tx_hash,
         }
         rest, ws = shapes.fill_objects(record, market)
+        if not state.committing:
+            # Its block's time is known only when the block is produced.
+            state.undated_fills.append((rest, ws))
         state.fills[(account.address, account.number)].append(rest)
         state.fill_recorded(account, ws)
         market.volume_24h_qq += quote
@@ -184,17 +192,18 @@ class Settlement:
         quantums: int,
         subticks: int,
         trade_type: str = "LIMIT",
+        price_text: str | None = None,
     ) -> None:
         """A public trade: ``v4_trades``, 24-hour statistics, sampled candle volume."""
         state = self._state
         trade = {
-            "id": f"{state.height:08x}{0:08x}{state.event_index:08x}",
+            "id": state.next_event_id(),
             "side": "BUY" if is_buy else "SELL",
             "size": shapes.size(market, quantums),
-            "price": shapes.price(market, subticks),
+            "price": price_text or shapes.price(market, subticks),
             "type": trade_type,
             "createdAt": shapes.iso(state.block_time_ms),
-            "createdAtHeight": str(state.height),
+            "createdAtHeight": str(state.stamp_height),
         }
         state.trades[market.ticker].appendleft(trade)
         market.trades_24h += 1

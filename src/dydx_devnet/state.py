@@ -16,17 +16,21 @@ import threading
 from collections import defaultdict, deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from decimal import Decimal
 from typing import Any
 
-from dydx_devnet import shapes
+from dydx_devnet import indexer_orders, shapes
+from dydx_devnet.block_rate_limits import BlockRateLimits
 from dydx_devnet.book import Book
 from dydx_devnet.candles import SampledCandles
 from dydx_devnet.config import EngineConfig
 from dydx_devnet.feed import DevnetEvent, EventFeed
+from dydx_devnet.fees import FeeSchedule, FeeTier
+from dydx_devnet.genesis import load_genesis_params
 from dydx_devnet.history import IndexerHistory
 from dydx_devnet.ledger import Ledger
 from dydx_devnet.markets import MarketState
-from dydx_devnet.orders import OrderKey, OrderState
+from dydx_devnet.orders import FILLED, OrderKey, OrderState
 from dydx_devnet.replay import OracleReplay
 from dydx_devnet.subaccounts import Position, Subaccount
 from dydx_devnet.transfers import TransferLog
@@ -37,6 +41,7 @@ SubaccountKey = tuple[str, int]
 @dataclass
 class _Changes:
     orders: dict[str, dict[str, Any]] = field(default_factory=dict)
+    changed_orders: set[str] = field(default_factory=set)
     fills: list[dict[str, Any]] = field(default_factory=list)
     positions: dict[str, dict[str, Any]] = field(default_factory=dict)
     assets: bool = False
@@ -57,6 +62,9 @@ class EngineState:
         self.by_clob: dict[int, MarketState] = {m.clob_pair_id: m for m in markets.values()}
         self.books: dict[str, Book] = {}
         self.subaccounts: dict[SubaccountKey, Subaccount] = {}
+        # MsgUpdateLeverage settings: custom IMF ppm by ticker, per subaccount (the
+        # subaccount's own ``custom_imf_ppm`` is this very dict).
+        self.leverage: dict[SubaccountKey, dict[str, int]] = {}
         self.orders: dict[OrderKey, OrderState] = {}
         self.orders_by_uuid: dict[str, OrderState] = {}
         self.subaccount_orders: dict[SubaccountKey, list[OrderState]] = defaultdict(list)
@@ -70,10 +78,18 @@ class EngineState:
         self.interval_ms = max(1, round(seconds * 1000))
         self.height = config.initial_height
         self.block_time_ms = self.genesis_ms
+        # True while a block is produced (and for faucet credits): what changes now is
+        # in block ``height``; otherwise CheckTx changes belong to the next block.
+        self.committing = False
+        # (REST, WebSocket) fills of CheckTx, dated by the block that includes them.
+        self.undated_fills: list[tuple[dict[str, Any], dict[str, Any]]] = []
+        self._event_height = 0
         self.indexer_lag = config.indexer_lag_blocks
         self.fill_delay = 0
-        self.taker_fee_ppm = config.taker_fee_ppm
-        self.maker_fee_ppm = config.maker_fee_ppm
+        self.fees = fee_schedule(config, markets)
+        # The insurance fund (quote quantums): liquidations pay into it, and it
+        # covers fills below a subaccount's bankruptcy price.
+        self.insurance_fund = config.insurance_fund_usdc * 1_000_000
         # Short-term bookkeeping, indexed by the block at which it lapses.
         self.short_term_by_gtb: dict[int, dict[OrderKey, OrderState]] = defaultdict(dict)
         self.fill_amounts: dict[OrderKey, tuple[int, int]] = {}
@@ -81,7 +97,16 @@ class EngineState:
         self.prune_at: dict[int, list[OrderKey]] = defaultdict(list)
         self.stateful: dict[OrderKey, OrderState] = {}
         self.pending_stateful: list[OrderState] = []
-        self.stateful_this_block: dict[str, int] = defaultdict(int)
+        # Stateful cancels accepted by CheckTx, applied by the next block (good-til-block-time).
+        self.pending_cancels: dict[OrderKey, int] = {}
+        self.rate_limits = BlockRateLimits.of(
+            config.max_stateful_orders_per_n_blocks,
+            config.max_short_term_orders_and_cancels_per_n_blocks,
+            config.max_leverage_updates_per_n_blocks,
+        )
+        # Short-term orders that matched during the current block (the memclob's
+        # MatchedOrderIdToOrder): a replacement must outrank them too.
+        self.matched_this_block: dict[OrderKey, OrderState] = {}
         self.pinned_prices: dict[str, int] = {}
         self.sequence = 0
         self.event_index = 0
@@ -105,14 +130,35 @@ class EngineState:
 
     # -- small helpers ------------------------------------------------------------
 
+    def fee_ppm(self, address: str, *, taker: bool) -> int:
+        """The fee rate ``address`` pays now (ppm of the fill's quote amount)."""
+        return self.fees.fee_ppm(address, taker=taker, now_ms=self.block_time_ms)
+
     def next_sequence(self) -> int:
         self.sequence += 1
         return self.sequence
 
+    @property
+    def stamp_height(self) -> int:
+        """The height of the block that holds what changes now: the block being
+        produced, or else the next one (CheckTx results are indexed only once a
+        block includes them)."""
+        return self.height if self.committing else self.height + 1
+
+    def begin_block(self) -> None:
+        """A block is being produced (``height`` already its own): date CheckTx's fills."""
+        self.committing = True
+        stamp = shapes.iso(self.block_time_ms)
+        for rest, ws in self.undated_fills:
+            rest["createdAt"] = ws["createdAt"] = stamp
+        self.undated_fills.clear()
+
     def next_event_id(self) -> str:
-        """A 24-hex-digit event id like the indexer's: height, tx index, event index."""
+        """A 24-hex-digit event id like the indexer's: block height, tx index, event index."""
+        if self._event_height != self.stamp_height:
+            self._event_height, self.event_index = self.stamp_height, 0
         self.event_index += 1
-        return f"{self.height:08x}{0:08x}{self.event_index:08x}"
+        return f"{self._event_height:08x}{0:08x}{self.event_index:08x}"
 
     @property
     def indexer_height(self) -> int:
@@ -131,7 +177,14 @@ class EngineState:
 
     def account_or_new(self, address: str, number: int) -> Subaccount:
         """The subaccount, or a fresh empty one that is not yet registered."""
-        return self.subaccounts.get((address, number)) or Subaccount(address, number)
+        found = self.subaccounts.get((address, number))
+        if found is not None:
+            return found
+        return Subaccount(address, number, custom_imf_ppm=self.leverage_of(address, number))
+
+    def leverage_of(self, address: str, number: int) -> dict[str, int]:
+        """The subaccount's leverage settings (custom IMF ppm by ticker), live."""
+        return self.leverage.setdefault((address, number), {})
 
     def register(self, account: Subaccount) -> None:
         self.subaccounts.setdefault((account.address, account.number), account)
@@ -173,6 +226,24 @@ class EngineState:
         order.status = status
         order.removal_reason = reason
         self.order_changed(order)
+        if not order.is_stateful and status != FILLED:
+            self._vulcan(order, placed=False)
+
+    def short_term_placed(self, order: OrderState) -> None:
+        """Vulcan's ``BEST_EFFORT_OPENED`` message for a short-term order just placed."""
+        self._vulcan(order, placed=True)
+
+    def _vulcan(self, order: OrderState, *, placed: bool) -> None:
+        market = self.by_clob[order.clob_pair_id]
+        if placed:
+            body = indexer_orders.vulcan_placed(order, market)
+        else:
+            row = self.history.order_at(order.uuid, self.indexer_height)
+            stored = row if row is not None and indexer_orders.is_stored(row) else None
+            body = indexer_orders.vulcan_removed(order, market, stored)
+        # Vulcan does not wait for blocks: stamped with the indexer's latest height.
+        contents = {"orders": [body], "blockHeight": str(self.indexer_height)}
+        self.emit("v4_subaccounts", f"{order.address}/{order.subaccount_number}", contents)
 
     def record_order(self, state: OrderState) -> None:
         """Make ``state`` the order of its id, replacing an earlier one in the views."""
@@ -202,11 +273,13 @@ class EngineState:
         return changes
 
     def order_changed(self, order: OrderState) -> None:
-        order.updated_at_height = self.height
+        order.updated_at_height = self.stamp_height
         order.updated_at_ms = self.block_time_ms
         market = self.by_clob[order.clob_pair_id]
-        body = shapes.order_object(order, market, ws=True)
-        self._changes_of((order.address, order.subaccount_number)).orders[order.uuid] = body
+        changes = self._changes_of((order.address, order.subaccount_number))
+        changes.changed_orders.add(order.uuid)
+        if indexer_orders.is_stored(order):  # ender writes only stored orders
+            changes.orders[order.uuid] = indexer_orders.ender_message(order, market)
         self.touched_books.add(market.ticker)
 
     def position_changed(self, account: Subaccount, position: Position) -> None:
@@ -230,10 +303,10 @@ class EngineState:
         """Turn collected changes into events and history versions; publish the events."""
         for (address, number), changes in self._changes.items():
             account = self.subaccounts.get((address, number))
-            for uuid in changes.orders:
-                self.history.record_order(self.height, self.orders_by_uuid[uuid])
+            for uuid in changes.changed_orders:
+                self.history.record_order(self.stamp_height, self.orders_by_uuid[uuid])
             if account is not None and (changes.assets or changes.positions):
-                self.history.record_account(self.height, account)
+                self.history.record_account(self.stamp_height, account)
             contents: dict[str, Any] = {}
             if changes.positions:
                 contents["perpetualPositions"] = list(changes.positions.values())
@@ -245,14 +318,23 @@ class EngineState:
                 contents["fills"] = changes.fills
             if changes.transfers is not None:
                 contents["transfers"] = changes.transfers
-            if contents:
-                contents["blockHeight"] = str(self.height)
+            if contents:  # ender's update, released once its block is indexed
+                contents["blockHeight"] = str(self.stamp_height)
                 self.emit("v4_subaccounts", f"{address}/{number}", contents)
         self._changes.clear()
         events, self._events = self._events, []
         events += self.feed.book_events(self.touched_books)
         self.touched_books.clear()
         self.feed.publish(events, self.indexer_height, self.fill_delay)
+
+
+def fee_schedule(config: EngineConfig, markets: dict[str, MarketState]) -> FeeSchedule:
+    """The genesis fee tiers, against the bundled markets' 30-day volume (quote quantums)."""
+    tiers = [FeeTier.from_genesis(row) for row in load_genesis_params()["feetiers"]]
+    daily_usdc = sum(
+        (Decimal(str(m.payload.get("volume24H", "0"))) for m in markets.values()), Decimal(0)
+    )
+    return FeeSchedule(tiers, int(daily_usdc * 30 * 1_000_000), config.fee_override)
 
 
 __all__ = ["DevnetEvent", "EngineConfig", "EngineState", "SubaccountKey"]

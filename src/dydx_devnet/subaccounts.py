@@ -144,6 +144,7 @@ def risk(
     *,
     change: tuple[str, int, int, int | None] | None = None,
     prices: Mapping[str, int] | None = None,
+    custom_imf: Mapping[str, int] | None = None,
 ) -> Risk:
     """The :class:`Risk` of ``account``, optionally after a hypothetical change.
 
@@ -152,7 +153,10 @@ def risk(
     (``None`` for the current one) is the open interest that scales that
     market's IMF. ``prices`` (oracle integers by ticker) values positions at
     other prices than the current ones (a past block's, for a lagging indexer).
+    ``custom_imf`` replaces the subaccount's leverage settings (custom IMF ppm
+    by ticker) for this one computation.
     """
+    settings = account.custom_imf_ppm if custom_imf is None else custom_imf
     net = account.usdc
     initial = base_initial = maintenance = 0
     changed_ticker = None
@@ -164,7 +168,7 @@ def risk(
             market = markets[changed_ticker]
             price = None if prices is None else prices.get(changed_ticker)
             net += market.notional(new_bq, price)
-            custom = account.custom_imf_ppm.get(changed_ticker, 0)
+            custom = settings.get(changed_ticker, 0)
             initial, base_initial, maintenance = market.requirements(new_bq, oi, custom, price)
     for ticker, position in account.positions.items():
         if ticker == changed_ticker or position.quantums == 0:
@@ -172,7 +176,7 @@ def risk(
         market = markets[ticker]
         price = None if prices is None else prices.get(ticker)
         net += market.notional(position.quantums, price)
-        custom = account.custom_imf_ppm.get(ticker, 0)
+        custom = settings.get(ticker, 0)
         i, b, m = market.requirements(position.quantums, None, custom, price)
         initial += i
         base_initial += b

@@ -10,7 +10,7 @@ its height, so a lagging indexer shows only those it has reached.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
@@ -38,9 +38,12 @@ class Side:
         return {"address": self.address, "parentSubaccountNumber": self.number % PARENT_MULTIPLIER}
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Transfer:
-    """A transfer of ``quantums`` of USDC (quote quantums) at ``height`` (chain ``ms``)."""
+    """A transfer of ``quantums`` of USDC (quote quantums) in block ``height`` (chain ``ms``).
+
+    ``ws_messages`` are its ``v4_subaccounts`` contents, dated with ``ms`` once known.
+    """
 
     id: str
     sender: Side
@@ -50,6 +53,7 @@ class Transfer:
     ms: int
     tx_hash: str
     sequence: int
+    ws_messages: list[dict[str, Any]] = field(default_factory=list, compare=False, repr=False)
 
     def involves(self, address: str, number: int) -> bool:
         return Side(address, number) in (self.sender, self.recipient)
@@ -136,10 +140,15 @@ class Transfer:
 
 
 class TransferLog:
-    """Every transfer, oldest first."""
+    """Every transfer, oldest first.
+
+    A transfer made in CheckTx belongs to the next block: its time is known only
+    when that block is produced (:meth:`date_pending`).
+    """
 
     def __init__(self) -> None:
         self.transfers: list[Transfer] = []
+        self._undated: list[Transfer] = []
 
     def record(
         self,
@@ -150,12 +159,24 @@ class TransferLog:
         height: int,
         ms: int,
         tx_hash: str,
+        dated: bool = True,
     ) -> Transfer:
+        """Record a transfer in block ``height``; ``dated=False``: ``ms`` is provisional."""
         sequence = len(self.transfers)
         transfer_id = derived_uuid("transfer", sender, recipient, height, sequence, tx_hash)
         transfer = Transfer(transfer_id, sender, recipient, quantums, height, ms, tx_hash, sequence)
         self.transfers.append(transfer)
+        if not dated:
+            self._undated.append(transfer)
         return transfer
+
+    def date_pending(self, ms: int) -> None:
+        """The block holding the CheckTx transfers is produced at chain time ``ms``."""
+        for transfer in self._undated:
+            transfer.ms = ms
+            for message in transfer.ws_messages:
+                message["createdAt"] = shapes.iso(ms)
+        self._undated.clear()
 
     def visible(self, height: int) -> list[Transfer]:
         """Transfers the indexer has processed at ``height``, newest first."""

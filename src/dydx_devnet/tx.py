@@ -36,15 +36,22 @@ from typing import Any, Protocol
 from google.protobuf.message import Message
 from v4_proto.cosmos.bank.v1beta1.tx_pb2 import MsgSend
 from v4_proto.dydxprotocol.clob.order_pb2 import Order
-from v4_proto.dydxprotocol.clob.tx_pb2 import MsgBatchCancel, MsgCancelOrder, MsgPlaceOrder
+from v4_proto.dydxprotocol.clob.tx_pb2 import (
+    MsgBatchCancel,
+    MsgCancelOrder,
+    MsgPlaceOrder,
+    MsgUpdateLeverage,
+)
 from v4_proto.dydxprotocol.listing.tx_pb2 import MsgCreateMarketPermissionless
 from v4_proto.dydxprotocol.sending.transfer_pb2 import MsgWithdrawFromSubaccount
 from v4_proto.dydxprotocol.sending.tx_pb2 import MsgCreateTransfer
 
+from dydx_devnet import validate_basic
 from dydx_devnet.accountplus import AccountPlus, is_timestamp_nonce
-from dydx_devnet.auth import AccountRegistry
+from dydx_devnet.auth import AccountRegistry, is_valid_address
 from dydx_devnet.authenticator_types import ChainError
 from dydx_devnet.codes import TxResult
+from dydx_devnet.mempool import ALREADY_SEEN, MempoolCache
 from dydx_devnet.sending_msgs import SENDING_MESSAGES
 from dydx_devnet.sending_msgs import validate_basic as sending_validate_basic
 from dydx_devnet.tx_decode import (
@@ -109,6 +116,8 @@ class OrderEngine(Protocol):
 
     def batch_cancel(self, message: MsgBatchCancel) -> TxResult: ...
 
+    def update_leverage(self, message: MsgUpdateLeverage) -> TxResult: ...
+
     @property
     def markets(self) -> Mapping[str, Any]: ...
 
@@ -142,10 +151,14 @@ class TxProcessor:
         # Accepted sequenced (stateful) transactions go into the next block, as on the
         # chain; short-term orders and cancels never appear in blocks as transactions.
         self._included: OrderedDict[str, IncludedTx] = OrderedDict()
+        self.mempool = MempoolCache()
 
     def check(self, tx_bytes: bytes, *, apply: bool = True) -> TxResult:
         """The chain's CheckTx answer for ``tx_bytes``; with ``apply=False`` (Simulate)
-        only the ante checks run and nothing changes."""
+        only the ante checks run and nothing changes. Bytes broadcast before are
+        refused by the mempool cache (``sdk`` 19) without running again."""
+        if apply and not self.mempool.admit(tx_hash(tx_bytes)):
+            return ALREADY_SEEN
         try:
             tx = decode(tx_bytes)
         except TxRejected as rejected:
@@ -154,6 +167,13 @@ class TxProcessor:
             return self._check_decoded(tx, tx_bytes, apply=apply)
 
     def _check_decoded(self, tx: DecodedTx, tx_bytes: bytes, *, apply: bool) -> TxResult:
+        # ValidateBasic runs before every ante handler: before signatures and sequences.
+        for message in tx.messages:
+            rejected = validate_basic.message(message, is_valid_address) or sending_validate_basic(
+                message
+            )
+            if rejected is not None:
+                return rejected
         if tx.body.extension_options:
             # The chain accepts no critical extension option (TxExtension goes in the
             # non-critical list).
@@ -174,8 +194,8 @@ class TxProcessor:
         if len(tx.messages) > 1 and any(isinstance(m, CLOB_MESSAGES) for m in tx.messages):
             return sdk_error(
                 INVALID_REQUEST,
-                "a transaction containing MsgPlaceOrder, MsgCancelOrder or MsgBatchCancel "
-                "may not contain more than one message",
+                "a transaction containing MsgPlaceOrder, MsgCancelOrder, MsgBatchCancel or "
+                "MsgUpdateLeverage may not contain more than one message",
             )
         owner = owners[0]
         try:
@@ -183,10 +203,6 @@ class TxProcessor:
                 self.accountplus.validate_basic(message)
         except ChainError as error:
             return chain_result(error)
-        for message in tx.messages:
-            invalid = sending_validate_basic(message)
-            if invalid is not None:
-                return invalid
         account = self._accounts.get(owner)
         if account is None:
             return sdk_error(UNKNOWN_ADDRESS, f"account {owner} does not exist")
@@ -281,6 +297,17 @@ class TxProcessor:
     def _execute(self, tx: DecodedTx, tx_bytes: bytes, payer: str, *, apply: bool) -> TxResult:
         """Run the authenticated message (CheckTx or, without ``apply``, Simulate)."""
         message = tx.messages[0]
+        timeout = int(tx.body.timeout_height)
+        if (
+            isinstance(message, MsgPlaceOrder)
+            and message.order.order_id.order_flags == 0
+            and 0 < timeout < message.order.good_til_block
+        ):
+            return sdk_error(  # the clob ante handler's hotfix
+                INVALID_REQUEST,
+                "timeout height (if non-zero) may not be less than `goodTilBlock` for a "
+                "short-term place order",
+            )
         if isinstance(message, CLOB_MESSAGES):
             if not apply:
                 if isinstance(message, MsgPlaceOrder):
@@ -338,6 +365,8 @@ class TxProcessor:
             return self._engine.cancel_order(message)
         if isinstance(message, MsgBatchCancel):
             return self._engine.batch_cancel(message)
+        if isinstance(message, MsgUpdateLeverage):
+            return self._engine.update_leverage(message)
         raise TypeError(f"not a CLOB message: {type(message).__name__}")  # pragma: no cover
 
 

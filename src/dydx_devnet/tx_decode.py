@@ -24,7 +24,12 @@ from v4_proto.dydxprotocol.accountplus.tx_pb2 import (
     MsgRemoveAuthenticator,
     TxExtension,
 )
-from v4_proto.dydxprotocol.clob.tx_pb2 import MsgBatchCancel, MsgCancelOrder, MsgPlaceOrder
+from v4_proto.dydxprotocol.clob.tx_pb2 import (
+    MsgBatchCancel,
+    MsgCancelOrder,
+    MsgPlaceOrder,
+    MsgUpdateLeverage,
+)
 from v4_proto.dydxprotocol.listing.tx_pb2 import MsgCreateMarketPermissionless
 from v4_proto.dydxprotocol.sending.transfer_pb2 import (
     MsgDepositToSubaccount,
@@ -61,7 +66,7 @@ _SDK_MESSAGES = {
 }
 
 _PUBKEY_TYPE_URL = "/cosmos.crypto.secp256k1.PubKey"
-CLOB_MESSAGES = (MsgPlaceOrder, MsgCancelOrder, MsgBatchCancel)
+CLOB_MESSAGES = (MsgPlaceOrder, MsgCancelOrder, MsgBatchCancel, MsgUpdateLeverage)
 ACCOUNTPLUS_MESSAGES = (MsgAddAuthenticator, MsgRemoveAuthenticator)
 LISTING_MESSAGES = (MsgCreateMarketPermissionless,)
 _MESSAGE_TYPES: dict[str, type[Message]] = {
@@ -227,7 +232,7 @@ def message_owner(message: Message) -> str:
         return str(message.order.order_id.subaccount_id.owner)
     if isinstance(message, MsgCancelOrder):
         return str(message.order_id.subaccount_id.owner)
-    if isinstance(message, MsgBatchCancel):
+    if isinstance(message, MsgBatchCancel | MsgUpdateLeverage):
         return str(message.subaccount_id.owner)
     if isinstance(message, MsgSend):
         return str(message.from_address)

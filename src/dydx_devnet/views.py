@@ -4,11 +4,12 @@ Each function returns a JSON-ready value in the real indexer's shape (protocol
 reference section 1; checked key-for-key against the bundled fixtures), or
 ``None`` where the real indexer answers 404. Reads take the engine lock.
 
-Equity and free collateral are the chain's integers rendered in USDC:
-``equity = NC`` (USDC + signed notionals at the oracle, each truncated to a
-quote quantum) and ``freeCollateral = NC - sum(ceil(|notional| x base IMF))``,
-the indexer's formula (base IMF, no open-interest scaling) with the chain's
-rounding.
+Equity and free collateral are comlink's ``calculateEquityAndFreeCollateral``
+at full precision (big.js): ``equity = USDC + sum(size x oracle)`` and
+``freeCollateral = equity - sum(|size| x oracle x base IMF)`` (no
+open-interest scaling, no leverage setting), exact decimals, not the chain's
+truncated quote quantums. Funding is settled into USDC at once, so there is
+no unsettled funding to add.
 
 Subaccounts, positions, orders, fills and heights come from the engine's
 :class:`~dydx_devnet.indexer_view.IndexerView`: while the indexer lags, they are
@@ -19,14 +20,17 @@ Markets, candles, order books and trades are always current.
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from decimal import Decimal
 from typing import Any
 
 from dydx_devnet import shapes
 from dydx_devnet.candles import RESOLUTION_MS
 from dydx_devnet.engine import Engine
+from dydx_devnet.indexer_orders import BEST_EFFORT_OPENED
 from dydx_devnet.indexer_view import IndexerView
 from dydx_devnet.replay import to_ms
-from dydx_devnet.subaccounts import Position, Subaccount, risk
+from dydx_devnet.subaccounts import Position, Subaccount
+from dydx_devnet.views_orders import OrderQuery, order, orders
 
 API_LIMIT = 1000
 
@@ -35,8 +39,24 @@ class UnknownSubscription(LookupError):
     """A WebSocket subscription names a channel or id the devnet does not have."""
 
 
+def _equity_and_free_collateral(
+    engine: Engine, view: IndexerView, account: Subaccount
+) -> tuple[Decimal, Decimal]:
+    """comlink's exact (big.js) equity and free collateral of ``account``, USDC."""
+    equity = Decimal(account.usdc).scaleb(-6)
+    initial = Decimal(0)
+    for ticker, position in account.positions.items():
+        market = engine.markets[ticker]
+        size = Decimal(position.quantums).scaleb(market.spec.atomic_resolution)
+        price = Decimal(view.price_value(ticker)).scaleb(market.price_exponent)
+        imf = Decimal(market.spec.liquidity_tier.initial_margin_ppm).scaleb(-6)
+        equity += size * price
+        initial += abs(size) * price * imf
+    return equity, equity - initial
+
+
 def _subaccount_object(engine: Engine, view: IndexerView, account: Subaccount) -> dict[str, Any]:
-    figures = risk(account, engine.markets, prices=view.prices)
+    equity, free_collateral = _equity_and_free_collateral(engine, view, account)
     positions = {
         ticker: _position(engine, view, account, position)
         for ticker, position in account.positions.items()
@@ -45,8 +65,8 @@ def _subaccount_object(engine: Engine, view: IndexerView, account: Subaccount) -
     return {
         "address": account.address,
         "subaccountNumber": account.number,
-        "equity": shapes.usdc(figures.net_collateral),
-        "freeCollateral": shapes.usdc(figures.net_collateral - figures.base_initial),
+        "equity": shapes.dec(equity),
+        "freeCollateral": shapes.dec(free_collateral),
         "openPerpetualPositions": positions,
         "assetPositions": assets,
         "marginEnabled": True,
@@ -104,8 +124,10 @@ def perpetual_positions(
     number: int,
     status: str | list[str] | None = None,
     limit: int = API_LIMIT,
+    created_before_or_at_height: int | None = None,
 ) -> dict[str, Any]:
-    """``GET /v4/perpetualPositions``: newest first, optionally only some statuses."""
+    """``GET /v4/perpetualPositions``: newest first, optionally only some statuses and
+    those opened at or before a height."""
     wanted = {status} if isinstance(status, str) else (set(status) if status else None)
     with engine.lock:
         view = engine.indexer_view()
@@ -114,10 +136,11 @@ def perpetual_positions(
             return {"positions": []}
         everything = list(account.positions.values()) + account.closed_positions
         everything.sort(key=lambda p: p.created_at_height, reverse=True)
+        cutoff = view.height if created_before_or_at_height is None else created_before_or_at_height
         rows = [
             _position(engine, view, account, p)
             for p in everything
-            if wanted is None or p.status in wanted
+            if (wanted is None or p.status in wanted) and p.created_at_height <= cutoff
         ]
         return {"positions": rows[:limit]}
 
@@ -131,56 +154,44 @@ def asset_positions(engine: Engine, address: str, number: int) -> dict[str, Any]
         return {"positions": [shapes.asset_object(account)]}
 
 
-def orders(
-    engine: Engine,
-    address: str,
-    number: int,
-    ticker: str | None = None,
-    status: str | list[str] | None = None,
-    limit: int = API_LIMIT,
-    side: str | None = None,
-) -> list[dict[str, Any]]:
-    """``GET /v4/orders``: a bare list, newest first."""
-    wanted = {status} if isinstance(status, str) else (set(status) if status else None)
-    with engine.lock:
-        rows = []
-        for order in engine.indexer_view().orders_of(address, number):
-            if ticker is not None and order.ticker != ticker:
-                continue
-            if wanted is not None and order.status not in wanted:
-                continue
-            if side is not None and ("BUY" if order.is_buy else "SELL") != side:
-                continue
-            rows.append(shapes.order_object(order, engine.state.by_clob[order.clob_pair_id]))
-            if len(rows) >= limit:
-                break
-        return rows
-
-
-def order(engine: Engine, order_id: str) -> dict[str, Any] | None:
-    """``GET /v4/orders/{id}``; ``None`` = 404."""
-    with engine.lock:
-        state = engine.indexer_view().order(order_id)
-        if state is None:
-            return None
-        return shapes.order_object(state, engine.state.by_clob[state.clob_pair_id])
-
-
 def fills(
     engine: Engine,
     address: str,
     number: int,
     market: str | None = None,
     limit: int = API_LIMIT,
+    created_before_or_at_height: int | None = None,
+    created_before_or_at_ms: int | None = None,
+    page: int | None = None,
 ) -> dict[str, Any]:
-    """``GET /v4/fills``: newest first, filtered on ``market`` (not ``ticker``)."""
+    """``GET /v4/fills``: newest first, filtered on ``market`` (not ``ticker``) and on
+    creation height and time; with ``page``, oldest first by event id, ``limit`` a
+    page, plus ``pageSize``, ``totalResults`` and ``offset`` (comlink's FillTable)."""
     with engine.lock:
         rows = [
             f
             for f in reversed(engine.indexer_view().fills_of(address, number))
-            if market is None or f["market"] == market
+            if (market is None or f["market"] == market)
+            and (
+                created_before_or_at_height is None
+                or int(f["createdAtHeight"]) <= created_before_or_at_height
+            )
+            and (created_before_or_at_ms is None or _fill_ms(f) <= created_before_or_at_ms)
         ]
-        return {"fills": rows[:limit]}
+        if page is None:
+            return {"fills": rows[:limit]}
+        ascending = rows[::-1]  # fills are kept in event order
+        offset = (max(1, page) - 1) * limit
+        return {
+            "fills": ascending[offset : offset + limit],
+            "pageSize": limit,
+            "totalResults": len(rows),
+            "offset": offset,
+        }
+
+
+def _fill_ms(fill: dict[str, Any]) -> int:
+    return to_ms(datetime.fromisoformat(str(fill["createdAt"]).replace("Z", "+00:00")))
 
 
 def height(engine: Engine) -> dict[str, Any]:
@@ -304,9 +315,39 @@ def _subaccount_snapshot(engine: Engine, channel_id: str) -> dict[str, Any]:
     number = int(number_text)
     view = engine.indexer_view()
     account = view.subaccount(owner, number) or Subaccount(owner, number)
-    open_orders = orders(engine, owner, number, status="OPEN")
+    # socks: OPEN, UNTRIGGERED and BEST_EFFORT_OPENED orders, then the recently
+    # best-effort-canceled ones (good-til-block within the last 20 blocks).
+    live = orders(engine, owner, number, status=["OPEN", "UNTRIGGERED", BEST_EFFORT_OPENED])
+    recent = orders(
+        engine,
+        owner,
+        number,
+        status="BEST_EFFORT_CANCELED",
+        query=OrderQuery(good_til_block_after=max(view.height - 20, 1)),
+    )
     return {
         "subaccount": _subaccount_object(engine, view, account),
-        "orders": open_orders,
+        "orders": live + recent,
         "blockHeight": str(view.height),
     }
+
+
+__all__ = [
+    "API_LIMIT",
+    "OrderQuery",
+    "UnknownSubscription",
+    "address",
+    "asset_positions",
+    "candles",
+    "fills",
+    "height",
+    "order",
+    "orderbook",
+    "orders",
+    "perpetual_markets",
+    "perpetual_positions",
+    "subaccount",
+    "subscribed_contents",
+    "time",
+    "trades",
+]

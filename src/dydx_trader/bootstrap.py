@@ -16,6 +16,7 @@ accepted (crash-only recovery; nothing is ever resent).
 from __future__ import annotations
 
 import logging
+import random
 from collections.abc import Callable
 from dataclasses import dataclass
 from decimal import Decimal
@@ -50,6 +51,7 @@ from dydx_trader.domain.errors import DydxTraderError, InvalidInput, SecretUnava
 from dydx_trader.domain.market import MarketSpec
 from dydx_trader.domain.order import OrderIntent, TimeInForce
 from dydx_trader.domain.order_params import OrderParams
+from dydx_trader.domain.position_mode import PositionMode, PositionRule
 from dydx_trader.domain.pre_trade import RiskLimits
 from dydx_trader.domain.sizing_policy import PolicyKind
 from dydx_trader.domain.trading_state import KillSwitch
@@ -84,6 +86,7 @@ async def build_trader(
     on_settled: Callable[[Settlement], None] | None = None,
     height_max_age_s: float = 1.0,
     settle_poll_s: float = 1.0,
+    rng: random.Random | None = None,
 ) -> Trader:
     """Wire a :class:`Trader` for ``address`` on ``profile``.
 
@@ -96,6 +99,7 @@ async def build_trader(
     :meth:`Trader.submit` raises :class:`SecretUnavailable`.
     Each adapter (``indexer``, ``node``, ``sender``, ``journal``, ``feed``,
     ``clock``) defaults to the real one for ``profile`` and ``settings``.
+    ``rng`` draws the settler's backoff jitter (seed it for a reproducible replay).
     """
     if sender is not None and mnemonic is not None:
         raise InvalidInput("give the trader a mnemonic or a sender, not both")
@@ -167,6 +171,7 @@ async def build_trader(
         on_unsettled=lambda intent, reason: actor.unsettled(intent, reason),
         on_fault=lambda intent, error: actor.faulted(intent, error),
         poll_interval_s=settle_poll_s,
+        rng=rng,
     )
     foreign = ForeignActivityMonitor(
         indexer, journal, journal, address=owner.address, subaccount_number=owner.number
@@ -195,6 +200,10 @@ async def build_trader(
             slippage=settings.execution.slippage_bps / Decimal(10_000),
             good_til_block_offset=settings.execution.good_til_block_offset,
             time_in_force=_TIME_IN_FORCE[settings.execution.order_type],
+            position=PositionRule(
+                PositionMode(settings.execution.position_mode),
+                settings.execution.max_entries_per_market,
+            ),
         ),
         atr=(
             MarketAtr(market_data, _strategy_resolutions(settings))

@@ -153,7 +153,10 @@ class RiskSettings(_Section):
 
 
 class ValidationSettings(_Section):
-    min_confidence: Fraction = Field(default=Decimal("0.6"), description="Confidence needed, 0..1.")
+    min_confidence: Fraction = Field(
+        default=Decimal("0.5"),
+        description="Confidence needed, 0..1 (built-in strategies: 0.5 at their trigger).",
+    )
     min_confidence_by_strategy: dict[str, Fraction] = Field(
         default_factory=dict, description="Per-strategy confidence thresholds."
     )
@@ -210,6 +213,17 @@ class ExecutionSettings(_Section):
     send_timeout_s: float = Field(default=5, gt=0, le=60, description="Broadcast deadline (s).")
     confirm_timeout_s: float = Field(
         default=60, gt=0, le=600, description="Wait for the outcome (s)."
+    )
+    position_mode: Literal["target", "accumulate"] = Field(
+        default="target",
+        description="target: BUY = be long, SELL = be short (an opposite signal closes then "
+        "opens; the same side again does nothing); accumulate: every signal adds.",
+    )
+    max_entries_per_market: int = Field(
+        default=3,
+        ge=1,
+        le=100,
+        description="accumulate: a position grows to at most this many entries' worth.",
     )
 
 

@@ -209,8 +209,7 @@ def checked_bot_key(secret: Secret, where: str) -> Secret:
     if len(text.split()) in _MNEMONIC_LENGTHS:
         return secret
     raise SecretUnavailable(
-        f"the bot key from {where} is neither a 12-24 word mnemonic nor a 64-digit hex "
-        "private key"
+        f"the bot key from {where} is neither a 12-24 word mnemonic nor a 64-digit hex private key"
     )
 
 

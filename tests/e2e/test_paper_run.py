@@ -88,7 +88,7 @@ def test_paper_run_when_data_ends_then_summary_chart_and_journal_written(tmp_pat
             process.kill()
     assert process.returncode == 0, output
     assert status == 202
-    assert "session summary" in output
+    assert "session report" in output and "journal: dydx-trader journal --journal" in output
     summary = json.loads((run_dir / "summary.json").read_text())
     assert summary["signals"] >= 1
     assert (run_dir / "equity.png").stat().st_size > 0

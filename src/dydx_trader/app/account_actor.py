@@ -74,6 +74,12 @@ class PreviewSignal:
 
 
 @dataclass(frozen=True, slots=True)
+class Flush:
+    """Answers ``None`` once every message sent before it has been handled (the
+    settlements queued ahead of it released their reservations)."""
+
+
+@dataclass(frozen=True, slots=True)
 class _Settled:
     settlement: Settlement
 
@@ -154,6 +160,8 @@ class AccountActor(Actor):
         if isinstance(message, _Settled):
             self._release(message.settlement)
             return None
+        if isinstance(message, Flush):
+            return None
         raise TypeError(f"{self.name} cannot handle {type(message).__name__}")
 
     @property
@@ -225,7 +233,7 @@ class AccountActor(Actor):
             in_flight = tuple(self._reserved.values())
             tickers = {signal.market, *(p.market for p in snapshot.positions)}
             tickers.update(order.market for order in in_flight)
-            markets = self._markets.markets(tickers)
+            markets = self._markets.markets(sorted(tickers))  # same order every run
             state = margin_state(snapshot.account, markets, reuse=self._valued)
             self._valued = state
             height = await self._heights.latest_block_height()

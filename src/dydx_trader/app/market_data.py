@@ -162,10 +162,14 @@ class MarketDataManager:
 
     # -- REST -------------------------------------------------------------------------
 
-    async def refresh(self) -> None:
-        """Read every market over REST (concurrent callers share one read)."""
+    async def refresh(self, *, vouched: bool = False) -> None:
+        """Read every market over REST (concurrent callers share one read).
+
+        ``vouched``: the caller knows the venue has moved on since the last read
+        (a lockstep replay produced blocks), so a price that did not change is
+        as fresh as this read, not as old as the first read that saw it."""
         if self._inflight is None:
-            self._inflight = asyncio.create_task(self._read_markets())
+            self._inflight = asyncio.create_task(self._read_markets(vouched))
             self._inflight.add_done_callback(self._flight_done)
         await asyncio.shield(self._inflight)
 
@@ -182,9 +186,11 @@ class MarketDataManager:
         if not task.cancelled():
             task.exception()
 
-    async def _read_markets(self) -> None:
+    async def _read_markets(self, vouched: bool = False) -> None:
         started = self._clock.monotonic()
         specs = await self._reader.get_markets()
+        if vouched:
+            self._oracle_at = {}
         self._replace_all(specs, started)
         self.needs_refresh = False
 

@@ -121,7 +121,12 @@ class OrderReconciler:
         else:
             final = _final_state(intent, venue_order, order, closed)
         if final is None:
-            resting = venue_order is not None and venue_order.status == IndexerOrderStatus.OPEN
+            # An unfilled short-term order rests in the indexer's Redis only, shown
+            # BEST_EFFORT_OPENED (never OPEN) until a fill stores it.
+            resting = venue_order is not None and venue_order.status in (
+                IndexerOrderStatus.OPEN,
+                IndexerOrderStatus.BEST_EFFORT_OPENED,
+            )
             if resting and order.filled_quantums == 0:
                 self._move(order, OrderState.OPEN, "resting on the book")
             return None

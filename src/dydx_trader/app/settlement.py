@@ -62,6 +62,9 @@ class _Followed:
         default_factory=lambda: asyncio.get_running_loop().create_future()
     )
     unsettled: str | None = None
+    # Reads of the venue begun and finished for this order (see Settler.sweep).
+    reads_started: int = 0
+    reads_done: int = 0
 
     def decide(self) -> None:
         if not self.decided.done():
@@ -115,6 +118,7 @@ class Settler:
         self._rng = rng or random.Random()
         self._sleep = sleep
         self._news = asyncio.Event()
+        self._read = asyncio.Event()  # set (and replaced) after every read of any order
         self._following: dict[int, _Followed] = {}
         self._settled: set[int] = set()
 
@@ -137,6 +141,24 @@ class Settler:
         """News on the account's stream: every waiting order reads the venue now."""
         news, self._news = self._news, asyncio.Event()
         news.set()
+
+    async def sweep(self) -> None:
+        """Every followed order reads the venue once more, starting now; returns when
+        each has (or has settled). A lockstep replay calls it after each move of the
+        market clock, so what settles when depends on the venue's state, not on
+        wall-clock poll timing."""
+        targets = {cid: r.reads_started + 1 for cid, r in self._following.items()}
+        self.notify()
+        while True:
+            pending = [
+                cid
+                for cid, target in targets.items()
+                if cid in self._following and self._following[cid].reads_done < target
+            ]
+            if not pending:
+                return
+            read = self._read
+            await read.wait()
 
     async def settle_all(self) -> None:
         """Wait until every followed order has settled (clean shutdown).
@@ -198,6 +220,7 @@ class Settler:
         try:
             while True:
                 news = self._news
+                record.reads_started += 1
                 try:
                     settlement = await self._orders.settle_once(intent)
                 except Exception as error:  # noqa: BLE001 - reported or waited out, never raised
@@ -223,10 +246,17 @@ class Settler:
                     _call(self._on_unsettled, intent, record.unsettled)
                 if record.unsettled is not None:
                     wait = max(wait, self._reconcile_interval_s)
+                self._read_done(record)
                 await self._pause(news, wait, wake_on_news=failures == 0)
         finally:
             self._following.pop(intent.client_id, None)
             record.decide()
+            self._read_done(record)
+
+    def _read_done(self, record: _Followed) -> None:
+        record.reads_done = record.reads_started
+        read, self._read = self._read, asyncio.Event()
+        read.set()
 
     def _backoff(self, failures: int) -> float:
         """Equal jitter: half the exponential step for sure, half at random."""

@@ -12,10 +12,17 @@ import contextlib
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
+from decimal import Decimal
 from typing import Final, Protocol
 
-from dydx_trader.app.account_actor import AccountActor, PreviewSignal, SubmitSignal, TradeResult
-from dydx_trader.app.actor import EXIT_ACTOR_FAILED, Supervisor
+from dydx_trader.app.account_actor import (
+    AccountActor,
+    Flush,
+    PreviewSignal,
+    SubmitSignal,
+    TradeResult,
+)
+from dydx_trader.app.actor import EXIT_ACTOR_FAILED, ActorStopped, Supervisor
 from dydx_trader.app.balance import BalanceManager
 from dydx_trader.app.executor import OrderExecutor
 from dydx_trader.app.foreign_activity import ForeignActivityMonitor
@@ -183,6 +190,45 @@ class Trader:
         """
         snapshot = self._balance.cached() or await self._balance.get_snapshot()
         return snapshot.risk
+
+    async def catch_up(
+        self, candle_series: Sequence[tuple[str, CandleResolution]], *, candles: int
+    ) -> None:
+        """Lockstep replay (streams off): the venue's clock moved. Read the markets
+        and the newest ``candles`` of each series over REST, and drop the cached
+        balance, so nothing races a stream."""
+        self._balance.invalidate("the market clock moved")
+        await self._market_data.refresh(vouched=True)
+        for ticker, resolution in candle_series:
+            await self._market_data.backfill_candles(ticker, resolution, limit=candles)
+
+    async def settle_round(self) -> int:
+        """Every order in flight reads the venue once, then their settlements are
+        released in the actor; returns how many orders are still in flight."""
+        await self._settler.sweep()
+        if not self._supervisor.failed:  # a crashed actor answers nothing; the replay stops
+            with contextlib.suppress(ActorStopped):
+                await self._actor.ask(Flush(), DECIDE_TIMEOUT_S)
+        return self._actor.in_flight
+
+    async def mark_to_market(self) -> AccountRisk:
+        """The account read fresh from the venue (never the cached balance), valued at
+        the markets' oracle prices; its equity is fed to the kill switch, so a
+        drawdown trips without waiting for a signal. Raises ``Unavailable`` when no
+        fresh read can be had."""
+        self._balance.invalidate("marked to market")
+        snapshot = await self._balance.get_snapshot()
+        self._risk_guard.record_equity(snapshot.equity)
+        return snapshot.risk
+
+    def oracle_prices(self, tickers: Sequence[str]) -> dict[str, Decimal]:
+        """The current oracle price (USDC) of each of ``tickers`` the market data holds
+        fresh; the others are left out."""
+        prices = {}
+        for ticker in tickers:
+            with contextlib.suppress(DydxTraderError):
+                prices[ticker] = self._market_data.oracle_price(ticker).price
+        return prices
 
     def status(self) -> TraderStatus:
         """A read-only view of what the trader is doing."""

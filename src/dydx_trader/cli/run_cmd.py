@@ -40,13 +40,13 @@ from dydx_trader.cli.options import (
     ConfigOption,
     NetworkOption,
 )
+from dydx_trader.cli.paper_window import choose, help_text, parse_moment
 from dydx_trader.cli.run_checks import (
     check_fixed_risk_stops,
     check_speed,
     confirm_mainnet,
     warn_demo_strategies,
 )
-from dydx_trader.cli.run_session import PAPER_DAYS
 from dydx_trader.cli.webhook_cmd import HttpPortOption, bind_listener
 from dydx_trader.config import Settings
 from dydx_trader.secrets import install_log_redaction, load_bot_key, load_mnemonic
@@ -61,15 +61,26 @@ def run_command(
     config: ConfigOption = None,
     address: AddressOption = None,
     days: Annotated[
-        int,
-        typer.Option("--days", metavar="N", min=1, max=300, help="Paper: days of data replayed."),
-    ] = PAPER_DAYS,
+        int | None,
+        typer.Option("--days", metavar="N", min=1, max=366, help=help_text()),
+    ] = None,
+    start: Annotated[
+        str | None,
+        typer.Option(
+            "--from", metavar="DATE", help="Paper: first candle close, e.g. 2025-03-01 (UTC)."
+        ),
+    ] = None,
+    end: Annotated[
+        str | None,
+        typer.Option("--to", metavar="DATE", help="Paper: last candle close (UTC)."),
+    ] = None,
     speed: Annotated[
         float | None,
         typer.Option(
             "--speed",
             metavar="X",
-            help="Paper: market seconds per wall second (default: fits the replay to ~100 s).",
+            help="Paper: at most X market seconds per wall second (default: as fast as it "
+            "goes). Results never depend on it.",
         ),
     ] = None,
     seed: Annotated[
@@ -117,11 +128,18 @@ def run_command(
         folder = run_dir or Path("runs") / datetime.now(UTC).strftime("%Y%m%d-%H%M%S")
         show_live = screen.is_terminal if live is None else live
         if name is NetworkName.DEVNET:
-            require_bundled(_strategy_markets(settings))
+            markets = _strategy_markets(settings)
+            require_bundled(markets)
+            window = choose(
+                markets,
+                days=days,
+                start=None if start is None else parse_moment(start),
+                end=None if end is None else parse_moment(end),
+            )
 
             def session(listener: socket.socket | None) -> Coroutine[Any, Any, int]:
                 return run_session.paper(
-                    settings, folder, days, speed, seed, show_live, screen, listener
+                    settings, folder, window, speed, seed, show_live, screen, listener
                 )
         else:
             profile = resolve_profile(settings, name)

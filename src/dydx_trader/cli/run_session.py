@@ -1,6 +1,12 @@
 """The session behind ``dydx-trader run``: paper on the devnet in this process, or
 live on testnet/mainnet, with the live view or plain lines, until the data ends
-or SIGINT/SIGTERM; then the summary and the report in the run's folder.
+or SIGINT/SIGTERM; then the trader's report in the run's folder.
+
+Paper is a lockstep replay (:mod:`dydx_trader.app.lockstep`) on the devnet's
+manual clock, driven over HTTP: every duration is measured in market time, and
+the same data, seed and configuration give the same report at any ``--speed``
+(a ceiling on market seconds per wall second, never a change in results).
+Live keeps real time and the indexer's streams.
 """
 
 from __future__ import annotations
@@ -8,64 +14,46 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import random
 import socket
 import time
-from collections.abc import Awaitable, Callable, Sequence
-from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from collections.abc import AsyncIterator, Awaitable, Callable
 from decimal import Decimal
 from pathlib import Path
-from typing import Any
 
 from rich.console import Console
 from rich.live import Live
 
+from dydx_trader.adapters.devnet_clock import DevnetClock
 from dydx_trader.adapters.dydx.network import NetworkProfile, network_profile
+from dydx_trader.adapters.webhook import WebhookServer
 from dydx_trader.app.executor import Settlement
+from dydx_trader.app.lockstep import LockstepReplay, Step
+from dydx_trader.app.market_clock import MarketTimeClock
+from dydx_trader.app.ports import Clock, SystemClock
 from dydx_trader.app.session import SessionStats
 from dydx_trader.app.strategy_runner import StrategyAssignment, StrategyRunner
 from dydx_trader.bootstrap import Trader, build_trader
-from dydx_trader.cli import formatting as fmt
 from dydx_trader.cli._common import demo_mnemonic
 from dydx_trader.cli.keys_cmd import demo_bot_key
+from dydx_trader.cli.paper_window import WARMUP_DAYS, PaperWindow
 from dydx_trader.cli.run_guard import guarded_run, serve_webhook
-from dydx_trader.cli.run_view import live_view, result_line, summary_table, write_report
+from dydx_trader.cli.run_report import ReportContext, finish
+from dydx_trader.cli.run_view import live_view, plain_line, progress_line, result_line
 from dydx_trader.cli.webhook_cmd import listen_url, stop_requested
 from dydx_trader.config import Settings
-from dydx_trader.domain.errors import DydxTraderError
 from dydx_trader.domain.signal import Signal
 from dydx_trader.domain.venue import CandleResolution
 from dydx_trader.secrets import Secret
 
 log = logging.getLogger(__name__)
 
-# The paper session: 50 ms blocks; the replay speed is chosen so that the
-# replayed days take about ``PAPER_WALL_S`` seconds.
-PAPER_BLOCK_TIME_S = 0.05
-PAPER_WALL_S = 100
-PAPER_DAYS = 45
 PAPER_FUNDS_USDC = Decimal(10_000)
 # Other participants' market orders per market per market-minute (dydx_devnet.background_flow).
 PAPER_BACKGROUND_FLOW = 1.0
 TICK_S = 0.1
-
-
-@dataclass(frozen=True, slots=True)
-class _Clock:
-    """The session's clock (``ports.Clock``): ``now()`` is the chain's block time in
-    paper mode (the replay runs ``speed`` times faster than the wall), the wall
-    clock live. While blocks come on a wall-clock timer, durations (TTLs,
-    cooldown, rate limit) are measured in wall seconds: a market-time duration
-    would age every cache within one block."""
-
-    read: Callable[[], datetime]
-    speed: float
-
-    def now(self) -> datetime:
-        return self.read()
-
-    def monotonic(self) -> float:
-        return time.monotonic()
+# Candles read at the start of a paper session: the indicators' history.
+BACKFILL_CANDLES = 1000
 
 
 # -- paper ------------------------------------------------------------------------------
@@ -74,41 +62,37 @@ class _Clock:
 async def paper(
     settings: Settings,
     folder: Path,
-    days: int,
+    window: PaperWindow,
     speed: float | None,
     seed: int,
     show_live: bool,
     console: Console,
     listener: socket.socket | None,
 ) -> int:
-    """A paper session: the devnet in this process replays the last ``days`` of the
-    bundled candles at ``speed`` (None: fitted to about 100 s); returns the exit code."""
+    """A paper session: the devnet in this process replays ``window`` of the bundled
+    candles in lockstep, at most ``speed`` market seconds per wall second (None: as
+    fast as it goes); returns the exit code."""
     # The CLI is the one place allowed to wire the devnet into the same process.
-    from dydx_devnet.replay import load_hourly
     from dydx_devnet.server import Devnet, DevnetConfig
     from dydx_devnet.state import EngineConfig
 
     strategies = settings.build_strategies()
     markets = tuple(dict.fromkeys(m for _, entry in strategies for m in entry.markets))
-    first, last = _data_span(markets, load_hourly)
-    total_days = (last - first).days
-    days = min(days, total_days - 30)  # keep a month of candles before genesis for warm-up
-    speed = speed if speed is not None else days * 86_400 / PAPER_WALL_S
     engine = EngineConfig(
         seed=seed,
         markets=markets,
-        block_time_s=PAPER_BLOCK_TIME_S,
-        speed=speed,
-        warmup_days=total_days - days,
+        clock="manual",
+        replay_start=window.start,
+        replay_end=window.end,
+        warmup_days=WARMUP_DAYS,
         background_flow=PAPER_BACKGROUND_FLOW,
     )
     folder.mkdir(parents=True, exist_ok=True)
-    settings = _paper_settings(settings, folder, speed)
-    _announce(
-        console,
-        f"dydx-trader paper session: {', '.join(markets)}, {days} days of bundled data "
-        f"at {speed:,.0f}x, {PAPER_FUNDS_USDC:,} USDC on the devnet demo account",
-    )
+    settings = _paper_settings(settings, folder)
+    pace = f"at most {speed:,.0f}x" if speed else "as fast as it goes"
+    funds = f"{PAPER_FUNDS_USDC:,} USDC"
+    _announce(console, f"dydx-trader paper session: {', '.join(markets)}, {funds}")
+    _announce(console, f"replay {window.describe()} ({window.days:g} days), {pace}")
     async with Devnet(DevnetConfig(indexer_port=0, grpc_port=0, engine=engine)) as devnet:
         address = devnet.fund_demo(PAPER_FUNDS_USDC)
         profile = network_profile(
@@ -117,82 +101,133 @@ async def paper(
             websocket_url=devnet.websocket_url,
             grpc_address=devnet.grpc_address,
         )
-        engine_state = devnet.engine
-        assert engine_state is not None
-        clock = _Clock(lambda: engine_state.block_time, speed)
-        mnemonic: Secret | None = demo_mnemonic()
-        bot_key = None
-        if settings.account.authenticator_id is not None:
-            # Configured for a bot key: paper trading signs the same way, with the
-            # devnet's demo bot key through an authenticator added on this devnet.
-            bot_key, authenticator_id = await demo_bot_key(
-                profile, address, settings.account.subaccount_number
-            )
-            account = settings.account.model_copy(update={"authenticator_id": authenticator_id})
-            settings = settings.model_copy(update={"account": account})
-            mnemonic = None
-            _announce(console, f"the demo bot key signs through authenticator {authenticator_id}")
-        async with guarded_run(settings, profile, address, mode="paper") as run:
-            return run.finished(
-                await _session(
-                    settings,
-                    lambda on_settled: build_trader(
-                        settings,
-                        profile,
-                        address=address,
-                        mnemonic=mnemonic,
-                        bot_key=bot_key,
-                        on_settled=on_settled,
-                        # Signals are dated in market time: judge their age on the same clock.
-                        clock=clock,
-                        # Blocks come every 50 ms here: a good-til-block from a height
-                        # a second old would already be in the past.
-                        height_max_age_s=2 * PAPER_BLOCK_TIME_S,
-                        settle_poll_s=0.25,
-                    ),
-                    clock,
-                    finished=lambda: bool(engine_state.replay_finished),
-                    folder=folder,
-                    show_live=show_live,
-                    console=console,
-                    title="paper trading on the devnet",
-                    listener=listener,
+        venue = DevnetClock(devnet.indexer_url)
+        try:
+            clock = MarketTimeClock((await venue.status()).block_time)
+            mnemonic: Secret | None = demo_mnemonic()
+            bot_key = None
+            if settings.account.authenticator_id is not None:
+                # Configured for a bot key: paper trading signs the same way, with the
+                # devnet's demo bot key through an authenticator added on this devnet.
+                async with _blocks_meanwhile(venue):  # the transaction needs blocks
+                    bot_key, authenticator_id = await demo_bot_key(
+                        profile, address, settings.account.subaccount_number
+                    )
+                account = settings.account.model_copy(update={"authenticator_id": authenticator_id})
+                settings = settings.model_copy(update={"account": account})
+                mnemonic = None
+                _announce(
+                    console, f"the demo bot key signs through authenticator {authenticator_id}"
                 )
+
+            async def build(on_settled: Callable[[Settlement], None]) -> Trader:
+                return await build_trader(
+                    settings,
+                    profile,
+                    address=address,
+                    mnemonic=mnemonic,
+                    bot_key=bot_key,
+                    on_settled=on_settled,
+                    clock=clock,
+                    # A height is good while the market clock stands still; any
+                    # block (a market second at least) makes it old.
+                    height_max_age_s=0.5,
+                    # The replay sweeps the settler after every block; no poll is needed.
+                    settle_poll_s=600.0,
+                    rng=random.Random(seed),
+                )
+
+            context = ReportContext(
+                settings, folder, "devnet", seed, window, speed, time.monotonic()
             )
+            async with guarded_run(settings, profile, address, mode="paper") as run:
+                return run.finished(
+                    await _lockstep(
+                        settings, build, clock, venue, context, show_live, console, listener
+                    )
+                )
+        finally:
+            await venue.close()
 
 
-def _data_span(
-    markets: tuple[str, ...], load: Callable[[str], Sequence[Any]]
-) -> tuple[datetime, datetime]:
-    """The span every market's bundled candles cover (latest start, earliest end)."""
-    starts, ends = [], []
-    for market in markets:
-        candles = load(market)
-        if not candles:
-            raise ValueError(f"no bundled candles for {market}")
-        starts.append(datetime.fromtimestamp(candles[0].started_ms / 1000, UTC))
-        ends.append(datetime.fromtimestamp(candles[-1].started_ms / 1000, UTC))
-    return max(starts), min(ends)
+@contextlib.asynccontextmanager
+async def _blocks_meanwhile(venue: DevnetClock) -> AsyncIterator[None]:
+    """One-second blocks every 50 ms of wall time while the body waits for the chain
+    (adding the demo bot key's authenticator, before the replay starts): on a
+    manual clock nothing else would make a block."""
+
+    async def produce() -> None:
+        while True:
+            await venue.advance_blocks(1, 1)
+            await asyncio.sleep(0.05)
+
+    task = asyncio.create_task(produce())
+    try:
+        yield
+    finally:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError, Exception):
+            await task
 
 
-def _paper_settings(settings: Settings, folder: Path, speed: float) -> Settings:
-    """The user's settings, with what a replay at ``speed`` x needs: a fresh journal
-    in the run's folder, and the ages judged on the block time scaled to it. A
-    block here spans ``speed`` times the wall time between blocks, so the oracle's
-    age and a signal's allowed age (wall seconds of delay) become ``speed`` times
-    as many market seconds."""
-    validation = settings.validation.model_copy(
-        update={
-            "max_age_s": settings.validation.max_age_s * speed,
-            # Measured in wall seconds while blocks come on a timer (see _Clock).
-            "cooldown_s": settings.validation.cooldown_s / speed,
-        }
-    )
-    # The market data accepts at most an hour-old oracle price.
-    oracle_age_s = min(settings.ttl.max_oracle_age_s * speed, 3600.0)
-    ttl = settings.ttl.model_copy(update={"max_oracle_age_s": oracle_age_s})
+def _paper_settings(settings: Settings, folder: Path) -> Settings:
+    """The user's settings with a fresh journal in the run's folder. Nothing else
+    changes: every duration is measured in market time."""
     journal = settings.journal.model_copy(update={"path": folder / "journal.sqlite3"})
-    return settings.model_copy(update={"validation": validation, "ttl": ttl, "journal": journal})
+    return settings.model_copy(update={"journal": journal})
+
+
+async def _lockstep(
+    settings: Settings,
+    build: Callable[[Callable[[Settlement], None]], Awaitable[Trader]],
+    clock: MarketTimeClock,
+    venue: DevnetClock,
+    context: ReportContext,
+    show_live: bool,
+    console: Console,
+    listener: socket.socket | None,
+) -> int:
+    stats = _stats(show_live, console)
+    trader = await build(stats.on_settled)
+    submit = _submitter(trader, stats)
+    runner = _runner(settings, trader, submit, clock)
+    stop = stop_requested()
+    markets = tuple(dict.fromkeys(market for market, _ in runner.series))
+    await trader.start(follow_streams=False)
+    http = None
+    try:
+        replay = None
+        with _screen(show_live, console) as screen:
+
+            def on_step(step: Step) -> None:
+                stats.on_prices(trader.oracle_prices(markets))
+                if step.risk is not None:
+                    stats.on_risk(step.at, step.risk)
+                state = trader.status().trading_state
+                if screen is not None:
+                    screen.update(live_view(stats, chain_time=step.at, state=state,
+                                            title="paper trading on the devnet"))  # fmt: skip
+                elif step.at.hour == 0 and step.at.minute == 0:
+                    _say(console, progress_line(stats, step.at))
+
+            replay = LockstepReplay(
+                trader,
+                runner,
+                venue,
+                clock,
+                on_step=on_step,
+                pace=_pacer(context.speed),
+                should_stop=lambda: stop.is_set() or bool(trader.exit_code),
+            )
+            start = await replay.prepare(BACKFILL_CANDLES)
+            if listener is not None:
+                http = await _webhook(settings, listener, submit, clock, console)
+            await replay.run(start)
+    finally:
+        if http is not None:
+            await http.cleanup()  # no new signals from outside; accepted ones decided
+        await trader.stop()  # no new orders; in-flight outcomes settle first
+    return finish(trader, stats, context, console, clock)
 
 
 # -- live --------------------------------------------------------------------------------
@@ -215,130 +250,126 @@ async def live(
     _announce(
         console, f"dydx-trader live on {network}: {address}/{settings.account.subaccount_number}"
     )
+    clock = SystemClock()
+    context = ReportContext(settings, folder, network, None, None, None, time.monotonic())
     async with guarded_run(settings, profile, address, mode="live") as run:
-        return run.finished(
-            await _session(
-                settings,
-                lambda on_settled: build_trader(
-                    settings,
-                    profile,
-                    address=address,
-                    mnemonic=mnemonic,
-                    bot_key=bot_key,
-                    on_settled=on_settled,
-                ),
-                _Clock(lambda: datetime.now(UTC), 1.0),
-                finished=lambda: False,
-                folder=folder,
-                show_live=show_live,
-                console=console,
-                title=f"live on {network}",
-                listener=listener,
-            )
+        stats = _stats(show_live, console)
+        trader = await build_trader(
+            settings,
+            profile,
+            address=address,
+            mnemonic=mnemonic,
+            bot_key=bot_key,
+            on_settled=stats.on_settled,
         )
+        submit = _submitter(trader, stats)
+        runner = _runner(settings, trader, submit, clock)
+        stop = stop_requested()
+        await trader.start(candle_series=runner.series)
+        http = None
+        try:
+            if listener is not None:
+                http = await _webhook(settings, listener, submit, clock, console)
+            await _live_loop(trader, runner, stats, clock, stop, show_live, console, network)
+        finally:
+            if http is not None:
+                await http.cleanup()
+            await trader.stop()
+        return run.finished(finish(trader, stats, context, console, clock))
 
 
-# -- the session ---------------------------------------------------------------------------
-
-
-async def _session(
-    settings: Settings,
-    build: Callable[[Callable[[Settlement], None]], Awaitable[Trader]],
-    clock: _Clock,
-    *,
-    finished: Callable[[], bool],
-    folder: Path,
+async def _live_loop(
+    trader: Trader,
+    runner: StrategyRunner,
+    stats: SessionStats,
+    clock: Clock,
+    stop: asyncio.Event,
     show_live: bool,
     console: Console,
-    title: str,
-    listener: socket.socket | None,
-) -> int:
+    network: str,
+) -> None:
+    """Evaluate closed candles and sample the account, in real time, until stopped."""
+    last_sample = 0.0
+    with _screen(show_live, console) as screen:
+        while not stop.is_set() and not trader.exit_code:
+            await runner.tick()
+            now = clock.now()
+            if clock.monotonic() - last_sample >= 60:
+                with contextlib.suppress(Exception):
+                    stats.on_risk(now, await trader.mark_to_market())
+                    last_sample = clock.monotonic()
+            if screen is not None:
+                state = trader.status().trading_state
+                screen.update(live_view(stats, chain_time=now, state=state,
+                                        title=f"live on {network}"))  # fmt: skip
+            await asyncio.sleep(TICK_S)
+
+
+# -- shared -------------------------------------------------------------------------------
+
+
+def _stats(show_live: bool, console: Console) -> SessionStats:
     stats = SessionStats()
-    trader = await build(stats.on_settled)
-    assignments = [
-        StrategyAssignment(strategy, market, CandleResolution(entry.resolution))
-        for strategy, entry in settings.build_strategies()
-        for market in entry.markets
-    ]
+    if not show_live:
+        stats.on_line = lambda text: _say(console, plain_line(text))
+    return stats
+
+
+def _submitter(trader: Trader, stats: SessionStats) -> Callable[[Signal], Awaitable[None]]:
+    """The one way in for every signal, the strategies' and the webhook's."""
 
     async def submit(signal: Signal) -> None:
         result = await trader.submit(signal)
         log.info("%s", result_line(result))
         stats.on_result(result)
 
-    runner = StrategyRunner(assignments, trader.candles, submit, clock=clock)
-    stop = stop_requested()
-    await trader.start(candle_series=runner.series)
-    http = None
-    last_sample = datetime.min.replace(tzinfo=UTC)
-    try:
-        if listener is not None:
-            http = await serve_webhook(settings, listener, submit, clock=clock.now)
-            host, port = listener.getsockname()[:2]
-            _announce(console, f"webhook: POST {listen_url(host, port)}")
-        with (
-            Live(console=console, refresh_per_second=4, transient=False)
-            if show_live
-            else (contextlib.nullcontext()) as screen
-        ):
-            last_line = 0.0
-            while not stop.is_set() and not finished():
-                if trader.exit_code:
-                    break
-                await runner.tick()
-                now = clock.now()
-                if now - last_sample >= timedelta(hours=1):
-                    last_sample = await _sample(trader, stats, now) or last_sample
-                if screen is not None:
-                    screen.update(
-                        live_view(
-                            stats, chain_time=now, state=trader.status().trading_state, title=title
-                        )
-                    )
-                elif asyncio.get_running_loop().time() - last_line > 5:
-                    last_line = asyncio.get_running_loop().time()
-                    _progress_line(console, stats, now)
-                await asyncio.sleep(TICK_S)
-    finally:
-        if http is not None:
-            await http.cleanup()  # no new signals from outside; accepted ones decided
-        await trader.stop()  # no new orders; in-flight outcomes settle first
-    final = trader.status()
-    if final.risk is not None:
-        stats.on_risk(clock.now(), final.risk)
-    code = trader.exit_code
-    console.print(summary_table(stats))
-    summary, image = write_report(stats, folder)
-    journal = settings.journal.resolved_path()
-    console.print(f"journal: dydx-trader journal --journal {journal}", soft_wrap=True)
-    console.print(f"summary: {summary}")
-    if image is not None:
-        console.print(f"equity curve: {image}")
-    if code:
-        console.print(f"[red]stopped because an actor failed: {final.failure}[/]")
-    return code
+    return submit
 
 
-async def _sample(trader: Trader, stats: SessionStats, now: datetime) -> datetime | None:
-    """Record the account's figures (from the BalanceManager) at ``now``."""
-    try:
-        risk = await trader.sample_risk()
-    except DydxTraderError as error:
-        log.info("no equity sample at %s: %s", now, error)
-        return None
-    stats.on_risk(now, risk)
-    return now
+def _runner(
+    settings: Settings, trader: Trader, submit: Callable[[Signal], Awaitable[None]], clock: Clock
+) -> StrategyRunner:
+    assignments = [
+        StrategyAssignment(strategy, market, CandleResolution(entry.resolution))
+        for strategy, entry in settings.build_strategies()
+        for market in entry.markets
+    ]
+    return StrategyRunner(assignments, trader.candles, submit, clock=clock)
 
 
-def _progress_line(console: Console, stats: SessionStats, now: datetime) -> None:
-    risk = stats.last_risk
-    equity = fmt.usdc(risk.equity if risk else None)
-    console.print(
-        f"{now:%Y-%m-%d %H:%M}  equity {equity} USDC  signals {stats.signals}  "
-        f"orders {stats.orders_sent}  trades {stats.trades}  "
-        f"refused {sum(stats.rejections.values())}",
-        soft_wrap=True,  # a log line, never wrapped
-    )
+async def _webhook(
+    settings: Settings,
+    listener: socket.socket,
+    submit: Callable[[Signal], Awaitable[None]],
+    clock: Clock,
+    console: Console,
+) -> WebhookServer:
+    server = await serve_webhook(settings, listener, submit, clock=clock.now)
+    host, port = listener.getsockname()[:2]
+    _announce(console, f"webhook: POST {listen_url(host, port)}")
+    return server
+
+
+def _pacer(speed: float | None) -> Callable[[float], Awaitable[None]]:
+    """Waits so that ``market_s`` market seconds take at least ``market_s / speed``
+    wall seconds; with no speed it only yields to the event loop."""
+    began = time.monotonic()
+
+    async def pace(market_s: float) -> None:
+        wait = 0.0 if not speed else market_s / speed - (time.monotonic() - began)
+        await asyncio.sleep(max(0.0, wait))
+
+    return pace
+
+
+def _screen(show_live: bool, console: Console) -> contextlib.AbstractContextManager[Live | None]:
+    if show_live:
+        return Live(console=console, refresh_per_second=4, transient=False)
+    return contextlib.nullcontext()
+
+
+def _say(console: Console, text: str) -> None:
+    console.print(text, soft_wrap=True, highlight=False, markup=False)
 
 
 def _announce(console: Console, text: str) -> None:

@@ -1,12 +1,12 @@
-"""What ``dydx-trader run`` shows: the live view, the closing summary and the
-equity-curve image."""
+"""What ``dydx-trader run`` shows: the live view (positions, decisions with their
+orders' outcomes, orders and fills), the plain lines, and the closing report's
+tables (read from ``summary.json``'s content)."""
 
 from __future__ import annotations
 
-import json
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 from decimal import Decimal
-from pathlib import Path
 
 from rich.console import Group
 from rich.panel import Panel
@@ -17,6 +17,10 @@ from dydx_trader.app.session import SessionStats
 from dydx_trader.cli import formatting as fmt
 from dydx_trader.domain.decision import Outcome
 from dydx_trader.domain.trading_state import TradingState
+from dydx_trader.report.summary import OpenPosition
+
+# A plain line never wraps on an 80-column terminal.
+PLAIN_WIDTH = 79
 
 
 def result_line(result: TradeResult) -> str:
@@ -31,117 +35,192 @@ def result_line(result: TradeResult) -> str:
     return f"{head}: {decision.reason} -> {state}"
 
 
+def plain_line(text: str) -> str:
+    """``text`` on one line of at most :data:`PLAIN_WIDTH` characters."""
+    flat = " ".join(text.split())
+    return flat if len(flat) <= PLAIN_WIDTH else flat[: PLAIN_WIDTH - 1] + "~"
+
+
+def progress_line(stats: SessionStats, now: datetime) -> str:
+    """The daily status line of a plain session."""
+    risk = stats.last_risk
+    equity = fmt.usdc(risk.equity if risk else None)
+    lev = fmt.leverage(risk.leverage or Decimal(0) if risk else None)
+    return plain_line(
+        f"{now:%Y-%m-%d %H:%M} equity {equity} lev {lev} signals {stats.signals} "
+        f"fills {stats.fills} refused {sum(stats.rejections.values())}"
+    )
+
+
 def live_view(
     stats: SessionStats, *, chain_time: datetime | None, state: TradingState, title: str
 ) -> Group:
     """One frame of the live view."""
     risk = stats.last_risk
-    header = Table.grid(padding=(0, 3))
+    header = Table.grid(padding=(0, 2))
     for _ in range(4):
-        header.add_column()
+        header.add_column(no_wrap=True)
     header.add_row(
         f"[bold]time[/] {chain_time:%Y-%m-%d %H:%M}" if chain_time else "[bold]time[/] -",
-        f"[bold]equity[/] {fmt.usdc(risk.equity if risk else None)} USDC",
-        f"[bold]leverage[/] {fmt.leverage(risk.leverage or Decimal(0) if risk else None)}",
-        f"[bold]margin usage[/] {fmt.pct(risk.margin_usage or Decimal(0) if risk else None, 1)}",
+        f"[bold]equity[/] {fmt.usdc(risk.equity if risk else None)}",
+        f"[bold]lev[/] {fmt.leverage(risk.leverage or Decimal(0) if risk else None)}",
+        f"[bold]margin[/] {fmt.pct(risk.margin_usage or Decimal(0) if risk else None, 1)}",
     )
     header.add_row(
         f"[bold]state[/] {state.value}",
         f"[bold]signals[/] {stats.signals}",
-        f"[bold]orders[/] {stats.orders_sent}  [bold]trades[/] {stats.trades}",
+        f"[bold]orders[/] {stats.orders_sent} [bold]fills[/] {stats.fills}",
         f"[bold]refused[/] {sum(stats.rejections.values())}",
     )
 
     positions = Table(title="positions", expand=True)
     for column in ("market", "size", "entry", "oracle", "notional", "uPnL", "liq. price"):
-        positions.add_column(column, justify="right")
+        positions.add_column(column, justify="right", no_wrap=True, overflow="ellipsis")
     for position in risk.positions if risk else ():
         positions.add_row(
             position.market,
             fmt.number(position.size),
-            fmt.price(position.entry_price),
-            fmt.price(position.oracle_price),
+            fmt.number(position.entry_price, 6),
+            fmt.number(position.oracle_price, 6),
             fmt.usdc(position.notional),
             fmt.usdc(position.unrealized_pnl),
-            fmt.price(position.liquidation_price),
+            fmt.number(position.liquidation_price, 6),
         )
 
-    decisions = Table(title="signals and decisions", expand=True, show_header=False)
-    decisions.add_column("line", overflow="ellipsis", no_wrap=True)
+    decisions = Table(title="decisions", expand=True)
+    for column in ("time", "strategy", "decision", "outcome"):
+        decisions.add_column(column, no_wrap=True, overflow="ellipsis")
     for line in stats.recent:
-        decisions.add_row(line)
-    return Group(Panel(header, title=title), positions, decisions)
+        decisions.add_row(
+            f"{line.at:%m-%d %H:%M}",
+            line.strategy,
+            line.text,
+            f"{line.state} {line.fill}".strip(),
+        )
+    orders = Table(title="orders and fills", expand=True, show_header=False)
+    orders.add_column("event", no_wrap=True, overflow="ellipsis")
+    for event in stats.events:
+        orders.add_row(event)
+    return Group(Panel(header, title=title), positions, decisions, orders)
 
 
-def summary_table(stats: SessionStats) -> Table:
-    """The closing summary as a table."""
-    table = Table(title="session summary", show_header=False)
-    table.add_column("what", style="bold")
-    table.add_column("value", justify="right")
-    start = stats.equity_curve[0].equity if stats.equity_curve else Decimal(0)
-    end = stats.equity_curve[-1].equity if stats.equity_curve else Decimal(0)
-    table.add_row("signals", str(stats.signals))
-    table.add_row("orders sent", str(stats.orders_sent))
-    table.add_row("trades (orders with fills)", str(stats.trades))
-    table.add_row("volume", f"{fmt.usdc(stats.volume)} USDC")
-    table.add_row("equity start -> end", f"{fmt.usdc(start)} -> {fmt.usdc(end)} USDC")
-    table.add_row("PnL (after fees)", f"{fmt.usdc(stats.pnl)} USDC")
-    table.add_row("fees paid", f"{fmt.usdc(stats.fees)} USDC")
-    table.add_row("max leverage reached", fmt.leverage(stats.max_leverage))
-    table.add_row("max margin usage reached", fmt.pct(stats.max_margin_usage, 1))
-    for outcome, count in sorted(stats.order_outcomes.items()):
-        table.add_row(f"orders {outcome}", str(count))
-    for reason, count in stats.rejections.most_common():
-        table.add_row(f"refused: {reason}", str(count))
+def summary_tables(summary: Mapping[str, object]) -> list[Table]:
+    """The closing report: the session, round trips, per market, per strategy,
+    and rejections (from ``summary.json``'s content)."""
+    s = _Reader(summary)
+    main = Table(title="session report", show_header=False)
+    main.add_column("what", style="bold")
+    main.add_column("value", justify="right")
+    window = f"{s.text('data_start')} -> {s.text('data_end')}"
+    rows = [
+        ("data", window if s.get("data_start") else "live"),
+        ("equity start -> end",
+         f"{s.usdc('equity', 'start_usdc')} -> {s.usdc('equity', 'end_usdc')} USDC"),
+        ("total return", s.pct("equity", "return")),
+        ("PnL total", f"{s.usdc('pnl', 'total_usdc')} USDC"),
+        ("  realized (closed, before fees)", f"{s.usdc('pnl', 'realized_usdc')} USDC"),
+        ("  unrealized (open positions)", f"{s.usdc('pnl', 'unrealized_usdc')} USDC"),
+        ("  funding", f"{s.usdc('pnl', 'funding_usdc')} USDC"),
+        ("  fees", f"-{s.usdc('pnl', 'fees_usdc')} USDC"),
+        ("max drawdown",
+         f"{s.usdc('drawdown', 'max_usdc')} USDC ({s.pct('drawdown', 'max')}) "
+         f"{s.text('drawdown', 'from')} -> {s.text('drawdown', 'to')}"),
+        ("Sharpe", f"{s.text('sharpe', 'value')} ({s.text('sharpe', 'period')})"),
+        ("max leverage / margin usage",
+         f"{s.text('equity', 'max_leverage')}x / {s.pct('equity', 'max_margin_usage')}"),
+        ("signals / orders / fills",
+         f"{s.text('signals')} / {s.text('orders_sent')} / {s.text('fills')}"),
+        ("round trips (win rate, profit factor)",
+         f"{s.text('round_trips', 'count')} ({s.pct('round_trips', 'win_rate')}, "
+         f"{s.text('round_trips', 'profit_factor')})"),
+    ]  # fmt: skip
+    for market, change in sorted(s.mapping("buy_and_hold").items()):
+        rows.append((f"buy and hold {market}", _pct_text(change)))
+    for outcome, count in sorted(s.mapping("order_outcomes").items()):
+        rows.append((f"orders {_outcome_name(outcome)}", str(count)))
+    for reason, count in sorted(s.mapping("rejections_by_reason").items()):
+        rows.append((f"refused: {reason}", str(count)))
+    for what, value in rows:
+        main.add_row(what, value)
+    tables = [main]
+    for key, title in (("by_market", "per market"), ("by_strategy", "per strategy")):
+        table = _breakdown(s.mapping(key), title)
+        if table is not None:
+            tables.append(table)
+    return tables
+
+
+def open_positions_table(positions: Sequence[OpenPosition]) -> Table:
+    table = Table(title="positions still open")
+    for column in ("market", "size", "entry", "oracle", "uPnL"):
+        table.add_column(column, justify="right")
+    for p in positions:
+        table.add_row(
+            p.market,
+            fmt.number(p.size),
+            fmt.number(p.entry_price, 6),
+            fmt.number(p.oracle_price, 6),
+            fmt.usdc(p.unrealized_pnl),
+        )
     return table
 
 
-def summary_dict(stats: SessionStats) -> dict[str, object]:
-    """The summary as JSON-ready values (decimals as strings)."""
-    return {
-        "signals": stats.signals,
-        "orders_sent": stats.orders_sent,
-        "trades": stats.trades,
-        "fills": stats.fills,
-        "volume_usdc": fmt.json_decimal(stats.volume),
-        "pnl_usdc": fmt.json_decimal(stats.pnl),
-        "fees_usdc": fmt.json_decimal(stats.fees),
-        "max_leverage": fmt.json_ratio(stats.max_leverage),
-        "max_margin_usage": fmt.json_ratio(stats.max_margin_usage),
-        "order_outcomes": dict(stats.order_outcomes),
-        "rejections_by_reason": dict(stats.rejections),
-    }
+def _breakdown(rows: Mapping[str, object], title: str) -> Table | None:
+    if not rows:
+        return None
+    table = Table(title=title)
+    columns = ("fills", "round_trips", "win_rate", "realized_pnl_usdc", "fees_usdc")
+    extra = ("signals", "accepted", "refused") if title == "per strategy" else ()
+    table.add_column("name")
+    for column in (*extra, *columns):
+        table.add_column(column.replace("_usdc", "").replace("_", " "), justify="right")
+    for name, row in sorted(rows.items()):
+        values = row if isinstance(row, Mapping) else {}
+        cells = []
+        for column in (*extra, *columns):
+            value = values.get(column)
+            if column == "win_rate":
+                cells.append(_pct_text(value))
+            elif column.endswith("_usdc"):
+                cells.append(fmt.usdc(Decimal(str(value))) if value is not None else "-")
+            else:
+                cells.append("-" if value is None else str(value))
+        table.add_row(name, *cells)
+    return table
 
 
-def write_report(stats: SessionStats, folder: Path) -> tuple[Path, Path | None]:
-    """Write ``summary.json`` and ``equity.png`` into ``folder``; returns their paths."""
-    folder.mkdir(parents=True, exist_ok=True)
-    summary = folder / "summary.json"
-    summary.write_text(json.dumps(summary_dict(stats), indent=2) + "\n")
-    if len(stats.equity_curve) < 2:
-        return summary, None
-    import matplotlib
+def _outcome_name(state: str) -> str:
+    # "BEST_EFFORT_CANCELED" is chain jargon for an IOC that did not fill.
+    return "not filled (IOC canceled)" if state == "BEST_EFFORT_CANCELED" else state
 
-    matplotlib.use("Agg")  # no display: write the file only
-    import matplotlib.pyplot as plt
 
-    times = [point.at for point in stats.equity_curve]
-    # Plotting needs floats; the curve itself stays Decimal in summary.json.
-    equity = [float(point.equity) for point in stats.equity_curve]
-    leverage = [float(point.leverage) for point in stats.equity_curve]
-    figure, (top, bottom) = plt.subplots(
-        2, 1, figsize=(10, 6), sharex=True, gridspec_kw={"height_ratios": [3, 1]}
-    )
-    top.plot(times, equity, color="tab:blue")
-    top.set_ylabel("equity (USDC)")
-    top.set_title("dydx-trader paper session: equity")
-    top.grid(alpha=0.3)
-    bottom.plot(times, leverage, color="tab:orange")
-    bottom.set_ylabel("leverage (x)")
-    bottom.grid(alpha=0.3)
-    figure.autofmt_xdate()
-    figure.tight_layout()
-    image = folder / "equity.png"
-    figure.savefig(image, dpi=100)
-    plt.close(figure)
-    return summary, image
+def _pct_text(value: object) -> str:
+    return "-" if value is None else fmt.pct(Decimal(str(value)))
+
+
+class _Reader:
+    """Typed reads of the summary's nested values."""
+
+    def __init__(self, summary: Mapping[str, object]) -> None:
+        self._summary = summary
+
+    def get(self, *path: str) -> object:
+        value: object = self._summary
+        for key in path:
+            value = value.get(key) if isinstance(value, Mapping) else None
+        return value
+
+    def text(self, *path: str) -> str:
+        value = self.get(*path)
+        return "-" if value is None else str(value)
+
+    def usdc(self, *path: str) -> str:
+        value = self.get(*path)
+        return "-" if value is None else fmt.usdc(Decimal(str(value)))
+
+    def pct(self, *path: str) -> str:
+        return _pct_text(self.get(*path))
+
+    def mapping(self, *path: str) -> Mapping[str, object]:
+        value = self.get(*path)
+        return value if isinstance(value, Mapping) else {}

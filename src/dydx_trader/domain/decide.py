@@ -13,7 +13,9 @@ The steps, in order: the market must be known, ACTIVE and priced, and cross
 flight are reserved at their worst case (:mod:`~dydx_trader.domain.reservation`);
 a CLOSE takes the whole expected position, reduce-only; a BUY or SELL is priced
 (an IOC at the oracle +/- slippage, a resting order at the signal's price within
-that bound) and sized under every worst case; the trading state may refuse it
+that bound), sized under every worst case, and read in the position mode
+(:mod:`~dydx_trader.domain.position_mode`: in ``target`` mode a BUY while long
+does nothing and a BUY while short closes it and opens a long); the trading state may refuse it
 (HALTED refuses everything; REDUCING lets through only an order that shrinks a
 position in every outcome, and sends it reduce-only IOC); a reduce-only order is
 checked against the chain's rules; the intent gets its deterministic client id
@@ -23,6 +25,7 @@ and a good-til-block past ``height``.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from dataclasses import replace
 from datetime import datetime
 from decimal import Decimal
 
@@ -84,6 +87,9 @@ def decide(
             raise NothingToTrade("a HOLD signal asks for nothing")
         math = lookup(markets, signal.market)
         math.spec.require_tradable()
+        if trading_state is TradingState.HALTED:
+            # Nothing goes out: say so first, not what the position mode or sizing thinks.
+            _halt(trading_state, trading_reason)
         if signal.action is not Action.CLOSE:
             _require_cross(math.spec)
         reserved = reserve(account, in_flight, markets, signal.market)
@@ -177,9 +183,14 @@ def _order(
     else:
         price = _limit_price(spec, side, oracle, signal, params)
         lines.append((f"limit price ({time_in_force.value})", f"{price} USDC"))
-    sized = PositionSizer(policy, limits).size(
-        _request(signal, side, price, fee, atr), reserved.worst_cases, math
+    held = reserved.expected.lines.get(spec.ticker)
+    request = _request(signal, side, price, fee, atr)
+    request = replace(
+        request,
+        position=Decimal(0) if held is None else held.size,
+        position_rule=params.position,
     )
+    sized = PositionSizer(policy, limits).size(request, reserved.worst_cases, math)
     lines.extend(sized.lines)
     if isinstance(sized, Refused):
         return sized
@@ -211,15 +222,21 @@ def _gate(
     reduces = order.reduce_only or all(
         _reduces(state_, order) for state_ in (*reserved.worst_cases, reserved.expected)
     )
-    refusal = may_trade(state, reduces)
-    if refusal is not None:
-        message = f"{refusal.message} ({reason})" if reason else refusal.message
-        raise TradingHalted(message, **refusal.numbers)
+    _halt(state, reason, reduces=reduces)
     if state is TradingState.REDUCING and not order.reduce_only:
         return OrderProposal(
             order.market, order.side, order.size, order.price, order.fee_ppm, reduce_only=True
         )
     return order
+
+
+def _halt(state: TradingState, reason: str, *, reduces: bool = False) -> None:
+    """Raise :class:`TradingHalted` when ``state`` refuses an order (that ``reduces``
+    a position or not), naming why the state was set."""
+    refusal = may_trade(state, reduces)
+    if refusal is not None:
+        message = f"{refusal.message} ({reason})" if reason else refusal.message
+        raise TradingHalted(message, **refusal.numbers)
 
 
 def _reduces(state: MarginState, order: OrderProposal) -> bool:

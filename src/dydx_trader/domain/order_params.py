@@ -10,12 +10,14 @@ from dydx_trader.domain.errors import InvalidInput
 from dydx_trader.domain.margin import require_fee_ppm
 from dydx_trader.domain.numbers import require_finite
 from dydx_trader.domain.order import TimeInForce
+from dydx_trader.domain.position_mode import PositionRule
 
 MAX_GOOD_TIL_BLOCK_OFFSET: Final = 20
 """The farthest a short-term order's good-til-block may lie past the chain height:
 the chain accepts ``next height <= good_til_block <= next height + ShortBlockWindow``,
 and ShortBlockWindow is 20 blocks up to protocol v9.4 (40 from v9.5)."""
 MAX_SLIPPAGE: Final = Decimal("0.5")
+DEFAULT_POSITION_RULE: Final = PositionRule()
 
 
 @dataclass(frozen=True, slots=True)
@@ -31,13 +33,15 @@ class OrderParams:
     the signal's price or the oracle) or POST_ONLY (the same, maker only). A
     limit price more than ``slippage`` through the oracle is refused. CLOSE,
     and any order sent while trading is REDUCING, is a reduce-only IOC, as the
-    chain requires.
+    chain requires. ``position`` says what BUY and SELL mean for a position
+    already held (:mod:`~dydx_trader.domain.position_mode`).
     """
 
     slippage: Decimal = Decimal("0.01")
     good_til_block_offset: int = 10
     taker_fee_ppm: int = 500
     time_in_force: TimeInForce = TimeInForce.IOC
+    position: PositionRule = DEFAULT_POSITION_RULE
 
     def __post_init__(self) -> None:
         require_finite("slippage", self.slippage)

@@ -182,6 +182,10 @@ class PositionSizer:
         steps.append(("kept free (buffer)", reserve, QUOTE_QUANTUMS))
         asset = spec.base_asset
         target = self._target(request, equity, asset, steps)
+        rule = request.position_rule
+        if rule is not None:
+            target = rule.order_size(request.market, request.side, request.position, target)
+            steps.append((f"order size ({rule.mode.value} mode)", target, asset))
         bound, size = Bound.POLICY, target
         for cap_bound, cap in self._caps(request, math, states):
             steps.append((_CAP_LABELS[cap_bound], cap, asset))

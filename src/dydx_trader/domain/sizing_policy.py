@@ -15,6 +15,7 @@ from typing import Final
 from dydx_trader.domain.errors import InvalidInput
 from dydx_trader.domain.margin import require_fee_ppm
 from dydx_trader.domain.numbers import require_fraction, require_positive
+from dydx_trader.domain.position_mode import PositionRule
 from dydx_trader.domain.side import Side
 
 MAX_EQUITY_FRACTION: Final = Decimal(100)
@@ -133,6 +134,9 @@ class SizingRequest:
     hint, when the signal carries one, replaces the policy's target (and is
     not scaled by confidence): ``notional_hint`` USDC or
     ``equity_fraction_hint`` x equity. ``fee_ppm`` is the fee rate of the fill.
+    ``position`` is the signed size held in the market (base units) and
+    ``position_rule`` what the side means for it (see
+    :mod:`~dydx_trader.domain.position_mode`); ``None``: size one entry as is.
     """
 
     market: str
@@ -144,6 +148,8 @@ class SizingRequest:
     notional_hint: Decimal | None = None
     equity_fraction_hint: Decimal | None = None
     fee_ppm: int = 0
+    position: Decimal = Decimal(0)
+    position_rule: PositionRule | None = None
 
     def __post_init__(self) -> None:
         if not isinstance(self.side, Side):

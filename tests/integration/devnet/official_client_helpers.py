@@ -74,3 +74,26 @@ def stateful_order(trader: Any, m: dict[str, Any], side: int, size: Decimal, pri
         reduce_only=False,
         good_til_block_time=int(trader.devnet.engine.block_time.timestamp()) + 3600,
     )
+
+
+async def short_term_order(
+    trader: Any,
+    m: dict[str, Any],
+    side: int,
+    size: Decimal,
+    price: Decimal,
+    *,
+    tif: int = GTT,
+    blocks: int = 10,
+) -> Any:
+    """A short-term order good for ``blocks`` blocks; a buy's price rounds up, a sell's down."""
+    height = await trader.node.latest_block_height()
+    return build_order(
+        new_order_id(trader.address, m),
+        side,
+        quantums=quantums(size, m),
+        subticks=subticks(price, m, up=side == BUY),
+        time_in_force=tif,
+        reduce_only=False,
+        good_til_block=height + blocks,
+    )

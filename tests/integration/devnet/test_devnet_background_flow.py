@@ -9,6 +9,7 @@ from decimal import Decimal
 from typing import Any
 
 import pytest
+from dydx_v4_client import OrderFlags
 from dydx_v4_client.indexer.rest.indexer_client import IndexerClient
 from dydx_v4_client.indexer.socket.websocket import IndexerSocket
 from dydx_v4_client.node.client import NodeClient
@@ -74,15 +75,16 @@ async def test_resting_bid_when_flow_sells_through_it_then_filled_as_maker(busy:
     subticks = int((best_bid + Decimal(m["tickSize"])) / Decimal(m["tickSize"])) * int(
         m["subticksPerTick"]
     )
-    height = await node.latest_block_height()
+    # Long-term: it rests until the flow reaches it (an hour of market time).
+    block_time = busy.engine.block_time.timestamp() if busy.engine is not None else 0
     order = build_order(
-        new_order_id(address, m),
+        new_order_id(address, m, OrderFlags.LONG_TERM),
         BUY,
         quantums=quantums(Decimal("0.001"), m),
         subticks=subticks,
         time_in_force=GTT,
         reduce_only=False,
-        good_til_block=height + 20,
+        good_til_block_time=int(block_time) + 3600,
     )
     placed = await node.place_order(wallet, order)
     assert placed.tx_response.code == 0, placed.tx_response.raw_log
@@ -90,7 +92,7 @@ async def test_resting_bid_when_flow_sells_through_it_then_filled_as_maker(busy:
     async def fills() -> list[dict[str, Any]]:
         return list((await indexer.account.get_subaccount_fills(address, 0))["fills"])
 
-    (fill, *_) = await _until(fills)
+    (fill, *_) = await _until(fills, timeout=30.0)
     assert (fill["side"], fill["liquidity"], fill["market"]) == ("BUY", "MAKER", "BTC-USD")
 
 

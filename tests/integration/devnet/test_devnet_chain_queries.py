@@ -120,6 +120,7 @@ async def test_user_stats_when_traded_then_taker_notional_is_the_fills_quote(
     m = await market(demo_trader, "ETH-USD")
     _, response = await ioc(demo_trader, m, BUY, Decimal(m["stepSize"]) * 20)
     assert response.tx_response.code == 0
+    await demo_trader.devnet.wait_blocks(2)  # fills are indexed with their block
     fills = (await demo_trader.indexer.account.get_subaccount_fills(demo_trader.address, 0))[
         "fills"
     ]

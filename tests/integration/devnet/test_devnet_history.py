@@ -44,7 +44,7 @@ async def _long_btc_for_three_hours(trader: Trader) -> dict[str, Any]:
 async def test_funding_when_three_hours_pass_then_ticks_and_payments_match_the_position(
     trader: Trader,
 ) -> None:
-    m = await _long_btc_for_three_hours(trader)
+    await _long_btc_for_three_hours(trader)
 
     funding = (await trader.indexer.markets.get_perpetual_market_historical_funding("BTC-USD"))[
         "historicalFunding"
@@ -54,7 +54,8 @@ async def test_funding_when_three_hours_pass_then_ticks_and_payments_match_the_p
     ]
 
     assert [f["effectiveAt"][11:13] for f in funding] == ["03", "02", "01"]  # newest first
-    assert {f["rate"] for f in funding} == {m["nextFundingRate"]}
+    rates = {f["effectiveAtHeight"]: f["rate"] for f in funding}
+    assert {p["createdAtHeight"]: p["rate"] for p in payments} == rates  # paid at those rates
     assert len(payments) == 3
     assert {(p["ticker"], p["side"], p["subaccountNumber"]) for p in payments} == {
         ("BTC-USD", "LONG", "0")
@@ -63,8 +64,8 @@ async def test_funding_when_three_hours_pass_then_ticks_and_payments_match_the_p
         "openPerpetualPositions"
     ]["BTC-USD"]
     assert sum(Decimal(p["payment"]) for p in payments) == Decimal(position["netFunding"])
-    if Decimal(m["nextFundingRate"]) > 0:
-        assert all(Decimal(p["payment"]) < 0 for p in payments)  # a long pays
+    for p in payments:  # a long pays a positive rate and receives a negative one
+        assert (Decimal(p["payment"]) < 0) == (Decimal(p["rate"]) > 0)
     parent = (
         await trader.indexer.account.get_funding_payments_for_parent_subaccount(trader.address, 0)
     )["fundingPayments"]

@@ -120,6 +120,7 @@ async def test_official_client_when_fills_delayed_then_order_filled_before_its_f
     order, response = await ioc(manual_trader, m, BUY, Decimal(m["stepSize"]))
 
     assert response.tx_response.code == 0, response.tx_response.raw_log
+    await devnet.advance_blocks(1)  # the block that holds the fill
     (placed,) = await indexer.account.get_subaccount_orders(DEMO_ADDRESS, 0)
     assert placed["status"] == "FILLED"
     assert (await indexer.account.get_subaccount_fills(DEMO_ADDRESS, 0))["fills"] == []

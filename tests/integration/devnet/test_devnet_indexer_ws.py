@@ -187,8 +187,9 @@ async def test_orderbook_when_batched_then_snapshot_levels_and_batch_of_deltas(
 
 
 async def test_bad_messages_when_sent_then_socks_errors_and_connection_keeps_serving(
-    devnet: Devnet,
+    roomy_devnet: Devnet,
 ) -> None:
+    devnet = roomy_devnet
     async with aiohttp.ClientSession() as session, session.ws_connect(devnet.websocket_url) as ws:
         await receive(ws)
         answers = []

@@ -51,6 +51,7 @@ async def test_deposit_when_wallet_holds_usdc_then_subaccount_credited_fee_paid_
     )
 
     assert_ok(response)
+    await demo_trader.devnet.wait_blocks(2)  # indexed with the block that holds it
     assert await equity(demo_trader) == Decimal(10_010)
     wallet_after = await bank_usdc(demo_trader)
     fee = wallet_before - 10 * USDC - wallet_after
@@ -77,6 +78,7 @@ async def test_withdraw_when_collateral_free_then_wallet_credited_and_withdrawal
     )
 
     assert_ok(response)
+    await demo_trader.devnet.wait_blocks(2)
     assert await equity(demo_trader) == Decimal(9_975)
     assert await bank_usdc(demo_trader) > wallet_before + 24 * USDC
     (latest, *_) = (
@@ -119,6 +121,7 @@ async def test_transfer_when_between_subaccounts_then_both_sides_and_between_vie
     )
 
     assert_ok(response)
+    await demo_trader.devnet.wait_blocks(2)
     assert await equity(demo_trader, 0) == Decimal(9_500)
     assert await equity(demo_trader, 128) == Decimal(500)
     out = (await demo_trader.indexer.account.get_subaccount_transfers(demo_trader.address, 0))[

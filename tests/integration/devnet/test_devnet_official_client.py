@@ -127,6 +127,7 @@ async def test_ioc_buy_when_worst_price_above_book_then_fill_position_and_equity
     size = Decimal(m["stepSize"]) * 10
 
     order, response = await ioc(demo_trader, m, BUY, size)
+    await demo_trader.devnet.wait_blocks(1)  # CheckTx fills are indexed with the next block
 
     assert response.tx_response.code == 0, response.tx_response.raw_log
     fills = (await demo_trader.indexer.account.get_subaccount_fills(demo_trader.address, 0))[
@@ -151,7 +152,7 @@ async def test_ioc_buy_when_worst_price_above_book_then_fill_position_and_equity
     assert Decimal(sub["freeCollateral"]) < Decimal(sub["equity"])
 
 
-async def test_resting_limit_when_placed_then_open_and_when_cancelled_then_canceled(
+async def test_resting_short_term_order_when_placed_then_best_effort_opened_and_404_once_cancelled(
     demo_trader: Any,
 ) -> None:
     m = await market(demo_trader)
@@ -171,26 +172,24 @@ async def test_resting_limit_when_placed_then_open_and_when_cancelled_then_cance
     placed = await demo_trader.node.place_order(demo_trader.wallet, order)
 
     assert placed.tx_response.code == 0, placed.tx_response.raw_log
-    open_orders = await demo_trader.indexer.account.get_subaccount_orders(
-        demo_trader.address, 0, status="OPEN"
+    resting = await demo_trader.indexer.account.get_subaccount_orders(
+        demo_trader.address, 0, status="BEST_EFFORT_OPENED"
     )
-    assert [o["clientId"] for o in open_orders] == [str(oid.client_id)]
-    assert open_orders[0]["timeInForce"] == "GTT" and open_orders[0]["goodTilBlock"] == str(
-        height + 15
-    )
+    assert [o["clientId"] for o in resting] == [str(oid.client_id)]
+    assert (resting[0]["timeInForce"], resting[0]["goodTilBlock"]) == ("GTT", str(height + 15))
+    assert resting[0]["totalFilled"] == "0" and "createdAtHeight" not in resting[0]
 
     cancelled = await demo_trader.node.cancel_order(
         demo_trader.wallet, oid, good_til_block=height + 16
     )
+    await demo_trader.devnet.wait_blocks(1)
 
     assert cancelled.tx_response.code == 0, cancelled.tx_response.raw_log
-    order_body = await demo_trader.indexer.account.get_order(open_orders[0]["id"])
-    # Short-term cancels are gossiped: the indexer says BEST_EFFORT_CANCELED until expiry.
-    assert order_body["status"] in ("BEST_EFFORT_CANCELED", "CANCELED")
-    still_open = await demo_trader.indexer.account.get_subaccount_orders(
-        demo_trader.address, 0, status="OPEN"
-    )
-    assert still_open == []
+    # Never filled, so never stored: the real indexer has nothing left to show.
+    with pytest.raises(httpx.HTTPStatusError) as caught:
+        await demo_trader.indexer.account.get_order(resting[0]["id"])
+    assert caught.value.response.status_code == 404
+    assert await demo_trader.indexer.account.get_subaccount_orders(demo_trader.address, 0) == []
 
 
 async def test_order_when_size_off_the_step_then_chain_code_12(demo_trader: Any) -> None:

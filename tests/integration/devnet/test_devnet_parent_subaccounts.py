@@ -65,11 +65,11 @@ async def test_isolated_market_when_traded_beside_a_cross_position_then_removed_
 ) -> None:
     await buy(trader, "BTC-USD", Decimal(1_000))
 
-    order_id = await buy(trader, ISOLATED_MARKET, Decimal(200))
+    await buy(trader, ISOLATED_MARKET, Decimal(200))
+    await trader.devnet.wait_blocks(2)
 
-    rows = await trader.indexer.account.get_subaccount_orders(trader.address, 0)
-    (row,) = [r for r in rows if r["clientId"] == str(order_id.client_id)]
-    assert row["status"] == "BEST_EFFORT_CANCELED"
+    fills = (await trader.indexer.account.get_subaccount_fills(trader.address, 0))["fills"]
+    assert {f["market"] for f in fills} == {"BTC-USD"}  # removed before any fill
     positions = (await trader.indexer.account.get_subaccount(trader.address, 0))["subaccount"][
         "openPerpetualPositions"
     ]
@@ -86,6 +86,7 @@ async def test_isolated_market_when_child_funded_by_transfer_then_parent_views_s
     assert moved.tx_response.code == 0, moved.tx_response.raw_log
 
     await buy(trader, ISOLATED_MARKET, Decimal(2_000), number=CHILD)
+    await trader.devnet.wait_blocks(2)  # indexed with the block that holds the fills
 
     parent = (await trader.indexer.account.get_parent_subaccount(trader.address, 0))["subaccount"]
     assert parent["parentSubaccountNumber"] == 0

@@ -96,7 +96,7 @@ def messages(body: Any) -> list[str]:
         (
             "/v4/orders/4a0cba49-1f14-4d0c-9df5-4a5c1bd1b1a3",
             404,
-            "Unable to find order with orderId: 4a0cba49-1f14-4d0c-9df5-4a5c1bd1b1a3",
+            "Unable to find order id 4a0cba49-1f14-4d0c-9df5-4a5c1bd1b1a3",
         ),
         (
             "/v4/candles/perpetualMarkets/BTC-USD?resolution=2MINS",
@@ -255,8 +255,11 @@ async def test_broadcast_when_response_dropped_then_unavailable_but_order_was_ap
         await demo_trader.node.place_order(demo_trader.wallet, order)
 
     assert caught.value.code() == grpc.StatusCode.UNAVAILABLE
+    await devnet.wait_blocks(1)  # the fill is indexed with the next block
     fills = await demo_trader.indexer.account.get_subaccount_fills(DEMO_ADDRESS, 0)
     assert [f["size"] for f in fills["fills"]] == [m["stepSize"]]
+    again = await demo_trader.node.place_order(demo_trader.wallet, order)  # same bytes
+    assert (again.tx_response.codespace, again.tx_response.code) == ("sdk", 19)
     assert devnet.faults.state()["drop_next_broadcast_responses"] == 0
 
 
@@ -337,7 +340,10 @@ async def test_simulate_when_valid_order_then_gas_and_when_bad_signature_then_er
     assert fills["fills"] == [] and orders == []  # simulation changed nothing
 
 
-async def test_indexer_when_fuzzed_queries_then_never_500_and_always_json(devnet: Devnet) -> None:
+async def test_indexer_when_fuzzed_queries_then_never_500_and_always_json(
+    roomy_devnet: Devnet,
+) -> None:
+    devnet = roomy_devnet
     rng = random.Random(7)
     values = [
         "",

@@ -154,8 +154,10 @@ def set_state(settings: Settings, state: TradingState) -> None:
 
 
 async def test_submit_when_halted_then_refused_and_nothing_sent(
-    exchange: FakeExchange, settings: Settings
+    exchange: FakeExchange, tmp_path: Path
 ) -> None:
+    # Accumulate mode: a BUY while long would add (in target mode it asks for nothing).
+    settings = kit_settings(tmp_path / "j.sqlite3", execution={"position_mode": "accumulate"})
     exchange.hold("ETH-USD", Decimal(1))
     set_state(settings, TradingState.HALTED)
     async with started_trader(exchange, settings) as trader:
@@ -171,7 +173,14 @@ async def test_submit_when_halted_then_refused_and_nothing_sent(
 async def test_submit_when_reducing_then_growth_refused_and_a_reduction_sent_reduce_only(
     exchange: FakeExchange, tmp_path: Path
 ) -> None:
-    settings = kit_settings(tmp_path / "j.sqlite3", execution={"order_type": "limit"})
+    settings = kit_settings(
+        tmp_path / "j.sqlite3",
+        execution={
+            "order_type": "limit",
+            "position_mode": "accumulate",
+            "max_entries_per_market": 100,
+        },
+    )
     exchange.hold("ETH-USD", Decimal(2))
     set_state(settings, TradingState.REDUCING)
     async with started_trader(exchange, settings) as trader:

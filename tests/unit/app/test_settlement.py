@@ -286,3 +286,22 @@ async def test_follow_when_answer_lost_and_order_never_reached_book_then_expired
 
     assert [s.order.state for s in recorder.settled] == [OrderState.EXPIRED]
     assert len(sender.sent) == 1
+
+
+async def test_sweep_when_venue_moved_then_every_order_reads_it_once_before_return(
+    journal: Journal,
+) -> None:
+    order_intent = in_flight(journal, intent("t9", good_til_block=110))
+    venue = FakeVenue(height=101)
+    recorder = Recorder()
+    # No poll to speak of: only the sweep makes the order read the venue again.
+    run = settler(journal, venue, recorder, FakeClock(), poll_interval_s=600)
+    run.follow(order_intent)
+    await run.sweep()
+    assert recorder.settled == [] and run.following == (order_intent.client_id,)
+
+    venue.height = 111  # the good-til-block has passed: the order expired
+    await run.sweep()
+
+    assert [s.order.state for s in recorder.settled] == [OrderState.EXPIRED]
+    assert run.following == ()

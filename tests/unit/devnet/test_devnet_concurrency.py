@@ -41,6 +41,7 @@ def test_orders_from_threads_when_blocks_advance_then_every_fill_is_accounted() 
         engine.advance_block()
     for thread in threads:
         thread.join()
+    engine.advance_block()  # the last CheckTx fills are indexed with the next block
 
     assert errors == []
     for owner in owners:

@@ -6,6 +6,7 @@ from decimal import Decimal
 
 from devnet_helpers import (
     ALICE,
+    BOB,
     BUY,
     GTT,
     SELL,
@@ -105,20 +106,47 @@ def test_long_term_order_when_accepted_then_placed_on_the_next_block(engine: Eng
     assert "goodTilBlockTime" in row and "goodTilBlock" not in row
 
 
-def test_long_term_order_when_canceled_then_canceled_user_canceled(engine: Engine) -> None:
+def test_long_term_order_when_canceled_then_canceled_user_canceled_at_next_block(
+    engine: Engine,
+) -> None:
     engine.deposit(ALICE, 0, 1_000 * USDC)
     order = long_term(engine, BUY, STEP, on_tick(engine, "BTC-USD", -200))
     engine.place_order(order)
     engine.advance_block()
-
-    result = engine.cancel_order(
-        tx_pb2.MsgCancelOrder(
-            order_id=order.order_id, good_til_block_time=order.good_til_block_time
-        )
+    cancel = tx_pb2.MsgCancelOrder(
+        order_id=order.order_id, good_til_block_time=order.good_til_block_time
     )
 
+    result = engine.cancel_order(cancel)
+    again = engine.cancel_order(cancel)
+    before_block = _only_order(engine)
+    engine.advance_block()
+
     assert result.code == 0
+    assert again.code == 32  # one uncommitted cancel per order
+    assert before_block == ("OPEN", None)  # a stateful cancel is a block fact
     assert _only_order(engine) == ("CANCELED", "ORDER_REMOVAL_REASON_USER_CANCELED")
+
+
+def test_stateful_cancel_when_before_the_order_good_til_block_time_then_code_29(
+    engine: Engine,
+) -> None:
+    engine.deposit(ALICE, 0, 1_000 * USDC)
+    order = long_term(engine, BUY, STEP, on_tick(engine, "BTC-USD", -200))
+    engine.place_order(order)
+    now = int(engine.block_time.timestamp())
+
+    early = engine.cancel_order(
+        tx_pb2.MsgCancelOrder(order_id=order.order_id, good_til_block_time=now + 60)
+    )
+    past = engine.cancel_order(
+        tx_pb2.MsgCancelOrder(order_id=order.order_id, good_til_block_time=now)
+    )
+    far = engine.cancel_order(
+        tx_pb2.MsgCancelOrder(order_id=order.order_id, good_til_block_time=now + 96 * 86_400)
+    )
+
+    assert [early.code, past.code, far.code] == [29, 3003, 3004]
 
 
 def test_long_term_order_when_good_til_block_time_passes_then_expired() -> None:
@@ -145,7 +173,7 @@ def test_post_only_long_term_when_crossing_at_placement_then_removed(engine: Eng
     )
 
 
-def test_account_when_below_maintenance_margin_then_liquidated_with_penalty(
+def test_account_when_below_maintenance_margin_then_liquidated_in_block_sized_parts(
     engine: Engine,
 ) -> None:
     engine.deposit(ALICE, 0, 100 * USDC)
@@ -153,19 +181,27 @@ def test_account_when_below_maintenance_margin_then_liquidated_with_penalty(
     # ~40x: $4,000 of BTC on $100 (IMF 2 %, MMF 1.2 %).
     engine.place_order(short_term(engine, BUY, 650 * STEP, on_tick(engine, "BTC-USD", 100)))
     assert position_of(engine, "BTC-USD") == 650 * STEP
+    fund = engine.state.insurance_fund
 
     engine.set_oracle_price("BTC-USD", market.oracle_price * Decimal("0.985"))
     engine.advance_block()
 
+    # One block liquidates at most max(1 000 USDC, 10 %) of the position, at the book.
+    left = position_of(engine, "BTC-USD")
+    assert 0 < left < 650 * STEP
+    assert abs(market.notional(650 * STEP - left)) <= 1_000 * USDC + market.notional(STEP)
+    liquidated = [f for f in engine.state.fills[(ALICE, 0)] if f["type"] == "LIQUIDATED"]
+    assert {(f["side"], f["liquidity"]) for f in liquidated} == {("SELL", "TAKER")}
+    # The taker pays no trading fee: its "fee" is the insurance fund's delta.
+    paid = sum(Decimal(f["fee"]) for f in liquidated)
+    assert paid == Decimal(engine.state.insurance_fund - fund).scaleb(-6) != 0
+    for _ in range(20):
+        engine.advance_block()
     assert position_of(engine, "BTC-USD") == 0
-    liquidation = views.fills(engine, ALICE, 0)["fills"][0]
-    assert (liquidation["type"], liquidation["side"]) == ("LIQUIDATED", "SELL")
-    assert Decimal(liquidation["fee"]) > 0
     positions = views.perpetual_positions(engine, ALICE, 0, status="LIQUIDATED")["positions"]
     assert len(positions) == 1
-    assert usdc_of(engine) >= 0
     recent = views.trades(engine, "BTC-USD")
-    assert recent is not None and recent["trades"][0]["type"] == "LIQUIDATED"
+    assert recent is not None and "LIQUIDATED" in {t["type"] for t in recent["trades"]}
 
 
 def test_account_when_above_maintenance_then_not_liquidated(engine: Engine) -> None:
@@ -319,3 +355,30 @@ def test_funding_when_disabled_then_nothing_is_paid() -> None:
         engine.advance_block()
 
     assert usdc_of(engine) == before
+
+
+def test_bankrupt_account_when_insurance_fund_empty_then_deleveraged_against_a_profitable_short(
+) -> None:
+    engine = make_engine(insurance_fund_usdc=0)
+    engine.deposit(ALICE, 0, 100 * USDC)
+    engine.deposit(BOB, 0, 10_000 * USDC)
+    market = engine.markets["BTC-USD"]
+    engine.place_order(short_term(engine, BUY, 650 * STEP, on_tick(engine, "BTC-USD", 100)))
+    engine.place_order(
+        short_term(engine, SELL, 1_000 * STEP, on_tick(engine, "BTC-USD", -100), owner=BOB)
+    )
+    engine.advance_block()
+
+    engine.set_oracle_price("BTC-USD", market.oracle_price * Decimal("0.95"))  # ALICE bankrupt
+    engine.advance_block()
+
+    delev = [f for f in engine.state.fills[(ALICE, 0)] if f["type"] == "DELEVERAGED"]
+    offset = [f for f in engine.state.fills[(BOB, 0)] if f["type"] == "OFFSETTING"]
+    assert delev and offset
+    assert (delev[0]["liquidity"], offset[0]["liquidity"]) == ("TAKER", "MAKER")
+    assert delev[0]["size"] == offset[0]["size"] and delev[0]["fee"] == "0"
+    assert position_of(engine, "BTC-USD") == 0  # closed at its bankruptcy price
+    assert position_of(engine, "BTC-USD", BOB) == -1_000 * STEP + 650 * STEP
+    assert engine.state.subaccounts[(ALICE, 0)].usdc >= -1  # nothing left, nothing owed
+    assert engine.state.insurance_fund == 0
+

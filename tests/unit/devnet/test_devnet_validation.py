@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import pytest
 from devnet_helpers import (
     ALICE,
@@ -23,6 +25,7 @@ from v4_proto.dydxprotocol.clob import tx_pb2
 from v4_proto.dydxprotocol.clob.order_pb2 import Order
 
 from dydx_devnet.engine import Engine
+from dydx_devnet.orders import order_hash
 
 STEP = 1_000_000
 
@@ -73,9 +76,9 @@ def test_good_til_block_when_below_next_height_then_code_10(funded: Engine) -> N
     )
 
 
-def test_good_til_block_when_beyond_short_block_window_then_code_11(funded: Engine) -> None:
-    too_far = funded.height + 1 + 20 + 1
-    ok_far = funded.height + 1 + 20
+def test_good_til_block_when_beyond_short_block_window_of_40_then_code_11(funded: Engine) -> None:
+    too_far = funded.height + 1 + 40 + 1
+    ok_far = funded.height + 1 + 40
     price = on_tick(funded, "BTC-USD", -50)
 
     rejected = funded.place_order(short_term(funded, BUY, STEP, price, good_til_block=too_far))
@@ -317,14 +320,29 @@ def test_short_term_cancel_when_good_til_block_out_of_window_then_code_11(funded
     assert result.code == 11
 
 
-def test_batch_cancel_when_more_than_100_then_rejected(funded: Engine) -> None:
+def test_batch_cancel_when_more_than_100_then_code_45(funded: Engine) -> None:
     message = tx_pb2.MsgBatchCancel(
         subaccount_id=order_id().subaccount_id,
         short_term_cancels=[tx_pb2.OrderBatch(clob_pair_id=0, client_ids=list(range(101)))],
         good_til_block=funded.height + 5,
     )
 
-    assert funded.batch_cancel(message).code != 0
+    assert funded.batch_cancel(message).code == 45
+
+
+def test_batch_cancel_when_nothing_was_cancelled_then_code_46(funded: Engine) -> None:
+    gtb = funded.height + 5
+    message = tx_pb2.MsgBatchCancel(
+        subaccount_id=order_id().subaccount_id,
+        short_term_cancels=[tx_pb2.OrderBatch(clob_pair_id=0, client_ids=[7])],
+        good_til_block=gtb,
+    )
+    assert funded.batch_cancel(message).code == 0  # a cancel is remembered, order or not
+
+    result = funded.batch_cancel(message)  # the same cancel again: code 9 for each
+
+    assert result.code == 46
+    assert "No successful cancellations" in result.log
 
 
 def test_check_order_when_valid_then_ok_and_nothing_placed(funded: Engine) -> None:
@@ -393,3 +411,58 @@ def test_stateful_order_when_leverage_setting_is_exceeded_then_code_3007(funded:
     assert "NewlyUndercollateralized" in result.log
     del funded.state.subaccounts[(ALICE, 0)].custom_imf_ppm["BTC-USD"]
     assert funded.place_order(long_term(funded, BUY, steps * STEP, price)).code == 0
+
+
+def test_replacement_when_good_til_block_equal_then_the_larger_order_hash_wins(
+    funded: Engine,
+) -> None:
+    price = on_tick(funded, "BTC-USD", -50)
+    gtb = funded.height + 5
+    first = short_term(funded, BUY, STEP, price, tif=GTT, good_til_block=gtb)
+    second = short_term(funded, BUY, 2 * STEP, price, tif=GTT, good_til_block=gtb)
+    low, high = sorted((first, second), key=order_hash)
+    assert funded.place_order(high).code == 0
+
+    result = funded.place_order(low)
+
+    assert result.code == 20
+    assert "cannot reduce the GoodTilBlock" in result.log
+
+
+def test_replacement_when_order_matched_this_block_then_it_counts(funded: Engine) -> None:
+    gtb = funded.height + 5
+    filled = short_term(funded, BUY, STEP, on_tick(funded, "BTC-USD", 50), good_til_block=gtb)
+    assert funded.place_order(filled).code == 0  # IOC, filled, not resting
+    flipped = short_term(
+        funded, SELL, STEP, on_tick(funded, "BTC-USD", -50), good_til_block=gtb + 1
+    )
+
+    result = funded.place_order(flipped)
+
+    assert result.code == 20
+    assert "cannot change the Side" in result.log
+
+
+def test_market_when_initializing_then_only_short_term_post_only_on_its_side(
+    funded: Engine,
+) -> None:
+    market = funded.markets["ETH-USD"]
+    market.spec = dataclasses.replace(market.spec, status="INITIALIZING")
+    below = on_tick(funded, "ETH-USD", -10)
+
+    wrong_side = funded.place_order(
+        short_term(funded, SELL, STEP, below, tif=POST_ONLY, clob_pair_id=1)
+    )
+    not_post_only = funded.place_order(
+        short_term(funded, BUY, STEP, below, tif=GTT, clob_pair_id=1, client_id=2)
+    )
+    stateful = funded.place_order(
+        long_term(funded, BUY, STEP, below, tif=POST_ONLY, clob_pair_id=1, client_id=4)
+    )
+    accepted = funded.place_order(
+        short_term(funded, BUY, STEP, below, tif=POST_ONLY, clob_pair_id=1, client_id=3)
+    )
+
+    assert [r.code for r in (wrong_side, not_post_only, stateful)] == [34, 34, 34]
+    assert "must be post-only" in not_post_only.log
+    assert accepted.code == 0

@@ -65,7 +65,7 @@ def test_parse_market_when_a_field_is_malformed_then_error_names_market_and_fiel
         parse_perpetual_market(payload)
 
 
-def test_fee_constants_when_compared_with_the_bundled_genesis_then_its_first_tier() -> None:
+def test_fee_constants_when_compared_with_the_bundled_tiers_then_standard_tier_1() -> None:
     (first, *_) = load_genesis_params()["feetiers"]
 
     assert (first["taker_fee_ppm"], first["maker_fee_ppm"]) == (

@@ -142,8 +142,10 @@ def test_advance_blocks_when_short_term_order_rests_then_it_expires_at_its_good_
 
     state = engine.clock.advance_blocks(3, block_seconds=1.5)
 
-    (order,) = views.orders(engine, ALICE, 0)
-    assert (state.height, state.blocks, order["status"]) == (gtb, 3, "CANCELED")
+    (order,) = engine.state.orders_by_uuid.values()
+    assert (state.height, state.blocks, order.status) == (gtb, 3, "CANCELED")
+    assert order.removal_reason == "ORDER_REMOVAL_REASON_EXPIRED"
+    assert views.orders(engine, ALICE, 0) == []  # never filled: never stored by the indexer
     assert state.block_time_ms == to_ms(START) + 4_500
 
 

@@ -1,4 +1,4 @@
-"""Stateful cancels as CheckTx answers them (``PerformOrderCancellationStatefulValidation``)."""
+"""A stateful order that filled as it entered state is still cancellable until the next block."""
 
 from __future__ import annotations
 
@@ -50,6 +50,7 @@ def test_cancel_when_resting_order_canceled_some_blocks_later_then_user_canceled
         engine.advance_block()
 
     result = engine.cancel_order(_cancel(resting))
+    engine.advance_block()  # a stateful cancel takes effect in its block
 
     assert result.code == 0
     (state,) = engine.state.orders.values()
@@ -57,39 +58,3 @@ def test_cancel_when_resting_order_canceled_some_blocks_later_then_user_canceled
         "CANCELED",
         "ORDER_REMOVAL_REASON_USER_CANCELED",
     )
-
-
-def test_cancel_when_good_til_block_time_before_the_orders_then_invalid_cancellation() -> None:
-    engine = _funded()
-    resting = long_term(engine, BUY, STEP, on_tick(engine, "BTC-USD", -5_000))
-    engine.place_order(resting)
-    engine.advance_block()
-
-    result = engine.cancel_order(_cancel(resting, resting.good_til_block_time - 1))
-
-    assert (result.code, result.codespace) == (29, "clob")
-    assert "Invalid stateful order cancellation" in result.log
-    assert engine.state.stateful  # still resting
-
-
-def test_cancel_when_good_til_block_time_not_after_block_time_then_3003() -> None:
-    engine = _funded()
-    resting = long_term(engine, BUY, STEP, on_tick(engine, "BTC-USD", -5_000))
-    engine.place_order(resting)
-    engine.advance_block()
-
-    result = engine.cancel_order(_cancel(resting, engine.block_time_ms // 1000))
-
-    assert result.code == 3003
-
-
-def test_cancel_when_good_til_block_time_beyond_the_window_then_3004() -> None:
-    engine = _funded()
-    resting = long_term(engine, BUY, STEP, on_tick(engine, "BTC-USD", -5_000))
-    engine.place_order(resting)
-    engine.advance_block()
-    window = engine.config.stateful_order_time_window_s
-
-    result = engine.cancel_order(_cancel(resting, engine.block_time_ms // 1000 + window + 1))
-
-    assert result.code == 3004

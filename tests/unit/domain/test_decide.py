@@ -13,6 +13,7 @@ from dydx_trader.domain.decision import Decision, Outcome
 from dydx_trader.domain.margin import MarginState
 from dydx_trader.domain.order import TimeInForce, derive_client_id
 from dydx_trader.domain.order_params import OrderParams
+from dydx_trader.domain.position_mode import PositionMode, PositionRule
 from dydx_trader.domain.pre_trade import RiskLimits
 from dydx_trader.domain.proposal import OrderProposal
 from dydx_trader.domain.side import Side
@@ -32,7 +33,9 @@ ETH = make_market("ETH-USD", oracle_price=Decimal(2000), imf=Decimal("0.05"), cl
 MARKETS = {"BTC-USD": BTC, "ETH-USD": ETH}
 ONE_X = RiskLimits(max_leverage=Decimal(1), max_exposure=Decimal(1))
 NINE_TENTHS = SizingPolicy.of_equity(Decimal("0.9"), scale_by_confidence=False)
-PARAMS = OrderParams()  # IOC, 1 % slippage, 500 ppm fee, good-til-block + 10
+PARAMS = OrderParams()  # IOC, 1 % slippage, 500 ppm fee, good-til-block + 10, target mode
+# Every signal adds to (or takes from) the position, as before position modes.
+ACCUMULATE = OrderParams(position=PositionRule(PositionMode.ACCUMULATE))
 
 
 def signal(action: str, market: str = "ETH-USD", **fields: Any) -> Signal:
@@ -203,14 +206,14 @@ def test_decide_when_halted_then_even_a_close_is_refused() -> None:
 
 
 def test_decide_when_reducing_then_an_opening_buy_is_refused() -> None:
-    decision = decide_on(signal("BUY"), LONG_ETH, state=TradingState.REDUCING)
+    decision = decide_on(signal("BUY"), LONG_ETH, state=TradingState.REDUCING, params=ACCUMULATE)
 
     assert decision.error_code == "TradingHalted" and "REDUCING" in (decision.message or "")
 
 
 def test_decide_when_reducing_then_a_reducing_sell_goes_out_reduce_only_ioc() -> None:
     small = SizingPolicy.fixed_notional(Decimal(1000), scale_by_confidence=False)
-    params = OrderParams(time_in_force=TimeInForce.GTT)
+    params = OrderParams(time_in_force=TimeInForce.GTT, position=ACCUMULATE.position)
 
     decision = decide_on(
         signal("SELL"), LONG_ETH, state=TradingState.REDUCING, policy=small, params=params
@@ -248,3 +251,16 @@ def test_decide_when_the_account_is_valued_then_equity_and_in_flight_lines_come_
 
     assert decision.arithmetic[0] == ("equity", f"{usdc(10_000_000_000):.2f} USDC")
     assert ("orders in flight (reserved at their worst case)", "1") in decision.arithmetic
+
+
+def test_decide_when_target_mode_and_long_then_buy_refused_and_sell_flips() -> None:
+    small = SizingPolicy.fixed_notional(Decimal(1000), scale_by_confidence=False)
+    wide = RiskLimits(max_leverage=Decimal(5), max_exposure=Decimal(5))
+
+    buy = decide_on(signal("BUY"), LONG_ETH, policy=small, limits=wide)
+    sell = decide_on(signal("SELL"), LONG_ETH, policy=small, limits=wide)
+
+    assert buy.error_code == "NothingToTrade" and "already long" in (buy.message or "")
+    # Closes the 1 ETH long and opens 1,000 USDC short at the 1,980 worst price.
+    assert sell.outcome is Outcome.ACCEPTED and sell.size == Decimal("1.505")
+    assert sell.intent is not None and not sell.intent.reduce_only

@@ -32,7 +32,7 @@ def test_signal_when_valid_then_accepted_json_and_exit_0() -> None:
 def test_signal_when_below_threshold_then_rejected_with_reason_and_exit_1() -> None:
     result = runner.invoke(app, ["signal", "SELL", "ETH-USD", "--confidence", "0.3"])
     assert result.exit_code == 1
-    assert "rejected by confidence: confidence 0.3 of manual is below the threshold 0.6" in (
+    assert "rejected by confidence: confidence 0.3 of manual is below the threshold 0.5" in (
         " ".join(result.output.split())
     )
 
