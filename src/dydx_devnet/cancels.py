@@ -7,10 +7,10 @@ re-placing that id up to then (code 7). A stateful cancel is checked as
 good-til-block-time, 32 while another cancel of the order waits for its block,
 3006 for no such order, 29 below the order's own good-til-block-time) and
 takes effect in the next block, as a DeliverTx: until then the order still
-rests and may fill. A batch cancel answers 27 for an unknown clob pair and 46
-when it cancelled nothing. A stateful order
-that filled as it entered state is, as on the chain, in state until the next
-block: a cancel in between is accepted and changes nothing.
+rests and may fill. A stateful order that filled as it entered state is, as on
+the chain, in state until the next block: a cancel in between is accepted and
+changes nothing. A batch cancel answers 27 for an unknown clob pair and 46 when
+it cancelled nothing.
 """
 
 from __future__ import annotations
