@@ -25,6 +25,7 @@ from dydx_trader.adapters.webhook import (
     WebhookSecret,
     create_webhook_app,
 )
+from dydx_trader.app.readiness import Check
 from dydx_trader.app.validation import SignalValidator
 from dydx_trader.cli._common import (
     load_settings,
@@ -36,6 +37,7 @@ from dydx_trader.cli.options import (
 from dydx_trader.cli.signal_cmd import verdict_json
 from dydx_trader.domain.errors import InvalidInput
 from dydx_trader.domain.signal import Signal
+from dydx_trader.web.health import add_health_routes
 
 HttpPortOption = Annotated[
     int | None,
@@ -44,7 +46,8 @@ HttpPortOption = Annotated[
         metavar="PORT",
         min=1,
         max=65_535,
-        help="Webhook port (default: the config's http.port, else 8000).",
+        help="HTTP port: webhook, and for run the dashboard, /metrics, /healthz, /readyz "
+        "(default: the config's http.port, else 8000).",
     ),
 ]
 
@@ -67,8 +70,8 @@ def serve_webhook_command(
 ) -> None:
     """Run the webhook intake alone and print every accepted signal.
 
-    Listens for POST /webhook/signals; the shared secret comes from
-    DYDX_TRADER_WEBHOOK_SECRET. Use it to try an alert template: each
+    Listens for POST /webhook/signals (and GET /healthz, /readyz); the shared
+    secret comes from DYDX_TRADER_WEBHOOK_SECRET. Use it to try an alert template: each
     accepted signal is printed as a JSON line with the validator's verdict
     (the venue is not consulted). Nothing is traded.
     """
@@ -85,7 +88,10 @@ def serve_webhook_command(
         sys.stdout.flush()
 
     async def serve() -> None:
-        runner = await serve_on(create_webhook_app(SignalIntake(secret, print_signal)), listener)
+        app = create_webhook_app(SignalIntake(secret, print_signal))
+        # Alive while the process answers; ready while the intake listens.
+        add_health_routes(app, lambda: (Check("intake", True, "accepting signals"),))
+        runner = await serve_on(app, listener)
         typer.echo(f"webhook intake on {listen_url(host, port)} (Ctrl-C stops)")
         sys.stdout.flush()
         try:
