@@ -3,7 +3,9 @@ from the trader at each scrape."""
 
 from __future__ import annotations
 
+import re
 from decimal import Decimal
+from pathlib import Path
 
 from prometheus_client.parser import text_string_to_metric_families
 
@@ -91,3 +93,18 @@ def test_two_instances_when_counting_then_registries_apart() -> None:
     first.order_final("FILLED")
 
     assert ("dydx_trader_orders_total", (("state", "FILLED"),)) not in samples(second)
+
+
+def test_grafana_example_when_it_names_metrics_then_each_is_exported() -> None:
+    example = (Path(__file__).resolve().parents[3] / "docs" / "grafana-dashboard.json").read_text()
+    figures = ScrapeFigures(Decimal(1), Decimal(1), Decimal(1), Decimal(1), 0, "ACTIVE", 0)
+    metrics = PrometheusMetrics(lambda: figures)
+    metrics.decided("s", "ACCEPTED", "policy")
+    metrics.order_final("FILLED")
+    metrics.balance_read(cached=True)
+    metrics.webhook_request(202)
+    exported = {name for name, _ in samples(metrics)}
+
+    named = set(re.findall(r"dydx_trader_[a-z_]+", example))
+
+    assert named and named <= exported, named - exported
