@@ -19,7 +19,8 @@ from dydx_trader.domain.trading_state import Authority, TradingState
 from dydx_trader.web import views
 from dydx_trader.web.views import Json
 
-RECENT_ROWS = 25
+RECENT_FILLS = 12
+RECENT_SIGNALS = 20
 IN_FLIGHT_ROWS = 50
 
 
@@ -73,8 +74,8 @@ class DashboardSource:
                 self.journal.order_reports(IN_FLIGHT_ROWS, in_flight_only=True)
             ),
             "reserved": views.reserved_view(() if status is None else status.reserved),
-            "fills": views.fills_view(self.journal.recent_fills(RECENT_ROWS)),
-            "signals": views.signals_view(self.journal.signal_outcomes(RECENT_ROWS)),
+            "fills": views.fills_view(self.journal.recent_fills(RECENT_FILLS)),
+            "signals": views.signals_view(self.journal.signal_outcomes(RECENT_SIGNALS)),
             "report": self._report_so_far(sample.at if sample else None),
         }
 
