@@ -44,7 +44,7 @@ class Controls:
         app.router.add_post(TRADING_STATE_PATH, self.change)
 
     async def show(self, request: web.Request) -> web.Response:
-        state = self._source.state()["trading_state"]
+        state = self._source.trading_state()
         return web.json_response(state, headers={"Cache-Control": "no-store"})
 
     async def change(self, request: web.Request) -> web.Response:

@@ -5,10 +5,16 @@ set) ``POST /webhook/signals``, on one aiohttp application.
 It starts before the trader (the page and ``/readyz`` answer while it
 reconciles) and stops after it (with ``--hold``, after the replay ends).
 Every answer carries ``nosniff``, ``DENY`` framing and ``no-referrer``.
+
+On a loopback address the read-only views are open (only this machine reaches
+them); on any other address every view but the probes and the page's own
+files needs the token too (the page sends it once typed in), and so does
+``/metrics`` (Prometheus's ``authorization`` setting).
 """
 
 from __future__ import annotations
 
+import ipaddress
 import socket
 from collections.abc import Awaitable, Callable
 
@@ -18,7 +24,7 @@ from dydx_trader.adapters.metrics import CONTENT_TYPE, PrometheusMetrics
 from dydx_trader.adapters.webhook import MAX_BODY_BYTES, SIGNALS_PATH, SignalIntake
 from dydx_trader.web.auth import DashboardToken
 from dydx_trader.web.controls import Controls
-from dydx_trader.web.health import add_health_routes
+from dydx_trader.web.health import HEALTH_PATH, READY_PATH, add_health_routes
 from dydx_trader.web.pages import Pages
 from dydx_trader.web.source import DashboardSource
 from dydx_trader.web.webhook_slot import WebhookSlot
@@ -54,15 +60,19 @@ class OperatorServer:
         metrics: PrometheusMetrics,
         *,
         webhook: bool,
+        open_reads: bool | None = None,
     ) -> OperatorServer:
         """Serve on the already listening ``listener``; with ``webhook`` the signal
-        route is there too, waiting for :meth:`attach_webhook`."""
+        route is there too, waiting for :meth:`attach_webhook`. ``open_reads``: the
+        views need no token (default: when the listener is on loopback)."""
         pages = Pages(source)
         slot = WebhookSlot() if webhook else None
-        app = web.Application(
-            client_max_size=MAX_BODY_BYTES + 1,
-            middlewares=[_safe_headers, _counting_webhook(metrics)],
-        )
+        middlewares = [_safe_headers, _counting_webhook(metrics)]
+        if open_reads is None:
+            open_reads = is_loopback(listener.getsockname()[0])
+        if not open_reads:
+            middlewares.append(_token_for_reads(token))
+        app = web.Application(client_max_size=MAX_BODY_BYTES + 1, middlewares=middlewares)
         pages.add_routes(app)
         Controls(source, token).add_routes(app)
         add_health_routes(app, source.readiness)
@@ -126,6 +136,37 @@ def _counting_webhook(metrics: PrometheusMetrics) -> Callable[..., Awaitable[web
             raise
         metrics.webhook_request(response.status)
         return response
+
+    return middleware
+
+
+def is_loopback(host: str) -> bool:
+    """Whether ``host`` (an address the server listens on) reaches this machine only."""
+    try:
+        return ipaddress.ip_address(host.split("%")[0]).is_loopback
+    except ValueError:
+        return host == "localhost"
+
+
+# Open on any address: the probes, the page's own files (no data in them), and the
+# webhook (its own secret guards it). The controls check the token themselves.
+_OPEN_PATHS = frozenset({"/", HEALTH_PATH, READY_PATH, SIGNALS_PATH})
+
+
+def _token_for_reads(token: DashboardToken) -> Callable[..., Awaitable[web.StreamResponse]]:
+    """Every other view needs ``Authorization: Bearer <token>`` (off loopback)."""
+
+    @web.middleware
+    async def middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
+        if request.path in _OPEN_PATHS or request.path.startswith("/static/"):
+            return await handler(request)
+        if not token.matches(request.headers.get("Authorization")):
+            return web.json_response(
+                {"error": "this dashboard is not on loopback: send the dashboard token"},
+                status=401,
+                headers={"WWW-Authenticate": "Bearer"},
+            )
+        return await handler(request)
 
     return middleware
 

@@ -57,10 +57,7 @@ class DashboardSource:
         """Everything the page shows but the charts."""
         trader = self.trader
         status = None if trader is None else trader.status()
-        record = self.journal.get_trading_state()
         sample = self.journal.latest_equity_sample()
-        in_force = record.state.value if status is None else status.trading_state.value
-        reason = "" if status is None else status.trading_reason
         return {
             "mode": self.mode,
             "now": views.iso(self._clock()),
@@ -69,7 +66,7 @@ class DashboardSource:
             "trader_failure": None if status is None else status.failure,
             "account": views.account_view(None if status is None else status.risk, sample),
             "latest_sample_at": None if sample is None else views.iso(sample.at),
-            "trading_state": views.trading_state_view(in_force, reason, record),
+            "trading_state": self.trading_state(),
             "in_flight": views.orders_view(
                 self.journal.order_reports(IN_FLIGHT_ROWS, in_flight_only=True)
             ),
@@ -78,6 +75,16 @@ class DashboardSource:
             "signals": views.signals_view(self.journal.signal_outcomes(RECENT_SIGNALS)),
             "report": self._report_so_far(sample.at if sample else None),
         }
+
+    def trading_state(self) -> Json:
+        """The state in force (the trader's, when there is one) and its last change."""
+        record = self.journal.get_trading_state()
+        if self.trader is None:
+            return views.trading_state_view(record.state.value, "", record)
+        status = self.trader.status()
+        return views.trading_state_view(
+            status.trading_state.value, status.trading_reason, record
+        )
 
     def series(self, since: datetime | None, until: datetime | None) -> Json:
         """The charts' data over ``[since, until]`` (since defaults to the session's start)."""

@@ -39,35 +39,42 @@ def iso(moment: datetime | None) -> str | None:
 
 def account_view(risk: AccountRisk | None, sample: AccountSample | None) -> Json | None:
     """The account: the trader's fresh balance when it has one, else the latest
-    journaled sample (``as_of`` says which)."""
+    journaled sample (``source`` says which, ``as_of`` when it was marked)."""
     if risk is not None:
-        return {
-            "source": "balance",
-            "equity": text(risk.equity),
-            "free_collateral": text(risk.sizing_free_collateral),
-            "margin_usage": text(risk.margin_usage),
-            "leverage": text(risk.leverage),
-            "positions": [_position_risk(p) for p in risk.positions],
-        }
+        positions = [_position(_figures(p)) for p in risk.positions]
+        return _account("balance", None, risk.equity, risk.sizing_free_collateral,
+                        risk.margin_usage, risk.leverage, positions)  # fmt: skip
     if sample is not None:
-        return {
-            "source": "sample",
-            "as_of": iso(sample.at),
-            "equity": text(sample.equity),
-            "free_collateral": text(sample.free_collateral),
-            "margin_usage": text(sample.margin_usage),
-            "leverage": text(sample.leverage),
-            "positions": [_position(p) for p in sample.positions],
-        }
+        positions = [_position(p) for p in sample.positions]
+        return _account("sample", sample.at, sample.equity, sample.free_collateral,
+                        sample.margin_usage, sample.leverage, positions)  # fmt: skip
     return None
 
 
-def _position_risk(p: PositionRisk) -> Json:
-    return _position(
-        PositionFigures(
-            p.market, p.size, p.entry_price, p.oracle_price, p.notional, p.unrealized_pnl,
-            p.leverage, p.liquidation_price, p.liquidation_distance_pct,
-        )
+def _account(
+    source: str,
+    as_of: datetime | None,
+    equity: Decimal,
+    free_collateral: Decimal,
+    margin_usage: Decimal | None,
+    leverage: Decimal | None,
+    positions: list[Json],
+) -> Json:
+    return {
+        "source": source,
+        "as_of": iso(as_of),
+        "equity": text(equity),
+        "free_collateral": text(free_collateral),
+        "margin_usage": text(margin_usage),
+        "leverage": text(leverage),
+        "positions": positions,
+    }
+
+
+def _figures(p: PositionRisk) -> PositionFigures:
+    return PositionFigures(
+        p.market, p.size, p.entry_price, p.oracle_price, p.notional, p.unrealized_pnl,
+        p.leverage, p.liquidation_price, p.liquidation_distance_pct,
     )  # fmt: skip
 
 

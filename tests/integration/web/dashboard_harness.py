@@ -74,8 +74,11 @@ def buy(signal_id: str, market: str = "ETH-USD", action: str = "BUY") -> Signal:
 
 
 @asynccontextmanager
-async def served_dashboard(tmp_path: Path, exchange: FakeExchange) -> AsyncIterator[Dashboard]:
-    """The server first, then a trader built (not started) with the server's metrics."""
+async def served_dashboard(
+    tmp_path: Path, exchange: FakeExchange, *, open_reads: bool | None = None
+) -> AsyncIterator[Dashboard]:
+    """The server first, then a trader built (not started) with the server's metrics;
+    ``open_reads=False`` serves it as off loopback (every view needs the token)."""
     settings = kit_settings(tmp_path / "journal.sqlite3")
     clock = FakeClock()
     path = settings.journal.resolved_path()
@@ -84,7 +87,9 @@ async def served_dashboard(tmp_path: Path, exchange: FakeExchange) -> AsyncItera
     metrics = PrometheusMetrics(source.scrape_figures)
     listener = loopback()
     token = DashboardToken(Secret(TOKEN), "test", False)
-    server = await OperatorServer.start(listener, source, token, metrics, webhook=True)
+    server = await OperatorServer.start(
+        listener, source, token, metrics, webhook=True, open_reads=open_reads
+    )
     trader = await build_trader(
         settings, UNUSED_PROFILE, address=exchange.address, mnemonic=None, clock=clock,
         indexer=exchange, node=exchange, sender=exchange,

@@ -14,6 +14,7 @@ from dashboard_harness import ETH, TOKEN, Dashboard, buy, served_dashboard
 from dydx_trader.adapters.journal import Journal
 from dydx_trader.domain.decision import Outcome
 from dydx_trader.domain.trading_state import Authority, TradingState
+from dydx_trader.web.server import is_loopback
 from kit.exchange import FakeExchange
 
 
@@ -213,3 +214,27 @@ async def test_webhook_when_trader_takes_no_more_signals_then_503_retry_and_coun
 
     assert (status, retry) == (503, "5")
     assert 'dydx_trader_webhook_requests_total{status="503"} 1.0' in metrics
+
+
+async def test_views_when_served_off_loopback_then_token_needed_but_probes_and_page_open(
+    tmp_path: Path,
+) -> None:
+    async with served_dashboard(tmp_path, FakeExchange({"ETH-USD": ETH}),
+                                open_reads=False) as dashboard:  # fmt: skip
+        await started(dashboard)
+        shut = {path: (await dashboard.get(path))[0]
+                for path in ("/api/state", "/api/series", "/metrics", "/api/trading-state")}
+        open_ = {path: (await dashboard.get(path))[0]
+                 for path in ("/", "/static/app.js", "/healthz", "/readyz")}  # fmt: skip
+        headers = {"Authorization": f"Bearer {TOKEN}"}
+        async with dashboard.http.get(dashboard.url + "api/state", headers=headers) as answer:
+            with_token = answer.status
+
+    assert set(shut.values()) == {401}
+    assert set(open_.values()) == {200}
+    assert with_token == 200
+
+
+def test_is_loopback_when_addresses_then_only_this_machine() -> None:
+    assert is_loopback("127.0.0.1") and is_loopback("::1") and is_loopback("localhost")
+    assert not is_loopback("0.0.0.0") and not is_loopback("192.168.1.5")  # noqa: S104

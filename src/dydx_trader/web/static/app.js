@@ -215,10 +215,17 @@ function windowQuery() {
   return q.toString();
 }
 
+// The token, once typed in, goes with every request: off loopback the views need it too.
+function authorized(headers = {}) {
+  const token = $("token").value.trim();
+  return token ? { ...headers, Authorization: `Bearer ${token}` } : headers;
+}
+
 async function loadSeries() {
   seriesTimer = null;
   try {
-    const answer = await fetch(`/api/series?${followSession ? "" : windowQuery()}`, { cache: "no-store" });
+    const answer = await fetch(`/api/series?${followSession ? "" : windowQuery()}`,
+                               { cache: "no-store", headers: authorized() });
     if (!answer.ok) return;
     drawCharts(await answer.json());
   } catch (_) { /* the stream's status shows a lost server */ }
@@ -238,9 +245,7 @@ window.addEventListener("resize", () => {
 
 async function control(state) {
   const result = $("control-result");
-  const headers = { "Content-Type": "application/json" };
-  const token = $("token").value.trim();
-  if (token) headers.Authorization = `Bearer ${token}`;
+  const headers = authorized({ "Content-Type": "application/json" });
   result.className = "small muted";
   result.textContent = `sending ${state}…`;
   try {
@@ -267,10 +272,36 @@ for (const id of ["halt", "reduce", "resume"]) {
 
 // -- live updates ---------------------------------------------------------------------------
 
-function connect() {
-  const events = new EventSource("/api/events");
-  events.addEventListener("open", () => { $("link").textContent = "live"; $("link").className = "badge on"; });
-  events.addEventListener("error", () => { $("link").textContent = "reconnecting"; $("link").className = "badge off"; });
-  events.addEventListener("state", (event) => render(JSON.parse(event.data)));
+// Server-sent events read over fetch (EventSource cannot send the token).
+function link(text, on) { $("link").textContent = text; $("link").className = `badge ${on ? "on" : "off"}`; }
+
+async function follow() {
+  const answer = await fetch("/api/events", { cache: "no-store", headers: authorized() });
+  if (answer.status === 401) { link("enter the token to see this dashboard", false); return; }
+  if (!answer.ok || !answer.body) { link("reconnecting", false); return; }
+  link("live", true);
+  const reader = answer.body.getReader();
+  const decoder = new TextDecoder();
+  let buffer = "";
+  for (;;) {
+    const { value, done } = await reader.read();
+    if (done) break;
+    buffer += decoder.decode(value, { stream: true });
+    let end;
+    while ((end = buffer.indexOf("\n\n")) >= 0) {
+      const block = buffer.slice(0, end);
+      buffer = buffer.slice(end + 2);
+      const data = block.split("\n").filter((l) => l.startsWith("data: ")).map((l) => l.slice(6));
+      if (block.startsWith("event: state") && data.length) render(JSON.parse(data.join("\n")));
+    }
+  }
+  link("reconnecting", false);
+}
+
+async function connect() {
+  for (;;) {
+    try { await follow(); } catch (_) { link("reconnecting", false); }
+    await new Promise((resume) => setTimeout(resume, 2000));
+  }
 }
 connect();
