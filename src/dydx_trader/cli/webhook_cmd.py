@@ -17,7 +17,6 @@ import sys
 from typing import Annotated
 
 import typer
-from aiohttp import web
 
 from dydx_trader.adapters.webhook import (
     SIGNALS_PATH,
@@ -25,6 +24,7 @@ from dydx_trader.adapters.webhook import (
     WebhookSecret,
     create_webhook_app,
 )
+from dydx_trader.adapters.webhook.server import serve_app
 from dydx_trader.app.readiness import Check
 from dydx_trader.app.validation import SignalValidator
 from dydx_trader.cli._common import (
@@ -91,7 +91,7 @@ def serve_webhook_command(
         app = create_webhook_app(SignalIntake(secret, print_signal))
         # Alive while the process answers; ready while the intake listens.
         add_health_routes(app, lambda: (Check("intake", True, "accepting signals"),))
-        runner = await serve_on(app, listener)
+        runner = await serve_app(app, listener)
         typer.echo(f"webhook intake on {listen_url(host, port)} (Ctrl-C stops)")
         sys.stdout.flush()
         try:
@@ -138,14 +138,6 @@ def bind_listener(host: str, port: int) -> socket.socket:
         ) from None
     listener.setblocking(False)
     return listener
-
-
-async def serve_on(app: web.Application, listener: socket.socket) -> web.AppRunner:
-    """Serve ``app`` on the already listening socket; returns the runner to clean up."""
-    runner = web.AppRunner(app, access_log=None, handle_signals=False)
-    await runner.setup()
-    await web.SockSite(runner, listener).start()
-    return runner
 
 
 def stop_requested() -> asyncio.Event:

@@ -22,6 +22,7 @@ from aiohttp import web
 
 from dydx_trader.adapters.metrics import CONTENT_TYPE, PrometheusMetrics
 from dydx_trader.adapters.webhook import MAX_BODY_BYTES, SIGNALS_PATH, SignalIntake
+from dydx_trader.adapters.webhook.server import serve_app
 from dydx_trader.web.auth import DashboardToken
 from dydx_trader.web.controls import Controls
 from dydx_trader.web.health import HEALTH_PATH, READY_PATH, add_health_routes
@@ -85,15 +86,7 @@ class OperatorServer:
         app.router.add_get(METRICS_PATH, scrape)
         if slot is not None:
             app.router.add_post(SIGNALS_PATH, slot.handle)
-        runner = web.AppRunner(
-            app, access_log=None, handle_signals=False, shutdown_timeout=SHUTDOWN_TIMEOUT_S
-        )
-        await runner.setup()
-        try:
-            await web.SockSite(runner, listener).start()
-        except BaseException:
-            await runner.cleanup()
-            raise
+        runner = await serve_app(app, listener, shutdown_timeout=SHUTDOWN_TIMEOUT_S)
         return cls(runner, pages, slot, _url(listener))
 
     def attach_webhook(self, intake: SignalIntake) -> None:
