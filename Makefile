@@ -34,7 +34,7 @@ typecheck: $(STAMP)
 	$(BIN)/mypy src
 
 unit: $(STAMP)
-	$(BIN)/pytest -q
+	$(BIN)/pytest -q -rs
 
 ## bench: one JSON object per line: {"metric", "value", "unit"}
 bench: $(STAMP)
