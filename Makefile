@@ -23,18 +23,18 @@ $(STAMP): $(BIN)/python pyproject.toml constraints.txt
 run: $(STAMP)
 	$(BIN)/dydx-trader run $(ARGS)
 
-## test: lint, type-check (strict on the domain) and the whole test suite
+## test: lint, type-check (strict on the whole trader) and the whole test suite
 test: lint typecheck unit
 
 lint: $(STAMP)
 	$(BIN)/ruff check src tests bench
 
 typecheck: $(STAMP)
-	$(BIN)/mypy src/dydx_trader/domain
+	$(BIN)/mypy --strict src/dydx_trader
 	$(BIN)/mypy src
 
 unit: $(STAMP)
-	$(BIN)/pytest -q
+	$(BIN)/pytest -q -rs
 
 ## bench: one JSON object per line: {"metric", "value", "unit"}
 bench: $(STAMP)

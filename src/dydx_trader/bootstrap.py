@@ -38,6 +38,7 @@ from dydx_trader.app.executor import OrderExecutor, Settlement
 from dydx_trader.app.foreign_activity import ForeignActivityMonitor
 from dydx_trader.app.heights import ChainHeightCache
 from dydx_trader.app.market_data import MarketDataManager
+from dydx_trader.app.metrics import TraderMetrics
 from dydx_trader.app.ports import ChainNode, Clock, OrderSender, SystemClock, VenueFeed, VenueReader
 from dydx_trader.app.risk_guard import RiskGuard
 from dydx_trader.app.settlement import Settler
@@ -87,6 +88,7 @@ async def build_trader(
     height_max_age_s: float = 1.0,
     settle_poll_s: float = 1.0,
     rng: random.Random | None = None,
+    metrics: TraderMetrics | None = None,
 ) -> Trader:
     """Wire a :class:`Trader` for ``address`` on ``profile``.
 
@@ -99,7 +101,8 @@ async def build_trader(
     :meth:`Trader.submit` raises :class:`SecretUnavailable`.
     Each adapter (``indexer``, ``node``, ``sender``, ``journal``, ``feed``,
     ``clock``) defaults to the real one for ``profile`` and ``settings``.
-    ``rng`` draws the settler's backoff jitter (seed it for a reproducible replay).
+    ``rng`` draws the settler's backoff jitter (seed it for a reproducible replay);
+    ``metrics`` hears what happens (decisions, orders, balance reads).
     """
     if sender is not None and mnemonic is not None:
         raise InvalidInput("give the trader a mnemonic or a sender, not both")
@@ -135,7 +138,8 @@ async def build_trader(
         raise
     indexer = indexer or IndexerGateway(profile.indexer_url)
     feed = feed or IndexerFeed(profile.websocket_url)
-    journal = journal or Journal.open(settings.journal.resolved_path())
+    # Stamped on the trader's clock: market time in a paper replay.
+    journal = journal or Journal.open(settings.journal.resolved_path(), clock=clock.now)
     market_data = MarketDataManager(
         indexer,
         candles=indexer,
@@ -153,6 +157,7 @@ async def build_trader(
         ttl_s=settings.ttl.balance_ttl_s,
         max_indexer_lag_blocks=settings.ttl.max_indexer_lag_blocks,
         clock=clock,
+        metrics=metrics,
     )
     risk_guard = RiskGuard(journal, KillSwitch(settings.kill_switch.limits()), clock=clock.now)
     executor = OrderExecutor(
@@ -212,6 +217,7 @@ async def build_trader(
         ),
         clock=clock,
         on_settled=on_settled,
+        metrics=metrics,
     )
     return Trader(
         owner=owner,
@@ -228,6 +234,8 @@ async def build_trader(
         validator=validator,
         actor=actor,
         watch_only=sender is None,
+        clock=clock,
+        metrics=metrics,
     )
 
 

@@ -29,6 +29,7 @@ from decimal import Decimal
 from dydx_trader.app.actor import Actor
 from dydx_trader.app.balance import BalanceManager, BalanceSnapshot
 from dydx_trader.app.executor import OrderExecutor, Settlement
+from dydx_trader.app.metrics import NoMetrics, TraderMetrics
 from dydx_trader.app.ports import ChainHeightReader, Clock, DecisionJournal, MarketSource
 from dydx_trader.app.risk_guard import RiskGuard
 from dydx_trader.app.settlement import Settler
@@ -123,6 +124,7 @@ class AccountActor(Actor):
         atr: AtrSource,
         clock: Clock,
         on_settled: Callable[[Settlement], None] | None = None,
+        metrics: TraderMetrics | None = None,
     ) -> None:
         super().__init__(f"account {owner.address}/{owner.number}")
         self.owner = owner
@@ -140,6 +142,7 @@ class AccountActor(Actor):
         self._atr = atr
         self._clock = clock
         self._on_settled = on_settled
+        self._metrics: TraderMetrics = metrics or NoMetrics()
         # The worst case of every order in flight, by the signal it serves.
         self._reserved: dict[str, OrderProposal] = {}
         # The snapshot whose equity the kill switch last saw: a cached snapshot
@@ -195,6 +198,7 @@ class AccountActor(Actor):
         return TradeResult(signal, decision, "not validated (preview)", decision.intent)
 
     async def _submit(self, signal: Signal) -> TradeResult:
+        self._metrics.decision_started(signal.id)
         # Claimed, not merely recorded: the webhook journals a signal before its 202,
         # and that signal is still to be decided here, exactly once.
         if not self._journal.claim_signal(signal):
@@ -218,6 +222,7 @@ class AccountActor(Actor):
             return TradeResult(signal, None, verdict.summary)
         decision = await self._decide(signal)
         self._journal.record_decision(decision)
+        self._metrics.decided(signal.id, decision.outcome.value, _reason_code(decision))
         if decision.intent is None or decision.reservation is None:
             return TradeResult(signal, decision, verdict.summary)
         order = await self._send(decision.intent, decision.reservation)
@@ -266,6 +271,7 @@ class AccountActor(Actor):
             signal_id=signal.id, market=signal.market, error=error, decided_at=self._clock.now()
         )
         self._journal.record_decision(decision)
+        self._metrics.decided(signal.id, decision.outcome.value, _reason_code(decision))
         return decision
 
     # -- sending -------------------------------------------------------------------
@@ -299,8 +305,10 @@ class AccountActor(Actor):
                 else:
                     del self._reserved[signal_id]
                 raise
+        self._metrics.order_sent(signal_id)
         self._risk_guard.record_outcome(_outcome(order))
         if order.state is OrderState.REJECTED:
+            self._metrics.order_final(order.state.value)
             del self._reserved[signal_id]
         else:
             self._follow(order.intent)
@@ -339,6 +347,7 @@ class AccountActor(Actor):
     def _release(self, settlement: Settlement) -> None:
         intent = settlement.order.intent
         self._reserved.pop(intent.signal_id, None)
+        self._metrics.order_final(settlement.order.state.value)
         # The next snapshot must already hold what settled this order.
         self._balance.require_height(
             settlement.height, f"order {intent.client_id} settled at {settlement.height}"
@@ -351,6 +360,14 @@ class AccountActor(Actor):
             self._balance.invalidate(f"order {intent.client_id} settled")
         if self._on_settled is not None:
             self._on_settled(settlement)
+
+
+def _reason_code(decision: Decision) -> str:
+    """A short, bounded label for a decision: the validation rule or error class of a
+    refusal, the binding cap of an acceptance (``unbound`` when none bound it)."""
+    if decision.error_code is not None:
+        return decision.numbers.get("rule") or decision.error_code
+    return decision.bound_by or "unbound"
 
 
 def _outcome(order: Order) -> OrderOutcome:

@@ -25,6 +25,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from decimal import Decimal
 
+from dydx_trader.app.metrics import NoMetrics, TraderMetrics
 from dydx_trader.app.ports import (
     AccountFeed,
     AccountReader,
@@ -131,6 +132,7 @@ class BalanceManager:
         max_indexer_lag_blocks: int = DEFAULT_MAX_INDEXER_LAG_BLOCKS,
         fetch_timeout_s: float = 20.0,
         clock: MonotonicClock | None = None,
+        metrics: TraderMetrics | None = None,
     ) -> None:
         if (
             isinstance(ttl_s, bool)
@@ -172,6 +174,9 @@ class BalanceManager:
         self.stream_connected = False
         self.last_stream_error: Exception | None = None
         self._listeners: list[Callable[[SubaccountUpdate], None]] = []
+        self._metrics: TraderMetrics = metrics or NoMetrics()
+        # How far the indexer trailed the node at the last fetch that measured it.
+        self.last_indexer_lag_blocks: int | None = None
 
     @property
     def name(self) -> str:
@@ -189,6 +194,7 @@ class BalanceManager:
         cannot be computed.
         """
         cached = self.cached()
+        self._metrics.balance_read(cached=cached is not None)
         if cached is not None:
             return cached
         if self._inflight is None:
@@ -306,6 +312,7 @@ class BalanceManager:
     async def _fetch_once(self) -> BalanceSnapshot:
         started = self._clock.monotonic()
         self.fetches += 1
+        self._metrics.balance_fetched()
         # Both reads at once; the first failure cancels the other.
         account_task = asyncio.create_task(
             self._accounts.get_account(self.address, self.subaccount_number)
@@ -340,6 +347,7 @@ class BalanceManager:
             )
         indexer_height = account.latest_processed_block_height
         lag = chain_height - indexer_height
+        self.last_indexer_lag_blocks = max(lag, 0)
         if lag > self.max_indexer_lag_blocks:
             raise StaleAccountData(
                 f"indexer is {lag} blocks behind the chain (height {indexer_height} vs "

@@ -13,7 +13,7 @@ import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
 from decimal import Decimal
-from typing import Final, Protocol
+from typing import TYPE_CHECKING, Final, Protocol
 
 from dydx_trader.app.account_actor import (
     AccountActor,
@@ -27,13 +27,17 @@ from dydx_trader.app.balance import BalanceManager
 from dydx_trader.app.executor import OrderExecutor
 from dydx_trader.app.foreign_activity import ForeignActivityMonitor
 from dydx_trader.app.market_data import MarketDataManager
+from dydx_trader.app.metrics import NoMetrics, TraderMetrics
 from dydx_trader.app.ports import (
     ChainNode,
+    Clock,
     ForeignActivityJournal,
+    SystemClock,
     TraderJournal,
     VenueFeed,
     VenueReader,
 )
+from dydx_trader.app.readiness import Check, indexer_lag_check, streams_check
 from dydx_trader.app.risk_guard import RiskGuard, TradingStateStore
 from dydx_trader.app.settlement import Settler
 from dydx_trader.app.validation import SignalValidator, ValidationResult
@@ -50,6 +54,9 @@ from dydx_trader.domain.signal import Signal
 from dydx_trader.domain.trading_state import TradingState
 from dydx_trader.domain.venue import Candle, CandleResolution
 
+if TYPE_CHECKING:
+    from datetime import datetime
+
 log = logging.getLogger(__name__)
 
 # One decision takes milliseconds; a queue of a thousand signals takes seconds.
@@ -60,9 +67,17 @@ STOP_SETTLE_TIMEOUT_S: Final = 120.0
 WATCH_ONLY: Final = "this trader was built without a mnemonic: it can preview, not trade"
 
 
-class JournalPort(TraderJournal, TradingStateStore, ForeignActivityJournal, Protocol):
+class EquitySampleJournal(Protocol):
+    """Where the account marked to market is kept, one sample at a time."""
+
+    def record_equity_sample(self, at: datetime, risk: AccountRisk) -> None: ...
+
+
+class JournalPort(
+    TraderJournal, TradingStateStore, ForeignActivityJournal, EquitySampleJournal, Protocol
+):
     """Everything a trader keeps in its journal: decisions, orders, trading state,
-    and the foreign activity seen on its subaccount."""
+    the account marked to market, and the foreign activity seen on its subaccount."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -108,6 +123,8 @@ class Trader:
         validator: SignalValidator,
         actor: AccountActor,
         watch_only: bool,
+        clock: Clock | None = None,
+        metrics: TraderMetrics | None = None,
     ) -> None:
         self._owner = owner
         self._indexer = indexer
@@ -123,6 +140,10 @@ class Trader:
         self._validator = validator
         self._actor = actor
         self._watch_only = watch_only
+        self._clock: Clock = clock or SystemClock()
+        self._metrics: TraderMetrics = metrics or NoMetrics()
+        self._reconciled = False
+        self._follows_streams = False
         self._supervisor = Supervisor(on_failure=risk_guard.halt)
         self._tasks: list[asyncio.Task[None]] = []
         self._final_risk: AccountRisk | None = None
@@ -158,7 +179,9 @@ class Trader:
             ) from None
         if settled:
             log.info("reconciled %d order(s) left in flight", len(settled))
+        self._reconciled = True
         self._supervisor.start(self._actor)
+        self._follows_streams = follow_streams
         if follow_streams:
             self._tasks.append(asyncio.ensure_future(self._market_data.run(candle_series)))
             self._tasks.append(asyncio.ensure_future(self._balance.follow(self._feed)))
@@ -167,6 +190,7 @@ class Trader:
         """Validate and decide on ``signal``, journal it, and send its order if accepted."""
         if self._watch_only:
             raise SecretUnavailable(WATCH_ONLY)
+        self._metrics.signal_received(signal.id)
         result: TradeResult = await self._actor.ask(SubmitSignal(signal), timeout_s)
         return result
 
@@ -214,11 +238,13 @@ class Trader:
     async def mark_to_market(self) -> AccountRisk:
         """The account read fresh from the venue (never the cached balance), valued at
         the markets' oracle prices; its equity is fed to the kill switch, so a
-        drawdown trips without waiting for a signal. Raises ``Unavailable`` when no
-        fresh read can be had."""
+        drawdown trips without waiting for a signal, and the sample is journaled (the
+        dashboard's charts). Raises ``Unavailable`` when no fresh read can be had."""
         self._balance.invalidate("marked to market")
         snapshot = await self._balance.get_snapshot()
         self._risk_guard.record_equity(snapshot.equity)
+        if not self._journal.read_only:
+            self._journal.record_equity_sample(self._clock.now(), snapshot.risk)
         return snapshot.risk
 
     def oracle_prices(self, tickers: Sequence[str]) -> dict[str, Decimal]:
@@ -245,6 +271,35 @@ class Trader:
             in_flight=self._actor.in_flight,
             failure=None if failure is None else f"{type(failure).__name__}: {failure}",
         )
+
+    def readiness(self) -> tuple[Check, ...]:
+        """Whether this trader may be sent signals now, check by check: in-flight
+        orders reconciled, the actor healthy, the streams connected (when it follows
+        them) and the indexer within its lag at the last balance fetch."""
+        failure = self.status().failure
+        if self._stopped:
+            reconciled = Check("reconciled", False, "the trader has stopped")
+        elif self._reconciled:
+            reconciled = Check("reconciled", True)
+        else:
+            reconciled = Check("reconciled", False, "in-flight orders not reconciled yet")
+        checks = [
+            reconciled,
+            Check("actor", failure is None, failure or ""),
+            indexer_lag_check(self.indexer_lag_blocks, self._balance.max_indexer_lag_blocks),
+        ]
+        if self._follows_streams:
+            streams = streams_check(
+                account=self._balance.stream_connected, markets=self._market_data.stream_connected
+            )
+            checks.append(streams)
+        return tuple(checks)
+
+    @property
+    def indexer_lag_blocks(self) -> int | None:
+        """How many blocks the indexer trailed the node at the last balance fetch
+        (None before the first)."""
+        return self._balance.last_indexer_lag_blocks
 
     @property
     def exit_code(self) -> int:

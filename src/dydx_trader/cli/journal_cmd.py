@@ -82,7 +82,7 @@ def _show_or_set(path: Path, state: StateChoice | None, reason: str) -> TradingS
             return journal.get_trading_state()
     with Journal.open(path) as journal:
         return journal.set_trading_state(
-            TradingState(state.value.upper()), reason, Authority.OPERATOR
+            TradingState(state.value.upper()), reason, Authority.OPERATOR, source="cli"
         )
 
 

@@ -119,13 +119,8 @@ async def serve_webhook(
     webhook signals a crash left undecided are decided now. ``cleanup()``
     refuses new ones and waits for those accepted.
     """
-    secret = WebhookSecret.from_environ(os.environ)
-    journal = Journal.open(settings.journal.resolved_path())
+    intake, dispatch, journal = open_webhook(settings, submit, clock=clock)
     try:
-        dispatch = SignalDispatch(submit, journal=journal)
-        intake = SignalIntake(
-            secret, dispatch, clock=clock, max_clock_skew_s=settings.validation.max_clock_skew_s
-        )
         server = await WebhookServer.start(intake, dispatch, listener, on_closed=journal.close)
     except BaseException:
         journal.close()
@@ -136,6 +131,27 @@ async def serve_webhook(
         await server.cleanup()
         raise
     return server
+
+
+def open_webhook(
+    settings: Settings,
+    submit: Callable[[Signal], Awaitable[None]],
+    *,
+    clock: Callable[[], datetime],
+) -> tuple[SignalIntake, SignalDispatch, Journal]:
+    """The intake for ``$DYDX_TRADER_WEBHOOK_SECRET``, its journaling dispatch to
+    ``submit``, and the journal connection they write to (the caller closes it)."""
+    secret = WebhookSecret.from_environ(os.environ)
+    journal = Journal.open(settings.journal.resolved_path())
+    try:
+        dispatch = SignalDispatch(submit, journal=journal)
+        intake = SignalIntake(
+            secret, dispatch, clock=clock, max_clock_skew_s=settings.validation.max_clock_skew_s
+        )
+    except BaseException:
+        journal.close()
+        raise
+    return intake, dispatch, journal
 
 
 def _version() -> str:

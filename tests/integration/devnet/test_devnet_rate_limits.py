@@ -26,11 +26,25 @@ async def small_limits() -> AsyncIterator[Devnet]:
         yield running
 
 
+@pytest.fixture
+async def long_window() -> AsyncIterator[Devnet]:
+    """The default 100-request bucket over a window no loaded machine can outlast."""
+    limits = IndexerLimits(window_s=3600)
+    config = DevnetConfig(indexer_port=0, grpc_port=0, block_time=0.05, indexer_limits=limits)
+    async with Devnet(config) as running:
+        yield running
+
+
+def test_indexer_limits_when_default_then_100_requests_per_10_s() -> None:
+    limits = IndexerLimits()
+    assert (limits.enabled, limits.default_points, limits.window_s) == (True, 100, 10.0)
+
+
 async def test_indexer_when_client_exceeds_100_requests_then_429_with_retry_after_ms(
-    devnet: Devnet,
+    long_window: Devnet,
 ) -> None:
-    indexer = IndexerClient(devnet.indexer_url, api_timeout=5)
-    for _ in range(100):  # the default bucket: 100 requests per 10 s
+    indexer = IndexerClient(long_window.indexer_url, api_timeout=5)
+    for _ in range(100):  # the default bucket: 100 requests per window
         await indexer.utility.get_height()
 
     with pytest.raises(httpx.HTTPStatusError) as caught:
@@ -39,7 +53,7 @@ async def test_indexer_when_client_exceeds_100_requests_then_429_with_retry_afte
     answer = caught.value.response
     assert answer.status_code == 429
     assert answer.json() == {"errors": [{"msg": "Too many requests"}]}
-    assert 0 < int(answer.headers["Retry-After"]) <= 10_000  # milliseconds
+    assert 0 < int(answer.headers["Retry-After"]) <= 3_600_000  # milliseconds
     assert answer.headers["RateLimit-Remaining"] == "0"
     assert answer.headers["RateLimit-Limit"] == "100"
 

@@ -67,5 +67,16 @@ _V2: Final = (
     details TEXT NOT NULL, height INTEGER, recorded_at TEXT NOT NULL)""",
 )
 
-MIGRATIONS: Final = (_V1, _V2)
+# The account marked to market over time (the dashboard's charts and the report
+# so far), and who changed the trading state from where (cli, dashboard, ...).
+_V3: Final = (
+    """CREATE TABLE IF NOT EXISTS equity_samples (
+    id INTEGER PRIMARY KEY, at TEXT NOT NULL, equity TEXT NOT NULL,
+    free_collateral TEXT NOT NULL, leverage TEXT NOT NULL, margin_usage TEXT NOT NULL,
+    positions TEXT NOT NULL)""",
+    "CREATE INDEX IF NOT EXISTS equity_samples_at ON equity_samples (at)",
+    "ALTER TABLE trading_state ADD COLUMN source TEXT NOT NULL DEFAULT ''",
+)
+
+MIGRATIONS: Final = (_V1, _V2, _V3)
 SCHEMA_VERSION: Final = len(MIGRATIONS)
