@@ -291,11 +291,13 @@ class AccountActor(Actor):
                 else:
                     del self._reserved[signal_id]
                 raise
-        self._risk_guard.record_outcome(_outcome(order))
+        # Followed before anything else may fail: the kill switch's write below
+        # can meet a locked journal, and a live order must never go unfollowed.
         if order.state is OrderState.REJECTED:
             del self._reserved[signal_id]
         else:
             self._follow(order.intent)
+        self._risk_guard.record_outcome(_outcome(order))
         return order
 
     # -- settlement ----------------------------------------------------------------
@@ -316,7 +318,10 @@ class AccountActor(Actor):
         """An order not settled in time: the kill switch counts it; the
         reservation stays and the settler keeps following it."""
         log.warning("%s", reason)
-        self._risk_guard.record_outcome(OrderOutcome.UNSETTLED)
+        try:
+            self._risk_guard.record_outcome(OrderOutcome.UNSETTLED)
+        except DydxTraderError as error:  # a trip holds here; the journal takes it at stop
+            log.error("the kill switch could not record it: %s", error)
 
     def faulted(self, intent: OrderIntent, error: Exception) -> None:
         """Settling ``intent`` met something broken (malformed venue data, the
@@ -326,7 +331,10 @@ class AccountActor(Actor):
             f"could not be settled: {type(error).__name__}: {error}"
         )
         log.error("%s", reason)
-        self._risk_guard.halt(reason)
+        try:
+            self._risk_guard.halt(reason)
+        except DydxTraderError as failure:  # it holds here, pending; written at stop
+            log.error("the halt is not in the journal yet: %s", failure)
 
     def _release(self, settlement: Settlement) -> None:
         intent = settlement.order.intent

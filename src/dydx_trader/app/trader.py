@@ -50,6 +50,8 @@ DECIDE_TIMEOUT_S: Final = 120.0
 # A clean stop waits this long for the orders in flight to settle; what is left
 # stays in flight in the journal and is settled at the next start.
 STOP_SETTLE_TIMEOUT_S: Final = 120.0
+# How long a stop keeps trying to write a halt the journal refused (seconds).
+STOP_PERSIST_S: Final = 30.0
 WATCH_ONLY: Final = "this trader was built without a mnemonic: it can preview, not trade"
 
 
@@ -116,7 +118,8 @@ class Trader:
         self._validator = validator
         self._actor = actor
         self._watch_only = watch_only
-        self._supervisor = Supervisor(on_failure=risk_guard.halt)
+        # A crash's halt keeps trying while the journal is locked: its reason must persist.
+        self._supervisor = Supervisor(on_failure=risk_guard.halt_durably)
         self._tasks: list[asyncio.Task[None]] = []
         self._final_risk: AccountRisk | None = None
         self._stopped = False
@@ -215,7 +218,8 @@ class Trader:
         in flight settles (bounded by :data:`STOP_SETTLE_TIMEOUT_S`; what is left
         stays in flight in the journal for the next start); then the streams and
         adapters close. Call it after closing the intake (webhook, strategies)."""
-        await self._actor.stop()
+        # The actor drains; a crash's halt, if one is still being written, finishes.
+        await self._supervisor.stop()
         try:
             async with asyncio.timeout(STOP_SETTLE_TIMEOUT_S):
                 await self._settler.settle_all()
@@ -238,4 +242,6 @@ class Trader:
         self._stopped = True
         await self._node.close()
         await self._indexer.close()
+        # A halt the journal refused while running (it was locked) is written now.
+        await self._risk_guard.persist_pending(STOP_PERSIST_S)
         self._journal.close()

@@ -1,0 +1,361 @@
+"""One schedule, played against a devnet, checked after every step and at the end.
+
+:func:`play` funds a fresh subaccount of the demo address, starts the trader
+(in this process or as a process of its own), runs the steps, checks the
+invariants after each one, and at the end heals every fault, stops the
+trader cleanly and checks that everything settled as the venue says. A
+trader that crashes (its actor fails, or its process exits unasked) must have
+persisted a HALTED state with a reason; it is then started again, as an
+operator (or systemd) would.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import sqlite3
+import tempfile
+import threading
+import time
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from decimal import Decimal
+from fractions import Fraction
+from pathlib import Path
+from typing import Any
+
+from dydx_devnet.demo import DEMO_ADDRESS
+from dydx_devnet.server import Devnet
+from dydx_trader.adapters.journal import Journal
+from dydx_trader.config import Settings
+from dydx_trader.domain.order_params import OrderParams
+from dydx_trader.domain.trading_state import Authority, TradingState
+from soak.inproc import InProcessTrader
+from soak.invariants import Violation, check_settled, check_step
+from soak.journal_view import JournalView, read_journal
+from soak.process import ProcessTrader, toml
+from soak.schedule import (
+    Crash,
+    Fault,
+    Gap,
+    Heal,
+    LockJournal,
+    Replay,
+    Restart,
+    Resume,
+    Schedule,
+    SecondTrader,
+    Send,
+    Step,
+    Wait,
+)  # fmt: skip
+from soak.tolerance import cap_bound
+from soak.world import VenueWatch, gap, heal
+
+FUNDS_USDC = Decimal(10_000)
+TRADER_FEE_PPM = OrderParams.__dataclass_fields__["taker_fee_ppm"].default
+END = -1  # the step index of what is checked once everything has settled
+
+
+@dataclass
+class Venue:
+    """One devnet of a worker and what watches it."""
+
+    devnet: Devnet
+    watch: VenueWatch
+    gtb_offset: int
+
+
+@dataclass
+class Outcome:
+    schedule: Schedule
+    violations: list[tuple[int, Violation]] = field(default_factory=list)
+    steps: int = 0
+    orders: int = 0
+    fills: int = 0
+    crashes: int = 0
+    halts: int = 0
+    seconds: float = 0.0
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def failed(self) -> bool:
+        return bool(self.violations)
+
+
+class _Unhandled(logging.Handler):
+    """Collects the trader's log records with a traceback at ERROR: a crash it only logged."""
+
+    def __init__(self) -> None:
+        super().__init__(logging.ERROR)
+        self.seen: list[str] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        if record.exc_info and record.name.startswith("dydx_trader"):
+            self.seen.append(f"{record.name}: {record.getMessage()}")
+
+
+async def play(venue: Venue, schedule: Schedule, subaccount: int, root: Path) -> Outcome:
+    """Play ``schedule`` on ``subaccount`` (fresh, funded here); files go under ``root``."""
+    started = time.monotonic()
+    devnet, watch = venue.devnet, venue.watch
+    devnet.fund(DEMO_ADDRESS, FUNDS_USDC, subaccount)
+    heal(devnet)
+    watch.mark()
+    folder = Path(tempfile.mkdtemp(prefix=f"soak-{schedule.seed}-", dir=root))
+    journal = folder / "journal.sqlite3"
+    sections = schedule.config.settings(str(journal), subaccount, venue.gtb_offset)
+    run = _Run(venue, schedule, subaccount, journal, folder, sections)
+    loop = asyncio.get_running_loop()
+    unhandled = _Unhandled()
+    logging.getLogger().addHandler(unhandled)
+    previous = loop.get_exception_handler()
+    loop.set_exception_handler(lambda _loop, context: run.loop_errors.append(str(context)))
+    try:
+        await run.start()
+        for index, step in enumerate(schedule.steps):
+            run.index = index
+            await run.do(step)
+            run.outcome.steps += 1
+            run.check(index)
+            await run.recover(index)
+        await run.finish()
+    finally:
+        loop.set_exception_handler(previous)
+        logging.getLogger().removeHandler(unhandled)
+        await run.close()
+        heal(devnet)
+    for line in [*unhandled.seen, *run.loop_errors]:
+        run.flag(END, "unhandled", line)
+    outcome = run.outcome
+    outcome.seconds = time.monotonic() - started
+    return outcome
+
+
+class _Run:
+    def __init__(
+        self,
+        venue: Venue,
+        schedule: Schedule,
+        subaccount: int,
+        journal: Path,
+        folder: Path,
+        sections: dict[str, dict[str, Any]],
+    ) -> None:
+        self.venue = venue
+        self.schedule = schedule
+        self.subaccount = subaccount
+        self.journal = journal
+        self.folder = folder
+        self.sections = sections
+        self.outcome = Outcome(schedule)
+        self.sent: set[str] = set()
+        self.loop_errors: list[str] = []
+        self.locks: list[threading.Thread] = []
+        self.extra: list[ProcessTrader] = []
+        self.trader: InProcessTrader | ProcessTrader
+        if schedule.mode == "process":
+            config = folder / "dydx-trader.toml"
+            config.write_text(toml(sections, venue.devnet))
+            self.trader = ProcessTrader(config, folder)
+        else:
+            settings = Settings.model_validate({**sections, "strategies": []})
+            self.trader = InProcessTrader(venue.devnet, settings, DEMO_ADDRESS)
+        self.run_started = datetime.now(UTC)
+        self.start_failed = False
+        self.index = 0
+
+    def flag(self, index: int, invariant: str, detail: str) -> None:
+        self.outcome.violations.append((index, Violation(invariant, detail)))
+
+    # -- steps ------------------------------------------------------------------------
+
+    async def do(self, step: Step) -> None:
+        devnet = self.venue.devnet
+        if isinstance(step, Send):
+            self.sent.update(ask.signal_id for ask in step.asks)
+            answers = await asyncio.gather(
+                *(self.trader.send(ask, step.source) for ask in step.asks)
+            )
+            notes = (f"{a}: {answer}" for a, answer in zip(step.asks, answers, strict=True))
+            self.outcome.notes.extend(notes)
+        elif isinstance(step, Replay):
+            self.sent.add(step.ask.signal_id)
+            answer = await self.trader.send(step.ask, step.source)
+            self.outcome.notes.append(f"replay {step.ask}: {answer}")
+        elif isinstance(step, Fault):
+            devnet.faults.apply({step.name: step.value})
+        elif isinstance(step, Gap):
+            gap(devnet, step.market, step.bps)
+        elif isinstance(step, Heal):
+            heal(devnet)
+        elif isinstance(step, LockJournal):
+            self.locks.append(_hold_write_lock(self.journal, step.seconds))
+        elif isinstance(step, Wait):
+            await asyncio.sleep(step.blocks * self.venue.watch.block_time_s)
+        elif isinstance(step, Resume):
+            await asyncio.to_thread(_resume, self.journal)
+        elif isinstance(step, Restart):
+            await self.stop_cleanly(restart=True)
+        elif isinstance(step, Crash):
+            await self.crash(step.after_s)
+        elif isinstance(step, SecondTrader):
+            await self.second_trader(step)
+
+    async def crash(self, after_s: float) -> None:
+        trader = self.trader
+        if not isinstance(trader, ProcessTrader):
+            return
+        await asyncio.sleep(after_s)
+        await trader.kill()
+        self.outcome.crashes += 1
+        await self.start()
+
+    async def second_trader(self, step: SecondTrader) -> None:
+        """Another ``run`` on the same subaccount with its own journal (it must refuse),
+        and a signal to each at the same moment."""
+        folder = self.folder / f"second-{len(self.extra) + 1}"
+        folder.mkdir()
+        sections = dict(self.sections, journal={"path": str(folder / "journal.sqlite3")})
+        config = folder / "dydx-trader.toml"
+        config.write_text(toml(sections, self.venue.devnet))
+        # The same lock folder as the first: one user on one machine.
+        second = ProcessTrader(config, folder, data_home=self.folder / "data")
+        self.extra.append(second)
+        self.sent.update((step.first.signal_id, step.second.signal_id))
+        await second.start()
+        await asyncio.gather(
+            self.trader.send(step.first, "webhook"), second.send(step.second, "webhook")
+        )
+
+    async def start(self) -> None:
+        """Start the trader; one that refuses to start (a failed reconciliation) is
+        a crash like any other: it must have persisted why, and is started again later."""
+        self.run_started = datetime.now(UTC)
+        try:
+            await self.trader.start()
+        except Exception as error:  # noqa: BLE001 - as `run` exiting non-zero
+            self.outcome.notes.append(f"start refused: {type(error).__name__}: {error}")
+            self.start_failed = True
+            await self.trader.stop()
+        else:
+            self.start_failed = False
+
+    async def stop_cleanly(self, *, restart: bool) -> None:
+        """SIGTERM (or its in-process equivalent): after a clean exit nothing may be
+        left in flight; an exit that is not clean must have persisted why."""
+        trader = self.trader
+        if trader.running:
+            if isinstance(trader, ProcessTrader):
+                code = await trader.stop()
+            else:
+                crashed = trader.crashed
+                await trader.stop()
+                code = 70 if crashed else 0
+            if code:
+                self.require_halt_reason(self.index, f"the trader exited {code}")
+            else:
+                self.check_settled(self.index)
+        if restart:
+            await self.start()
+
+    # -- checks -----------------------------------------------------------------------
+
+    def state(self) -> tuple[Any, JournalView]:
+        venue = self.venue.watch.state(DEMO_ADDRESS, self.subaccount)
+        return venue, read_journal(self.journal)
+
+    def check(self, index: int) -> None:
+        venue, journal = self.state()
+        caps = self.schedule.config.caps
+        bound = cap_bound(
+            self.venue.watch.price_moves(),
+            Fraction(caps.max_exposure),
+            (fill.quote_qq for fill in venue.fills.values()),
+            self.venue.watch.taker_fee_ppm,
+            TRADER_FEE_PPM,
+        )
+        for violation in check_step(venue, journal, caps, bound, self.sent):
+            self.outcome.violations.append((index, violation))
+
+    def check_settled(self, index: int) -> None:
+        venue, journal = self.state()
+        for violation in check_settled(venue, journal):
+            self.outcome.violations.append((index, violation))
+
+    def require_halt_reason(self, index: int, what: str) -> None:
+        latest = read_journal(self.journal).latest_state
+        if latest is None or latest.state != "HALTED" or not latest.reason.strip():
+            shown = "nothing" if latest is None else f"{latest.state} ({latest.reason!r})"
+            self.flag(index, "crash without a reason", f"{what}; the journal's state is {shown}")
+
+    async def recover(self, index: int) -> None:
+        """A trader that crashed must have said why; then it is started again."""
+        trader = self.trader
+        if self.start_failed:
+            self.require_halt_reason(index, "the trader refused to start")
+            await self.start()
+        elif isinstance(trader, InProcessTrader) and trader.crashed:
+            await trader.stop()  # as `run` does once its actor failed: then it exits 70
+            self.require_halt_reason(index, "the trader's actor crashed")
+            await self.start()
+        elif isinstance(trader, ProcessTrader) and trader.exited is not None:
+            code = await trader.stop()
+            self.require_halt_reason(index, f"the trader exited {code} unasked")
+            await self.start()
+
+    async def finish(self) -> None:
+        heal(self.venue.devnet)
+        for lock in self.locks:
+            await asyncio.to_thread(lock.join)
+        self.index = END
+        if not self.trader.running:
+            await self.start()  # its start-up reconciliation settles what is left
+        await self.stop_cleanly(restart=False)
+        self.check(END)
+        venue, journal = self.state()
+        self.outcome.orders = sum(1 for p in venue.placements if p.accepted)
+        self.outcome.fills = len(venue.fills)
+        self.outcome.halts = sum(1 for s in journal.states if s.state == "HALTED")
+        if isinstance(self.trader, ProcessTrader):
+            for line in self.trader.unhandled():
+                self.flag(END, "unhandled", line)
+
+    async def close(self) -> None:
+        for trader in (self.trader, *self.extra):
+            if trader.running:
+                await trader.stop()
+        for lock in self.locks:
+            await asyncio.to_thread(lock.join)
+
+
+def _hold_write_lock(journal: Path, seconds: float) -> threading.Thread:
+    """Another connection takes the journal's write lock and keeps it ``seconds``."""
+
+    def hold() -> None:
+        if not journal.exists():
+            return
+        conn = sqlite3.connect(journal, timeout=10, isolation_level=None)
+        try:
+            conn.execute("BEGIN IMMEDIATE")
+            time.sleep(seconds)
+            conn.execute("ROLLBACK")
+        except sqlite3.Error:
+            pass  # the trader held it the whole time: no contention this time
+        finally:
+            conn.close()
+
+    thread = threading.Thread(target=hold, name="soak-journal-lock", daemon=True)
+    thread.start()
+    return thread
+
+
+def _resume(journal: Path) -> None:
+    """``dydx-trader trading-state active``: the operator lifts a halt."""
+    if not journal.exists():
+        return
+    with Journal.open(journal) as opened:
+        if opened.get_trading_state().state is not TradingState.ACTIVE:
+            opened.set_trading_state(
+                TradingState.ACTIVE, "soak: the operator resumes", Authority.OPERATOR
+            )

@@ -1,0 +1,129 @@
+"""A soak worker: two devnets, and seeds read from stdin, one JSON result line each.
+
+The in-process devnet makes a block every 25 ms (settlement waits for the
+indexer to pass good-til-block, so short blocks keep a schedule short); the
+process devnet every 100 ms, since ``dydx-trader run`` caches the chain height
+for a second and its good-til-block (15 blocks) must still lie ahead.
+Each schedule trades a fresh subaccount of the demo address.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import os
+import sys
+import tempfile
+from contextlib import ExitStack
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from dydx_devnet.server import DevnetConfig
+from dydx_devnet.state import EngineConfig
+from soak.play import Outcome, Venue, play
+from soak.schedule import MARKETS, Mode, Schedule, generate
+from soak.shrink import ddmin
+from soak.signals import WEBHOOK_SECRET
+from soak.world import DevnetThread, VenueWatch
+
+WORKER_ARGS = ("-m", "soak", "worker")
+INPROC_BLOCK_S = 0.025
+PROCESS_BLOCK_S = 0.1
+SHRINK_BUDGET = 40
+
+
+def devnet_config(block_time_s: float, seed: int) -> DevnetConfig:
+    engine = EngineConfig(
+        seed=seed,
+        markets=MARKETS,
+        block_time_s=block_time_s,
+        # Chain time is wall time (speed 1, genesis now): the trader's clock judges
+        # the oracle's age against it.
+        # Funding is a venue cash flow no trader controls; the caps' bound leaves it out.
+        funding=False,
+    )
+    return DevnetConfig(indexer_port=0, grpc_port=0, engine=engine)
+
+
+@dataclass
+class Worker:
+    venues: dict[Mode, Venue]
+    root: Path
+    next_subaccount: int = 1
+
+    async def play(self, schedule: Schedule) -> Outcome:
+        subaccount = self.next_subaccount
+        self.next_subaccount += 1
+        return await play(self.venues[schedule.mode], schedule, subaccount, self.root)
+
+    async def result(self, schedule: Schedule) -> dict[str, Any]:
+        outcome = await self.play(schedule)
+        result: dict[str, Any] = {
+            "seed": schedule.seed,
+            "mode": schedule.mode,
+            "steps": outcome.steps,
+            "orders": outcome.orders,
+            "fills": outcome.fills,
+            "crashes": outcome.crashes,
+            "halts": outcome.halts,
+            "seconds": round(outcome.seconds, 2),
+            "schedule": [str(step) for step in schedule.steps],
+            "violations": [
+                {"step": index, "invariant": v.invariant, "detail": v.detail}
+                for index, v in outcome.violations
+            ],
+        }
+        if os.environ.get("SOAK_VERBOSE"):
+            result["notes"] = outcome.notes
+        if outcome.failed:
+            result["shortest"] = [str(step) for step in (await self.shrink(outcome)).steps]
+        return result
+
+    async def shrink(self, failed: Outcome) -> Schedule:
+        schedule = failed.schedule
+        wanted = failed.violations[0][1].invariant
+
+        async def fails(steps: tuple[Any, ...]) -> bool:
+            outcome = await self.play(schedule.with_steps(steps))
+            return any(v.invariant == wanted for _, v in outcome.violations)
+
+        return schedule.with_steps(await ddmin(schedule.steps, fails, SHRINK_BUDGET))
+
+
+def forced_mode() -> Mode | None:
+    mode = os.environ.get("SOAK_MODE")
+    if mode in (None, ""):
+        return None
+    if mode not in ("inproc", "process"):
+        raise SystemExit(f"SOAK_MODE must be inproc or process, not {mode!r}")
+    return mode  # type: ignore[return-value]
+
+
+async def serve(worker: Worker) -> None:
+    loop = asyncio.get_running_loop()
+    mode = forced_mode()
+    while True:
+        line = await loop.run_in_executor(None, sys.stdin.readline)
+        if not line:
+            return
+        result = await worker.result(generate(int(line), mode))
+        sys.stdout.write(json.dumps(result) + "\n")
+        sys.stdout.flush()
+
+
+def main() -> int:
+    root = Path(tempfile.mkdtemp(prefix="dydx-soak-"))
+    logging.basicConfig(level=logging.WARNING, filename=root / "worker.log")
+    os.environ["DYDX_TRADER_WEBHOOK_SECRET"] = WEBHOOK_SECRET
+    os.environ["XDG_DATA_HOME"] = str(root / "data")
+    with ExitStack() as stack:
+        inproc = stack.enter_context(DevnetThread(devnet_config(INPROC_BLOCK_S, 7)))
+        process = stack.enter_context(DevnetThread(devnet_config(PROCESS_BLOCK_S, 7)))
+        venues: dict[Mode, Venue] = {
+            "inproc": Venue(inproc, VenueWatch.attach(inproc), gtb_offset=5),
+            "process": Venue(process, VenueWatch.attach(process), gtb_offset=15),
+        }
+        asyncio.run(serve(Worker(venues, root)))
+    return 0
