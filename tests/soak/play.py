@@ -152,6 +152,7 @@ class _Run:
         self.sent: set[str] = set()
         self.loop_errors: list[str] = []
         self.locks: list[threading.Thread] = []
+        self.background: list[asyncio.Task[None]] = []
         self.extra: list[ProcessTrader] = []
         self.trader: InProcessTrader | ProcessTrader
         if schedule.mode == "process":
@@ -186,7 +187,7 @@ class _Run:
         elif isinstance(step, Fault):
             devnet.faults.apply({step.name: step.value})
         elif isinstance(step, Gap):
-            gap(devnet, step.market, step.bps)
+            self.background.append(asyncio.create_task(self.gap_later(step)))
         elif isinstance(step, Heal):
             heal(devnet)
         elif isinstance(step, LockJournal):
@@ -201,6 +202,10 @@ class _Run:
             await self.crash(step.after_s)
         elif isinstance(step, SecondTrader):
             await self.second_trader(step)
+
+    async def gap_later(self, step: Gap) -> None:
+        await asyncio.sleep(step.after_s)
+        gap(self.venue.devnet, step.market, step.bps)
 
     async def crash(self, after_s: float) -> None:
         trader = self.trader
@@ -305,6 +310,7 @@ class _Run:
             await self.start()
 
     async def finish(self) -> None:
+        await asyncio.gather(*self.background)
         heal(self.venue.devnet)
         for lock in self.locks:
             await asyncio.to_thread(lock.join)
@@ -322,6 +328,9 @@ class _Run:
                 self.flag(END, "unhandled", line)
 
     async def close(self) -> None:
+        for task in self.background:
+            task.cancel()
+        await asyncio.gather(*self.background, return_exceptions=True)
         for trader in (self.trader, *self.extra):
             if trader.running:
                 await trader.stop()

@@ -127,13 +127,16 @@ class Fault:
 
 @dataclass(frozen=True, slots=True)
 class Gap:
-    """The market gaps: its oracle jumps by ``bps`` (pinned) until the next heal."""
+    """The market gaps: its oracle jumps by ``bps`` (pinned until the next heal),
+    ``after_s`` seconds from now, while the next steps go on."""
 
     market: str
     bps: int
+    after_s: float = 0.0
 
     def __str__(self) -> str:
-        return f"gap {self.market} {self.bps:+d} bps"
+        later = f" in {self.after_s:g} s" if self.after_s else ""
+        return f"gap {self.market} {self.bps:+d} bps{later}"
 
 
 @dataclass(frozen=True, slots=True)
@@ -287,7 +290,7 @@ class _Draw:
         if roll < 0.86:
             return Resume()
         if roll < 0.88:
-            return Gap(rng.choice(MARKETS), rng.choice((-150, -60, 60, 150)))
+            return Gap(rng.choice(MARKETS), rng.choice((-150, -60, 60, 150)), rng.choice((0, 0.1)))
         if roll < 0.91:
             return Heal()
         if roll < 0.94:

@@ -15,7 +15,8 @@ import logging
 import os
 import sys
 import tempfile
-from contextlib import ExitStack
+from collections.abc import Iterator
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -23,6 +24,7 @@ from typing import Any
 from dydx_devnet.server import DevnetConfig
 from dydx_devnet.state import EngineConfig
 from soak.play import Outcome, Venue, play
+from soak.scenarios import MODE_CHOICE, SCENARIOS
 from soak.schedule import MARKETS, Mode, Schedule, generate
 from soak.shrink import ddmin
 from soak.signals import WEBHOOK_SECRET
@@ -113,7 +115,28 @@ async def serve(worker: Worker) -> None:
         sys.stdout.flush()
 
 
-def main() -> int:
+async def play_scenarios(worker: Worker, names: list[str]) -> int:
+    """Play the named scenarios (all of them by default); one JSON line each."""
+    mode = forced_mode()
+    failed = 0
+    for name in names or list(SCENARIOS):
+        make = SCENARIOS[name]
+        schedule = make(mode) if mode and name in MODE_CHOICE else make()
+        outcome = await worker.play(schedule)
+        failed += outcome.failed
+        print(json.dumps({
+            "scenario": schedule.label,
+            "seconds": round(outcome.seconds, 1),
+            "orders": outcome.orders,
+            "violations": [f"after step {i}: {v}" for i, v in outcome.violations],
+            "notes": outcome.notes,
+        }), flush=True)  # fmt: skip
+    return 1 if failed else 0
+
+
+@contextmanager
+def running_worker() -> Iterator[Worker]:
+    """A worker with its two devnets; its files in a fresh temporary folder."""
     root = Path(tempfile.mkdtemp(prefix="dydx-soak-"))
     logging.basicConfig(level=logging.WARNING, filename=root / "worker.log")
     os.environ["DYDX_TRADER_WEBHOOK_SECRET"] = WEBHOOK_SECRET
@@ -125,5 +148,15 @@ def main() -> int:
             "inproc": Venue(inproc, VenueWatch.attach(inproc), gtb_offset=5),
             "process": Venue(process, VenueWatch.attach(process), gtb_offset=15),
         }
-        asyncio.run(serve(Worker(venues, root)))
+        yield Worker(venues, root)
+
+
+def main() -> int:
+    with running_worker() as worker:
+        asyncio.run(serve(worker))
     return 0
+
+
+def scenarios_main(names: list[str]) -> int:
+    with running_worker() as worker:
+        return asyncio.run(play_scenarios(worker, names))
