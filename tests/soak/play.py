@@ -50,7 +50,7 @@ from soak.schedule import (
     Wait,
 )  # fmt: skip
 from soak.tolerance import cap_bound
-from soak.world import VenueWatch, gap, heal
+from soak.world import VenueState, VenueWatch, gap, heal
 
 FUNDS_USDC = Decimal(10_000)
 TRADER_FEE_PPM = OrderParams.__dataclass_fields__["taker_fee_ppm"].default
@@ -77,6 +77,9 @@ class Outcome:
     halts: int = 0
     seconds: float = 0.0
     notes: list[str] = field(default_factory=list)
+    final: VenueState | None = None  # the subaccount once everything settled
+    # A second trader's exit code and output, each (F2).
+    extra_exits: list[tuple[int | None, str]] = field(default_factory=list)
 
     @property
     def failed(self) -> bool:
@@ -246,10 +249,12 @@ class _Run:
         else:
             self.start_failed = False
 
-    async def stop_cleanly(self, *, restart: bool) -> None:
+    async def stop_cleanly(self, *, restart: bool) -> bool:
         """SIGTERM (or its in-process equivalent): after a clean exit nothing may be
-        left in flight; an exit that is not clean must have persisted why."""
+        left in flight; an exit that is not clean must have persisted why. True when
+        the exit was clean."""
         trader = self.trader
+        clean = False
         if trader.running:
             if isinstance(trader, ProcessTrader):
                 code = await trader.stop()
@@ -261,8 +266,10 @@ class _Run:
                 self.require_halt_reason(self.index, f"the trader exited {code}")
             else:
                 self.check_settled(self.index)
+                clean = True
         if restart:
             await self.start()
+        return clean
 
     # -- checks -----------------------------------------------------------------------
 
@@ -315,11 +322,16 @@ class _Run:
         for lock in self.locks:
             await asyncio.to_thread(lock.join)
         self.index = END
-        if not self.trader.running:
-            await self.start()  # its start-up reconciliation settles what is left
-        await self.stop_cleanly(restart=False)
+        # Until one clean exit: a trader that crashed is started again, and its
+        # start-up reconciliation settles what the crash left in flight.
+        for _ in range(3):
+            if not self.trader.running:
+                await self.start()
+            if await self.stop_cleanly(restart=False):
+                break
         self.check(END)
         venue, journal = self.state()
+        self.outcome.final = venue
         self.outcome.orders = sum(1 for p in venue.placements if p.accepted)
         self.outcome.fills = len(venue.fills)
         self.outcome.halts = sum(1 for s in journal.states if s.state == "HALTED")
@@ -331,9 +343,11 @@ class _Run:
         for task in self.background:
             task.cancel()
         await asyncio.gather(*self.background, return_exceptions=True)
-        for trader in (self.trader, *self.extra):
-            if trader.running:
-                await trader.stop()
+        if self.trader.running:
+            await self.trader.stop()
+        for extra in self.extra:
+            code = await extra.stop()
+            self.outcome.extra_exits.append((code, extra.tail(40)))
         for lock in self.locks:
             await asyncio.to_thread(lock.join)
 

@@ -77,7 +77,6 @@ class ProcessTrader:
         self._log: Any = None
         self.port = free_port()
         self.logs: list[Path] = []
-        self.unasked_exit: int | None = None
 
     @property
     def running(self) -> bool:
@@ -154,10 +153,7 @@ class ProcessTrader:
             return None
         if process.returncode is None:
             process.send_signal(signal.SIGTERM)
-        else:
-            self.unasked_exit = process.returncode
-        code = await self._reap()
-        return code
+        return await self._reap()
 
     async def _reap(self) -> int | None:
         process, self._process = self._process, None

@@ -12,7 +12,17 @@ from __future__ import annotations
 from decimal import Decimal
 
 from soak.schedule import (
-    Ask, Caps, Fault, Gap, LockJournal, Restart, Schedule, SecondTrader, Send, TraderConfig, Wait,
+    Ask,
+    Caps,
+    Fault,
+    Gap,
+    LockJournal,
+    Restart,
+    Schedule,
+    SecondTrader,
+    Send,
+    TraderConfig,
+    Wait,
 )  # fmt: skip
 
 REVIEW = TraderConfig(Caps(Decimal(1), Decimal(1)), equity_fraction=Decimal("0.9"))
@@ -74,7 +84,7 @@ def f3_journal_locked_after_send() -> Schedule:
         Send((_ask("f3", 1, "BUY", "BTC-USD"),), "webhook"),
         Wait(4),
         LockJournal(7.0),
-        Wait(80),
+        Wait(30),
     )
     return Schedule(0, "process", REVIEW, steps, name="F3 journal locked after the send")
 

@@ -45,6 +45,10 @@ def devnet_config(block_time_s: float, seed: int) -> DevnetConfig:
         # the oracle's age against it.
         # Funding is a venue cash flow no trader controls; the caps' bound leaves it out.
         funding=False,
+        # A book about 20,000 USDC deep on each side within 10 bps: the largest
+        # orders fill in part, IOC remainders are canceled.
+        depth_per_level_usdc=2_000,
+        levels=10,
     )
     return DevnetConfig(indexer_port=0, grpc_port=0, engine=engine)
 
@@ -135,13 +139,15 @@ async def play_scenarios(worker: Worker, names: list[str]) -> int:
 
 
 @contextmanager
-def running_worker() -> Iterator[Worker]:
-    """A worker with its two devnets; its files in a fresh temporary folder."""
-    root = Path(tempfile.mkdtemp(prefix="dydx-soak-"))
-    logging.basicConfig(level=logging.WARNING, filename=root / "worker.log")
-    os.environ["DYDX_TRADER_WEBHOOK_SECRET"] = WEBHOOK_SECRET
-    os.environ["XDG_DATA_HOME"] = str(root / "data")
+def running_worker(root: Path) -> Iterator[Worker]:
+    """A worker with its two devnets, its files under ``root``. The in-process
+    trader's webhook secret and lock folder are set in the environment meanwhile."""
+    environment = {
+        "DYDX_TRADER_WEBHOOK_SECRET": WEBHOOK_SECRET,
+        "XDG_DATA_HOME": str(root / "data"),
+    }
     with ExitStack() as stack:
+        stack.enter_context(_environment(environment))
         inproc = stack.enter_context(DevnetThread(devnet_config(INPROC_BLOCK_S, 7)))
         process = stack.enter_context(DevnetThread(devnet_config(PROCESS_BLOCK_S, 7)))
         venues: dict[Mode, Venue] = {
@@ -151,12 +157,32 @@ def running_worker() -> Iterator[Worker]:
         yield Worker(venues, root)
 
 
+@contextmanager
+def _environment(values: dict[str, str]) -> Iterator[None]:
+    saved = {name: os.environ.get(name) for name in values}
+    os.environ.update(values)
+    try:
+        yield
+    finally:
+        for name, value in saved.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
+
+
+def _root() -> Path:
+    root = Path(tempfile.mkdtemp(prefix="dydx-soak-"))
+    logging.basicConfig(level=logging.WARNING, filename=root / "worker.log")
+    return root
+
+
 def main() -> int:
-    with running_worker() as worker:
+    with running_worker(_root()) as worker:
         asyncio.run(serve(worker))
     return 0
 
 
 def scenarios_main(names: list[str]) -> int:
-    with running_worker() as worker:
+    with running_worker(_root()) as worker:
         return asyncio.run(play_scenarios(worker, names))
