@@ -32,7 +32,7 @@ from decimal import Decimal
 
 from dydx_trader.app.ports import OrderJournal, VenueOrders
 from dydx_trader.domain.errors import (
-    DydxTraderError,
+    IllegalStateTransition,
     MalformedPayload,
     VenueFailure,
     VenueUnavailable,
@@ -217,9 +217,11 @@ class OrderReconciler:
             return order
         try:
             return self._journal.transition(order.client_id, state, reason)
-        except DydxTraderError as error:
+        except IllegalStateTransition as error:
             # A late edge the table does not allow (e.g. FILLED already): the
             # journal keeps what it has; say so rather than crash the settle.
+            # A journal that cannot write is no such case: that raises, and the
+            # order is not settled until its final state is written.
             log.warning("order %s: %s", order.client_id, error)
             return self._journal.order(order.client_id)
 

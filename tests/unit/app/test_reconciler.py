@@ -13,7 +13,7 @@ from venue_fakes import BTC, FakeVenue, intent
 
 from dydx_trader.adapters.journal import Journal
 from dydx_trader.app.reconciler import OrderReconciler
-from dydx_trader.domain.errors import MalformedPayload
+from dydx_trader.domain.errors import JournalUnavailable, MalformedPayload
 from dydx_trader.domain.order import OrderIntent, OrderState
 from dydx_trader.domain.venue import IndexerOrderStatus
 
@@ -191,3 +191,43 @@ async def test_settle_once_when_order_flags_differ_then_not_taken_for_ours(
     settlement = await reconciler.settle_once(order_intent)
 
     assert settlement is not None and settlement.order.state is OrderState.EXPIRED
+
+
+class LockedForWrites:
+    """The real journal, whose final-state writes fail while ``locked`` (another
+    process holds its write lock past the busy timeout)."""
+
+    def __init__(self, journal: Journal) -> None:
+        self._journal = journal
+        self.locked = True
+
+    def __getattr__(self, name: str) -> object:
+        return getattr(self._journal, name)
+
+    def transition(
+        self, client_id: int, state: OrderState, reason: str, **numbers: object
+    ) -> object:
+        if self.locked:
+            raise JournalUnavailable(f"journal is not writable: database is locked ({state})")
+        return self._journal.transition(client_id, state, reason, **numbers)
+
+
+async def test_settle_once_when_the_final_state_cannot_be_written_then_raises_and_settles_later(
+    journal: Journal, venue: FakeVenue
+) -> None:
+    # Found by the fault soak (seed 137): the write failed, the order counted as
+    # settled, and a clean exit left it IN_FLIGHT_UNKNOWN in the journal.
+    order_intent = intent("r-locked", good_til_block=110)
+    submitted(journal, venue, order_intent)
+    locked = LockedForWrites(journal)
+    reconciler = OrderReconciler(venue, locked, lambda _: BTC)  # type: ignore[arg-type]
+    venue.height = 111  # past good-til-block, never on the venue: EXPIRED
+
+    with pytest.raises(JournalUnavailable):
+        await reconciler.settle_once(order_intent)
+    still = journal.order(order_intent.client_id).state
+    locked.locked = False
+    settled = await reconciler.settle_once(order_intent)
+
+    assert still is OrderState.SUBMITTED
+    assert settled is not None and settled.order.state is OrderState.EXPIRED
