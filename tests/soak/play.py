@@ -166,7 +166,7 @@ class _Run:
             settings = Settings.model_validate({**sections, "strategies": []})
             self.trader = InProcessTrader(venue.devnet, settings, DEMO_ADDRESS)
         self.run_started = datetime.now(UTC)
-        self.start_failed = False
+        self.start_failed: str | None = None
         self.index = 0
 
     def flag(self, index: int, invariant: str, detail: str) -> None:
@@ -240,14 +240,17 @@ class _Run:
         """Start the trader; one that refuses to start (a failed reconciliation) is
         a crash like any other: it must have persisted why, and is started again later."""
         self.run_started = datetime.now(UTC)
+        self.start_failed = None
         try:
             await self.trader.start()
         except Exception as error:  # noqa: BLE001 - as `run` exiting non-zero
-            self.outcome.notes.append(f"start refused: {type(error).__name__}: {error}")
-            self.start_failed = True
+            self.start_failed = f"{type(error).__name__}: {error}"
             await self.trader.stop()
-        else:
-            self.start_failed = False
+        if isinstance(self.trader, ProcessTrader) and self.trader.exited is not None:
+            self.start_failed = self.trader.tail(3)
+            await self.trader.stop()
+        if self.start_failed is not None:
+            self.outcome.notes.append(f"start refused: {self.start_failed}")
 
     async def stop_cleanly(self, *, restart: bool) -> bool:
         """SIGTERM (or its in-process equivalent): after a clean exit nothing may be
@@ -259,9 +262,12 @@ class _Run:
             if isinstance(trader, ProcessTrader):
                 code = await trader.stop()
             else:
-                crashed = trader.crashed
-                await trader.stop()
-                code = 70 if crashed else 0
+                code = 70 if trader.crashed else 0
+                try:
+                    await trader.stop()
+                except Exception as error:  # noqa: BLE001 - `run` would exit non-zero
+                    self.outcome.notes.append(f"stop failed: {type(error).__name__}: {error}")
+                    code = code or 1
             if code:
                 self.require_halt_reason(self.index, f"the trader exited {code}")
             else:
@@ -304,8 +310,11 @@ class _Run:
     async def recover(self, index: int) -> None:
         """A trader that crashed must have said why; then it is started again."""
         trader = self.trader
-        if self.start_failed:
-            self.require_halt_reason(index, "the trader refused to start")
+        if self.start_failed is not None:
+            # Refused before trading anything because the journal itself was locked:
+            # there was nothing to halt, and nowhere to say so.
+            if "JournalUnavailable" not in self.start_failed:
+                self.require_halt_reason(index, "the trader refused to start")
             await self.start()
         elif isinstance(trader, InProcessTrader) and trader.crashed:
             await trader.stop()  # as `run` does once its actor failed: then it exits 70

@@ -42,9 +42,7 @@ def _buy_eth(size: Decimal) -> OrderProposal:
     return OrderProposal("ETH-USD", Side.BUY, size, WORST_ETH, FEE_PPM)
 
 
-def test_evaluate_order_when_its_costs_take_another_position_past_the_cap_then_refused_naming_it() -> (
-    None
-):
+def test_evaluate_order_when_its_costs_push_another_position_past_the_cap_then_refused() -> None:
     state = _btc_at(Decimal("0.999"))
 
     refusal = evaluate_order(state, ETH.math, _buy_eth(Decimal(1)), ONE_X)  # type: ignore[arg-type]
@@ -54,9 +52,7 @@ def test_evaluate_order_when_its_costs_take_another_position_past_the_cap_then_r
     assert "BTC-USD would be at" in refusal.message and "fee and slippage" in refusal.message
 
 
-def test_size_when_another_position_sits_near_the_cap_then_sized_within_the_room_its_costs_leave() -> (
-    None
-):
+def test_size_when_another_position_sits_near_the_cap_then_sized_within_what_costs_leave() -> None:
     state = _btc_at(Decimal("0.999"))
     sizer = PositionSizer(SizingPolicy.of_equity(Decimal("0.5")), ONE_X)
     request = SizingRequest("ETH-USD", Side.BUY, WORST_ETH, fee_ppm=FEE_PPM)
