@@ -2,7 +2,8 @@
 
 ``SOAK_SCHEDULES=N`` (default 200) schedules with seeds ``SOAK_SEED`` (default
 1) onwards; with ``SOAK_SEED`` alone, that one schedule is replayed.
-``SOAK_WORKERS`` (default 2) worker processes each run two devnets (fast blocks
+``SOAK_WORKERS`` (default 3: a schedule mostly waits on blocks and faults, not on
+the CPU) worker processes each run two devnets (fast blocks
 for in-process traders, 100 ms blocks for process traders, whose chain height
 may be a second old) and take seeds one at a time. A schedule that violates
 an invariant is shrunk on its worker to the shortest step list that still
@@ -28,7 +29,7 @@ from typing import Any
 from soak.worker import WORKER_ARGS
 
 DEFAULT_SCHEDULES = 200
-DEFAULT_WORKERS = 2
+DEFAULT_WORKERS = 3
 
 
 def _emit(metric: str, value: float, unit: str, **extra: Any) -> None:
