@@ -25,7 +25,7 @@ from dydx_trader.domain.errors import JournalUnavailable
 from dydx_trader.domain.order import OrderState, TimeInForce, derive_client_id
 from dydx_trader.domain.side import Side
 from dydx_trader.domain.signal import HintKind, Signal, SignalSource, SizingHint
-from dydx_trader.domain.trading_state import Authority, TradingState
+from dydx_trader.domain.trading_state import Authority, KillSwitchMemory, TradingState
 from dydx_trader.domain.venue import CandleResolution
 from kit.clock import T0, FakeClock
 from kit.exchange import FakeExchange
@@ -292,3 +292,34 @@ async def test_submit_when_journal_fails_then_actor_crashes_and_halt_names_the_s
     assert "the-crashing-signal" in status.trading_reason
     assert trader.exit_code != 0
     assert exchange.sent == []
+
+
+class LockedKillSwitchJournal(BrokenDecisionJournal):
+    """The real journal, except that the kill switch's count of a send's outcome
+    cannot be saved: the journal is locked by then."""
+
+    def record_decision(self, decision: Decision) -> None:
+        self._journal.record_decision(decision)
+
+    def save_kill_switch_memory(self, memory: KillSwitchMemory) -> None:
+        if memory.clean_streak:  # an accepted send was counted
+            raise JournalUnavailable("database is locked")
+        self._journal.save_kill_switch_memory(memory)
+
+
+async def test_submit_when_the_kill_switch_cannot_be_written_after_the_send_then_still_settled(
+    exchange: FakeExchange, settings: Settings
+) -> None:
+    # The outcome's kill-switch write comes after the broadcast: when it fails, the
+    # order it counted must already be followed (it may hold money).
+    journal = journal_of(settings)
+    locked = LockedKillSwitchJournal(journal)
+    async with started_trader(exchange, settings, journal=locked) as trader:  # type: ignore[arg-type]
+        with pytest.raises(ActorStopped):
+            await trader.submit(signal("BUY", sizing=notional(1000), id="counted"))
+        await trader.wait_settled()
+        status = trader.status()
+        order = journal.order_by_signal("counted")
+
+    assert order is not None and order.state is OrderState.FILLED
+    assert status.reserved == () and status.trading_state is TradingState.HALTED
