@@ -74,6 +74,12 @@ class PreviewSignal:
 
 
 @dataclass(frozen=True, slots=True)
+class SampleEquity:
+    """Read a balance snapshot proven fresh and feed its equity to the kill switch
+    (a loss is seen while no signal comes). Answers its :class:`AccountRisk`."""
+
+
+@dataclass(frozen=True, slots=True)
 class _Settled:
     settlement: Settlement
 
@@ -151,6 +157,10 @@ class AccountActor(Actor):
             return await self._guarded(message.signal, self._submit)
         if isinstance(message, PreviewSignal):
             return await self._guarded(message.signal, self._preview)
+        if isinstance(message, SampleEquity):
+            snapshot = await self._balance.get_snapshot()
+            self._sample_equity(snapshot)
+            return snapshot.risk
         if isinstance(message, _Settled):
             self._release(message.settlement)
             return None
@@ -219,9 +229,7 @@ class AccountActor(Actor):
         """Read what the decision needs, then decide (a refusal when a read fails)."""
         try:
             snapshot = await self._balance.get_snapshot()
-            if snapshot is not self._equity_seen:
-                self._equity_seen = snapshot
-                self._risk_guard.record_equity(snapshot.equity)
+            self._sample_equity(snapshot)
             in_flight = tuple(self._reserved.values())
             tickers = {signal.market, *(p.market for p in snapshot.positions)}
             tickers.update(order.market for order in in_flight)
@@ -252,6 +260,11 @@ class AccountActor(Actor):
             in_flight=in_flight,
             atr=atr,
         )
+
+    def _sample_equity(self, snapshot: BalanceSnapshot) -> None:
+        if snapshot is not self._equity_seen:
+            self._equity_seen = snapshot
+            self._risk_guard.record_equity(snapshot.equity)
 
     def _refuse(self, signal: Signal, error: DydxTraderError) -> Decision:
         decision = Decision.refused(

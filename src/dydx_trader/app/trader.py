@@ -14,8 +14,14 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Final, Protocol
 
-from dydx_trader.app.account_actor import AccountActor, PreviewSignal, SubmitSignal, TradeResult
-from dydx_trader.app.actor import EXIT_ACTOR_FAILED, Supervisor
+from dydx_trader.app.account_actor import (
+    AccountActor,
+    PreviewSignal,
+    SampleEquity,
+    SubmitSignal,
+    TradeResult,
+)
+from dydx_trader.app.actor import EXIT_ACTOR_FAILED, ActorStopped, Supervisor
 from dydx_trader.app.balance import BalanceManager
 from dydx_trader.app.executor import OrderExecutor
 from dydx_trader.app.foreign_activity import ForeignActivityMonitor
@@ -179,13 +185,19 @@ class Trader:
         """The market data's candle series, oldest first (the newest may be forming)."""
         return self._market_data.candles(market, resolution)
 
-    async def sample_risk(self) -> AccountRisk:
-        """The account's figures from a balance snapshot proven fresh (cached or fetched).
+    async def sample_risk(self, timeout_s: float = DECIDE_TIMEOUT_S) -> AccountRisk:
+        """The account's figures from a balance snapshot proven fresh (cached or
+        fetched), whose equity the kill switch also takes: a loss trips it while
+        no signal comes.
 
         Raises ``StaleAccountData`` (or another ``Unavailable``) when none can be had.
         """
-        snapshot = self._balance.cached() or await self._balance.get_snapshot()
-        return snapshot.risk
+        try:
+            risk: AccountRisk = await self._actor.ask(SampleEquity(), timeout_s)
+        except ActorStopped:  # stopped or crashed: the figures alone
+            snapshot = self._balance.cached() or await self._balance.get_snapshot()
+            return snapshot.risk
+        return risk
 
     def status(self) -> TraderStatus:
         """A read-only view of what the trader is doing."""

@@ -232,6 +232,24 @@ async def test_preview_when_snapshot_cached_then_equity_sampled_once_until_it_ex
     assert reads == 2
 
 
+async def test_sample_risk_when_equity_falls_while_no_signal_comes_then_kill_switch_trips(
+    exchange: FakeExchange, tmp_path: Path
+) -> None:
+    # Review R2: the run loop's periodic samples went to its report only, so a
+    # loss with no signal to size never reached the kill switch.
+    settings = kit_settings(tmp_path / "j.sqlite3", kill_switch={"max_drawdown": "0.1"})
+    clock = FakeClock()
+    async with started_trader(exchange, settings, clock=clock) as trader:
+        before = await trader.sample_risk()
+        exchange.usdc = Decimal(8_500)  # 15 % down, nothing traded
+        clock.advance(settings.ttl.balance_ttl_s + 60)
+        after = await trader.sample_risk()
+        status = trader.status()
+
+    assert (before.equity, after.equity) == (Decimal(10_000), Decimal(8_500))
+    assert status.trading_state is TradingState.HALTED and "drawdown" in status.trading_reason
+
+
 # -- F1 through the actor: a CLOSE whose answer was lost ---------------------------------------
 
 
