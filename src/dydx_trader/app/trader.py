@@ -160,6 +160,8 @@ class Trader:
             ) from None
         if settled:
             log.info("reconciled %d order(s) left in flight", len(settled))
+        # A restart does not shorten a cooldown (review R11): each market's last fill counts.
+        self._validator.resume_cooldowns(self._journal.last_fill_at_by_market())
         self._supervisor.start(self._actor)
         if follow_streams:
             self._tasks.append(asyncio.ensure_future(self._market_data.run(candle_series)))

@@ -341,3 +341,22 @@ async def test_submit_when_the_kill_switch_cannot_be_written_after_the_send_then
 
     assert order is not None and order.state is OrderState.FILLED
     assert status.reserved == () and status.trading_state is TradingState.HALTED
+
+
+async def test_start_when_a_market_filled_within_its_cooldown_then_the_restart_keeps_it(
+    exchange: FakeExchange, tmp_path: Path
+) -> None:
+    # Review R11: a restart forgot every cooldown.
+    settings = kit_settings(tmp_path / "j.sqlite3", validation={"cooldown_s": 300})
+    clock = FakeClock()
+    async with started_trader(exchange, settings, clock=clock) as trader:
+        first = await trader.submit(signal("BUY", sizing=notional(1000)))
+        await trader.wait_settled()
+    clock.advance(60)
+    async with started_trader(exchange, settings, clock=clock) as restarted:
+        again = await restarted.submit(signal("BUY", sizing=notional(1000)))
+        elsewhere = await restarted.submit(signal("BUY", "BTC-USD", sizing=notional(1000)))
+
+    assert first.order is not None and first.order.state is not OrderState.REJECTED
+    assert again.order is None and "cooldown" in again.validation
+    assert elsewhere.order is not None
