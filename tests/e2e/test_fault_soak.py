@@ -13,6 +13,7 @@ from collections.abc import Iterator
 
 import pytest
 
+from soak.draw import generate
 from soak.play import Outcome
 from soak.scenarios import (
     f1_back_to_back,
@@ -22,7 +23,7 @@ from soak.scenarios import (
     f4_indexer_fails_while_settling,
     f5_sigterm_in_flight,
 )
-from soak.schedule import Schedule, generate
+from soak.schedule import Schedule
 from soak.worker import Worker, running_worker
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(300)]

@@ -13,11 +13,9 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import sqlite3
 import tempfile
 import threading
 import time
-from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from decimal import Decimal
 from fractions import Fraction
@@ -25,14 +23,13 @@ from pathlib import Path
 from typing import Any
 
 from dydx_devnet.demo import DEMO_ADDRESS
-from dydx_devnet.server import Devnet
-from dydx_trader.adapters.journal import Journal
 from dydx_trader.config import Settings
 from dydx_trader.domain.order_params import OrderParams
-from dydx_trader.domain.trading_state import Authority, TradingState
 from soak.inproc import InProcessTrader
 from soak.invariants import Violation, check_settled, check_step
 from soak.journal_view import JournalView, read_journal
+from soak.operator import hold_write_lock, resume
+from soak.outcome import Outcome, Unhandled, Venue
 from soak.process import ProcessTrader, toml
 from soak.schedule import (
     Crash,
@@ -50,52 +47,11 @@ from soak.schedule import (
     Wait,
 )  # fmt: skip
 from soak.tolerance import cap_bound
-from soak.world import VenueState, VenueWatch, gap, heal
+from soak.world import gap, heal
 
 FUNDS_USDC = Decimal(10_000)
 TRADER_FEE_PPM = OrderParams.__dataclass_fields__["taker_fee_ppm"].default
 END = -1  # the step index of what is checked once everything has settled
-
-
-@dataclass
-class Venue:
-    """One devnet of a worker and what watches it."""
-
-    devnet: Devnet
-    watch: VenueWatch
-    gtb_offset: int
-
-
-@dataclass
-class Outcome:
-    schedule: Schedule
-    violations: list[tuple[int, Violation]] = field(default_factory=list)
-    steps: int = 0
-    orders: int = 0
-    fills: int = 0
-    crashes: int = 0
-    halts: int = 0
-    seconds: float = 0.0
-    notes: list[str] = field(default_factory=list)
-    final: VenueState | None = None  # the subaccount once everything settled
-    # A second trader's exit code and output, each (F2).
-    extra_exits: list[tuple[int | None, str]] = field(default_factory=list)
-
-    @property
-    def failed(self) -> bool:
-        return bool(self.violations)
-
-
-class _Unhandled(logging.Handler):
-    """Collects the trader's log records with a traceback at ERROR: a crash it only logged."""
-
-    def __init__(self) -> None:
-        super().__init__(logging.ERROR)
-        self.seen: list[str] = []
-
-    def emit(self, record: logging.LogRecord) -> None:
-        if record.exc_info and record.name.startswith("dydx_trader"):
-            self.seen.append(f"{record.name}: {record.getMessage()}")
 
 
 async def play(venue: Venue, schedule: Schedule, subaccount: int, root: Path) -> Outcome:
@@ -110,7 +66,7 @@ async def play(venue: Venue, schedule: Schedule, subaccount: int, root: Path) ->
     sections = schedule.config.settings(str(journal), subaccount, venue.gtb_offset)
     run = _Run(venue, schedule, subaccount, journal, folder, sections)
     loop = asyncio.get_running_loop()
-    unhandled = _Unhandled()
+    unhandled = Unhandled()
     logging.getLogger().addHandler(unhandled)
     previous = loop.get_exception_handler()
     loop.set_exception_handler(lambda _loop, context: run.loop_errors.append(str(context)))
@@ -194,11 +150,11 @@ class _Run:
         elif isinstance(step, Heal):
             heal(devnet)
         elif isinstance(step, LockJournal):
-            self.locks.append(_hold_write_lock(self.journal, step.seconds))
+            self.locks.append(hold_write_lock(self.journal, step.seconds))
         elif isinstance(step, Wait):
             await asyncio.sleep(step.blocks * self.venue.watch.block_time_s)
         elif isinstance(step, Resume):
-            await asyncio.to_thread(_resume, self.journal)
+            await asyncio.to_thread(resume, self.journal)
         elif isinstance(step, Restart):
             await self.stop_cleanly(restart=True)
         elif isinstance(step, Crash):
@@ -359,35 +315,3 @@ class _Run:
             self.outcome.extra_exits.append((code, extra.tail(40)))
         for lock in self.locks:
             await asyncio.to_thread(lock.join)
-
-
-def _hold_write_lock(journal: Path, seconds: float) -> threading.Thread:
-    """Another connection takes the journal's write lock and keeps it ``seconds``."""
-
-    def hold() -> None:
-        if not journal.exists():
-            return
-        conn = sqlite3.connect(journal, timeout=10, isolation_level=None)
-        try:
-            conn.execute("BEGIN IMMEDIATE")
-            time.sleep(seconds)
-            conn.execute("ROLLBACK")
-        except sqlite3.Error:
-            pass  # the trader held it the whole time: no contention this time
-        finally:
-            conn.close()
-
-    thread = threading.Thread(target=hold, name="soak-journal-lock", daemon=True)
-    thread.start()
-    return thread
-
-
-def _resume(journal: Path) -> None:
-    """``dydx-trader trading-state active``: the operator lifts a halt."""
-    if not journal.exists():
-        return
-    with Journal.open(journal) as opened:
-        if opened.get_trading_state().state is not TradingState.ACTIVE:
-            opened.set_trading_state(
-                TradingState.ACTIVE, "soak: the operator resumes", Authority.OPERATOR
-            )

@@ -23,9 +23,10 @@ from typing import Any
 
 from dydx_devnet.server import DevnetConfig
 from dydx_devnet.state import EngineConfig
+from soak.draw import generate
 from soak.play import Outcome, Venue, play
 from soak.scenarios import MODE_CHOICE, SCENARIOS
-from soak.schedule import MARKETS, Mode, Schedule, generate
+from soak.schedule import MARKETS, Mode, Schedule
 from soak.shrink import ddmin
 from soak.signals import WEBHOOK_SECRET
 from soak.world import DevnetThread, VenueWatch
