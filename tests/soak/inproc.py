@@ -20,7 +20,6 @@ import aiohttp
 
 from dydx_devnet.demo import DEMO_MNEMONIC
 from dydx_devnet.server import Devnet
-from dydx_trader.adapters.dydx.network import network_profile
 from dydx_trader.adapters.webhook import WebhookServer
 from dydx_trader.app.trader import Trader
 from dydx_trader.bootstrap import build_trader
@@ -28,19 +27,11 @@ from dydx_trader.cli.run_guard import guarded_run, serve_webhook
 from dydx_trader.cli.webhook_cmd import bind_listener
 from dydx_trader.config import Settings
 from dydx_trader.secrets import Secret
+from kit.trader import profile_of
 from soak.schedule import Ask
 from soak.signals import direct, post
 
 log = logging.getLogger(__name__)
-
-
-def profile_of(devnet: Devnet) -> Any:
-    return network_profile(
-        "devnet",
-        indexer_url=devnet.indexer_url,
-        websocket_url=devnet.websocket_url,
-        grpc_address=devnet.grpc_address,
-    )
 
 
 class InProcessTrader:

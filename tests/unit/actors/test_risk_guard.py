@@ -171,20 +171,12 @@ async def test_supervisor_when_actor_crashes_then_halt_persisted_in_journal(
     assert isinstance(guard.may_trade(reduces_position=True), TradingHalted)
 
 
-class BusyJournal:
+class BusyJournal(UnwritableJournal):
     """The real journal, whose next ``busy`` writes fail as a locked SQLite file does."""
 
-    read_only = False
-
     def __init__(self, journal: Journal, busy: int) -> None:
-        self._journal = journal
+        super().__init__(journal)
         self.busy = busy
-
-    def kill_switch_memory(self) -> None:
-        return None
-
-    def get_trading_state(self) -> object:
-        return self._journal.get_trading_state()
 
     def set_trading_state(self, *args: object) -> object:
         if self.busy > 0:
