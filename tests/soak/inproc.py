@@ -10,7 +10,6 @@ chain height is cached for less than a block and settlement polls often.
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import logging
 from datetime import UTC, datetime
@@ -86,8 +85,9 @@ class InProcessTrader:
             stack.push_async_callback(self._http.cleanup)
             self._session = aiohttp.ClientSession()
             stack.push_async_callback(self._session.close)
-        except BaseException:
-            await stack.aclose()
+        except BaseException as error:
+            # As `run` does: the error reaches the runs row ("failed" and why).
+            await stack.__aexit__(type(error), error, error.__traceback__)
             raise
         self._stack = stack
 
@@ -118,8 +118,3 @@ class InProcessTrader:
         await trader.stop()
         run.finished(trader.exit_code)
 
-
-async def settle_quietly(trader: InProcessTrader) -> None:
-    """Stop ``trader`` whatever state it is in (the end of a schedule)."""
-    with contextlib.suppress(asyncio.CancelledError):
-        await trader.stop()

@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from dydx_devnet.demo import DEMO_ADDRESS
+from dydx_trader.app.actor import EXIT_ACTOR_FAILED
 from dydx_trader.config import Settings
 from dydx_trader.domain.order_params import OrderParams
 from soak.inproc import InProcessTrader
@@ -218,14 +219,14 @@ class _Run:
             if isinstance(trader, ProcessTrader):
                 code = await trader.stop()
             else:
-                code = 70 if trader.crashed else 0
+                code = EXIT_ACTOR_FAILED if trader.crashed else 0
                 try:
                     await trader.stop()
                 except Exception as error:  # noqa: BLE001 - `run` would exit non-zero
                     self.outcome.notes.append(f"stop failed: {type(error).__name__}: {error}")
                     code = code or 1
             if code:
-                self.require_halt_reason(self.index, f"the trader exited {code}")
+                self.require_reason(self.index, f"the trader exited {code}", code=code)
             else:
                 self.check_settled(self.index)
                 clean = True
@@ -257,11 +258,19 @@ class _Run:
         for violation in check_settled(venue, journal):
             self.outcome.violations.append((index, violation))
 
-    def require_halt_reason(self, index: int, what: str) -> None:
-        latest = read_journal(self.journal).latest_state
-        if latest is None or latest.state != "HALTED" or not latest.reason.strip():
-            shown = "nothing" if latest is None else f"{latest.state} ({latest.reason!r})"
-            self.flag(index, "crash without a reason", f"{what}; the journal's state is {shown}")
+    def require_reason(self, index: int, what: str, *, code: int | None) -> None:
+        """A crash (an actor failing: exit 70) must have persisted HALTED with its
+        reason; any other unclean exit (a start refused) at least its ``runs`` row's
+        reason, when the journal could be written at all."""
+        journal = read_journal(self.journal)
+        latest = journal.latest_state
+        if latest is not None and latest.state == "HALTED" and latest.reason.strip():
+            return
+        run = journal.runs[-1] if journal.runs else None
+        if code != EXIT_ACTOR_FAILED and run is not None and run.status == "failed" and run.reason:
+            return
+        shown = "nothing" if latest is None else f"{latest.state} ({latest.reason!r})"
+        self.flag(index, "crash without a reason", f"{what}; the journal's state is {shown}")
 
     async def recover(self, index: int) -> None:
         """A trader that crashed must have said why; then it is started again."""
@@ -270,15 +279,15 @@ class _Run:
             # Refused before trading anything because the journal itself was locked:
             # there was nothing to halt, and nowhere to say so.
             if "JournalUnavailable" not in self.start_failed:
-                self.require_halt_reason(index, "the trader refused to start")
+                self.require_reason(index, "the trader refused to start", code=1)
             await self.start()
         elif isinstance(trader, InProcessTrader) and trader.crashed:
             await trader.stop()  # as `run` does once its actor failed: then it exits 70
-            self.require_halt_reason(index, "the trader's actor crashed")
+            self.require_reason(index, "the trader's actor crashed", code=EXIT_ACTOR_FAILED)
             await self.start()
         elif isinstance(trader, ProcessTrader) and trader.exited is not None:
             code = await trader.stop()
-            self.require_halt_reason(index, f"the trader exited {code} unasked")
+            self.require_reason(index, f"the trader exited {code} unasked", code=code)
             await self.start()
 
     async def finish(self) -> None:
