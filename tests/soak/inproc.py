@@ -117,4 +117,3 @@ class InProcessTrader:
     async def _stop_trader(trader: Trader, run: Any) -> None:
         await trader.stop()
         run.finished(trader.exit_code)
-

@@ -33,6 +33,7 @@ class Outcome:
     halts: int = 0
     seconds: float = 0.0
     notes: list[str] = field(default_factory=list)
+    files: str | None = None  # where a failed schedule's journal and logs are kept
     final: VenueState | None = None  # the subaccount once everything settled
     # A second trader's exit code and output, each (F2).
     extra_exits: list[tuple[int | None, str]] = field(default_factory=list)

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import shutil
 import tempfile
 import threading
 import time
@@ -89,6 +90,10 @@ async def play(venue: Venue, schedule: Schedule, subaccount: int, root: Path) ->
         run.flag(END, "unhandled", line)
     outcome = run.outcome
     outcome.seconds = time.monotonic() - started
+    if outcome.failed:
+        outcome.files = str(folder)
+    else:  # nothing to look at: the journal and logs of a passing schedule go
+        shutil.rmtree(folder, ignore_errors=True)
     return outcome
 
 

@@ -119,6 +119,7 @@ def _describe(result: dict[str, Any]) -> None:
     for violation in result["violations"][:10]:
         print(f"  after step {violation['step']}: {violation['invariant']}: "
               f"{violation['detail']}", file=sys.stderr)  # fmt: skip
+    print(f"  its journal and logs: {result.get('files')}", file=sys.stderr)
     print(f"  shortest reproduction ({len(shortest)} of {len(result['schedule'])} steps; "
           f"replay: SOAK_SEED={seed} make soak):", file=sys.stderr)  # fmt: skip
     for step in shortest:

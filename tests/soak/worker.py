@@ -13,6 +13,7 @@ import asyncio
 import json
 import logging
 import os
+import shutil
 import sys
 import tempfile
 from collections.abc import Iterator
@@ -85,6 +86,7 @@ class Worker:
         if os.environ.get("SOAK_VERBOSE"):
             result["notes"] = outcome.notes
         if outcome.failed:
+            result["files"] = outcome.files
             result["shortest"] = [str(step) for step in (await self.shrink(outcome)).steps]
         return result
 
@@ -172,18 +174,25 @@ def _environment(values: dict[str, str]) -> Iterator[None]:
                 os.environ[name] = value
 
 
-def _root() -> Path:
+@contextmanager
+def _root() -> Iterator[Path]:
+    """The worker's folder: its log, lock files and the schedules that failed (kept
+    for a look; the rest is removed with it when nothing failed)."""
     root = Path(tempfile.mkdtemp(prefix="dydx-soak-"))
     logging.basicConfig(level=logging.WARNING, filename=root / "worker.log")
-    return root
+    try:
+        yield root
+    finally:
+        if not any(root.glob("soak-*")):
+            shutil.rmtree(root, ignore_errors=True)
 
 
 def main() -> int:
-    with running_worker(_root()) as worker:
+    with _root() as root, running_worker(root) as worker:
         asyncio.run(serve(worker))
     return 0
 
 
 def scenarios_main(names: list[str]) -> int:
-    with running_worker(_root()) as worker:
+    with _root() as root, running_worker(root) as worker:
         return asyncio.run(play_scenarios(worker, names))
