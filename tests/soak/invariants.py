@@ -67,9 +67,13 @@ def check_settled(venue: VenueState, journal: JournalView) -> list[Violation]:
     journal_fills: dict[int, set[str]] = {}
     for fill in journal.fills.values():
         journal_fills.setdefault(fill.client_id, set()).add(fill.fill_id)
+    placed_at = {p.client_id: p.height for p in venue.placements if p.accepted}
     for order in journal.orders.values():
         cid = order.client_id
-        name = f"order {cid} (signal {order.signal_id}, {order.market})"
+        name = (
+            f"order {cid} (signal {order.signal_id}, {order.market}, good-til-block "
+            f"{order.good_til_block}, placed at {placed_at.get(cid, 'no height')})"
+        )
         if order.state in IN_FLIGHT:
             found.append(Violation("unsettled", f"{name} still {order.state} after a clean stop"))
             continue
@@ -85,7 +89,8 @@ def check_settled(venue: VenueState, journal: JournalView) -> list[Violation]:
                 Violation(
                     "fills differ",
                     f"{name}: journal fills {sorted(journal_fills.get(cid, set()))}, venue "
-                    f"{sorted(venue_fills.get(cid, set()))}",
+                    f"{sorted(venue_fills.get(cid, set()))} at heights "
+                    f"{sorted(f.height for f in venue.fills.values() if f.client_id == cid)}",
                 )
             )
         if order.filled_quantums != on_venue.filled:

@@ -8,6 +8,7 @@ read-only WAL connection never blocks the trader and is never blocked by it.
 
 from __future__ import annotations
 
+import json
 import sqlite3
 import time
 from dataclasses import dataclass, field
@@ -26,6 +27,7 @@ class JournalOrder:
     quantums: int
     filled_quantums: int
     created_at: datetime
+    good_til_block: int | None
 
 
 @dataclass(frozen=True, slots=True)
@@ -92,11 +94,18 @@ def _read(path: Path) -> JournalView:
             return JournalView()
         orders = {
             row[0]: JournalOrder(
-                row[0], row[1], row[2], row[3], int(row[4]), int(row[5]), _when(row[6])
+                row[0],
+                row[1],
+                row[2],
+                row[3],
+                int(row[4]),
+                int(row[5]),
+                _when(row[6]),
+                json.loads(row[7]).get("good_til_block"),
             )
             for row in conn.execute(
                 "SELECT client_id, signal_id, market, state, quantums, filled_quantums, "
-                "created_at FROM orders"
+                "created_at, intent FROM orders"
             )
         }
         fills = {

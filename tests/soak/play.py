@@ -268,9 +268,13 @@ class _Run:
         reason; any other unclean exit (a start refused) at least its ``runs`` row's
         reason, when the journal could be written at all."""
         journal = read_journal(self.journal)
-        latest = journal.latest_state
-        if latest is not None and latest.state == "HALTED" and latest.reason.strip():
+        # Written by this process since it started (an operator may have resumed since).
+        if any(
+            change.state == "HALTED" and change.reason.strip() and change.at >= self.run_started
+            for change in journal.states
+        ):
             return
+        latest = journal.latest_state
         run = journal.runs[-1] if journal.runs else None
         if code != EXIT_ACTOR_FAILED and run is not None and run.status == "failed" and run.reason:
             return

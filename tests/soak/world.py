@@ -112,6 +112,7 @@ class VenueFill:
     client_id: int | None  # None: not from an order (a liquidation)
     quantums: int
     quote_qq: int  # price x size, quote quantums (rounded up)
+    height: int
 
 
 @dataclass(frozen=True, slots=True)
@@ -235,6 +236,7 @@ class VenueWatch:
                     None if placed is None else placed.client_id,
                     int(size.scaleb(-spec.atomic_resolution)),
                     math.ceil((size * Decimal(fill["price"])).scaleb(6)),
+                    int(fill["createdAtHeight"]),
                 )
             placements = tuple(
                 p for p in self._placements if (p.address, p.number) == (address, number)
