@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: run test bench lint typecheck unit devnet clean
+.PHONY: run test bench soak lint typecheck unit devnet clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -39,6 +39,11 @@ unit: $(STAMP)
 ## bench: one JSON object per line: {"metric", "value", "unit"}
 bench: $(STAMP)
 	$(BIN)/python bench/run.py
+
+## soak: seeded fault schedules against the devnet, checked after every step (JSON lines);
+## SOAK_SCHEDULES=N (default 200) runs more, SOAK_SEED=S replays one
+soak: $(STAMP)
+	PYTHONPATH=tests $(BIN)/python -m soak
 
 ## devnet: the local dYdX stand-in in the foreground
 devnet: $(STAMP)

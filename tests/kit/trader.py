@@ -10,9 +10,9 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
-from dydx_trader.adapters.dydx.network import network_profile
+from dydx_trader.adapters.dydx.network import NetworkProfile, network_profile
 from dydx_trader.adapters.journal import Journal
 from dydx_trader.app.executor import Settlement
 from dydx_trader.bootstrap import Trader, build_trader
@@ -27,6 +27,24 @@ UNUSED_PROFILE = network_profile(
     websocket_url="ws://127.0.0.1:9",
     grpc_address="127.0.0.1:9",
 )
+
+
+class DevnetEndpoints(Protocol):
+    """Where a running devnet listens (``dydx_devnet.server.Devnet`` is one)."""
+
+    indexer_url: str
+    websocket_url: str
+    grpc_address: str
+
+
+def profile_of(devnet: DevnetEndpoints) -> NetworkProfile:
+    """The network profile of a running devnet (indexer, WebSocket and node on loopback)."""
+    return network_profile(
+        "devnet",
+        indexer_url=devnet.indexer_url,
+        websocket_url=devnet.websocket_url,
+        grpc_address=devnet.grpc_address,
+    )
 
 
 def kit_settings(journal: Path, **sections: dict[str, Any]) -> Settings:

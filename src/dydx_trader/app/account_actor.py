@@ -81,6 +81,12 @@ class Flush:
 
 
 @dataclass(frozen=True, slots=True)
+class SampleEquity:
+    """Read a balance snapshot proven fresh and feed its equity to the kill switch
+    (a loss is seen while no signal comes). Answers its :class:`AccountRisk`."""
+
+
+@dataclass(frozen=True, slots=True)
 class _Settled:
     settlement: Settlement
 
@@ -160,6 +166,10 @@ class AccountActor(Actor):
             return await self._guarded(message.signal, self._submit)
         if isinstance(message, PreviewSignal):
             return await self._guarded(message.signal, self._preview)
+        if isinstance(message, SampleEquity):
+            snapshot = await self._balance.get_snapshot()
+            self._sample_equity(snapshot)
+            return snapshot.risk
         if isinstance(message, _Settled):
             self._release(message.settlement)
             return None
@@ -232,9 +242,7 @@ class AccountActor(Actor):
         """Read what the decision needs, then decide (a refusal when a read fails)."""
         try:
             snapshot = await self._balance.get_snapshot()
-            if snapshot is not self._equity_seen:
-                self._equity_seen = snapshot
-                self._risk_guard.record_equity(snapshot.equity)
+            self._sample_equity(snapshot)
             in_flight = tuple(self._reserved.values())
             tickers = {signal.market, *(p.market for p in snapshot.positions)}
             tickers.update(order.market for order in in_flight)
@@ -265,6 +273,11 @@ class AccountActor(Actor):
             in_flight=in_flight,
             atr=atr,
         )
+
+    def _sample_equity(self, snapshot: BalanceSnapshot) -> None:
+        if snapshot is not self._equity_seen:
+            self._equity_seen = snapshot
+            self._risk_guard.record_equity(snapshot.equity)
 
     def _refuse(self, signal: Signal, error: DydxTraderError) -> Decision:
         decision = Decision.refused(
@@ -306,12 +319,14 @@ class AccountActor(Actor):
                     del self._reserved[signal_id]
                 raise
         self._metrics.order_sent(signal_id)
-        self._risk_guard.record_outcome(_outcome(order))
+        # Followed before anything else may fail: the kill switch's write below
+        # can meet a locked journal, and a live order must never go unfollowed.
         if order.state is OrderState.REJECTED:
             self._metrics.order_final(order.state.value)
             del self._reserved[signal_id]
         else:
             self._follow(order.intent)
+        self._risk_guard.record_outcome(_outcome(order))
         return order
 
     # -- settlement ----------------------------------------------------------------
@@ -332,7 +347,10 @@ class AccountActor(Actor):
         """An order not settled in time: the kill switch counts it; the
         reservation stays and the settler keeps following it."""
         log.warning("%s", reason)
-        self._risk_guard.record_outcome(OrderOutcome.UNSETTLED)
+        try:
+            self._risk_guard.record_outcome(OrderOutcome.UNSETTLED)
+        except DydxTraderError as error:  # a trip holds here; the journal takes it at stop
+            log.error("the kill switch could not record it: %s", error)
 
     def faulted(self, intent: OrderIntent, error: Exception) -> None:
         """Settling ``intent`` met something broken (malformed venue data, the
@@ -342,7 +360,10 @@ class AccountActor(Actor):
             f"could not be settled: {type(error).__name__}: {error}"
         )
         log.error("%s", reason)
-        self._risk_guard.halt(reason)
+        try:
+            self._risk_guard.halt(reason)
+        except DydxTraderError as failure:  # it holds here, pending; written at stop
+            log.error("the halt is not in the journal yet: %s", failure)
 
     def _release(self, settlement: Settlement) -> None:
         intent = settlement.order.intent

@@ -252,6 +252,8 @@ class TraderJournal(DecisionJournal, OrderJournal, Protocol):
     """The journal a trader writes its decisions and orders to, and closes when it
     stops (the trading state it keeps is ``risk_guard.TradingStateStore``)."""
 
+    def last_fill_at_by_market(self) -> dict[str, datetime]: ...
+
     def close(self) -> None: ...
 
 

@@ -19,6 +19,7 @@ from dydx_trader.app.account_actor import (
     AccountActor,
     Flush,
     PreviewSignal,
+    SampleEquity,
     SubmitSignal,
     TradeResult,
 )
@@ -64,6 +65,8 @@ DECIDE_TIMEOUT_S: Final = 120.0
 # A clean stop waits this long for the orders in flight to settle; what is left
 # stays in flight in the journal and is settled at the next start.
 STOP_SETTLE_TIMEOUT_S: Final = 120.0
+# How long a stop keeps trying to write a halt the journal refused (seconds).
+STOP_PERSIST_S: Final = 30.0
 WATCH_ONLY: Final = "this trader was built without a mnemonic: it can preview, not trade"
 
 
@@ -144,7 +147,8 @@ class Trader:
         self._metrics: TraderMetrics = metrics or NoMetrics()
         self._reconciled = False
         self._follows_streams = False
-        self._supervisor = Supervisor(on_failure=risk_guard.halt)
+        # A crash's halt keeps trying while the journal is locked: its reason must persist.
+        self._supervisor = Supervisor(on_failure=risk_guard.halt_durably)
         self._tasks: list[asyncio.Task[None]] = []
         self._final_risk: AccountRisk | None = None
         self._stopped = False
@@ -179,6 +183,8 @@ class Trader:
             ) from None
         if settled:
             log.info("reconciled %d order(s) left in flight", len(settled))
+        # A restart does not shorten a cooldown (review R11): each market's last fill counts.
+        self._validator.resume_cooldowns(self._journal.last_fill_at_by_market())
         self._reconciled = True
         self._supervisor.start(self._actor)
         self._follows_streams = follow_streams
@@ -207,13 +213,19 @@ class Trader:
         """The market data's candle series, oldest first (the newest may be forming)."""
         return self._market_data.candles(market, resolution)
 
-    async def sample_risk(self) -> AccountRisk:
-        """The account's figures from a balance snapshot proven fresh (cached or fetched).
+    async def sample_risk(self, timeout_s: float = DECIDE_TIMEOUT_S) -> AccountRisk:
+        """The account's figures from a balance snapshot proven fresh (cached or
+        fetched), whose equity the kill switch also takes: a loss trips it while
+        no signal comes.
 
         Raises ``StaleAccountData`` (or another ``Unavailable``) when none can be had.
         """
-        snapshot = self._balance.cached() or await self._balance.get_snapshot()
-        return snapshot.risk
+        try:
+            risk: AccountRisk = await self._actor.ask(SampleEquity(), timeout_s)
+        except ActorStopped:  # stopped or crashed: the figures alone
+            snapshot = self._balance.cached() or await self._balance.get_snapshot()
+            return snapshot.risk
+        return risk
 
     async def catch_up(
         self, candle_series: Sequence[tuple[str, CandleResolution]], *, candles: int
@@ -316,7 +328,8 @@ class Trader:
         in flight settles (bounded by :data:`STOP_SETTLE_TIMEOUT_S`; what is left
         stays in flight in the journal for the next start); then the streams and
         adapters close. Call it after closing the intake (webhook, strategies)."""
-        await self._actor.stop()
+        # The actor drains; a crash's halt, if one is still being written, finishes.
+        await self._supervisor.stop()
         try:
             async with asyncio.timeout(STOP_SETTLE_TIMEOUT_S):
                 await self._settler.settle_all()
@@ -339,4 +352,6 @@ class Trader:
         self._stopped = True
         await self._node.close()
         await self._indexer.close()
+        # A halt the journal refused while running (it was locked) is written now.
+        await self._risk_guard.persist_pending(STOP_PERSIST_S)
         self._journal.close()

@@ -9,7 +9,9 @@ Leverage words, as in the protocol reference section 2.5:
 
 * **position leverage** = ``|position notional| / account equity`` (cross
   margin). Capped by the user's ``max_leverage`` and by the market's own
-  ``1 / IMF`` (the open-interest-scaled IMF, or the subaccount's own setting);
+  ``1 / IMF`` (the open-interest-scaled IMF, or the subaccount's own setting).
+  The user's cap holds for *every* position after the trade: a trade's fee and
+  slippage lower the equity the others are measured against;
 * **exposure** (account leverage) = ``gross notional / equity``, capped by
   ``max_exposure``;
 * **market notional** = ``|position notional|`` in USDC, capped by
@@ -249,6 +251,17 @@ def _cap_refusal(
             f"a {_what(math, order)} would take its leverage to {ratio(leverage)}x, "
             f"above your cap of {limits.max_leverage}x",
             market=ticker,
+            leverage=leverage,
+            cap=limits.max_leverage,
+        )
+    other = before.largest_line_except(ticker)
+    if other is not None and limits.leverage_exceeded(other.notional, equity_quantums):
+        leverage = Decimal(abs(other.notional)) / equity_quantums
+        return LeverageLimitExceeded(
+            f"after a {_what(math, order)} (its fee and slippage included), "
+            f"{other.math.ticker} would be at {ratio(leverage)}x leverage, above your cap "
+            f"of {limits.max_leverage}x",
+            market=other.math.ticker,
             leverage=leverage,
             cap=limits.max_leverage,
         )

@@ -70,6 +70,7 @@ class Bound(StrEnum):
     POLICY = "policy"
     FREE_COLLATERAL = "free collateral"
     USER_LEVERAGE = "your max leverage"
+    OTHER_LEVERAGE = "your max leverage on the other positions"
     MARKET_LEVERAGE = "market max leverage"
     EXPOSURE = "max exposure"
     MARKET_NOTIONAL = "max market notional"
@@ -125,6 +126,7 @@ _BOUND_ERRORS: Final[MappingProxyType[Bound, type[Refusal]]] = MappingProxyType(
         Bound.POLICY: BelowMinimumOrderSize,
         Bound.FREE_COLLATERAL: InsufficientFreeCollateral,
         Bound.USER_LEVERAGE: LeverageLimitExceeded,
+        Bound.OTHER_LEVERAGE: LeverageLimitExceeded,
         Bound.MARKET_LEVERAGE: LeverageLimitExceeded,
         Bound.EXPOSURE: ExposureLimitExceeded,
         Bound.MARKET_NOTIONAL: NotionalLimitExceeded,
@@ -343,7 +345,9 @@ def _caps_of(
     the part that closes, ``P`` the oracle and ``k`` the equity a unit costs
     (an adverse fill against the oracle, plus the fee), a cap
     ``|u + q| P <= C x (E - q k)`` gives ``q <= (C E - u P) / (P + C k)``;
-    closing (``q <= r``) is always allowed.
+    closing (``q <= r``) is always allowed. The costs lower the equity every
+    other position is measured against too: the largest, ``N``, stays within
+    your leverage cap ``L`` while ``q <= (E - N / L) / k``.
     """
     oracle = math.oracle_price
     price = request.price
@@ -377,6 +381,11 @@ def _caps_of(
     ):
         room = (multiple * equity - other - held_value) / (oracle + multiple * cost)
         caps.append((bound, room if room > closing else closing))
+    largest_other = state.largest_line_except(math.ticker)
+    if largest_other is not None and cost > 0:
+        held_elsewhere = usdc(abs(largest_other.notional))
+        room = (equity - held_elsewhere / limits.max_leverage) / cost
+        caps.append((Bound.OTHER_LEVERAGE, room if room > closing else closing))
     if limits.max_market_notional is not None:
         room = limits.max_market_notional / oracle - toward
         caps.append((Bound.MARKET_NOTIONAL, room if room > closing else closing))

@@ -109,6 +109,25 @@ class MarginState:
     gross_notional: int
     reported_free_collateral: int | None
     custom_imf_ppm: Mapping[str, int] = field(default_factory=lambda: _NO_CUSTOM_IMF)
+    # The two largest positions by |notional|, found once: the sizer asks for every size.
+    _largest: tuple[PositionLine | None, PositionLine | None] = field(
+        init=False, repr=False, compare=False, default=(None, None)
+    )
+
+    def __post_init__(self) -> None:
+        first: PositionLine | None = None
+        second: PositionLine | None = None
+        for line in self.lines.values():
+            if first is None or abs(line.notional) > abs(first.notional):
+                first, second = line, first
+            elif second is None or abs(line.notional) > abs(second.notional):
+                second = line
+        object.__setattr__(self, "_largest", (first, second))
+
+    def largest_line_except(self, ticker: str) -> PositionLine | None:
+        """The position with the largest ``|notional|`` in any market but ``ticker``'s."""
+        first, second = self._largest
+        return second if first is not None and first.math.ticker == ticker else first
 
     @property
     def base_initial(self) -> int:
