@@ -339,6 +339,33 @@ def _caps_of(
 ) -> list[tuple[Bound, Decimal]]:
     """Each cap's largest trade on one state.
 
+    In a market whose IMF scales with open interest, the caps are taken again
+    at the IMF the largest of them would bring (the trade raises open interest
+    by what it opens): no smaller size brings a higher one, so the caps hold
+    for whatever size is chosen under them.
+    """
+    imf_ppm = state.imf_ppm(math)
+    caps = _caps_at(request, math, state, limits, imf_ppm)
+    if math.open_interest_headroom is None:
+        return caps
+    line = state.lines.get(math.ticker)
+    toward = _ZERO if line is None else (line.size if request.side is Side.BUY else -line.size)
+    largest = min(cap for _, cap in caps) - (-toward if toward < 0 else _ZERO)
+    if largest <= 0:
+        return caps
+    scaled = state.imf_ppm(math, math.base_quantums(largest))
+    return caps if scaled <= imf_ppm else _caps_at(request, math, state, limits, scaled)
+
+
+def _caps_at(
+    request: SizingRequest,
+    math: MarketMath,
+    state: MarginState,
+    limits: RiskLimits,
+    imf_ppm: int,
+) -> list[tuple[Bound, Decimal]]:
+    """Each cap's largest trade on one state, with the position's IMF at ``imf_ppm``.
+
     With ``u`` the position signed in the trade's direction, ``r = max(0, -u)``
     the part that closes, ``P`` the oracle and ``k`` the equity a unit costs
     (an adverse fill against the oracle, plus the fee), a cap
@@ -355,11 +382,12 @@ def _caps_of(
     if request.fee_ppm > 0:
         cost += price * request.fee_ppm / _PPM
     equity = usdc(state.net_collateral)
-    imf_ppm = state.imf_ppm(math)
     reserve = limits.buffer_quantums(state.net_collateral)
-    capacity = _fill_capacity(
-        state.net_collateral - state.initial - reserve, math.margin_per_unit(imf_ppm), closing, cost
-    )
+    free = state.net_collateral - state.initial - reserve
+    if line is not None and imf_ppm > line.imf_ppm:
+        # The position held pays the higher IMF too.
+        free -= -((-abs(line.notional) * imf_ppm) // PPM) - line.initial
+    capacity = _fill_capacity(free, math.margin_per_unit(imf_ppm), closing, cost)
     if state.reported_free_collateral is not None:
         # The local indexer view (base IMF) never binds: its free collateral and
         # its per-unit margin are both no tighter than the chain view's.
