@@ -33,6 +33,7 @@ from dydx_trader.adapters.dydx.order_gateway import OrderGateway
 from dydx_trader.adapters.dydx.stream import IndexerFeed
 from dydx_trader.adapters.journal import Journal
 from dydx_trader.app.account_actor import AccountActor
+from dydx_trader.app.account_terms import AccountTermsCache
 from dydx_trader.app.balance import BalanceManager
 from dydx_trader.app.executor import OrderExecutor, Settlement
 from dydx_trader.app.foreign_activity import ForeignActivityMonitor
@@ -144,15 +145,17 @@ async def build_trader(
         refresh_ttl_s=settings.ttl.market_ttl_s,
         max_oracle_age_s=settings.ttl.max_oracle_age_s,
     )
+    fees, ttl_s = settings.execution.fee_override(), settings.ttl.balance_ttl_s
     balance = BalanceManager(
         indexer,
         node,
         market_data,
         address=owner.address,
         subaccount_number=owner.number,
-        ttl_s=settings.ttl.balance_ttl_s,
+        ttl_s=ttl_s,
         max_indexer_lag_blocks=settings.ttl.max_indexer_lag_blocks,
         clock=clock,
+        terms=AccountTermsCache(node, market_data, owner, fees, ttl_s=ttl_s, clock=clock),
     )
     risk_guard = RiskGuard(journal, KillSwitch(settings.kill_switch.limits()), clock=clock.now)
     executor = OrderExecutor(
@@ -325,13 +328,15 @@ from dydx_trader.adapters.dydx.retry import RetryPolicy  # noqa: E402
 @dataclass
 class Reader:
     """Read-only views of one network: the markets (with their stats) and, when
-    built with an address, that subaccount's balance. Nothing here can sign.
+    built with an address, that subaccount's balance and its terms on the chain
+    (leverage settings, fee tier). Nothing here can sign.
     Close it (``async with``) to release the connections."""
 
     indexer: MarketStatsIndexer
     market_data: MarketDataManager
     balance: BalanceManager | None = None
     node: NodeGateway | None = None
+    terms: AccountTermsCache | None = None
 
     async def close(self) -> None:
         """Close the node channel and the indexer's connection pool."""
@@ -374,16 +379,18 @@ async def build_reader(
     except BaseException:
         await indexer.close()
         raise
+    number = settings.account.subaccount_number if subaccount_number is None else subaccount_number
+    fees, ttl_s = settings.execution.fee_override(), settings.ttl.balance_ttl_s
+    terms = AccountTermsCache(node, market_data, Subaccount(address, number), fees, ttl_s=ttl_s)
     balance = BalanceManager(
         indexer,
         node,
         market_data,
         address=address,
-        subaccount_number=(
-            settings.account.subaccount_number if subaccount_number is None else subaccount_number
-        ),
-        ttl_s=settings.ttl.balance_ttl_s,
+        subaccount_number=number,
+        ttl_s=ttl_s,
         max_indexer_lag_blocks=settings.ttl.max_indexer_lag_blocks,
         fetch_timeout_s=timeout_s * 4,
+        terms=terms,
     )
-    return Reader(indexer, market_data, balance, node)
+    return Reader(indexer, market_data, balance, node, terms)

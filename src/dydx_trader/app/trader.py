@@ -158,10 +158,23 @@ class Trader:
             ) from None
         if settled:
             log.info("reconciled %d order(s) left in flight", len(settled))
+        await self._load_terms()
         self._supervisor.start(self._actor)
         if follow_streams:
             self._tasks.append(asyncio.ensure_future(self._market_data.run(candle_series)))
             self._tasks.append(asyncio.ensure_future(self._balance.follow(self._feed)))
+
+    async def _load_terms(self) -> None:
+        """Read the account's leverage settings and fee tier at start (logged); when
+        the node cannot tell, every decision refuses until it can."""
+        try:
+            await self._balance.load_terms()
+        except DydxTraderError as error:
+            log.warning(
+                "the account's leverage settings and fee tier could not be read at start: "
+                "%s; decisions refuse until they can be",
+                describe(error),
+            )
 
     async def submit(self, signal: Signal, timeout_s: float = DECIDE_TIMEOUT_S) -> TradeResult:
         """Validate and decide on ``signal``, journal it, and send its order if accepted."""
@@ -280,7 +293,12 @@ class Trader:
         self._tasks.clear()
         with contextlib.suppress(DydxTraderError):
             account = await self._indexer.get_account(self._owner.address, self._owner.number)
-            self._final_risk = assess(account, await self._indexer.get_markets())
+            terms = self._balance.terms
+            self._final_risk = assess(
+                account,
+                await self._indexer.get_markets(),
+                custom_imf_ppm=None if terms is None else terms.custom_imf_ppm,
+            )
         self._stopped = True
         await self._node.close()
         await self._indexer.close()
