@@ -36,7 +36,7 @@ from dydx_trader.app.account_actor import AccountActor
 from dydx_trader.app.account_terms import AccountTermsCache
 from dydx_trader.app.balance import BalanceManager
 from dydx_trader.app.executor import OrderExecutor, Settlement
-from dydx_trader.app.foreign_activity import ForeignActivityMonitor
+from dydx_trader.app.foreign_activity import ForeignActivity, ForeignActivityMonitor
 from dydx_trader.app.heights import ChainHeightCache
 from dydx_trader.app.market_data import MarketDataManager
 from dydx_trader.app.ports import ChainNode, Clock, OrderSender, SystemClock, VenueFeed, VenueReader
@@ -85,6 +85,7 @@ async def build_trader(
     journal: JournalPort | None = None,
     feed: VenueFeed | None = None,
     on_settled: Callable[[Settlement], None] | None = None,
+    on_foreign: Callable[[ForeignActivity], None] | None = None,
     height_max_age_s: float = 1.0,
     settle_poll_s: float = 1.0,
     rng: random.Random | None = None,
@@ -101,6 +102,8 @@ async def build_trader(
     Each adapter (``indexer``, ``node``, ``sender``, ``journal``, ``feed``,
     ``clock``) defaults to the real one for ``profile`` and ``settings``.
     ``rng`` draws the settler's backoff jitter (seed it for a reproducible replay).
+    ``on_settled`` hears of each order's settlement, ``on_foreign`` of each foreign
+    order or fill first recorded (liquidations among them).
     """
     if sender is not None and mnemonic is not None:
         raise InvalidInput("give the trader a mnemonic or a sender, not both")
@@ -177,8 +180,9 @@ async def build_trader(
         rng=rng,
     )
     foreign = ForeignActivityMonitor(
-        indexer, journal, journal, address=owner.address, subaccount_number=owner.number
-    )
+        indexer, journal, journal, address=owner.address, subaccount_number=owner.number,
+        on_found=on_foreign,
+    )  # fmt: skip
     balance.add_listener(settler.notify)
     balance.add_listener(foreign.on_subaccount_update)
     validator = SignalValidator(

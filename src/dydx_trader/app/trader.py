@@ -127,6 +127,8 @@ class Trader:
         self._tasks: list[asyncio.Task[None]] = []
         self._final_risk: AccountRisk | None = None
         self._stopped = False
+        # The position sizes at the last mark to market whose fills were checked.
+        self._marked_positions: dict[str, Decimal] | None = None
 
     async def start(
         self,
@@ -227,11 +229,20 @@ class Trader:
     async def mark_to_market(self) -> AccountRisk:
         """The account read fresh from the venue (never the cached balance), valued at
         the markets' oracle prices; its equity is fed to the kill switch, so a
-        drawdown trips without waiting for a signal. Raises ``Unavailable`` when no
+        drawdown trips without waiting for a signal. When its positions moved since
+        the last mark, the latest fills are checked for foreign ones (a liquidation
+        has no order and no stream may have told). Raises ``Unavailable`` when no
         fresh read can be had."""
         self._balance.invalidate("marked to market")
         snapshot = await self._balance.get_snapshot()
         self._risk_guard.record_equity(snapshot.equity)
+        positions = {p.market: p.size for p in snapshot.positions}
+        if positions != self._marked_positions and not self._journal.read_only:
+            try:
+                await self._foreign.scan_fills()
+                self._marked_positions = positions
+            except DydxTraderError as error:  # checked again at the next mark
+                log.warning("could not check the latest fills: %s", describe(error))
         return snapshot.risk
 
     def oracle_prices(self, tickers: Sequence[str]) -> dict[str, Decimal]:

@@ -27,7 +27,6 @@ from rich.live import Live
 from dydx_trader.adapters.devnet_clock import DevnetClock
 from dydx_trader.adapters.dydx.network import NetworkProfile, network_profile
 from dydx_trader.adapters.webhook import WebhookServer
-from dydx_trader.app.executor import Settlement
 from dydx_trader.app.lockstep import LockstepReplay, Step
 from dydx_trader.app.market_clock import MarketTimeClock
 from dydx_trader.app.ports import Clock, SystemClock
@@ -117,14 +116,15 @@ async def paper(
                     console, f"the demo bot key signs through authenticator {authenticator_id}"
                 )
 
-            async def build(on_settled: Callable[[Settlement], None]) -> Trader:
+            async def build(stats: SessionStats) -> Trader:
                 return await build_trader(
                     settings,
                     profile,
                     address=address,
                     mnemonic=mnemonic,
                     bot_key=bot_key,
-                    on_settled=on_settled,
+                    on_settled=stats.on_settled,
+                    on_foreign=stats.on_foreign,
                     clock=clock,
                     # A height is good while the market clock stands still; any
                     # block (a market second at least) makes it old.
@@ -176,7 +176,7 @@ def _paper_settings(settings: Settings, folder: Path) -> Settings:
 
 async def _lockstep(
     settings: Settings,
-    build: Callable[[Callable[[Settlement], None]], Awaitable[Trader]],
+    build: Callable[[SessionStats], Awaitable[Trader]],
     clock: MarketTimeClock,
     venue: DevnetClock,
     context: ReportContext,
@@ -185,7 +185,7 @@ async def _lockstep(
     listener: socket.socket | None,
 ) -> int:
     stats = _stats(show_live, console)
-    trader = await build(stats.on_settled)
+    trader = await build(stats)
     submit = _submitter(trader, stats)
     runner = _runner(settings, trader, submit, clock)
     stop = stop_requested()
@@ -258,6 +258,7 @@ async def live(
             mnemonic=mnemonic,
             bot_key=bot_key,
             on_settled=stats.on_settled,
+            on_foreign=stats.on_foreign,
         )
         submit = _submitter(trader, stats)
         runner = _runner(settings, trader, submit, clock)
