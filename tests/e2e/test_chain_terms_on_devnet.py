@@ -21,9 +21,10 @@ from dydx_devnet.demo import DEMO_MNEMONIC
 from dydx_devnet.server import Devnet, DevnetConfig
 from dydx_devnet.state import EngineConfig
 from dydx_trader.app.account_actor import TradeResult
+from dydx_trader.config import Settings
 from dydx_trader.domain.decision import Outcome
 from dydx_trader.domain.order import OrderState
-from dydx_trader.domain.signal import HintKind, SizingHint
+from dydx_trader.domain.signal import HintKind, Signal, SizingHint
 
 ALL_IN = SizingHint(HintKind.NOTIONAL_USDC, Decimal(1_000_000))
 UNDERCOLLATERALIZED = "ORDER_REMOVAL_REASON_UNDERCOLLATERALIZED"
@@ -52,16 +53,26 @@ def _removal_reason(devnet: Devnet, result: TradeResult) -> str | None:
     return reason
 
 
-async def _filled_in_full(devnet: Devnet, result: TradeResult, settings_path: Path) -> None:
+async def _buy_all_in(
+    devnet: Devnet, settings: Settings, signal: Signal, *, fund: bool = True
+) -> TradeResult:
+    """A trader buys as much as its caps allow; the order settles filled in full."""
+    trader = await start_trader(devnet, settings, fund=fund)
+    try:
+        result = await trader.submit(signal)
+        await asyncio.wait_for(trader.wait_settled(), timeout=60)
+    finally:
+        await trader.stop()
     assert result.decision is not None and result.decision.outcome is Outcome.ACCEPTED, (
         result.decision
     )
     assert result.intent is not None
-    with journal_at(settings_for(settings_path)) as journal:
+    with journal_at(settings) as journal:
         order = journal.order(result.intent.client_id)
     assert order.state is OrderState.FILLED
     assert order.filled_quantums == result.intent.quantums
     assert _removal_reason(devnet, result) != UNDERCOLLATERALIZED
+    return result
 
 
 async def test_buy_when_leverage_set_by_the_official_client_then_sized_to_fit_and_filled(
@@ -70,15 +81,12 @@ async def test_buy_when_leverage_set_by_the_official_client_then_sized_to_fit_an
     address = devnet.fund_demo(Decimal(10_000))
     await _set_leverage(devnet, address, ETH_CLOB_PAIR, 500_000)  # ETH-USD at 2x
     # Sized to 5x at ETH's own IMF (5 %), a match at the set 50 % would cancel it.
-    path = tmp_path / "journal.sqlite3"
-    trader = await start_trader(devnet, settings_for(path, risk={"max_leverage": 5}), fund=False)
-    try:
-        result = await trader.submit(make_signal("BUY", "ETH-USD", sizing=ALL_IN))
-        await asyncio.wait_for(trader.wait_settled(), timeout=60)
-    finally:
-        await trader.stop()
+    settings = settings_for(tmp_path / "journal.sqlite3", risk={"max_leverage": 5})
 
-    await _filled_in_full(devnet, result, path)
+    result = await _buy_all_in(
+        devnet, settings, make_signal("BUY", "ETH-USD", sizing=ALL_IN), fund=False
+    )
+
     decision = result.decision
     assert decision is not None and decision.size is not None and decision.price is not None
     assert ("your leverage setting (chain)", "2x (IMF 500000 ppm)") in decision.arithmetic
@@ -107,17 +115,13 @@ async def test_buy_when_market_between_oi_caps_then_sized_for_its_own_open_inter
     # quantum of free collateral, where the IMF its own open interest brings (0.6, rising
     # 0.0004 with every unit) decides whether the match passes. Sized at today's 0.6, the
     # match cancels it (UNDERCOLLATERALIZED) about 0.03 short.
-    path = tmp_path / "journal.sqlite3"
     risk = {"max_leverage": 5, "free_collateral_buffer_fraction": 0}
-    settings = settings_for(path, risk=risk, execution={"slippage_bps": "5"})
-    trader = await start_trader(oi_devnet, settings)
-    try:
-        result = await trader.submit(make_signal("BUY", "OITEST-USD", sizing=ALL_IN))
-        await asyncio.wait_for(trader.wait_settled(), timeout=60)
-    finally:
-        await trader.stop()
+    settings = settings_for(
+        tmp_path / "journal.sqlite3", risk=risk, execution={"slippage_bps": "5"}
+    )
 
-    await _filled_in_full(oi_devnet, result, path)
+    result = await _buy_all_in(oi_devnet, settings, make_signal("BUY", "OITEST-USD", sizing=ALL_IN))
+
     decision = result.decision
     assert decision is not None and decision.size is not None
     assert decision.bound_by in {"free collateral", "market max leverage"}
