@@ -53,7 +53,6 @@ class AccountTermsCache:
         self._terms: AccountTerms | None = None
         self._read_at = float("-inf")
         self._inflight: asyncio.Task[AccountTerms] | None = None
-        self.reads = 0
 
     @property
     def last(self) -> AccountTerms | None:
@@ -80,7 +79,6 @@ class AccountTermsCache:
 
     async def _read(self) -> AccountTerms:
         started = self._clock.monotonic()
-        self.reads += 1
         leverage = self._node.subaccount_leverage(self.address, self.subaccount_number)
         if self._fee_override is not None:
             settings, fee_tier = await leverage, self._fee_override

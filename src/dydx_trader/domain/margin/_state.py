@@ -112,7 +112,7 @@ def _line_of(
     return _line(math, base_quantums, size, custom_imf_ppm, open_interest_added)
 
 
-def opening_quantums(held: int, new: int) -> int:
+def _opening_quantums(held: int, new: int) -> int:
     """Base quantums a move of a position from ``held`` to ``new`` opens: what lies
     beyond zero on the new side (``|new|`` after a flip, the growth otherwise)."""
     if new == 0:
@@ -193,7 +193,7 @@ class MarginState:
         old = self.lines.get(ticker)
         held = old.base_quantums if old is not None else 0
         moved = held + delta_base_quantums
-        added = opening_quantums(held, moved) + (old.open_interest_added if old else 0)
+        added = _opening_quantums(held, moved) + (old.open_interest_added if old else 0)
         new = _line_of(math, moved, self.custom_imf_ppm.get(ticker, 0), added)
         n_notional, n_initial = (new.notional, new.initial) if new else (0, 0)
         o_notional, o_initial = (old.notional, old.initial) if old else (0, 0)
