@@ -33,9 +33,10 @@ from dydx_trader.adapters.dydx.order_gateway import OrderGateway
 from dydx_trader.adapters.dydx.stream import IndexerFeed
 from dydx_trader.adapters.journal import Journal
 from dydx_trader.app.account_actor import AccountActor
+from dydx_trader.app.account_terms import AccountTermsCache
 from dydx_trader.app.balance import BalanceManager
 from dydx_trader.app.executor import OrderExecutor, Settlement
-from dydx_trader.app.foreign_activity import ForeignActivityMonitor
+from dydx_trader.app.foreign_activity import ForeignActivity, ForeignActivityMonitor
 from dydx_trader.app.heights import ChainHeightCache
 from dydx_trader.app.market_data import MarketDataManager
 from dydx_trader.app.metrics import TraderMetrics
@@ -85,6 +86,7 @@ async def build_trader(
     journal: JournalPort | None = None,
     feed: VenueFeed | None = None,
     on_settled: Callable[[Settlement], None] | None = None,
+    on_foreign: Callable[[ForeignActivity], None] | None = None,
     height_max_age_s: float = 1.0,
     settle_poll_s: float = 1.0,
     rng: random.Random | None = None,
@@ -101,8 +103,9 @@ async def build_trader(
     :meth:`Trader.submit` raises :class:`SecretUnavailable`.
     Each adapter (``indexer``, ``node``, ``sender``, ``journal``, ``feed``,
     ``clock``) defaults to the real one for ``profile`` and ``settings``.
-    ``rng`` draws the settler's backoff jitter (seed it for a reproducible replay);
-    ``metrics`` hears what happens (decisions, orders, balance reads).
+    ``rng`` draws the settler's backoff jitter (seed it for a reproducible replay).
+    ``on_settled`` hears of each order's settlement, ``on_foreign`` of each foreign
+    order or fill first recorded (liquidations among them).
     """
     if sender is not None and mnemonic is not None:
         raise InvalidInput("give the trader a mnemonic or a sender, not both")
@@ -148,16 +151,18 @@ async def build_trader(
         refresh_ttl_s=settings.ttl.market_ttl_s,
         max_oracle_age_s=settings.ttl.max_oracle_age_s,
     )
+    fees, ttl_s = settings.execution.fee_override(), settings.ttl.balance_ttl_s
     balance = BalanceManager(
         indexer,
         node,
         market_data,
         address=owner.address,
         subaccount_number=owner.number,
-        ttl_s=settings.ttl.balance_ttl_s,
+        ttl_s=ttl_s,
         max_indexer_lag_blocks=settings.ttl.max_indexer_lag_blocks,
         clock=clock,
         metrics=metrics,
+        terms=AccountTermsCache(node, market_data, owner, fees, ttl_s=ttl_s, clock=clock),
     )
     risk_guard = RiskGuard(journal, KillSwitch(settings.kill_switch.limits()), clock=clock.now)
     executor = OrderExecutor(
@@ -179,8 +184,9 @@ async def build_trader(
         rng=rng,
     )
     foreign = ForeignActivityMonitor(
-        indexer, journal, journal, address=owner.address, subaccount_number=owner.number
-    )
+        indexer, journal, journal, address=owner.address, subaccount_number=owner.number,
+        on_found=on_foreign,
+    )  # fmt: skip
     balance.add_listener(settler.notify)
     balance.add_listener(foreign.on_subaccount_update)
     validator = SignalValidator(
@@ -333,13 +339,15 @@ from dydx_trader.adapters.dydx.retry import RetryPolicy  # noqa: E402
 @dataclass
 class Reader:
     """Read-only views of one network: the markets (with their stats) and, when
-    built with an address, that subaccount's balance. Nothing here can sign.
+    built with an address, that subaccount's balance and its terms on the chain
+    (leverage settings, fee tier). Nothing here can sign.
     Close it (``async with``) to release the connections."""
 
     indexer: MarketStatsIndexer
     market_data: MarketDataManager
     balance: BalanceManager | None = None
     node: NodeGateway | None = None
+    terms: AccountTermsCache | None = None
 
     async def close(self) -> None:
         """Close the node channel and the indexer's connection pool."""
@@ -382,16 +390,18 @@ async def build_reader(
     except BaseException:
         await indexer.close()
         raise
+    number = settings.account.subaccount_number if subaccount_number is None else subaccount_number
+    fees, ttl_s = settings.execution.fee_override(), settings.ttl.balance_ttl_s
+    terms = AccountTermsCache(node, market_data, Subaccount(address, number), fees, ttl_s=ttl_s)
     balance = BalanceManager(
         indexer,
         node,
         market_data,
         address=address,
-        subaccount_number=(
-            settings.account.subaccount_number if subaccount_number is None else subaccount_number
-        ),
-        ttl_s=settings.ttl.balance_ttl_s,
+        subaccount_number=number,
+        ttl_s=ttl_s,
         max_indexer_lag_blocks=settings.ttl.max_indexer_lag_blocks,
         fetch_timeout_s=timeout_s * 4,
+        terms=terms,
     )
-    return Reader(indexer, market_data, balance, node)
+    return Reader(indexer, market_data, balance, node, terms)

@@ -15,6 +15,7 @@ from typing import Any, Protocol
 from dydx_trader.adapters.dydx.network import NetworkProfile, network_profile
 from dydx_trader.adapters.journal import Journal
 from dydx_trader.app.executor import Settlement
+from dydx_trader.app.foreign_activity import ForeignActivity
 from dydx_trader.bootstrap import Trader, build_trader
 from dydx_trader.config import Settings
 from kit.clock import FakeClock
@@ -71,6 +72,7 @@ async def started_trader(
     clock: FakeClock | None = None,
     journal: Journal | None = None,
     on_settled: Callable[[Settlement], None] | None = None,
+    on_foreign: Callable[[ForeignActivity], None] | None = None,
 ) -> AsyncIterator[Trader]:
     """A started trader on ``exchange`` (stopped on the way out)."""
     trader = await build_trader(
@@ -84,6 +86,7 @@ async def started_trader(
         sender=exchange,
         journal=journal or Journal.open(settings.journal.resolved_path(), fsync=False),
         on_settled=on_settled,
+        on_foreign=on_foreign,
         settle_poll_s=0.001,
     )
     await trader.start(follow_streams=False)

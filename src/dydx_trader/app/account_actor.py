@@ -4,9 +4,9 @@ One actor per subaccount handles one signal at a time, so two signals are
 never decided concurrently. For each it:
 
 1. journals the signal and the validator's verdict;
-2. reads what the decision needs: a balance snapshot proven fresh, the
-   markets, the chain height, the trading state (and the ATR when the sizing
-   policy wants it);
+2. reads what the decision needs: a balance snapshot proven fresh (with the
+   account's leverage settings and fee tier on the chain), the markets, the
+   chain height, the trading state (and the ATR when the sizing policy wants it);
 3. calls the pure :func:`~dydx_trader.domain.decide.decide` with the orders
    still in flight, and journals the decision;
 4. if accepted: reserves the order's worst case *before* sending it, sends it
@@ -247,8 +247,14 @@ class AccountActor(Actor):
             tickers = {signal.market, *(p.market for p in snapshot.positions)}
             tickers.update(order.market for order in in_flight)
             markets = self._markets.markets(sorted(tickers))  # same order every run
-            state = margin_state(snapshot.account, markets, reuse=self._valued)
+            terms = snapshot.terms
+            state = margin_state(
+                snapshot.account, markets, custom_imf_ppm=terms.custom_imf_ppm, reuse=self._valued
+            )
             self._valued = state
+            if terms.fee_tier != self._order_params.fees:
+                # The tier the chain charges now: sized, checked and reserved with it.
+                self._order_params = replace(self._order_params, fees=terms.fee_tier)
             height = await self._heights.latest_block_height()
             atr = None if signal.action is Action.CLOSE else await self._atr(signal.market)
         except (Refusal, Unavailable) as error:

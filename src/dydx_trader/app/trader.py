@@ -152,6 +152,8 @@ class Trader:
         self._tasks: list[asyncio.Task[None]] = []
         self._final_risk: AccountRisk | None = None
         self._stopped = False
+        # The position sizes at the last mark to market whose fills were checked.
+        self._marked_positions: dict[str, Decimal] | None = None
 
     async def start(
         self,
@@ -186,11 +188,24 @@ class Trader:
         # A restart does not shorten a cooldown (review R11): each market's last fill counts.
         self._validator.resume_cooldowns(self._journal.last_fill_at_by_market())
         self._reconciled = True
+        await self._load_terms()
         self._supervisor.start(self._actor)
         self._follows_streams = follow_streams
         if follow_streams:
             self._tasks.append(asyncio.ensure_future(self._market_data.run(candle_series)))
             self._tasks.append(asyncio.ensure_future(self._balance.follow(self._feed)))
+
+    async def _load_terms(self) -> None:
+        """Read the account's leverage settings and fee tier at start (logged); when
+        the node cannot tell, every decision refuses until it can."""
+        try:
+            await self._balance.load_terms()
+        except DydxTraderError as error:
+            log.warning(
+                "the account's leverage settings and fee tier could not be read at start: "
+                "%s; decisions refuse until they can be",
+                describe(error),
+            )
 
     async def submit(self, signal: Signal, timeout_s: float = DECIDE_TIMEOUT_S) -> TradeResult:
         """Validate and decide on ``signal``, journal it, and send its order if accepted."""
@@ -251,12 +266,21 @@ class Trader:
         """The account read fresh from the venue (never the cached balance), valued at
         the markets' oracle prices; its equity is fed to the kill switch, so a
         drawdown trips without waiting for a signal, and the sample is journaled (the
-        dashboard's charts). Raises ``Unavailable`` when no fresh read can be had."""
+        dashboard's charts). When its positions moved since the last mark, the latest
+        fills are checked for foreign ones (a liquidation has no order and no stream
+        may have told). Raises ``Unavailable`` when no fresh read can be had."""
         self._balance.invalidate("marked to market")
         snapshot = await self._balance.get_snapshot()
         self._risk_guard.record_equity(snapshot.equity)
         if not self._journal.read_only:
             self._journal.record_equity_sample(self._clock.now(), snapshot.risk)
+        positions = {p.market: p.size for p in snapshot.positions}
+        if positions != self._marked_positions and not self._journal.read_only:
+            try:
+                await self._foreign.scan_fills()
+                self._marked_positions = positions
+            except DydxTraderError as error:  # checked again at the next mark
+                log.warning("could not check the latest fills: %s", describe(error))
         return snapshot.risk
 
     def oracle_prices(self, tickers: Sequence[str]) -> dict[str, Decimal]:
@@ -348,7 +372,12 @@ class Trader:
         self._tasks.clear()
         with contextlib.suppress(DydxTraderError):
             account = await self._indexer.get_account(self._owner.address, self._owner.number)
-            self._final_risk = assess(account, await self._indexer.get_markets())
+            terms = self._balance.terms
+            self._final_risk = assess(
+                account,
+                await self._indexer.get_markets(),
+                custom_imf_ppm=None if terms is None else terms.custom_imf_ppm,
+            )
         self._stopped = True
         await self._node.close()
         await self._indexer.close()

@@ -81,6 +81,7 @@ def summary_of(stats: SessionStats, context: ReportContext, wall_s: float) -> di
         signals=stats.signals_by_strategy,
         accepted=stats.accepted_by_strategy,
         refused=stats.refused_by_strategy,
+        liquidations=stats.liquidations,
     )
     report = build_summary(facts)
     window = context.window

@@ -26,7 +26,6 @@ from rich.live import Live
 
 from dydx_trader.adapters.devnet_clock import DevnetClock
 from dydx_trader.adapters.dydx.network import NetworkProfile, network_profile
-from dydx_trader.app.executor import Settlement
 from dydx_trader.app.lockstep import LockstepReplay, Step
 from dydx_trader.app.market_clock import MarketTimeClock
 from dydx_trader.app.metrics import TraderMetrics
@@ -125,16 +124,15 @@ async def paper(
                     console, f"the demo bot key signs through authenticator {authenticator_id}"
                 )
 
-            async def build(
-                on_settled: Callable[[Settlement], None], metrics: TraderMetrics
-            ) -> Trader:
+            async def build(stats: SessionStats, metrics: TraderMetrics) -> Trader:
                 return await build_trader(
                     settings,
                     profile,
                     address=address,
                     mnemonic=mnemonic,
                     bot_key=bot_key,
-                    on_settled=on_settled,
+                    on_settled=stats.on_settled,
+                    on_foreign=stats.on_foreign,
                     clock=clock,
                     # A height is good while the market clock stands still; any
                     # block (a market second at least) makes it old.
@@ -186,7 +184,7 @@ def _paper_settings(settings: Settings, folder: Path) -> Settings:
 
 async def _lockstep(
     settings: Settings,
-    build: Callable[[Callable[[Settlement], None], TraderMetrics], Awaitable[Trader]],
+    build: Callable[[SessionStats, TraderMetrics], Awaitable[Trader]],
     clock: MarketTimeClock,
     venue: DevnetClock,
     context: ReportContext,
@@ -200,7 +198,7 @@ async def _lockstep(
     step_s = report_step_s(settings)
     async with operator_http(settings, listener, clock, console, mode="paper",
                              session_start=None, step_s=step_s) as http:  # fmt: skip
-        trader = await build(stats.on_settled, http.metrics)
+        trader = await build(stats, http.metrics)
         http.source.trader = trader
         pace = _pacer(context.speed)
         await _replay(settings, trader, (clock, venue, pace), stats, stop, show_live, console, http)
@@ -299,6 +297,7 @@ async def live(
             bot_key=bot_key,
             on_settled=stats.on_settled,
             metrics=http.metrics,
+            on_foreign=stats.on_foreign,
         )
         http.source.trader = trader
         submit = _submitter(trader, stats)

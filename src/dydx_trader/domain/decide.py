@@ -51,7 +51,7 @@ from dydx_trader.domain.signal import Action, HintKind, Signal
 from dydx_trader.domain.sizing import PositionSizer, Refused
 from dydx_trader.domain.sizing_policy import SizingPolicy, SizingRequest
 from dydx_trader.domain.trading_state import TradingState, may_trade
-from dydx_trader.domain.units import usdc
+from dydx_trader.domain.units import PPM, usdc
 
 
 def decide(
@@ -163,8 +163,9 @@ def _order(
     or the sizer's refusal."""
     spec = math.spec
     oracle = math.oracle_price
-    fee = params.taker_fee_ppm
+    _terms_lines(reserved.expected, math, lines)
     if signal.action is Action.CLOSE:
+        fee = _fee(params, TimeInForce.IOC, lines)
         line = reserved.expected.lines.get(spec.ticker)
         if line is None:
             raise NothingToTrade(f"no open position in {signal.market} to close")
@@ -176,6 +177,7 @@ def _order(
         lines.append(("worst price (slippage bound)", f"{price} USDC"))
         return OrderProposal(spec.ticker, side, size, price, fee, reduce_only=True), None
     side = Side.BUY if signal.action is Action.BUY else Side.SELL
+    fee = _fee(params, time_in_force, lines)
     lines.append(("oracle price", f"{oracle} USDC"))
     if time_in_force is TimeInForce.IOC:
         price = _worst_price(spec, side, oracle, params)
@@ -195,6 +197,23 @@ def _order(
     if isinstance(sized, Refused):
         return sized
     return OrderProposal(spec.ticker, side, sized.size, price, fee), sized.bound_by.value
+
+
+def _terms_lines(account: MarginState, math: MarketMath, lines: list[Line]) -> None:
+    """The subaccount's own leverage setting in the market, when it has one."""
+    custom = account.custom_imf_ppm.get(math.ticker, 0)
+    if custom:
+        lines.append(
+            ("your leverage setting (chain)", f"{PPM / Decimal(custom):.4g}x (IMF {custom} ppm)")
+        )
+
+
+def _fee(params: OrderParams, time_in_force: TimeInForce, lines: list[Line]) -> int:
+    """The fee rate (ppm) an order of ``time_in_force`` is sized with, and its line."""
+    fees = params.fees
+    fee = fees.fee_ppm(time_in_force)
+    lines.append(("fee rate", f"{fee} ppm ({fees.describe()})"))
+    return fee
 
 
 def _refused(
