@@ -2,32 +2,27 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import datetime
 from decimal import Decimal
 from typing import ClassVar
 
-from dydx_trader.domain.signal import Action, Signal
+from dydx_trader.domain.signal import Action
 from dydx_trader.strategies.base import (
     Explanation,
-    ParamReader,
-    build_signal,
     check_period,
     check_range,
     denoise,
-    params_digest,
     percent_of,
-    require_candles,
     scaled_confidence,
 )
 from dydx_trader.strategies.candles import Candles
 from dydx_trader.strategies.exits import NO_STOP, AtrStop
+from dydx_trader.strategies.indicator_strategy import IndicatorStrategy
 from dydx_trader.strategies.indicators import bollinger
 
 
 @dataclass(frozen=True, slots=True)
-class BollingerBreakout:
+class BollingerBreakout(IndicatorStrategy):
     """BUY when the close crosses above the upper band (SMA(``period``) +
     ``deviations`` standard deviations) on the newest candle, SELL when it
     crosses below the lower band, HOLD otherwise.
@@ -38,6 +33,8 @@ class BollingerBreakout:
     """
 
     name: ClassVar[str] = "bollinger_breakout"
+    # The fields that name its signals (their ids), in this order.
+    PARAMETERS: ClassVar[tuple[str, ...]] = ("period", "deviations")
 
     period: int = 20
     deviations: float = 2.0
@@ -47,35 +44,19 @@ class BollingerBreakout:
         check_period(self.name, "period", self.period)
         check_range(self.name, "deviations", self.deviations, 0.0, 10.0, open_low=True)
 
-    @classmethod
-    def from_params(cls, params: Mapping[str, object] | None) -> BollingerBreakout:
-        """Build from config: ``period`` (int), ``deviations`` (number of std devs).
-
-        Also ``stop_atr`` and ``atr_period``: see :class:`AtrStop` (default: no stop).
-        """
-        reader = ParamReader(cls.name, params)
-        built = cls(
-            period=reader.integer("period", 20),
-            deviations=reader.number("deviations", 2.0),
-            stop=AtrStop.read(reader),
-        )
-        reader.done()
-        return built
-
     @property
-    def min_candles(self) -> int:
+    def first_reading(self) -> int:
         # Bands are defined from candle ``period``; a cross needs two of them.
-        return max(self.stop.min_candles, self.period + 1)
+        return self.period + 1
 
     @property
-    def lookback(self) -> int:
+    def warmup_span(self) -> int:
         # A simple moving window: exactly ``period + 1`` candles give the full value.
-        return self.min_candles
+        return 0
 
     def readings(self, candles: Candles) -> dict[str, float]:
         """The newest and previous bands and closes (price units)."""
-        require_candles(self.name, self.min_candles, candles)
-        close = candles.close[-self.lookback :]
+        close = self.closes(candles)
         upper, middle, lower = bollinger(close, self.period, self.deviations)
         return {
             "upper": float(upper[-1]),
@@ -86,10 +67,6 @@ class BollingerBreakout:
             "close": float(close[-1]),
             "close_prev": float(close[-2]),
         }
-
-    @property
-    def emits_stops(self) -> bool:
-        return self.stop.emits_stops
 
     def verdict(self, candles: Candles) -> tuple[Action, Decimal]:
         r = self.readings(candles)
@@ -103,19 +80,6 @@ class BollingerBreakout:
         else:
             action, excess = Action.HOLD, 0.0
         return action, scaled_confidence(excess, half_width / 2)
-
-    def evaluate(self, market: str, candles: Candles, now: datetime) -> Signal:
-        action, conf = self.verdict(candles)
-        return build_signal(
-            self.name,
-            params_digest(self.period, self.deviations, self.stop),
-            market,
-            candles,
-            now,
-            action,
-            conf,
-            self.stop.price(candles, action),
-        )
 
     def explain(self, candles: Candles) -> Explanation:
         r = self.readings(candles)

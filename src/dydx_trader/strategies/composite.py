@@ -13,9 +13,7 @@ from dydx_trader.domain.signal import Action, Signal
 from dydx_trader.strategies.base import (
     Explanation,
     Strategy,
-    build_signal,
     confidence,
-    params_digest,
     require_candles,
 )
 from dydx_trader.strategies.candles import Candles
@@ -136,16 +134,9 @@ class Composite:
     def _signal(
         self, market: str, candles: Candles, now: datetime, verdict: tuple[Action, Decimal]
     ) -> Signal:
-        action, conf = verdict
-        return build_signal(
-            self.name,
-            params_digest(self.min_votes, self.stop, *cast(tuple[Hashable, ...], self.members)),
-            market,
-            candles,
-            now,
-            action,
-            conf,
-            self.stop.price(candles, action),
+        members = cast(tuple[Hashable, ...], self.members)
+        return self.stop.signal(
+            self.name, (self.min_votes, self.stop, *members), market, candles, now, verdict
         )
 
 

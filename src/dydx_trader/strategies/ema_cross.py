@@ -2,32 +2,27 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import datetime
 from decimal import Decimal
 from typing import ClassVar
 
-from dydx_trader.domain.signal import Action, Signal
+from dydx_trader.domain.signal import Action
 from dydx_trader.strategies.base import (
     Explanation,
-    ParamReader,
-    build_signal,
     check_period,
     check_range,
     denoise,
-    params_digest,
     percent_of,
-    require_candles,
     scaled_confidence,
 )
 from dydx_trader.strategies.candles import Candles
 from dydx_trader.strategies.exits import NO_STOP, AtrStop
-from dydx_trader.strategies.indicators import WARMUP_PERIODS, ema
+from dydx_trader.strategies.indicator_strategy import IndicatorStrategy, crossing
+from dydx_trader.strategies.indicators import ema
 
 
 @dataclass(frozen=True, slots=True)
-class EmaCross:
+class EmaCross(IndicatorStrategy):
     """BUY when EMA(``fast``) crosses above EMA(``slow``) on the newest candle,
     SELL when it crosses below, HOLD otherwise.
 
@@ -37,6 +32,8 @@ class EmaCross:
     """
 
     name: ClassVar[str] = "ema_cross"
+    # The fields that name its signals (their ids), in this order.
+    PARAMETERS: ClassVar[tuple[str, ...]] = ("fast", "slow", "full_gap")
 
     fast: int = 12
     slow: int = 26
@@ -50,35 +47,18 @@ class EmaCross:
             check_range(self.name, "fast", self.fast, 2, self.slow - 1)
         check_range(self.name, "full_gap", self.full_gap, 0.0, 1.0, open_low=True)
 
-    @classmethod
-    def from_params(cls, params: Mapping[str, object] | None) -> EmaCross:
-        """Build from config: ``fast``, ``slow`` (ints), ``full_gap`` (number).
-
-        Also ``stop_atr`` and ``atr_period``: see :class:`AtrStop` (default: no stop).
-        """
-        reader = ParamReader(cls.name, params)
-        built = cls(
-            fast=reader.integer("fast", 12),
-            slow=reader.integer("slow", 26),
-            full_gap=reader.number("full_gap", 0.002),
-            stop=AtrStop.read(reader),
-        )
-        reader.done()
-        return built
-
     @property
-    def min_candles(self) -> int:
+    def first_reading(self) -> int:
         # The slow EMA is defined from candle ``slow``; a cross needs two values.
-        return max(self.stop.min_candles, self.slow + 1)
+        return self.slow + 1
 
     @property
-    def lookback(self) -> int:
-        return max(self.min_candles, WARMUP_PERIODS * self.slow)
+    def warmup_span(self) -> int:
+        return self.slow
 
     def readings(self, candles: Candles) -> dict[str, float]:
         """The newest and previous EMA values the decision uses (price units)."""
-        require_candles(self.name, self.min_candles, candles)
-        close = candles.close[-self.lookback :]
+        close = self.closes(candles)
         fast, slow = ema(close, self.fast), ema(close, self.slow)
         return {
             "fast": float(fast[-1]),
@@ -87,35 +67,12 @@ class EmaCross:
             "slow_prev": float(slow[-2]),
         }
 
-    @property
-    def emits_stops(self) -> bool:
-        return self.stop.emits_stops
-
     def verdict(self, candles: Candles) -> tuple[Action, Decimal]:
         r = self.readings(candles)
         price = float(candles.close[-1])
         before = denoise(r["fast_prev"] - r["slow_prev"], price)
         after = denoise(r["fast"] - r["slow"], price)
-        if before <= 0 < after:
-            action = Action.BUY
-        elif before >= 0 > after:
-            action = Action.SELL
-        else:
-            action = Action.HOLD
-        return action, scaled_confidence(abs(after) / price, self.full_gap)
-
-    def evaluate(self, market: str, candles: Candles, now: datetime) -> Signal:
-        action, conf = self.verdict(candles)
-        return build_signal(
-            self.name,
-            params_digest(self.fast, self.slow, self.full_gap, self.stop),
-            market,
-            candles,
-            now,
-            action,
-            conf,
-            self.stop.price(candles, action),
-        )
+        return crossing(before, after), scaled_confidence(abs(after) / price, self.full_gap)
 
     def explain(self, candles: Candles) -> Explanation:
         r = self.readings(candles)

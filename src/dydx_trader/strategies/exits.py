@@ -2,11 +2,20 @@
 
 from __future__ import annotations
 
+from collections.abc import Hashable
 from dataclasses import dataclass
+from datetime import datetime
 from decimal import ROUND_CEILING, ROUND_FLOOR, Decimal
 
-from dydx_trader.domain.signal import Action
-from dydx_trader.strategies.base import ParamReader, check_period, check_range, float_to_decimal
+from dydx_trader.domain.signal import Action, Signal
+from dydx_trader.strategies.base import (
+    ParamReader,
+    build_signal,
+    check_period,
+    check_range,
+    float_to_decimal,
+    params_digest,
+)
 from dydx_trader.strategies.candles import Candles
 from dydx_trader.strategies.indicators import atr
 
@@ -59,6 +68,29 @@ class AtrStop:
         if stop <= 0 or stop == close:
             return None
         return stop
+
+    def signal(
+        self,
+        name: str,
+        parameters: tuple[Hashable, ...],
+        market: str,
+        candles: Candles,
+        now: datetime,
+        verdict: tuple[Action, Decimal],
+    ) -> Signal:
+        """Strategy ``name``'s signal for ``verdict`` on the newest candle, carrying this
+        stop; ``parameters`` name it (its id's digest)."""
+        action, conf = verdict
+        return build_signal(
+            name,
+            params_digest(*parameters),
+            market,
+            candles,
+            now,
+            action,
+            conf,
+            self.price(candles, action),
+        )
 
 
 NO_STOP = AtrStop()

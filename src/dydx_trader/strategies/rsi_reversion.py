@@ -2,34 +2,29 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import datetime
 from decimal import Decimal
 from typing import ClassVar
 
 import numpy as np
 
 from dydx_trader.domain.errors import InvalidInput
-from dydx_trader.domain.signal import Action, Signal
+from dydx_trader.domain.signal import Action
 from dydx_trader.strategies.base import (
     Explanation,
-    ParamReader,
-    build_signal,
     check_period,
     check_range,
     denoise,
-    params_digest,
-    require_candles,
     scaled_confidence,
 )
 from dydx_trader.strategies.candles import Candles
 from dydx_trader.strategies.exits import NO_STOP, AtrStop
-from dydx_trader.strategies.indicators import WARMUP_PERIODS, rsi
+from dydx_trader.strategies.indicator_strategy import IndicatorStrategy
+from dydx_trader.strategies.indicators import rsi
 
 
 @dataclass(frozen=True, slots=True)
-class RsiReversion:
+class RsiReversion(IndicatorStrategy):
     """BUY when RSI(``period``) is below ``oversold``, SELL when above
     ``overbought``, HOLD in between.
 
@@ -39,6 +34,8 @@ class RsiReversion:
     """
 
     name: ClassVar[str] = "rsi_reversion"
+    # The fields that name its signals (their ids), in this order.
+    PARAMETERS: ClassVar[tuple[str, ...]] = ("period", "oversold", "overbought")
 
     period: int = 14
     oversold: float = 30.0
@@ -55,40 +52,19 @@ class RsiReversion:
                 f"{self.overbought}, and overbought below 100"
             )
 
-    @classmethod
-    def from_params(cls, params: Mapping[str, object] | None) -> RsiReversion:
-        """Build from config: ``period`` (int), ``oversold``, ``overbought`` (0-100).
-
-        Also ``stop_atr`` and ``atr_period``: see :class:`AtrStop` (default: no stop).
-        """
-        reader = ParamReader(cls.name, params)
-        built = cls(
-            period=reader.integer("period", 14),
-            oversold=reader.number("oversold", 30.0),
-            overbought=reader.number("overbought", 70.0),
-            stop=AtrStop.read(reader),
-        )
-        reader.done()
-        return built
-
     @property
-    def min_candles(self) -> int:
+    def first_reading(self) -> int:
         # TA-Lib's RSI is defined from candle ``period + 1``.
-        return max(self.stop.min_candles, self.period + 1)
+        return self.period + 1
 
     @property
-    def lookback(self) -> int:
-        return max(self.min_candles, WARMUP_PERIODS * self.period)
+    def warmup_span(self) -> int:
+        return self.period
 
     def readings(self, candles: Candles) -> dict[str, float]:
         """The newest RSI value (0-100) and the price range of the window read."""
-        require_candles(self.name, self.min_candles, candles)
-        close = candles.close[-self.lookback :]
+        close = self.closes(candles)
         return {"rsi": float(rsi(close, self.period)[-1]), "range": float(np.ptp(close))}
-
-    @property
-    def emits_stops(self) -> bool:
-        return self.stop.emits_stops
 
     def verdict(self, candles: Candles) -> tuple[Action, Decimal]:
         r = self.readings(candles)
@@ -104,19 +80,6 @@ class RsiReversion:
                 value - self.overbought, (100 - self.overbought) / 2
             )
         return Action.HOLD, scaled_confidence(0.0, 1.0)
-
-    def evaluate(self, market: str, candles: Candles, now: datetime) -> Signal:
-        action, conf = self.verdict(candles)
-        return build_signal(
-            self.name,
-            params_digest(self.period, self.oversold, self.overbought, self.stop),
-            market,
-            candles,
-            now,
-            action,
-            conf,
-            self.stop.price(candles, action),
-        )
 
     def explain(self, candles: Candles) -> Explanation:
         value = self.readings(candles)["rsi"]
