@@ -35,6 +35,13 @@ from dydx_v4_client.indexer.rest.indexer_client import IndexerClient
 
 from dydx_trader.adapters.dydx import mapping
 from dydx_trader.adapters.dydx.pooled_client import PooledIndexerClient
+from dydx_trader.adapters.dydx.query_checks import (
+    check_address,
+    check_height,
+    check_limit,
+    check_subaccount,
+    check_ticker,
+)
 from dydx_trader.adapters.dydx.retry import RetryPolicy, TransientFailure, retry_read
 from dydx_trader.domain.account import AccountSnapshot
 from dydx_trader.domain.errors import (
@@ -58,10 +65,7 @@ from dydx_trader.domain.venue import (
 T = TypeVar("T")
 
 DEFAULT_TIMEOUT_S = 5.0
-_ADDRESS = re.compile(r"^dydx1[02-9ac-hj-np-z]{38,58}$")
-_TICKER = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._,-]{0,63}$")
 _ISO = re.compile(r"^[0-9T:.\-Z+]{10,40}$")
-_MAX_SUBACCOUNT = 128_000
 
 
 class _Absent(DydxTraderError):
@@ -105,7 +109,7 @@ class IndexerGateway:
         funded (HTTP 404).
         """
         check_address(address)
-        _check_subaccount(subaccount_number)
+        check_subaccount(subaccount_number)
 
         def not_found() -> DydxTraderError:
             return SubaccountNotFound(
@@ -167,17 +171,17 @@ class IndexerGateway:
         narrows the list to the orders expiring in that window of blocks.
         """
         check_address(address)
-        _check_subaccount(subaccount_number)
+        check_subaccount(subaccount_number)
         if ticker is not None:
             check_ticker(ticker)
         if status is not None and not status.replace("_", "").isalpha():
             raise InvalidInput(f"order status {status!r} is not a status name")
-        _check_limit(limit)
+        check_limit(limit)
         for name, height in (
             ("goodTilBlockBeforeOrAt", good_til_block_before_or_at),
             ("goodTilBlockAfter", good_til_block_after),
         ):
-            _check_height(name, height)
+            check_height(name, height)
         params: dict[str, Any] = {
             "address": address,
             "subaccountNumber": subaccount_number,
@@ -221,11 +225,11 @@ class IndexerGateway:
         """Fills of one subaccount, optionally of one market, newest (highest
         block) first; only those at or below ``created_before_or_at_height``."""
         check_address(address)
-        _check_subaccount(subaccount_number)
+        check_subaccount(subaccount_number)
         if market is not None:
             check_ticker(market)
-        _check_limit(limit)
-        _check_height("createdBeforeOrAtHeight", created_before_or_at_height)
+        check_limit(limit)
+        check_height("createdBeforeOrAtHeight", created_before_or_at_height)
         params: dict[str, Any] = {
             "address": address,
             "subaccountNumber": subaccount_number,
@@ -250,7 +254,7 @@ class IndexerGateway:
     ) -> tuple[Candle, ...]:
         """Candles of one market, **oldest first**; at most ``limit`` (<= 1000)."""
         check_ticker(ticker)
-        _check_limit(limit)
+        check_limit(limit)
         for value in (from_iso, to_iso):
             if value is not None and not _ISO.match(value):
                 raise InvalidInput(f"{value!r} is not an ISO-8601 time")
@@ -368,36 +372,3 @@ def _retry_after_s(headers: httpx.Headers) -> float | None:
     if not 0 <= value < 3_600_000:
         return None
     return value / 1000
-
-
-def check_address(address: str) -> None:
-    if not isinstance(address, str) or not _ADDRESS.match(address):
-        raise InvalidInput(f"{address!r} is not a dYdX address (dydx1...)", field="address")
-
-
-def _check_subaccount(number: int) -> None:
-    if (
-        isinstance(number, bool)
-        or not isinstance(number, int)
-        or not (0 <= number <= _MAX_SUBACCOUNT)
-    ):
-        raise InvalidInput(
-            f"subaccount number {number!r} is outside 0..{_MAX_SUBACCOUNT}", field="subaccount"
-        )
-
-
-def check_ticker(ticker: str) -> None:
-    if not isinstance(ticker, str) or not _TICKER.match(ticker):
-        raise UnknownMarket(f"{ticker!r} is not a market ticker (like BTC-USD)", market=str(ticker))
-
-
-def _check_height(name: str, height: int | None) -> None:
-    if height is not None and (
-        isinstance(height, bool) or not isinstance(height, int) or not 0 < height < 2**63
-    ):
-        raise InvalidInput(f"{name} {height!r} is not a block height", field=name)
-
-
-def _check_limit(limit: int | None) -> None:
-    if limit is not None and not 1 <= limit <= 1000:
-        raise InvalidInput(f"limit {limit} is outside 1..1000", limit=limit)

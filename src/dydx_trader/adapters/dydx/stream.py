@@ -26,7 +26,7 @@ from types import TracebackType
 import aiohttp
 
 from dydx_trader.adapters.dydx import mapping
-from dydx_trader.adapters.dydx.indexer import check_address, check_ticker
+from dydx_trader.adapters.dydx.query_checks import check_address, check_ticker
 from dydx_trader.domain.errors import InvalidInput, MalformedPayload, VenueUnavailable
 from dydx_trader.domain.venue import CandleResolution, MarketEvent, SubaccountUpdate
 
