@@ -8,6 +8,8 @@ configuration):
 * :mod:`kit.fixtures`: the real indexer payloads under ``tests/fixtures/dydx``;
 * :mod:`kit.orders`: order intents;
 * :mod:`kit.venue`: ``FakeSender`` and ``FakeVenue``, scripted for the executor;
+* :mod:`kit.indexer_reads`: ``PagingIndexer`` (orders and fills sorted, filtered and paged
+  as comlink does, failures on cue), journals that fail on cue, ``FakeMonotonic``;
 * :mod:`kit.exchange`: ``FakeExchange``, a small dYdX (indexer, node and order
   sender in one) that fills what it is sent, for tests of a whole trader;
 * :mod:`kit.trader`: a :class:`~dydx_trader.bootstrap.Trader` built through

@@ -28,21 +28,27 @@ BTC = make_market(
 
 
 class FakeSender:
-    def __init__(self, outcome: BroadcastOutcome, journal: OrderJournal) -> None:
+    """Signs by naming the client id; answers every broadcast with ``outcome`` (or
+    raises ``failure`` once set), noting whether the order was journaled first."""
+
+    def __init__(self, outcome: BroadcastOutcome, journal: OrderJournal | None = None) -> None:
         self.outcome = outcome
         self.journal = journal
         self.sent: list[SignedOrder] = []
         self.journaled_before_send: list[bool] = []
+        self.failure: Exception | None = None
 
     def sign(self, intent: OrderIntent) -> SignedOrder:
         return SignedOrder(f"tx-{intent.client_id}".encode(), f"HASH{intent.client_id}")
 
     async def broadcast(self, signed: SignedOrder) -> BroadcastOutcome:
-        client_id = int(signed.tx_hash.removeprefix("HASH"))
-        self.journaled_before_send.append(
-            self.journal.order(client_id).state is OrderState.PENDING_SUBMIT
-        )
         self.sent.append(signed)
+        if self.journal is not None:
+            client_id = int(signed.tx_hash.removeprefix("HASH"))
+            state = self.journal.order(client_id).state
+            self.journaled_before_send.append(state is OrderState.PENDING_SUBMIT)
+        if self.failure is not None:
+            raise self.failure
         return self.outcome
 
 

@@ -8,7 +8,6 @@ from decimal import Decimal
 from pathlib import Path
 
 import pytest
-from venue_fakes import BTC, FakeSender, FakeVenue, FlakyJournal, intent
 
 from dydx_trader.adapters.journal import Journal
 from dydx_trader.app.executor import OrderExecutor, Settlement
@@ -21,6 +20,8 @@ from dydx_trader.domain.errors import (
 )
 from dydx_trader.domain.order import OrderIntent, OrderState
 from dydx_trader.domain.venue import IndexerOrderStatus
+from kit.indexer_reads import BTC, FlakyJournal, PagingIndexer, intent
+from kit.venue import FakeSender
 
 
 @pytest.fixture
@@ -28,7 +29,7 @@ def journal(tmp_path: Path) -> Journal:
     return Journal.open(tmp_path / "journal.sqlite3", fsync=False)
 
 
-def executor(sender: FakeSender, venue: FakeVenue, journal: object) -> OrderExecutor:
+def executor(sender: FakeSender, venue: PagingIndexer, journal: object) -> OrderExecutor:
     return OrderExecutor(sender, venue, journal, lambda _: BTC)  # type: ignore[arg-type]
 
 
@@ -45,7 +46,7 @@ async def test_submit_when_answer_lost_then_in_flight_unknown_and_settled_filled
 ) -> None:
     order_intent = intent("s1", quantums=2_000_000, good_til_block=110)
     sender = FakeSender(Unknown(OrderOutcomeUnknown("timeout")), journal)
-    venue = FakeVenue(height=101)
+    venue = PagingIndexer(height=101)
     run = executor(sender, venue, journal)
 
     order = await run.submit(order_intent)
@@ -68,7 +69,7 @@ async def test_submit_when_rejected_code_then_rejected_and_settles_at_once_witho
 ) -> None:
     order_intent = intent("s2")
     rejected = Rejected(VenueRejected("undercollateralized", chain_code=3007, codespace="clob"))
-    venue = FakeVenue(height=101)
+    venue = PagingIndexer(height=101)
     run = executor(FakeSender(rejected, journal), venue, journal)
 
     order = await run.submit(order_intent)
@@ -84,7 +85,7 @@ async def test_submit_when_called_twice_then_sent_once_and_stored_order_returned
 ) -> None:
     order_intent = intent("s3")
     sender = FakeSender(Accepted("HASH"), journal)
-    run = executor(sender, FakeVenue(height=101), journal)
+    run = executor(sender, PagingIndexer(height=101), journal)
 
     first = await run.submit(order_intent)
     second = await run.submit(order_intent)
@@ -99,7 +100,7 @@ async def test_submit_when_stored_pending_and_good_til_block_ahead_then_sent_onc
     order_intent = intent("s4", good_til_block=110)
     journal.record_intent(order_intent)  # journaled, then the process died before the send
     sender = FakeSender(Accepted("HASH"), journal)
-    run = executor(sender, FakeVenue(height=105), journal)
+    run = executor(sender, PagingIndexer(height=105), journal)
 
     order = await run.submit(order_intent)
     again = await run.submit(order_intent)
@@ -114,7 +115,7 @@ async def test_submit_when_stored_pending_and_good_til_block_passed_then_nothing
     order_intent = intent("s5", good_til_block=110)
     journal.record_intent(order_intent)
     sender = FakeSender(Accepted("HASH"), journal)
-    run = executor(sender, FakeVenue(height=110), journal)
+    run = executor(sender, PagingIndexer(height=110), journal)
 
     order = await run.submit(order_intent)
 
@@ -128,7 +129,7 @@ async def test_submit_when_resend_refused_then_in_flight_unknown_never_rejected(
     order_intent = intent("s6", good_til_block=110)
     journal.record_intent(order_intent)  # the first send's answer was never journaled
     refused = Rejected(VenueRejected("invalid replacement", chain_code=20, codespace="clob"))
-    run = executor(FakeSender(refused, journal), FakeVenue(height=105), journal)
+    run = executor(FakeSender(refused, journal), PagingIndexer(height=105), journal)
 
     order = await run.submit(order_intent)
 
@@ -143,7 +144,7 @@ async def test_submit_when_journal_fails_after_broadcast_then_fault_sent_and_ord
     flaky = FlakyJournal(journal)
     flaky.fail_transitions = 1  # the SUBMITTED write after the broadcast
     sender = FakeSender(Accepted("HASH"), journal)
-    venue = FakeVenue(height=101)
+    venue = PagingIndexer(height=101)
     run = executor(sender, venue, flaky)
 
     with pytest.raises(OrderFollowUpFault) as raised:
@@ -165,7 +166,7 @@ async def test_submit_when_intent_cannot_be_journaled_then_fault_not_sent_and_no
     flaky = FlakyJournal(journal)
     flaky.fail_intents = 1
     sender = FakeSender(Accepted("HASH"))
-    run = executor(sender, FakeVenue(height=101), flaky)
+    run = executor(sender, PagingIndexer(height=101), flaky)
 
     with pytest.raises(OrderFollowUpFault) as raised:
         await run.submit(intent("s8"))
@@ -179,7 +180,7 @@ async def test_submit_when_broadcast_raises_then_fault_says_it_may_be_live(
 ) -> None:
     sender = FakeSender(Accepted("HASH"), journal)
     sender.failure = RuntimeError("the channel broke mid-call")
-    run = executor(sender, FakeVenue(height=101), journal)
+    run = executor(sender, PagingIndexer(height=101), journal)
 
     with pytest.raises(OrderFollowUpFault) as raised:
         await run.submit(intent("s9"))
@@ -197,6 +198,6 @@ async def test_submit_when_client_id_held_by_another_intent_then_conflict_and_no
     sender = FakeSender(Accepted("HASH"), journal)
 
     with pytest.raises(ClientIdConflict):
-        await executor(sender, FakeVenue(height=101), journal).submit(other)
+        await executor(sender, PagingIndexer(height=101), journal).submit(other)
 
     assert sender.sent == []

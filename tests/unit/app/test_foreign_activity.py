@@ -9,12 +9,12 @@ from decimal import Decimal
 from pathlib import Path
 
 import pytest
-from venue_fakes import ADDRESS, FakeVenue, ForeignJournal, intent
 
 from dydx_trader.adapters.journal import Journal
 from dydx_trader.app.foreign_activity import ForeignActivityMonitor
 from dydx_trader.domain.errors import VenueFailure, VenueUnavailable
 from dydx_trader.domain.venue import IndexerOrderStatus, OrderStatusUpdate, SubaccountUpdate
+from kit.indexer_reads import ADDRESS, ForeignJournal, PagingIndexer, intent
 
 S = IndexerOrderStatus
 
@@ -24,7 +24,9 @@ def journal(tmp_path: Path) -> Journal:
     return Journal.open(tmp_path / "journal.sqlite3", fsync=False)
 
 
-def monitor(venue: FakeVenue, journal: Journal, foreign: ForeignJournal) -> ForeignActivityMonitor:
+def monitor(
+    venue: PagingIndexer, journal: Journal, foreign: ForeignJournal
+) -> ForeignActivityMonitor:
     return ForeignActivityMonitor(venue, journal, foreign, address=ADDRESS, subaccount_number=0)
 
 
@@ -33,7 +35,7 @@ async def test_scan_when_foreign_orders_and_fills_then_each_recorded_once_ours_n
 ) -> None:
     ours = intent("ours")
     journal.record_intent(ours)
-    venue = FakeVenue(height=200)
+    venue = PagingIndexer(height=200)
     our_order = venue.show(ours, S.FILLED, Decimal("0.0002"))
     venue.fill(our_order.order_id, Decimal("0.0002"), fill_id="our-fill")
     web_trade = venue.show(intent("from-the-web"), S.FILLED, Decimal("0.0002"))
@@ -65,7 +67,7 @@ async def test_scan_when_foreign_orders_and_fills_then_each_recorded_once_ours_n
 async def test_scan_when_same_client_id_on_another_market_then_foreign(journal: Journal) -> None:
     ours = intent("ours")
     journal.record_intent(ours)
-    venue = FakeVenue(height=200)
+    venue = PagingIndexer(height=200)
     elsewhere = venue.show(ours, S.OPEN, order_id="other-market")
     venue.orders["other-market"] = replace(elsewhere, clob_pair_id=7, ticker="LINK-USD")
     foreign = ForeignJournal()
@@ -78,7 +80,7 @@ async def test_scan_when_same_client_id_on_another_market_then_foreign(journal: 
 async def test_check_update_when_stream_shows_foreign_fill_then_order_resolved_and_recorded(
     journal: Journal,
 ) -> None:
-    venue = FakeVenue(height=200)
+    venue = PagingIndexer(height=200)
     bot = venue.show(intent("second-bot"), S.FILLED, Decimal("0.0001"))
     fill = venue.fill(bot.order_id, Decimal("0.0001"), fill_id="bot-fill")
     foreign = ForeignJournal()
@@ -94,7 +96,7 @@ async def test_check_update_when_sparse_update_of_our_order_then_no_request_noth
 ) -> None:
     ours = intent("ours")
     journal.record_intent(ours)
-    venue = FakeVenue(height=200)
+    venue = PagingIndexer(height=200)
     listed = venue.show(ours, S.BEST_EFFORT_OPENED)
     fill = venue.fill(listed.order_id, Decimal("0.0001"))
     update = SubaccountUpdate(
@@ -121,7 +123,7 @@ async def test_check_update_when_sparse_update_of_our_order_then_no_request_noth
 async def test_on_subaccount_update_when_lookup_fails_then_logged_never_raised(
     journal: Journal, caplog: pytest.LogCaptureFixture
 ) -> None:
-    venue = FakeVenue(height=200)
+    venue = PagingIndexer(height=200)
     bot = venue.show(intent("second-bot"), S.FILLED, Decimal("0.0001"))
     fill = venue.fill(bot.order_id, Decimal("0.0001"))
     venue.fail_next(VenueUnavailable("indexer failed (HTTP 503)", failure=VenueFailure.TRANSIENT))

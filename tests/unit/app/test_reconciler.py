@@ -10,13 +10,13 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from venue_fakes import BTC, FakeVenue, intent
 
 from dydx_trader.adapters.journal import Journal
 from dydx_trader.app.reconciler import OrderReconciler
 from dydx_trader.domain.errors import JournalUnavailable, MalformedPayload
 from dydx_trader.domain.order import OrderIntent, OrderState
 from dydx_trader.domain.venue import IndexerHeight, IndexerOrder, IndexerOrderStatus
+from kit.indexer_reads import BTC, PagingIndexer, intent
 
 S = IndexerOrderStatus
 
@@ -27,11 +27,11 @@ def journal(tmp_path: Path) -> Journal:
 
 
 @pytest.fixture
-def venue() -> FakeVenue:
-    return FakeVenue(height=101)
+def venue() -> PagingIndexer:
+    return PagingIndexer(height=101)
 
 
-def submitted(journal: Journal, venue: FakeVenue, order_intent: OrderIntent) -> OrderReconciler:
+def submitted(journal: Journal, venue: PagingIndexer, order_intent: OrderIntent) -> OrderReconciler:
     """A reconciler for ``order_intent``, sent and accepted by CheckTx."""
     journal.record_intent(order_intent)
     journal.transition(order_intent.client_id, OrderState.SUBMITTED, "accepted by CheckTx")
@@ -39,7 +39,7 @@ def submitted(journal: Journal, venue: FakeVenue, order_intent: OrderIntent) -> 
 
 
 async def test_settle_once_when_best_effort_canceled_before_good_til_block_then_not_final(
-    journal: Journal, venue: FakeVenue
+    journal: Journal, venue: PagingIndexer
 ) -> None:
     order_intent = intent("r1", quantums=2_000_000, good_til_block=110)
     reconciler = submitted(journal, venue, order_intent)
@@ -58,7 +58,7 @@ async def test_settle_once_when_best_effort_canceled_before_good_til_block_then_
 
 
 async def test_settle_once_when_best_effort_canceled_past_good_til_block_then_final_with_fills(
-    journal: Journal, venue: FakeVenue
+    journal: Journal, venue: PagingIndexer
 ) -> None:
     order_intent = intent("r2", quantums=2_000_000, good_til_block=110)
     reconciler = submitted(journal, venue, order_intent)
@@ -75,7 +75,7 @@ async def test_settle_once_when_best_effort_canceled_past_good_til_block_then_fi
 
 
 async def test_settle_once_when_unfilled_ioc_vanishes_then_expired_only_past_good_til_block(
-    journal: Journal, venue: FakeVenue
+    journal: Journal, venue: PagingIndexer
 ) -> None:
     order_intent = intent("r3", good_til_block=110)
     reconciler = submitted(journal, venue, order_intent)
@@ -95,7 +95,7 @@ async def test_settle_once_when_unfilled_ioc_vanishes_then_expired_only_past_goo
 
 
 async def test_settle_once_when_short_term_canceled_before_good_til_block_then_not_final(
-    journal: Journal, venue: FakeVenue
+    journal: Journal, venue: PagingIndexer
 ) -> None:
     order_intent = intent("r4", good_til_block=110)
     reconciler = submitted(journal, venue, order_intent)
@@ -110,7 +110,7 @@ async def test_settle_once_when_short_term_canceled_before_good_til_block_then_n
 
 
 async def test_settle_once_when_fill_above_read_height_then_not_counted_yet(
-    journal: Journal, venue: FakeVenue
+    journal: Journal, venue: PagingIndexer
 ) -> None:
     order_intent = intent("r5", quantums=1_000_000, good_til_block=110)
     reconciler = submitted(journal, venue, order_intent)
@@ -126,7 +126,7 @@ async def test_settle_once_when_fill_above_read_height_then_not_counted_yet(
 
 
 async def test_settle_once_when_indexer_counts_more_filled_than_fills_then_waits(
-    journal: Journal, venue: FakeVenue
+    journal: Journal, venue: PagingIndexer
 ) -> None:
     order_intent = intent("r6", quantums=2_000_000, good_til_block=110)
     reconciler = submitted(journal, venue, order_intent)
@@ -143,7 +143,7 @@ async def test_settle_once_when_indexer_counts_more_filled_than_fills_then_waits
 
 
 async def test_settle_once_when_fill_size_off_quantum_grid_then_malformed_and_still_in_flight(
-    journal: Journal, venue: FakeVenue
+    journal: Journal, venue: PagingIndexer
 ) -> None:
     order_intent = intent("r7", quantums=1_000_000, good_til_block=110)
     reconciler = submitted(journal, venue, order_intent)
@@ -159,7 +159,7 @@ async def test_settle_once_when_fill_size_off_quantum_grid_then_malformed_and_st
 
 
 async def test_settle_once_when_account_busy_then_order_and_fills_beyond_first_pages_found(
-    journal: Journal, venue: FakeVenue
+    journal: Journal, venue: PagingIndexer
 ) -> None:
     order_intent = intent("r8", quantums=2_000_000, good_til_block=110)
     reconciler = submitted(journal, venue, order_intent)
@@ -181,7 +181,7 @@ async def test_settle_once_when_account_busy_then_order_and_fills_beyond_first_p
 
 
 async def test_settle_once_when_order_flags_differ_then_not_taken_for_ours(
-    journal: Journal, venue: FakeVenue
+    journal: Journal, venue: PagingIndexer
 ) -> None:
     order_intent = intent("r9", good_til_block=110)
     reconciler = submitted(journal, venue, order_intent)
@@ -214,7 +214,7 @@ class LockedForWrites:
 
 
 async def test_settle_once_when_the_final_state_cannot_be_written_then_raises_and_settles_later(
-    journal: Journal, venue: FakeVenue
+    journal: Journal, venue: PagingIndexer
 ) -> None:
     # Found by the fault soak (seed 137): the write failed, the order counted as
     # settled, and a clean exit left it IN_FLIGHT_UNKNOWN in the journal.
@@ -234,7 +234,7 @@ async def test_settle_once_when_the_final_state_cannot_be_written_then_raises_an
     assert settled is not None and settled.order.state is OrderState.EXPIRED
 
 
-class ReplicaVenue(FakeVenue):
+class ReplicaVenue(PagingIndexer):
     """An indexer behind a load balancer: while ``behind`` is set, every read after
     the first height read comes from a replica at ``behind`` that has not seen
     ``hidden`` yet (its order and its fills)."""

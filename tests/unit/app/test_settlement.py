@@ -9,7 +9,6 @@ from decimal import Decimal
 from pathlib import Path
 
 import pytest
-from venue_fakes import BTC, FakeClock, FakeSender, FakeVenue, FlakyJournal, intent
 
 from dydx_trader.adapters.journal import Journal
 from dydx_trader.app.executor import OrderExecutor
@@ -26,6 +25,8 @@ from dydx_trader.domain.errors import (
 )
 from dydx_trader.domain.order import OrderIntent, OrderState
 from dydx_trader.domain.venue import IndexerOrderStatus
+from kit.indexer_reads import BTC, FakeMonotonic, FlakyJournal, PagingIndexer, intent
+from kit.venue import FakeSender
 
 S = IndexerOrderStatus
 CONFIRM_TIMEOUT_S = 60.0
@@ -66,7 +67,11 @@ def journal(tmp_path: Path) -> Journal:
 
 
 def settler(
-    journal: Journal, venue: FakeVenue, recorder: Recorder, clock: FakeClock, **options: float
+    journal: Journal,
+    venue: PagingIndexer,
+    recorder: Recorder,
+    clock: FakeMonotonic,
+    **options: float,
 ) -> Settler:
     return Settler(
         OrderReconciler(venue, journal, lambda _: BTC),
@@ -99,14 +104,14 @@ async def test_follow_when_indexer_answers_503s_then_429_then_settles_with_fills
     journal: Journal,
 ) -> None:
     order_intent = in_flight(journal, intent("t1", quantums=2_000_000, good_til_block=110))
-    venue = FakeVenue(height=101)
+    venue = PagingIndexer(height=101)
     listed = venue.show(order_intent, S.FILLED, Decimal("0.0002"))
     venue.fill(listed.order_id, Decimal("0.0001"))
     venue.fill(listed.order_id, Decimal("0.0001"))
     venue.fail_next(unavailable(503), unavailable(503), unavailable(503))
     venue.fail_next(unavailable(429, retry_after_ms=4_000))
     recorder = Recorder()
-    run = settler(journal, venue, recorder, FakeClock())
+    run = settler(journal, venue, recorder, FakeMonotonic())
 
     run.follow(order_intent)
     await run.settle_all()
@@ -122,11 +127,11 @@ async def test_follow_when_fill_malformed_then_fault_reported_once_and_order_kep
     journal: Journal,
 ) -> None:
     order_intent = in_flight(journal, intent("t2", quantums=1_000_000, good_til_block=110))
-    venue = FakeVenue(height=111)
+    venue = PagingIndexer(height=111)
     listed = venue.show(order_intent, S.FILLED, Decimal("0.0001"))
     venue.fill(listed.order_id, Decimal("0.000100000001"), fill_id="bad", height=105)
     recorder = Recorder()
-    run = settler(journal, venue, recorder, FakeClock())
+    run = settler(journal, venue, recorder, FakeMonotonic())
 
     run.follow(order_intent)
     await until(lambda: venue.calls["height"] >= 5)
@@ -144,8 +149,8 @@ async def test_follow_when_deadline_passes_then_unsettled_once_then_settles_late
     journal: Journal,
 ) -> None:
     order_intent = in_flight(journal, intent("t3", good_til_block=110))
-    venue = FakeVenue(height=101)
-    clock = FakeClock()
+    venue = PagingIndexer(height=101)
+    clock = FakeMonotonic()
     recorder = Recorder()
     run = settler(journal, venue, recorder, clock)
 
@@ -166,9 +171,9 @@ async def test_follow_when_called_twice_then_one_read_loop_and_one_settlement(
     journal: Journal,
 ) -> None:
     order_intent = in_flight(journal, intent("t4", good_til_block=110))
-    venue = FakeVenue(height=111)
+    venue = PagingIndexer(height=111)
     recorder = Recorder()
-    run = settler(journal, venue, recorder, FakeClock())
+    run = settler(journal, venue, recorder, FakeMonotonic())
 
     run.follow(order_intent)
     run.follow(order_intent)
@@ -181,10 +186,10 @@ async def test_follow_when_called_twice_then_one_read_loop_and_one_settlement(
 
 async def test_follow_when_read_times_out_then_waited_out_not_a_fault(journal: Journal) -> None:
     order_intent = in_flight(journal, intent("t5", good_til_block=110))
-    venue = FakeVenue(height=111)
+    venue = PagingIndexer(height=111)
     venue.fail_next(TimeoutError())
     recorder = Recorder()
-    run = settler(journal, venue, recorder, FakeClock())
+    run = settler(journal, venue, recorder, FakeMonotonic())
 
     run.follow(order_intent)
     await run.settle_all()
@@ -194,10 +199,10 @@ async def test_follow_when_read_times_out_then_waited_out_not_a_fault(journal: J
 
 async def test_follow_when_market_data_stale_then_waited_out_not_a_fault(journal: Journal) -> None:
     order_intent = in_flight(journal, intent("t6", good_til_block=110))
-    venue = FakeVenue(height=111)
+    venue = PagingIndexer(height=111)
     venue.fail_next(StaleMarketData("market parameters are 3600.0 s old (at most 120 s)"))
     recorder = Recorder()
-    run = settler(journal, venue, recorder, FakeClock())
+    run = settler(journal, venue, recorder, FakeMonotonic())
 
     run.follow(order_intent)
     await run.settle_all()
@@ -207,9 +212,9 @@ async def test_follow_when_market_data_stale_then_waited_out_not_a_fault(journal
 
 async def test_follow_when_stream_news_and_poll_slow_then_reads_at_once(journal: Journal) -> None:
     order_intent = in_flight(journal, intent("t6", good_til_block=110))
-    venue = FakeVenue(height=101)
+    venue = PagingIndexer(height=101)
     recorder = Recorder()
-    run = settler(journal, venue, recorder, FakeClock(), poll_interval_s=30)
+    run = settler(journal, venue, recorder, FakeMonotonic(), poll_interval_s=30)
     run.follow(order_intent)
     await until(lambda: venue.calls["height"] == 1)
 
@@ -225,12 +230,12 @@ async def test_reconcile_when_orders_left_in_flight_then_each_settled_before_ret
 ) -> None:
     filled = in_flight(journal, intent("t7", quantums=1_000_000, good_til_block=110))
     expired = in_flight(journal, intent("t8", good_til_block=110))
-    venue = FakeVenue(height=111)
+    venue = PagingIndexer(height=111)
     listed = venue.show(filled, S.FILLED, Decimal("0.0001"))
     venue.fill(listed.order_id, Decimal("0.0001"), height=105)
     recorder = Recorder()
 
-    settled = await settler(journal, venue, recorder, FakeClock()).reconcile()
+    settled = await settler(journal, venue, recorder, FakeMonotonic()).reconcile()
 
     assert sorted(s.order.state for s in settled) == [OrderState.EXPIRED, OrderState.FILLED]
     assert journal.in_flight_orders() == [] and len(recorder.settled) == 2
@@ -241,9 +246,9 @@ async def test_reconcile_when_an_order_cannot_settle_then_error_names_it_and_kee
     journal: Journal,
 ) -> None:
     order_intent = in_flight(journal, intent("t9", good_til_block=110))
-    venue = FakeVenue(height=111)
+    venue = PagingIndexer(height=111)
     venue.fail_next(*(unavailable(503) for _ in range(1_000)))
-    clock = FakeClock()
+    clock = FakeMonotonic()
     recorder = Recorder()
     run = settler(journal, venue, recorder, clock)
 
@@ -268,10 +273,10 @@ async def test_follow_when_journal_failed_after_broadcast_then_settler_still_set
     order_intent = intent("t10", quantums=1_000_000, good_til_block=110)
     flaky = FlakyJournal(journal)
     flaky.fail_transitions = 1
-    venue = FakeVenue(height=101)
+    venue = PagingIndexer(height=101)
     executor = OrderExecutor(FakeSender(Accepted("HASH")), venue, flaky, lambda _: BTC)
     recorder = Recorder()
-    run = settler(journal, venue, recorder, FakeClock())
+    run = settler(journal, venue, recorder, FakeMonotonic())
     with pytest.raises(OrderFollowUpFault) as raised:
         await executor.submit(order_intent)
     assert raised.value.sent
@@ -289,10 +294,10 @@ async def test_follow_when_answer_lost_and_order_never_reached_book_then_expired
 ) -> None:
     order_intent = intent("t11", good_til_block=110)
     sender = FakeSender(Unknown(OrderOutcomeUnknown("no answer")))
-    venue = FakeVenue(height=101)
+    venue = PagingIndexer(height=101)
     await OrderExecutor(sender, venue, journal, lambda _: BTC).submit(order_intent)
     recorder = Recorder()
-    run = settler(journal, venue, recorder, FakeClock())
+    run = settler(journal, venue, recorder, FakeMonotonic())
 
     run.follow(order_intent)
     venue.height = 111
@@ -306,10 +311,10 @@ async def test_sweep_when_venue_moved_then_every_order_reads_it_once_before_retu
     journal: Journal,
 ) -> None:
     order_intent = in_flight(journal, intent("t9", good_til_block=110))
-    venue = FakeVenue(height=101)
+    venue = PagingIndexer(height=101)
     recorder = Recorder()
     # No poll to speak of: only the sweep makes the order read the venue again.
-    run = settler(journal, venue, recorder, FakeClock(), poll_interval_s=600)
+    run = settler(journal, venue, recorder, FakeMonotonic(), poll_interval_s=600)
     run.follow(order_intent)
     await run.sweep()
     assert recorder.settled == [] and run.following == (order_intent.client_id,)

@@ -1,7 +1,7 @@
 """Fakes for the settlement tests: an indexer that sorts, filters and pages as comlink
-does, a sender, a journal that fails on cue, a foreign-activity journal, a clock.
+does, a journal that fails on cue, a foreign-activity journal, monotonic seconds.
 
-``FakeVenue`` follows ``orders-controller.ts`` and ``fills-controller.ts``:
+``PagingIndexer`` follows ``orders-controller.ts`` and ``fills-controller.ts``:
 orders sorted by good-til-block descending and filtered by ticker and
 good-til-block window; fills newest (highest block) first, filtered by market
 and ``createdBeforeOrAtHeight``; both cut at ``limit`` (default and max 1000).
@@ -17,7 +17,6 @@ from datetime import UTC, datetime
 from decimal import Decimal
 
 from dydx_trader.adapters.journal import Journal
-from dydx_trader.domain.broadcast import BroadcastOutcome, SignedOrder
 from dydx_trader.domain.errors import JournalUnavailable
 from dydx_trader.domain.market import MarketSpec, MarketStatus
 from dydx_trader.domain.order import (
@@ -72,7 +71,7 @@ def intent(
     )
 
 
-class FakeVenue:
+class PagingIndexer:
     """The indexer's order and fill reads (``VenueOrders``), with failures on cue.
 
     ``fail_next(*errors)`` makes the next reads raise those errors, one each.
@@ -221,30 +220,6 @@ def _in_window(value: int | None, after: int | None, before_or_at: int | None) -
     return (after is None or value > after) and (before_or_at is None or value <= before_or_at)
 
 
-class FakeSender:
-    """Signs by naming the client id; answers every broadcast with ``outcome``."""
-
-    def __init__(self, outcome: BroadcastOutcome, journal: Journal | None = None) -> None:
-        self.outcome = outcome
-        self.journal = journal
-        self.sent: list[SignedOrder] = []
-        self.journaled_before_send: list[bool] = []
-        self.failure: Exception | None = None
-
-    def sign(self, intent: OrderIntent) -> SignedOrder:
-        return SignedOrder(f"tx-{intent.client_id}".encode(), f"HASH{intent.client_id}")
-
-    async def broadcast(self, signed: SignedOrder) -> BroadcastOutcome:
-        self.sent.append(signed)
-        if self.journal is not None:
-            client_id = int(signed.tx_hash.removeprefix("HASH"))
-            state = self.journal.order(client_id).state
-            self.journaled_before_send.append(state is OrderState.PENDING_SUBMIT)
-        if self.failure is not None:
-            raise self.failure
-        return self.outcome
-
-
 class FlakyJournal:
     """A real journal whose next writes of one kind fail as a locked file would."""
 
@@ -297,7 +272,7 @@ class ForeignJournal:
         return True
 
 
-class FakeClock:
+class FakeMonotonic:
     """Monotonic seconds that move only when a test says so."""
 
     def __init__(self) -> None:
