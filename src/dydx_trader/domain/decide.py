@@ -120,9 +120,9 @@ def decide(
         signal_id=signal.id,
         market=signal.market,
         side=order.side,
-        size=order.size,
+        size=_on_grid(order.size, math.spec.step_size),
         quantums=intent.quantums,
-        price=order.price,
+        price=_on_grid(order.price, math.spec.tick_size),
         decided_at=now,
         arithmetic=lines,
         bound_by=bound_by,
@@ -341,3 +341,12 @@ def _account_lines(account: MarginState, in_flight: int) -> list[Line]:
     if in_flight:
         lines.append(("orders in flight (reserved at their worst case)", str(in_flight)))
     return lines
+
+
+def _on_grid(value: Decimal, grid: Decimal) -> Decimal:
+    """``value`` written at the precision of its market's ``grid`` (tick or step
+    size): 3742.0, not 3742.000000. The same value, never a rounded one."""
+    exponent = grid.normalize().as_tuple().exponent
+    places = min(0, exponent) if isinstance(exponent, int) else 0
+    shown = value.quantize(Decimal(1).scaleb(places))
+    return shown if shown == value else value

@@ -142,6 +142,13 @@ def test_decide_when_accepted_then_intent_and_reservation_are_the_decided_order(
     assert ("pre-trade checks", "passed") in decision.arithmetic
 
 
+def test_decide_when_accepted_then_reason_writes_size_and_price_at_step_and_tick_precision() -> None:
+    decision = decide_on(signal("BUY"), flat_account(Decimal(10_000)))
+
+    assert ETH.tick_size == Decimal("0.1")
+    assert decision.reason == "BUY 4.455 ETH-USD at 2020.0"
+
+
 def test_decide_when_close_then_reduce_only_ioc_of_the_whole_position() -> None:
     account = flat_account(Decimal(5000), PerpetualPosition("ETH-USD", Decimal("-1.5")))
 
