@@ -142,7 +142,7 @@ def test_decide_when_accepted_then_intent_and_reservation_are_the_decided_order(
     assert ("pre-trade checks", "passed") in decision.arithmetic
 
 
-def test_decide_when_accepted_then_reason_writes_size_and_price_at_step_and_tick_precision() -> None:
+def test_decide_when_accepted_then_reason_writes_size_and_price_at_market_precision() -> None:
     decision = decide_on(signal("BUY"), flat_account(Decimal(10_000)))
 
     assert ETH.tick_size == Decimal("0.1")
