@@ -244,8 +244,10 @@ class VenueWatch:
         return VenueState(equity, notionals, orders, fills, placements)
 
     def taker_fee_ppm(self, address: str) -> int:
-        """The taker fee (ppm of a fill's notional) the devnet charges ``address`` now."""
-        return self._engine.state.fee_ppm(address, taker=True)
+        """The taker fee (ppm of a fill's notional) the devnet charges ``address`` now
+        (read under the engine's lock: its fills change while blocks are made)."""
+        with self._engine.lock:
+            return self._engine.state.fee_ppm(address, taker=True)
 
     @property
     def block_time_s(self) -> float:

@@ -66,7 +66,7 @@ class TradingStateStore(Protocol):
     def get_trading_state(self) -> StateRecord: ...
 
     def set_trading_state(
-        self, state: TradingState, reason: str, by: Authority = ...
+        self, state: TradingState, reason: str, by: Authority = ..., *, restate: bool = ...
     ) -> StateRecord: ...
 
     def kill_switch_memory(self) -> KillSwitchMemory | None: ...
@@ -153,9 +153,18 @@ class RiskGuard:
 
     async def halt_durably(self, reason: str, patience_s: float = 30.0) -> None:
         """:meth:`halt`, and while the journal refuses it, keep trying for about
-        ``patience_s`` seconds (a crash's halt: the reason must reach the journal)."""
+        ``patience_s`` seconds (a crash's halt: the reason must reach the journal).
+        Already HALTED (a trader restarted halted that crashes again): the new
+        reason is journaled too, as HALTED again."""
         try:
-            self.halt(reason)
+            if self.state is TradingState.HALTED and self._pending is None:
+                log.warning("trading state stays %s: %s", TradingState.HALTED.value, reason)
+                self.last_reason = reason
+                if not self._store.read_only:
+                    self._pending = (TradingState.HALTED, reason)
+                    self._persist(TradingState.HALTED, reason)
+            else:
+                self.halt(reason)
         except DydxTraderError as error:
             log.error("the halt is not persisted yet (%s); retrying", error)
         await self.persist_pending(patience_s)
@@ -224,6 +233,8 @@ class RiskGuard:
         self._persist(target, reason)
 
     def _persist(self, target: TradingState, reason: str) -> None:
-        self._store.set_trading_state(target, reason, Authority.AUTOMATIC)
+        # ``restate``: the reason is written even if the state is already ``target``
+        # (an operator's halt meanwhile, or a crash while halted).
+        self._store.set_trading_state(target, reason, Authority.AUTOMATIC, restate=True)
         self._pending = None
         self._floor = TradingState.ACTIVE

@@ -103,6 +103,18 @@ def test_halt_when_already_halted_then_nothing_written_again(journal: Journal) -
     assert journal.get_trading_state() == first
 
 
+def test_halt_durably_when_a_restarted_halted_trader_crashes_again_then_its_reason_is_journaled(
+    journal: Journal,
+) -> None:
+    guard = _guard(journal)
+    guard.halt("actor crashed: first")
+
+    asyncio.run(guard.halt_durably("actor crashed: second"))
+
+    record = journal.get_trading_state()
+    assert (record.state, record.reason) == (TradingState.HALTED, "actor crashed: second")
+
+
 class BrokenStore:
     read_only = False
 
@@ -112,7 +124,7 @@ class BrokenStore:
     def get_trading_state(self) -> object:
         raise JournalUnavailable("disk gone")
 
-    def set_trading_state(self, *args: object) -> object:
+    def set_trading_state(self, *args: object, **kwargs: object) -> object:
         raise JournalUnavailable("disk gone")
 
 
@@ -136,7 +148,7 @@ class UnwritableJournal:
     def get_trading_state(self) -> object:
         return self._journal.get_trading_state()
 
-    def set_trading_state(self, *args: object) -> object:
+    def set_trading_state(self, *args: object, **kwargs: object) -> object:
         raise JournalUnavailable("read-only file system")
 
 
@@ -178,7 +190,7 @@ class BusyJournal(UnwritableJournal):
         super().__init__(journal)
         self.busy = busy
 
-    def set_trading_state(self, *args: object) -> object:
+    def set_trading_state(self, *args: object, **kwargs: object) -> object:
         if self.busy > 0:
             self.busy -= 1
             raise JournalUnavailable("database is locked")

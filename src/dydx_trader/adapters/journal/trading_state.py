@@ -42,18 +42,21 @@ class TradingStateLog(JournalDb):
         reason: str,
         by: Authority = Authority.AUTOMATIC,
         source: str = "trader",
+        *,
+        restate: bool = False,
     ) -> TradingStateRecord:
         """Persist a state change, checked against the table for ``by``; returns the result.
 
         ``source`` says where it came from (``trader``, ``cli``, ``dashboard``).
-        Setting the current state again changes nothing. Raises
+        Setting the current state again changes nothing, unless ``restate`` (a new
+        reason for the same state: a crash while already HALTED). Raises
         :class:`IllegalStateTransition` when ``by`` may not make this move.
         """
         with self._write() as conn:
             row = conn.execute(_LATEST_STATE).fetchone()
             current = TradingState.ACTIVE if row is None else TradingState(row[0])
             require_allowed(current, state, by)
-            if row is not None and not is_change(current, state):
+            if row is not None and not is_change(current, state) and not restate:
                 return _record(*row)
             now = self._now()
             conn.execute(
