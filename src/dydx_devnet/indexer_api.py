@@ -159,15 +159,10 @@ async def get_orders(request: web.Request) -> web.Response:
         good_til_block_time_before_or_at=read_optional_epoch(request, "goodTilBlockTimeBeforeOrAt"),
         good_til_block_time_after=read_optional_epoch(request, "goodTilBlockTimeAfter"),
         latest_first=latest is not False,
+        order_type=order_type,
+        include_types=None if included is None else tuple(included),
+        exclude_types=None if excluded is None else tuple(excluded),
     )
-    # Every devnet order is a LIMIT order (no conditional or TWAP orders).
-    types_ok = (
-        (order_type in (None, "LIMIT"))
-        and (included is None or "LIMIT" in included)
-        and (excluded is None or "LIMIT" not in excluded)
-    )
-    if not types_ok:
-        return json_response([])
     orders = views.orders(
         engine, address, number, ticker=ticker, status=statuses, limit=limit, side=side,
         query=query,

@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import threading
 from collections import OrderedDict
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -122,11 +123,15 @@ class TxProcessor:
         accounts: AccountRegistry,
         chain_id: str,
         accountplus: AccountPlus | None = None,
+        sequence_fault: Callable[[], bool] | None = None,
     ) -> None:
         self._engine = engine
         self._accounts = accounts
         self._chain_id = chain_id
         self.accountplus = accountplus or AccountPlus()
+        # A fault (``sequence_mismatch_next_broadcasts``): another transaction of the
+        # account takes the sequence first.
+        self._sequence_fault = sequence_fault or (lambda: False)
         self._lock = threading.Lock()
         # Accepted sequenced (stateful) transactions go into the next block, as on the
         # chain; short-term orders and cancels never appear in blocks as transactions.
@@ -192,6 +197,8 @@ class TxProcessor:
         sequenced = not skips_sequence(tx.messages)
         nonce = sequenced and is_timestamp_nonce(tx.sequence)
         block_time_ms = self._engine.block_time_ms  # one block time for check and commit
+        if apply and sequenced and not nonce and self._sequence_fault():
+            return self._sequence_taken(owner, tx.sequence)
         refusal = self._replay_protection(
             tx, owner, sequenced=sequenced, nonce=nonce, block_time_ms=block_time_ms
         )
@@ -238,6 +245,15 @@ class TxProcessor:
                 f"account sequence mismatch, expected {expected}, got {tx.sequence}",
             )
         return None
+
+    def _sequence_taken(self, owner: str, sent: int) -> TxResult:
+        """The injected fault: a transaction from elsewhere took the account's next
+        sequence (committed with the next block); this one is refused with code 32."""
+        self._accounts.increment_sequence(owner, self._engine.height)
+        expected = self._accounts.expected_sequence(owner)
+        return sdk_error(
+            WRONG_SEQUENCE, f"account sequence mismatch, expected {expected}, got {sent}"
+        )
 
     def _verify_own_signature(
         self, tx: DecodedTx, account_number: int, sequenced: bool
