@@ -187,7 +187,7 @@ def worst_price_subticks(
     if policy.order_type is ProtectionOrderType.LIMIT:
         return trigger_subticks
     trigger = spec.subticks_to_price(trigger_subticks)
-    return spec.price_to_subticks(trigger * (1 - exit_side.sign * policy.slippage), exit_side)
+    return spec.price_to_subticks(trigger * (1 + exit_side.sign * policy.slippage), exit_side)
 
 
 def stop_exit_price(
