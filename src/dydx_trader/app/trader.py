@@ -25,15 +25,18 @@ from dydx_trader.app.account_actor import (
 from dydx_trader.app.actor import EXIT_ACTOR_FAILED, ActorStopped, Supervisor
 from dydx_trader.app.balance import BalanceManager
 from dydx_trader.app.executor import OrderExecutor
+from dydx_trader.app.flattener import Flattener
 from dydx_trader.app.foreign_activity import ForeignActivityMonitor
 from dydx_trader.app.market_data import MarketDataManager
 from dydx_trader.app.ports import (
     ChainNode,
     ForeignActivityJournal,
+    ProtectionJournal,
     TraderJournal,
     VenueFeed,
     VenueReader,
 )
+from dydx_trader.app.protection import ProtectionManager, ProtectionStatus
 from dydx_trader.app.risk_guard import RiskGuard, TradingStateStore
 from dydx_trader.app.settlement import Settler
 from dydx_trader.app.validation import SignalValidator, ValidationResult
@@ -58,11 +61,17 @@ DECIDE_TIMEOUT_S: Final = 120.0
 # stays in flight in the journal and is settled at the next start.
 STOP_SETTLE_TIMEOUT_S: Final = 120.0
 WATCH_ONLY: Final = "this trader was built without a mnemonic: it can preview, not trade"
+# Live mode: protection is checked at least this often (and at once on account news),
+# and a FLATTENING state is acted on within this.
+PROTECTION_INTERVAL_S: Final = 10.0
+FLATTEN_INTERVAL_S: Final = 2.0
 
 
-class JournalPort(TraderJournal, TradingStateStore, ForeignActivityJournal, Protocol):
+class JournalPort(
+    TraderJournal, TradingStateStore, ForeignActivityJournal, ProtectionJournal, Protocol
+):
     """Everything a trader keeps in its journal: decisions, orders, trading state,
-    and the foreign activity seen on its subaccount."""
+    the foreign activity seen on its subaccount, and its protection."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -73,7 +82,7 @@ class TraderStatus:
     while running (``None`` when none is fresh), the venue's final figures once
     stopped. ``reserved`` are the worst cases of the orders in flight,
     ``in_flight`` how many sent orders are still followed, ``failure`` why the
-    actor crashed (``None`` while healthy).
+    actor crashed (``None`` while healthy), ``protection`` the protective orders.
     """
 
     owner: Subaccount
@@ -84,6 +93,7 @@ class TraderStatus:
     reserved: tuple[OrderProposal, ...]
     in_flight: int
     failure: str | None
+    protection: ProtectionStatus | None = None
 
 
 class Trader:
@@ -108,6 +118,8 @@ class Trader:
         validator: SignalValidator,
         actor: AccountActor,
         watch_only: bool,
+        protection: ProtectionManager,
+        flattener: Flattener,
     ) -> None:
         self._owner = owner
         self._indexer = indexer
@@ -123,6 +135,8 @@ class Trader:
         self._validator = validator
         self._actor = actor
         self._watch_only = watch_only
+        self._protection = protection
+        self._flattener = flattener
         self._supervisor = Supervisor(on_failure=risk_guard.halt)
         self._tasks: list[asyncio.Task[None]] = []
         self._final_risk: AccountRisk | None = None
@@ -158,10 +172,17 @@ class Trader:
             ) from None
         if settled:
             log.info("reconciled %d order(s) left in flight", len(settled))
+        # Protective orders matched to positions: missing ones placed, orphans cancelled.
+        await self._protection.sync()
         self._supervisor.start(self._actor)
         if follow_streams:
             self._tasks.append(asyncio.ensure_future(self._market_data.run(candle_series)))
             self._tasks.append(asyncio.ensure_future(self._balance.follow(self._feed)))
+            if not self._watch_only:
+                self._tasks.append(
+                    asyncio.ensure_future(self._protection.run(PROTECTION_INTERVAL_S))
+                )
+                self._tasks.append(asyncio.ensure_future(self._flattener.run(FLATTEN_INTERVAL_S)))
 
     async def submit(self, signal: Signal, timeout_s: float = DECIDE_TIMEOUT_S) -> TradeResult:
         """Validate and decide on ``signal``, journal it, and send its order if accepted."""
@@ -204,12 +225,17 @@ class Trader:
 
     async def settle_round(self) -> int:
         """Every order in flight reads the venue once, then their settlements are
-        released in the actor; returns how many orders are still in flight."""
+        released in the actor; a FLATTENING state closes positions and the
+        protective orders follow the positions. Returns how many orders (and
+        protective orders, and flattening rounds) are still in flight."""
         await self._settler.sweep()
-        if not self._supervisor.failed:  # a crashed actor answers nothing; the replay stops
-            with contextlib.suppress(ActorStopped):
-                await self._actor.ask(Flush(), DECIDE_TIMEOUT_S)
-        return self._actor.in_flight
+        if self._supervisor.failed:  # a crashed actor answers nothing; the replay stops
+            return self._actor.in_flight
+        with contextlib.suppress(ActorStopped):
+            await self._actor.ask(Flush(), DECIDE_TIMEOUT_S)
+        flattening = not self._watch_only and await self._flattener.step()
+        await self._protection.sync()
+        return self._actor.in_flight + self._protection.pending() + int(flattening)
 
     async def mark_to_market(self) -> AccountRisk:
         """The account read fresh from the venue (never the cached balance), valued at
@@ -244,6 +270,7 @@ class Trader:
             reserved=self._actor.reserved,
             in_flight=self._actor.in_flight,
             failure=None if failure is None else f"{type(failure).__name__}: {failure}",
+            protection=self._protection.status() if not self._stopped else None,
         )
 
     @property

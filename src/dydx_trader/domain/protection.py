@@ -38,6 +38,7 @@ from dydx_trader.domain.order_intent import ConditionType
 from dydx_trader.domain.side import Side
 
 MAX_GOOD_TIL_S: Final = 95 * 86_400  # StatefulOrderTimeWindow
+PROTECT_PREFIX: Final = "protect:"
 MAX_SLIPPAGE: Final = Decimal("0.5")
 
 
@@ -278,3 +279,9 @@ def protective_orders(
             )
         )
     return tuple(wanted)
+
+
+def protective_signal_id(market: str, kind: ConditionType, number: int) -> str:
+    """The journal key of the ``number``-th protective order of ``kind`` in ``market``
+    (its client id is derived from it, as an entry's is from its signal id)."""
+    return f"{PROTECT_PREFIX}{market}:{kind.value}:{number}"

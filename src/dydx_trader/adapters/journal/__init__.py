@@ -25,8 +25,8 @@ read and write the same file concurrently; a write waits at most
 
 Modules: :mod:`._db` (connection, transactions), :mod:`._schema` (tables,
 migrations), :mod:`.decisions`, :mod:`.orders`, :mod:`.reports`,
-:mod:`.trading_state`, :mod:`.runs`, :mod:`.foreign`, :mod:`.records` (the values
-handed back).
+:mod:`.trading_state`, :mod:`.runs`, :mod:`.foreign`, :mod:`.protection`,
+:mod:`.records` (the values handed back).
 """
 
 from __future__ import annotations
@@ -36,6 +36,7 @@ from dydx_trader.adapters.journal._db import default_journal_path
 from dydx_trader.adapters.journal._schema import SCHEMA_VERSION
 from dydx_trader.adapters.journal.decisions import DecisionLog
 from dydx_trader.adapters.journal.foreign import ForeignActivityLog
+from dydx_trader.adapters.journal.protection import ProtectionLog
 from dydx_trader.adapters.journal.records import (
     DecisionReport,
     FillRecord,
@@ -66,5 +67,7 @@ __all__ = [
 ]
 
 
-class Journal(DecisionLog, OrderReports, TradingStateLog, RunLog, ForeignActivityLog):
+class Journal(
+    DecisionLog, OrderReports, TradingStateLog, RunLog, ForeignActivityLog, ProtectionLog
+):
     """The journal over one open SQLite connection. Build with :meth:`Journal.open`."""

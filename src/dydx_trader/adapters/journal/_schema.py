@@ -67,5 +67,13 @@ _V2: Final = (
     details TEXT NOT NULL, height INTEGER, recorded_at TEXT NOT NULL)""",
 )
 
-MIGRATIONS: Final = (_V1, _V2)
+# The stop-loss / take-profit levels protecting each market's position, written
+# before the entry that sets them is sent.
+_V3: Final = (
+    """CREATE TABLE IF NOT EXISTS protection (
+    market TEXT PRIMARY KEY, side TEXT NOT NULL, stop_loss TEXT, take_profit TEXT,
+    signal_id TEXT NOT NULL, updated_at TEXT NOT NULL)""",
+)
+
+MIGRATIONS: Final = (_V1, _V2, _V3)
 SCHEMA_VERSION: Final = len(MIGRATIONS)

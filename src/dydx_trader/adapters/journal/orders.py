@@ -37,11 +37,13 @@ _FILLS_OF_ORDER = (
     "WHERE client_id = ? ORDER BY recorded_at, rowid"
 )
 _IN_FLIGHT_VALUES = sorted(state.value for state in IN_FLIGHT_STATES)
-_IN_FLIGHT = (
-    "SELECT intent, state, filled_quantums FROM orders "
-    f"WHERE state IN ({', '.join('?' for _ in _IN_FLIGHT_VALUES)}) "
-    "ORDER BY (SELECT min(id) FROM order_transitions t WHERE t.client_id = orders.client_id)"
+_SELECT_ORDERS = "SELECT intent, state, filled_quantums FROM orders"
+_BY_CREATION = (
+    " ORDER BY (SELECT min(id) FROM order_transitions t WHERE t.client_id = orders.client_id)"
 )
+# Only "?" placeholders are joined in: the states are bound values.
+_STATE_IN = " WHERE state IN (" + ", ".join("?" for _ in _IN_FLIGHT_VALUES) + ")"
+_IN_FLIGHT = _SELECT_ORDERS + _STATE_IN + _BY_CREATION
 
 
 class OrderStore(JournalDb):
