@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: run test bench lint typecheck unit devnet clean
+.PHONY: run test bench soak lint typecheck unit devnet clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -23,22 +23,27 @@ $(STAMP): $(BIN)/python pyproject.toml constraints.txt
 run: $(STAMP)
 	$(BIN)/dydx-trader run $(ARGS)
 
-## test: lint, type-check (strict on the domain) and the whole test suite
+## test: lint, type-check (strict on the whole trader) and the whole test suite
 test: lint typecheck unit
 
 lint: $(STAMP)
 	$(BIN)/ruff check src tests bench
 
 typecheck: $(STAMP)
-	$(BIN)/mypy src/dydx_trader/domain
+	$(BIN)/mypy --strict src/dydx_trader
 	$(BIN)/mypy src
 
 unit: $(STAMP)
-	$(BIN)/pytest -q
+	$(BIN)/pytest -q -rs
 
 ## bench: one JSON object per line: {"metric", "value", "unit"}
 bench: $(STAMP)
 	$(BIN)/python bench/run.py
+
+## soak: seeded fault schedules against the devnet, checked after every step (JSON lines);
+## SOAK_SCHEDULES=N (default 200) runs more, SOAK_SEED=S replays one
+soak: $(STAMP)
+	PYTHONPATH=tests $(BIN)/python -m soak
 
 ## devnet: the local dYdX stand-in in the foreground
 devnet: $(STAMP)

@@ -40,6 +40,7 @@ from dydx_trader.adapters.dydx.node import NodeGateway
 from dydx_trader.adapters.dydx.order_gateway import OrderGateway
 from dydx_trader.bootstrap import Trader, build_trader, signing_sender
 from dydx_trader.config import Settings
+from dydx_trader.domain.account_terms import FeeTier
 from dydx_trader.domain.decision import Outcome
 from dydx_trader.domain.signal import HintKind, Signal, SignalSource, SizingHint
 from dydx_trader.secrets import Secret
@@ -103,6 +104,12 @@ class StreamedHeights:
 
     async def account_numbers(self, address: str) -> tuple[int, int]:
         return await self._node.account_numbers(address)
+
+    async def subaccount_leverage(self, address: str, subaccount_number: int) -> dict[int, int]:
+        return await self._node.subaccount_leverage(address, subaccount_number)
+
+    async def user_fee_tier(self, address: str) -> FeeTier:
+        return await self._node.user_fee_tier(address)
 
     async def close(self) -> None:
         await self._node.close()

@@ -19,7 +19,10 @@ history first remembers how block ``h - 1`` ended):
    against the book, or deleveraged (:mod:`dydx_devnet.liquidation`);
 6. the EndBlocker triggers the conditional orders the block's oracle and trade
    prices reach (:mod:`dydx_devnet.conditionals`);
-7. indexer events: block height, oracle prices, market trading data, watched
+7. the block hooks (``EngineState.block_hooks``): other participants' orders
+   (:mod:`dydx_devnet.background_flow`), the 24-hour market statistics
+   (:mod:`dydx_devnet.market_stats`), the hourly ledger (:mod:`dydx_devnet.ledger`);
+8. indexer events: block height, oracle prices, market trading data, watched
    order books and candles.
 """
 
@@ -94,6 +97,8 @@ class BlockProducer:
             self.pass_hours(previous_ms)
             self._liquidator.run()
             self._triggers.run()
+            for hook in state.block_hooks:
+                hook(previous_ms)
             self.market_events(previous_ms)
             state.flush()
         finally:
@@ -211,6 +216,7 @@ class BlockProducer:
                 payment = -((-owed) // 1_000_000_000)
                 account.usdc -= payment
                 position.net_funding -= payment
+                state.ledger.funding_paid(state, account, market, position, payment, hours)
                 account.updated_at_height = state.height
                 state.position_changed(account, position)
                 state.asset_changed(account)

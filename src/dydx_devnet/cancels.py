@@ -7,8 +7,10 @@ re-placing that id up to then (code 7). A stateful cancel is checked as
 good-til-block-time, 32 while another cancel of the order waits for its block,
 3006 for no such order, 29 below the order's own good-til-block-time) and
 takes effect in the next block, as a DeliverTx: until then the order still
-rests and may fill. A batch cancel answers 27 for an unknown clob pair and 46
-when it cancelled nothing.
+rests and may fill. A stateful order that filled as it entered state is, as on
+the chain, in state until the next block: a cancel in between is accepted and
+changes nothing. A batch cancel answers 27 for an unknown clob pair and 46 when
+it cancelled nothing.
 """
 
 from __future__ import annotations
@@ -88,6 +90,11 @@ class Cancels:
         if order is None:
             order = next((p for p in state.pending_stateful if p.key == key), None)
         if order is None:
+            if self._filled_in_latest_block(key):
+                # On the chain a stateful order's fills are committed in the block after the
+                # one that put it in state, and only that block removes it: until then a
+                # cancel passes CheckTx (and is dropped in DeliverTx, the fill having won).
+                return codes.OK
             return codes.reject(
                 codes.STATEFUL_ORDER_DOES_NOT_EXIST,
                 f"Order Id to cancel does not exist. OrderId : {key}",
@@ -99,6 +106,16 @@ class Cancels:
             )
         state.pending_cancels[key] = good_til_block_time
         return codes.OK
+
+    def _filled_in_latest_block(self, key: o.OrderKey) -> bool:
+        state = self._state
+        order = state.orders.get(key)
+        return (
+            order is not None
+            and order.is_stateful
+            and order.status == o.FILLED
+            and order.updated_at_height == state.height
+        )
 
     def batch_cancel(self, msg: tx_pb2.MsgBatchCancel) -> TxResult:
         """``MsgBatchCancel``: cancel up to 100 short-term orders of one subaccount."""

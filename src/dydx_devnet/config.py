@@ -18,6 +18,7 @@ from dydx_devnet.liquidity import (
 TIMER = "timer"
 MANUAL = "manual"
 CLOCK_MODES = (TIMER, MANUAL)
+MAX_BACKGROUND_FLOW = 60.0
 
 
 @dataclass(frozen=True)
@@ -60,6 +61,9 @@ class EngineConfig:
       held back by N blocks is N behind from the start.
     * ``warmup_days``: days of bundled data before genesis (candle history); on
       a manual clock, the least warm-up a replay start must leave.
+    * ``background_flow``: other participants' market orders, in trades per market per
+      minute of market time at the market's average hourly volume (0 = a quiet book:
+      nothing trades but the users); see :mod:`dydx_devnet.background_flow`.
     """
 
     seed: int = 1
@@ -93,6 +97,7 @@ class EngineConfig:
     insurance_fund_usdc: int = 1_000_000
     stateful_order_time_window_s: int = 95 * 24 * 3600
     funding: bool = True
+    background_flow: float = 0.0
 
     def __post_init__(self) -> None:
         if not self.block_time_s > 0 or not self.speed > 0:
@@ -109,6 +114,11 @@ class EngineConfig:
             raise ValueError(
                 f"indexer_lag_blocks {self.indexer_lag_blocks} exceeds the indexer history of "
                 f"{self.indexer_history_blocks} blocks"
+            )
+        if not (0 <= self.background_flow <= MAX_BACKGROUND_FLOW):
+            raise ValueError(
+                f"background_flow must be 0..{MAX_BACKGROUND_FLOW} trades per market-minute, "
+                f"got {self.background_flow}"
             )
         check_profile(self.depth_profile)
         check_limits("max_stateful_orders_per_n_blocks", self.max_stateful_orders_per_n_blocks)

@@ -1,7 +1,10 @@
 """The devnet's own HTTP controls beside the indexer: faucet, faults and the manual clock.
 
 ``POST /faucet/tokens`` and ``POST /faucet/native-token`` take the testnet
-faucet's bodies (what the official ``FaucetClient`` sends).
+faucet's bodies (what the official ``FaucetClient`` sends) and answer 202
+Accepted, as dYdX's faucet does: tokens are deposited from the faucet's wallet
+into the subaccount (indexed as a ``DEPOSIT``); the native token (10
+``adv4tnt`` tokens, for gas) is sent to the address's bank balance.
 ``POST /devnet/faults`` arms faults and ``GET /devnet/faults`` shows them
 (:mod:`dydx_devnet.faults` documents every fault and its body).
 
@@ -48,6 +51,9 @@ from dydx_devnet.replay import to_ms
 
 # The faucet hands out at most this much per request (USDC), like the testnet one.
 MAX_FAUCET_USDC = Decimal(1_000_000_000)
+# What one native-token request sends: 10 tokens of 10^18 adv4tnt.
+NATIVE_FAUCET_AMOUNT = 10 * 10**18
+FAUCET_ACCEPTED = 202
 
 
 def parse_usdc_amount(value: Any) -> Decimal:
@@ -101,7 +107,8 @@ async def post_faucet_tokens(request: web.Request) -> web.Response:
             "subaccountNumber": number,
             "amount": str(amount),
             "height": str(engine.height),
-        }
+        },
+        status=FAUCET_ACCEPTED,
     )
 
 
@@ -110,9 +117,13 @@ async def post_faucet_native(request: web.Request) -> web.Response:
     address = body.get("address") if isinstance(body, dict) else None
     if not isinstance(address, str) or not is_valid_address(address):
         raise invalid("address", address, "address must be a valid dydx address", "body")
-    # The devnet has no native token; the call only creates the account.
     request.app[ACCOUNTS_KEY].ensure(address)
-    return json_response({"address": address})
+    engine = engine_of(request)
+    engine.fill_native(address, NATIVE_FAUCET_AMOUNT)
+    return json_response(
+        {"address": address, "amount": str(NATIVE_FAUCET_AMOUNT), "height": str(engine.height)},
+        status=FAUCET_ACCEPTED,
+    )
 
 
 async def post_faults(request: web.Request) -> web.Response:

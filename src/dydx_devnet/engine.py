@@ -42,11 +42,14 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
+from google.protobuf.message import Message
 from v4_proto.dydxprotocol.clob import tx_pb2
 from v4_proto.dydxprotocol.clob.order_pb2 import Order
 
-from dydx_devnet import codes, shapes
+from dydx_devnet import codes
 from dydx_devnet import orders as o
+from dydx_devnet.background_flow import BackgroundFlow
+from dydx_devnet.bank import FEE_COLLECTOR, NATIVE_DENOM, BankError
 from dydx_devnet.blocks import BlockProducer, depth_quantums
 from dydx_devnet.cancels import Cancels
 from dydx_devnet.candle_feed import CandleFeed
@@ -56,11 +59,13 @@ from dydx_devnet.codes import TxResult
 from dydx_devnet.fees import FeeTier
 from dydx_devnet.indexer_view import IndexerView
 from dydx_devnet.leverage import Leverage
+from dydx_devnet.market_stats import MarketStats
 from dydx_devnet.markets import MarketState, to_price_value
 from dydx_devnet.matching import Matcher
 from dydx_devnet.orders import OrderState
 from dydx_devnet.placement import Placement
 from dydx_devnet.replay import OracleReplay, from_ms
+from dydx_devnet.sending import Sending
 from dydx_devnet.settlement import Settlement
 from dydx_devnet.state import DevnetEvent, EngineConfig, EngineState, SubaccountKey
 from dydx_devnet.validation import CheckTx
@@ -82,6 +87,15 @@ class Engine:
         self.placement = Placement(state, self.checktx, self.matcher)
         self.clock = ManualClock(state, self.blocks)
         self.leverage = Leverage(state)
+        self.sending = Sending(state)
+        self.flow = BackgroundFlow(state, self.matcher, self.settlement)
+        self.stats = MarketStats(state)
+        state.block_hooks += [
+            lambda _: state.transfers.date_pending(state.block_time_ms),
+            self.flow.run_block,
+            self.stats.block_done,
+            lambda previous_ms: state.ledger.block_done(state, previous_ms),
+        ]
 
     @classmethod
     def create(cls, config: EngineConfig | None = None) -> Engine:
@@ -93,6 +107,9 @@ class Engine:
         engine.blocks.update_prices()
         for market in engine.state.markets.values():
             market.record_hour()
+        if engine.config.background_flow > 0:
+            engine.flow.replace_captured_statistics()
+        engine.stats.mark_sent()
         engine.state.touched_books.clear()
         return engine
 
@@ -230,7 +247,8 @@ class Engine:
     # -- faucet ----------------------------------------------------------------------
 
     def deposit(self, address: str, subaccount_number: int, quote_quantums: int) -> None:
-        """Credit ``quote_quantums`` USDC (x 10^6) to a subaccount, creating it.
+        """Credit ``quote_quantums`` USDC (x 10^6) to a subaccount, creating it: what the
+        testnet faucet does, a deposit from its own wallet (indexed as a ``DEPOSIT``).
 
         Raises ``ValueError`` for a non-positive amount or a subaccount number
         outside 0..128000.
@@ -247,31 +265,48 @@ class Engine:
             # a block): it is not a trading path the devnet needs to delay.
             state.committing = True
             try:
-                self._credit(address, subaccount_number, quote_quantums)
+                self.sending.faucet_deposit(address, subaccount_number, quote_quantums)
+                state.flush()
             finally:
                 state.committing = False
 
-    def _credit(self, address: str, subaccount_number: int, quote_quantums: int) -> None:
-        state = self.state
-        account = state.account_or_new(address, subaccount_number)
-        state.register(account)
-        account.usdc += quote_quantums
-        account.updated_at_height = state.height
-        state.asset_changed(account)
-        state.transfer_recorded(
-            account,
-            {
-                "sender": {"address": "dydx1devnetfaucet"},
-                "recipient": {"address": address, "subaccountNumber": subaccount_number},
-                "symbol": "USDC",
-                "size": shapes.usdc(quote_quantums),
-                "type": "DEPOSIT",
-                "createdAt": shapes.iso(state.block_time_ms),
-                "createdAtHeight": str(state.height),
-                "transactionHash": state.tx_hash_for("faucet", address, state.next_sequence()),
-            },
-        )
-        state.flush()
+    def fill_native(self, address: str, amount: int) -> None:
+        """Credit ``amount`` of the native token (``adv4tnt``, 10^-18) to a bank address."""
+        self.mint(address, NATIVE_DENOM, amount)
+
+    def mint(self, address: str, denom: str, amount: int) -> None:
+        """Credit new coins to a bank address (the faucet; test set-ups)."""
+        with self.lock:
+            self.sending.bank.mint(address, denom, amount)
+
+    # -- money movement ----------------------------------------------------------------
+
+    def execute_sending(self, message: Message, tx_hash: str, *, apply: bool) -> TxResult:
+        """``x/sending`` / ``x/bank`` messages (see :mod:`dydx_devnet.sending`)."""
+        with self.lock:
+            result = self.sending.execute(message, tx_hash, apply=apply)
+            if apply:
+                self.state.flush()
+            return result
+
+    def pay_fee(self, payer: str, coins: list[tuple[str, int]]) -> TxResult | None:
+        """Take a transaction's fee from ``payer``'s bank to the fee collector (the
+        chain's ``DeductFees``); the refusal, or ``None`` once paid."""
+        with self.lock:
+            try:
+                self.sending.bank.spend(payer, coins)
+            except BankError as refused:
+                return TxResult(refused.code, refused.codespace, refused.log)
+            for denom, amount in coins:
+                self.sending.bank.mint(FEE_COLLECTOR, denom, amount)
+            return None
+
+    def refund_fee(self, payer: str, coins: list[tuple[str, int]]) -> None:
+        """Give a fee back when the devnet refuses the transaction after taking it."""
+        with self.lock:
+            self.sending.bank.spend(FEE_COLLECTOR, coins)
+            for denom, amount in coins:
+                self.sending.bank.mint(payer, denom, amount)
 
     # -- orders ----------------------------------------------------------------------
 

@@ -92,6 +92,11 @@ class FeeSchedule:
         self._fills[address].append((at_ms, maker_qq, taker_qq))
         self._devnet_volume.append((at_ms, quote_quantums))
 
+    def user_volume(self, address: str, now_ms: int) -> tuple[int, int]:
+        """(maker, taker) quote quantums ``address`` traded in the 30-day window
+        (``x/stats`` ``UserStats``)."""
+        return self._volume(address, now_ms)
+
     def _volume(self, address: str, now_ms: int) -> tuple[int, int]:
         fills = self._fills.get(address)
         if not fills:

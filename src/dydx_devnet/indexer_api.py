@@ -26,7 +26,7 @@ from typing import Any
 
 from aiohttp import web
 
-from dydx_devnet import views
+from dydx_devnet import venue_routes, views
 from dydx_devnet.auth import AccountRegistry
 from dydx_devnet.control_api import add_control_routes
 from dydx_devnet.faults import Faults, IndexerFailure
@@ -36,9 +36,6 @@ from dydx_devnet.indexer_params import (
     CANDLE_RESOLUTIONS,
     ENGINE_KEY,
     FAULTS_KEY,
-    ORDER_SIDES,
-    ORDER_STATUSES,
-    ORDER_TYPES,
     POSITION_STATUSES,
     RATE_LIMIT_POINTS,
     ApiError,
@@ -49,8 +46,6 @@ from dydx_devnet.indexer_params import (
     known_ticker,
     not_found,
     read_address,
-    read_bool,
-    read_choice,
     read_limit,
     read_optional_epoch,
     read_optional_height,
@@ -58,8 +53,8 @@ from dydx_devnet.indexer_params import (
     read_status_list,
     read_subaccount_number,
     read_ticker,
-    read_type_list,
 )
+from dydx_devnet.order_query import OrderList
 
 log = logging.getLogger(__name__)
 
@@ -142,32 +137,7 @@ async def get_orders(request: web.Request) -> web.Response:
     engine = engine_of(request)
     address, number = _subaccount_query(request)
     limit = read_limit(request)
-    ticker = read_ticker(request, engine, optional=True)
-    side = read_choice(request, "side", ORDER_SIDES, "side must be one of BUY, SELL")
-    order_type = read_choice(
-        request, "type", ORDER_TYPES, f"type must be one of {', '.join(ORDER_TYPES)}"
-    )
-    included = read_type_list(request, "includeTypes")
-    excluded = read_type_list(request, "excludeTypes")
-    statuses = read_status_list(
-        request, ORDER_STATUSES, f"status must be one of {', '.join(ORDER_STATUSES)}"
-    )
-    latest = read_bool(request, "returnLatestOrders")
-    query = views.OrderQuery(
-        good_til_block_before_or_at=read_optional_height(request, "goodTilBlockBeforeOrAt"),
-        good_til_block_after=read_optional_height(request, "goodTilBlockAfter"),
-        good_til_block_time_before_or_at=read_optional_epoch(request, "goodTilBlockTimeBeforeOrAt"),
-        good_til_block_time_after=read_optional_epoch(request, "goodTilBlockTimeAfter"),
-        latest_first=latest is not False,
-        order_type=order_type,
-        include_types=None if included is None else tuple(included),
-        exclude_types=None if excluded is None else tuple(excluded),
-    )
-    orders = views.orders(
-        engine, address, number, ticker=ticker, status=statuses, limit=limit, side=side,
-        query=query,
-    )  # fmt: skip
-    return json_response(orders)
+    return json_response(OrderList.read(request, engine).rows(engine, address, number, limit))
 
 
 async def get_order(request: web.Request) -> web.Response:
@@ -355,6 +325,9 @@ def _failure_response(failure: IndexerFailure) -> web.Response:
 
 def add_routes(app: web.Application) -> None:
     """Register the REST routes (the WebSocket route is added by ``indexer_ws``)."""
+    # First: aiohttp matches in registration order, and /v4/orders/{orderId} would
+    # otherwise take /v4/orders/parentSubaccountNumber.
+    venue_routes.add_routes(app)
     app.router.add_get("/v4/addresses/{address}", get_address)
     app.router.add_get(
         "/v4/addresses/{address}/subaccountNumber/{subaccountNumber}", get_subaccount

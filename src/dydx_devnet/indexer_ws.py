@@ -33,11 +33,12 @@ from typing import Any
 
 from aiohttp import WSMsgType, web
 
-from dydx_devnet import views
+from dydx_devnet import parent_ws, views
 from dydx_devnet.indexer_limits import IndexerLimits
 from dydx_devnet.indexer_params import CANDLE_RESOLUTIONS, ENGINE_KEY, MAX_SUBACCOUNT_NUMBER
 from dydx_devnet.indexer_ws_guard import WsGuard
 from dydx_devnet.latency import Latency
+from dydx_devnet.ws_messages import data_message, js
 
 log = logging.getLogger(__name__)
 
@@ -49,6 +50,7 @@ CHANNEL_VERSIONS = {
     "v4_trades": "2.1.0",
     "v4_candles": "1.0.0",
     "v4_block_height": "1.0.0",
+    "v4_parent_subaccounts": "3.0.0",
 }
 # Channels whose subscription takes no id (socks: markets; block height by the same rule here).
 _NO_ID_CHANNELS = ("v4_markets", "v4_block_height")
@@ -68,7 +70,7 @@ class Connection:
     connection_id: str = field(default_factory=lambda: str(uuid.uuid4()))
     message_id: int = 0
     subscriptions: dict[SubscriptionKey, bool] = field(default_factory=dict)
-    pending_batches: dict[SubscriptionKey, list[dict[str, Any]]] = field(default_factory=dict)
+    pending_batches: dict[SubscriptionKey, parent_ws.Batch] = field(default_factory=dict)
     flush_scheduled: bool = False
     # (loop time to send at, message); None closes the writer.
     outbox: asyncio.Queue[tuple[float, dict[str, Any]] | None] = field(
@@ -111,7 +113,7 @@ class WsHub:
 
     # -- loop side --
 
-    def _dispatch(self, event: Any) -> None:
+    def _dispatch(self, event: Any, subaccount_number: int | None = None) -> None:
         key: SubscriptionKey = (
             event.channel,
             None if event.channel in _NO_ID_CHANNELS else event.id,
@@ -121,19 +123,27 @@ class WsHub:
             if batched is None:
                 continue
             if batched:
-                connection.pending_batches.setdefault(key, []).append(event.contents)
+                batch = connection.pending_batches.setdefault(key, [])
+                batch.append((subaccount_number, event.contents))
                 if not connection.flush_scheduled:
                     connection.flush_scheduled = True
                     self._loop.call_later(BATCH_INTERVAL_S, self._flush_batches, connection)
             else:
-                self._send(connection, _data_message(connection, key, event.contents))
+                message = _channel_message(connection, key, event.contents, subaccount_number)
+                self._send(connection, message)
+        # Every child update goes again to its parent's channel (v4_parent_subaccounts).
+        derived = parent_ws.parent_event(event)
+        if derived is not None:
+            self._dispatch(*derived)
 
     def _flush_batches(self, connection: Connection) -> None:
         connection.flush_scheduled = False
         batches, connection.pending_batches = connection.pending_batches, {}
-        for key, contents in batches.items():
-            if key in connection.subscriptions and contents:
-                message = _data_message(connection, key, contents)
+        for key, entries in batches.items():
+            if key not in connection.subscriptions or not entries:
+                continue
+            for number, group in parent_ws.by_subaccount_number(entries).items():
+                message = _channel_message(connection, key, group, number)
                 message["type"] = "channel_batch_data"
                 self._send(connection, message)
 
@@ -194,7 +204,7 @@ class WsHub:
                 message["id"] = parsed["id"]
             self._send(connection, message)
         else:
-            self._invalid(connection, f"Invalid message type: {_js(kind)}")
+            self._invalid(connection, f"Invalid message type: {js(kind)}")
 
     def _validate_message(self, connection: Connection, parsed: dict[str, Any]) -> bool:
         channel = parsed.get("channel")
@@ -202,10 +212,10 @@ class WsHub:
             self._error(connection, "Invalid subscribe message: channel is required")
             return False
         if channel not in CHANNEL_VERSIONS:
-            self._error(connection, f"Invalid channel: {_js(channel)}")
+            self._error(connection, f"Invalid channel: {js(channel)}")
             return False
         if channel not in _NO_ID_CHANNELS and not isinstance(parsed.get("id"), str):
-            self._error(connection, f"Invalid id: {_js(parsed.get('id'))}")
+            self._error(connection, f"Invalid id: {js(parsed.get('id'))}")
             return False
         return True
 
@@ -220,6 +230,8 @@ class WsHub:
             if len(parts) != 2 or not _SUBACCOUNT_NUMBER_RE.fullmatch(parts[1]):
                 return False
             return int(parts[1]) <= MAX_SUBACCOUNT_NUMBER
+        if channel == parent_ws.CHANNEL:
+            return parent_ws.valid_id(channel_id)
         if channel in ("v4_orderbook", "v4_trades"):
             return channel_id in markets
         if channel == "v4_candles":
@@ -235,7 +247,7 @@ class WsHub:
         if not self._valid_subscription(channel, channel_id):
             self._error(
                 connection,
-                f"Invalid subscription id for channel: ({channel}-{_js(parsed.get('id'))})",
+                f"Invalid subscription id for channel: ({channel}-{js(parsed.get('id'))})",
             )
             return
         key: SubscriptionKey = (channel, channel_id)
@@ -277,6 +289,8 @@ class WsHub:
             # 404); updates follow once the subaccount is funded.
             if views.subaccount(self._engine, owner, int(number)) is None:
                 return {}
+        if channel == parent_ws.CHANNEL and channel_id is not None:
+            return parent_ws.snapshot(self._engine, channel_id)
         return views.subscribed_contents(self._engine, channel, channel_id)
 
     def _unsubscribe(self, connection: Connection, parsed: dict[str, Any]) -> None:
@@ -359,30 +373,13 @@ class WsHub:
                 )
 
 
-def _data_message(connection: Connection, key: SubscriptionKey, contents: Any) -> dict[str, Any]:
+def _channel_message(
+    connection: Connection, key: SubscriptionKey, contents: Any, number: int | None
+) -> dict[str, Any]:
     channel, channel_id = key
-    message: dict[str, Any] = {
-        "type": "channel_data",
-        "connection_id": connection.connection_id,
-        "message_id": connection.next_message_id(),
-    }
-    if channel != "v4_markets":
-        message["id"] = channel_id if channel_id is not None else channel
-    message["channel"] = channel
-    message["version"] = CHANNEL_VERSIONS[channel]
-    message["contents"] = contents
-    return message
-
-
-def _js(value: Any) -> str:
-    """A value as JavaScript's template string would print it in socks' messages."""
-    if value is None:
-        return "undefined"
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, str | int | float):
-        return str(value)
-    return "[object Object]"
+    return data_message(
+        connection, channel, channel_id, CHANNEL_VERSIONS[channel], contents, number
+    )
 
 
 def install(app: web.Application, hub: WsHub) -> None:

@@ -34,6 +34,7 @@ from typing import Any
 from dydx_devnet import shapes
 from dydx_devnet.chain.margin import SUCCESS
 from dydx_devnet.chain.quantums import fill_amount_to_quote_quantums, quote_to_base_quantums
+from dydx_devnet.gating import collateral_pool
 from dydx_devnet.genesis import load_genesis_params
 from dydx_devnet.markets import MarketState
 from dydx_devnet.matching import Matcher
@@ -99,6 +100,8 @@ class Liquidator:
         tx_hash = state.tx_hash_for("liquidation", account.uuid, state.height, market.ticker)
         filled = self._match(account, market, is_buy, abs(delta), limit, info, tx_hash)
         if filled == 0 and risk(account, state.markets).net_collateral < 0:
+            # A negative-TNC subaccount gates its pool's withdrawals (gating.py).
+            state.negative_tnc_seen[collateral_pool(account, state.markets)] = state.height
             self._deleverage(account, market, rng, tx_hash)
 
     def _size_delta(self, account: Subaccount, market: MarketState, info: _BlockInfo) -> int:

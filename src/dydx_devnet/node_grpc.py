@@ -6,9 +6,11 @@ must not need the loop to answer them. Handlers touch only thread-safe parts
 (the engine's RLock, the account registry's lock, :class:`Faults`).
 
 This module holds the tx service (``BroadcastTx``, ``GetTx``, ``Simulate``)
-and the server; the queries live in :mod:`dydx_devnet.node_queries` (and the
-accountplus ones in :mod:`dydx_devnet.accountplus`). Anything else answers
-UNIMPLEMENTED, as a node without that module would.
+and the server; the queries live in :mod:`dydx_devnet.node_queries`, the
+accountplus ones in :mod:`dydx_devnet.accountplus`, the bank, rate-limit,
+subaccounts and stats ones in the ``chain_queries_*`` modules. Anything else
+(staking, governance, distribution, vaults, affiliates, rewards)
+answers UNIMPLEMENTED, as a node without that module would.
 """
 
 from __future__ import annotations
@@ -28,24 +30,31 @@ from v4_proto.cosmos.base.tendermint.v1beta1 import query_pb2_grpc as tm_grpc
 from v4_proto.cosmos.tx.v1beta1 import service_pb2 as tx_service
 from v4_proto.cosmos.tx.v1beta1 import service_pb2_grpc as tx_grpc
 from v4_proto.cosmos.tx.v1beta1.tx_pb2 import Tx
+from v4_proto.dydxprotocol.bridge import query_pb2_grpc as bridge_grpc
 from v4_proto.dydxprotocol.clob import query_pb2_grpc as clob_grpc
 from v4_proto.dydxprotocol.feetiers import query_pb2_grpc as fee_grpc
 from v4_proto.dydxprotocol.perpetuals import query_pb2_grpc as perp_grpc
 from v4_proto.dydxprotocol.prices import query_pb2_grpc as prices_grpc
+from v4_proto.dydxprotocol.ratelimit import query_pb2_grpc as rate_grpc
+from v4_proto.dydxprotocol.stats import query_pb2_grpc as stats_grpc
+from v4_proto.dydxprotocol.subaccounts import query_pb2_grpc as sa_grpc
 
 from dydx_devnet.accountplus import add_query_servicer
+from dydx_devnet.chain_queries_bank import BankQuery, BridgeQuery, RateLimitQuery
+from dydx_devnet.chain_queries_stats import StatsQuery
+from dydx_devnet.chain_queries_subaccounts import SubaccountsQuery
 from dydx_devnet.latency import Latency
 from dydx_devnet.node_queries import (
     AuthQuery,
-    BankQuery,
     ClobQuery,
     FeeTiersQuery,
     PerpetualsQuery,
     PricesQuery,
     TendermintService,
 )
-from dydx_devnet.node_services import CLOB_GAS_USED, NodeServices, abort
-from dydx_devnet.tx import tx_hash
+from dydx_devnet.node_services import NodeServices, abort
+from dydx_devnet.tx import decode, tx_hash
+from dydx_devnet.tx_fees import gas_used
 
 log = logging.getLogger(__name__)
 
@@ -89,10 +98,13 @@ class TxService(tx_grpc.ServiceServicer):  # type: ignore[misc]
         if found is None:
             return abort(context, grpc.StatusCode.NOT_FOUND, f"tx not found: {request.hash}")
         tx = Tx.FromString(found.tx_bytes)
+        decoded = decode(found.tx_bytes)
         response = TxResponse(
             height=found.height,
             txhash=tx_hash(found.tx_bytes),
-            gas_used=CLOB_GAS_USED,
+            code=0,
+            gas_wanted=int(decoded.auth_info.fee.gas_limit),
+            gas_used=gas_used(decoded.messages),
         )
         response.tx.Pack(tx, type_url_prefix="/")
         return tx_service.GetTxResponse(tx=tx, tx_response=response)
@@ -107,8 +119,9 @@ class TxService(tx_grpc.ServiceServicer):  # type: ignore[misc]
         result = self._s.processor.check(tx_bytes, apply=False)
         if result.code != 0:
             return abort(context, grpc.StatusCode.UNKNOWN, result.log)
+        used = gas_used(decode(tx_bytes).messages)
         return tx_service.SimulateResponse(
-            gas_info=GasInfo(gas_wanted=0, gas_used=CLOB_GAS_USED), result=Result()
+            gas_info=GasInfo(gas_wanted=0, gas_used=used), result=Result()
         )
 
 
@@ -167,7 +180,11 @@ class NodeServer:
         auth_grpc.add_QueryServicer_to_server(AuthQuery(services), self._server)
         tm_grpc.add_ServiceServicer_to_server(TendermintService(services), self._server)
         tx_grpc.add_ServiceServicer_to_server(TxService(services), self._server)
-        bank_grpc.add_QueryServicer_to_server(BankQuery(), self._server)
+        bank_grpc.add_QueryServicer_to_server(BankQuery(services.engine), self._server)
+        sa_grpc.add_QueryServicer_to_server(SubaccountsQuery(services.engine), self._server)
+        stats_grpc.add_QueryServicer_to_server(StatsQuery(services.engine), self._server)
+        rate_grpc.add_QueryServicer_to_server(RateLimitQuery(services.engine), self._server)
+        bridge_grpc.add_QueryServicer_to_server(BridgeQuery(), self._server)
         clob_grpc.add_QueryServicer_to_server(ClobQuery(services), self._server)
         perp_grpc.add_QueryServicer_to_server(PerpetualsQuery(services), self._server)
         prices_grpc.add_QueryServicer_to_server(PricesQuery(services), self._server)

@@ -1,8 +1,7 @@
 """The node's query services that the official ``NodeClient`` calls.
 
 cosmos auth ``Account``; tendermint ``GetLatestBlock``, ``GetNodeInfo`` and
-``GetSyncing``; bank balances (the devnet has no bank module: balances are
-empty); dydx clob ``ClobPair(All)`` and ``EquityTierLimitConfiguration``;
+``GetSyncing``; dydx clob ``ClobPair(All)`` and ``EquityTierLimitConfiguration``;
 perpetuals ``Perpetual``/``AllPerpetuals``; prices
 ``MarketPrice``/``AllMarketPrices``; feetiers ``PerpetualFeeParams`` and
 ``UserFeeTier``.
@@ -17,11 +16,8 @@ from google.protobuf.any_pb2 import Any as AnyProto
 from v4_proto.cosmos.auth.v1beta1 import query_pb2 as auth_query
 from v4_proto.cosmos.auth.v1beta1 import query_pb2_grpc as auth_grpc
 from v4_proto.cosmos.auth.v1beta1.auth_pb2 import BaseAccount
-from v4_proto.cosmos.bank.v1beta1 import query_pb2 as bank_query
-from v4_proto.cosmos.bank.v1beta1 import query_pb2_grpc as bank_grpc
 from v4_proto.cosmos.base.tendermint.v1beta1 import query_pb2 as tm_query
 from v4_proto.cosmos.base.tendermint.v1beta1 import query_pb2_grpc as tm_grpc
-from v4_proto.cosmos.base.v1beta1.coin_pb2 import Coin
 from v4_proto.cosmos.crypto.secp256k1.keys_pb2 import PubKey
 from v4_proto.dydxprotocol.clob import block_rate_limit_config_pb2, clob_pair_pb2
 from v4_proto.dydxprotocol.clob import query_pb2 as clob_query
@@ -111,25 +107,6 @@ class TendermintService(tm_grpc.ServiceServicer):  # type: ignore[misc]
 
     def GetSyncing(self, request: Any, context: grpc.ServicerContext) -> Any:
         return tm_query.GetSyncingResponse(syncing=False)
-
-
-# --- bank ------------------------------------------------------------------
-
-
-class BankQuery(bank_grpc.QueryServicer):  # type: ignore[misc]
-    """The devnet funds subaccounts directly; no address holds bank coins."""
-
-    def AllBalances(self, request: Any, context: grpc.ServicerContext) -> Any:
-        if not is_valid_address(str(request.address)):
-            return abort(context, grpc.StatusCode.INVALID_ARGUMENT, "invalid address")
-        return bank_query.QueryAllBalancesResponse()
-
-    def Balance(self, request: Any, context: grpc.ServicerContext) -> Any:
-        if not is_valid_address(str(request.address)):
-            return abort(context, grpc.StatusCode.INVALID_ARGUMENT, "invalid address")
-        if not request.denom:
-            return abort(context, grpc.StatusCode.INVALID_ARGUMENT, "invalid denom")
-        return bank_query.QueryBalanceResponse(balance=Coin(denom=request.denom, amount="0"))
 
 
 # --- dydx modules ----------------------------------------------------------

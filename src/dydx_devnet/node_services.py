@@ -6,6 +6,7 @@ registry's lock, :class:`~dydx_devnet.faults.Faults`).
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterable
 from datetime import UTC, datetime
 from typing import Any, Protocol
@@ -20,17 +21,25 @@ from dydx_devnet.faults import Faults
 from dydx_devnet.fees import FeeTier
 from dydx_devnet.genesis import load_genesis_params
 from dydx_devnet.markets import MarketState
+from dydx_devnet.sending import Sending
+from dydx_devnet.state import EngineState
 from dydx_devnet.tx import OrderEngine, TxProcessor
 
 APP_NAME = "dydxprotocold"
 APP_VERSION = "devnet"
-# The chain runs CLOB transactions on a free, infinite gas meter; a devnet
-# transaction reports this fixed gas use (the client's fee math only needs a number).
-CLOB_GAS_USED = 80_000
 
 
 class NodeEngine(OrderEngine, Protocol):
-    """What the node services read from the engine."""
+    """What the node services read from the engine (chain state under its lock)."""
+
+    @property
+    def lock(self) -> threading.RLock: ...
+
+    @property
+    def state(self) -> EngineState: ...
+
+    @property
+    def sending(self) -> Sending: ...
 
     @property
     def chain_id(self) -> str: ...

@@ -37,6 +37,7 @@ from dydx_v4_client.network import Network, NodeConfig, make_insecure
 from dydx_devnet import indexer_api, indexer_ws
 from dydx_devnet.accountplus import AccountPlus
 from dydx_devnet.auth import AccountRegistry, is_valid_address
+from dydx_devnet.bank import NATIVE_DENOM, USDC_DENOM
 from dydx_devnet.clock import ClockState, ManualClock
 from dydx_devnet.control_api import parse_usdc_amount
 from dydx_devnet.demo import DEMO_ADDRESS
@@ -48,8 +49,9 @@ from dydx_devnet.node_grpc import NodeServer, NodeServices
 
 log = logging.getLogger(__name__)
 
-USDC_DENOM = "ibc/8E27BA2D5493AF5636760E354E46004562C46AB7EC0CC4C1CA14E9E20E2545B5"
-NATIVE_DENOM = "adv4tnt"
+# The demo wallet's own USDC (besides its subaccount), for the gas of transfers and
+# authenticator changes; CLOB transactions are free.
+DEMO_GAS_USDC = Decimal(100)
 
 
 @dataclass(frozen=True)
@@ -63,7 +65,9 @@ class DevnetConfig:
     * ``auto_blocks``: False = no clock; the caller advances blocks.
     * ``markets``: tickers to list (``None`` = every bundled market).
     * ``engine``: full engine settings; when given, ``seed``/``block_time``/
-      ``speed``/``markets`` above are ignored.
+      ``speed``/``markets``/``background_flow`` here are ignored.
+    * ``background_flow``: other participants' market orders per market per minute of
+      market time (0 = a quiet book; :mod:`dydx_devnet.background_flow`).
     * ``latency_ms`` / ``latency_jitter_ms``: network latency added to every gRPC
       call, indexer REST answer and WebSocket message (seeded uniform jitter);
       ``POST /devnet/faults {"latency": ...}`` changes it while running.
@@ -80,6 +84,7 @@ class DevnetConfig:
     auto_blocks: bool = True
     markets: tuple[str, ...] | None = None
     engine: EngineConfig | None = None
+    background_flow: float = 0.0
     latency_ms: int = 0
     latency_jitter_ms: int = 0
     indexer_limits: IndexerLimits = field(default_factory=IndexerLimits)
@@ -91,7 +96,11 @@ class DevnetConfig:
         if self.engine is not None:
             return self.engine
         return EngineConfig(
-            seed=self.seed, block_time_s=self.block_time, speed=self.speed, markets=self.markets
+            seed=self.seed,
+            block_time_s=self.block_time,
+            speed=self.speed,
+            markets=self.markets,
+            background_flow=self.background_flow,
         )
 
 
@@ -237,12 +246,23 @@ class Devnet:
         self.accounts.ensure(address)
         self._require_engine().deposit(address, subaccount_number, int(amount * 1_000_000))
 
+    def fund_wallet(self, address: str, usdc: Decimal | int) -> None:
+        """Credit ``usdc`` to the address's bank balance (its wallet, not a subaccount),
+        e.g. to pay the gas of non-trading transactions; creates the auth account."""
+        if not is_valid_address(address):
+            raise ValueError(f"not a dydx address: {address!r}")
+        amount = parse_usdc_amount(str(usdc))
+        self.accounts.ensure(address)
+        self._require_engine().mint(address, USDC_DENOM, int(amount * 1_000_000))
+
     def fund_demo(self, usdc: Decimal | int = 10_000, subaccount_number: int = 0) -> str:
-        """Fund the well-known demo account (:mod:`dydx_devnet.demo`); returns its address.
+        """Fund the well-known demo account (:mod:`dydx_devnet.demo`): ``usdc`` in the
+        subaccount and :data:`DEMO_GAS_USDC` in its wallet for gas; returns its address.
 
         Then ``await Wallet.from_mnemonic(node, DEMO_MNEMONIC, DEMO_ADDRESS)``.
         """
         self.fund(DEMO_ADDRESS, usdc, subaccount_number)
+        self.fund_wallet(DEMO_ADDRESS, DEMO_GAS_USDC)
         return DEMO_ADDRESS
 
     @property

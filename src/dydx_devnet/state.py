@@ -14,6 +14,7 @@ from __future__ import annotations
 import hashlib
 import threading
 from collections import defaultdict, deque
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
@@ -27,10 +28,12 @@ from dydx_devnet.feed import DevnetEvent, EventFeed
 from dydx_devnet.fees import FeeSchedule, FeeTier
 from dydx_devnet.genesis import load_genesis_params
 from dydx_devnet.history import IndexerHistory
+from dydx_devnet.ledger import Ledger
 from dydx_devnet.markets import MarketState
 from dydx_devnet.orders import FILLED, OrderKey, OrderState
 from dydx_devnet.replay import OracleReplay
 from dydx_devnet.subaccounts import Position, Subaccount
+from dydx_devnet.transfers import TransferLog
 
 SubaccountKey = tuple[str, int]
 
@@ -116,6 +119,15 @@ class EngineState:
         self.event_index = 0
         self.recorded = 0
         self.equity_tiers: list[tuple[int, int]] = []
+        # Collateral pool (0 = cross, else an isolated perpetual) -> height a subaccount
+        # with negative net collateral was last seen there (withdrawal gating).
+        self.negative_tnc_seen: dict[int, int] = {}
+        # The indexer's transfers and hourly records (funding, PnL ticks).
+        self.transfers = TransferLog()
+        self.ledger = Ledger(self.transfers)
+        # Run at the end of each block, before its indexer events (the previous block's
+        # time in ms): background flow, market statistics, the ledger.
+        self.block_hooks: list[Callable[[int], None]] = []
         self.feed = EventFeed(markets, self.books)
         self.history = IndexerHistory(config.indexer_history_blocks)
         self.touched_books: set[str] = set()

@@ -14,21 +14,27 @@ trading client, in the chain's order, and applies the messages to the engine:
    account_number)`` (sdk 4), or, when the transaction's ``TxExtension``
    selects authenticators, those authenticators of the message's owner
    instead (the signer's key then need not be the owner's);
-5. the CLOB message against the engine, or an authenticator add/remove; an
-   accepted sequenced transaction bumps the sequence. Transfers, withdrawals and
-   bank sends are authenticated like any other message, then refused: the devnet
-   does not execute them.
+5. for all but CLOB transactions (free, as on the chain) the fee: enough for the
+   gas limit at the minimum gas price, paid from the first signer's bank
+   (:mod:`dydx_devnet.tx_fees`; the chain deducts it before the signature check,
+   the devnet after, so a refused signature is what a bad transaction hears);
+6. the message: a CLOB message against the engine, an authenticator add/remove,
+   a deposit, withdrawal, transfer or bank send (:mod:`dydx_devnet.sending`),
+   or a permissionless listing (refused, as the chain refuses an existing pair
+   or one its market map lacks); an accepted sequenced transaction bumps the
+   sequence. A message the devnet refuses costs no fee.
 """
 
 from __future__ import annotations
 
 import threading
 from collections import OrderedDict
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Any, Protocol
 
 from google.protobuf.message import Message
+from v4_proto.cosmos.bank.v1beta1.tx_pb2 import MsgSend
 from v4_proto.dydxprotocol.clob.order_pb2 import Order
 from v4_proto.dydxprotocol.clob.tx_pb2 import (
     MsgBatchCancel,
@@ -36,6 +42,9 @@ from v4_proto.dydxprotocol.clob.tx_pb2 import (
     MsgPlaceOrder,
     MsgUpdateLeverage,
 )
+from v4_proto.dydxprotocol.listing.tx_pb2 import MsgCreateMarketPermissionless
+from v4_proto.dydxprotocol.sending.transfer_pb2 import MsgWithdrawFromSubaccount
+from v4_proto.dydxprotocol.sending.tx_pb2 import MsgCreateTransfer
 
 from dydx_devnet import validate_basic
 from dydx_devnet.accountplus import AccountPlus, is_timestamp_nonce
@@ -43,15 +52,15 @@ from dydx_devnet.auth import AccountRegistry, is_valid_address
 from dydx_devnet.authenticator_types import ChainError
 from dydx_devnet.codes import TxResult
 from dydx_devnet.mempool import ALREADY_SEEN, MempoolCache
+from dydx_devnet.sending_msgs import SENDING_MESSAGES
+from dydx_devnet.sending_msgs import validate_basic as sending_validate_basic
 from dydx_devnet.tx_decode import (
-    ACCOUNTPLUS_MESSAGES,
     CLOB_MESSAGES,
     INVALID_PUBKEY,
     INVALID_REQUEST,
     UNAUTHORIZED,
     UNKNOWN_ADDRESS,
     UNKNOWN_EXTENSION_OPTIONS,
-    UNKNOWN_REQUEST,
     WRONG_SEQUENCE,
     DecodedTx,
     TxRejected,
@@ -65,6 +74,7 @@ from dydx_devnet.tx_decode import (
     type_url,
     verify_signature,
 )
+from dydx_devnet.tx_fees import fee_coins, fee_refusal, gas_used, is_free
 
 __all__ = [  # decoding lives in tx_decode; these names stay importable from here
     "DecodedTx",
@@ -107,6 +117,15 @@ class OrderEngine(Protocol):
     def batch_cancel(self, message: MsgBatchCancel) -> TxResult: ...
 
     def update_leverage(self, message: MsgUpdateLeverage) -> TxResult: ...
+
+    @property
+    def markets(self) -> Mapping[str, Any]: ...
+
+    def execute_sending(self, message: Message, tx_hash: str, *, apply: bool) -> TxResult: ...
+
+    def pay_fee(self, payer: str, coins: list[tuple[str, int]]) -> TxResult | None: ...
+
+    def refund_fee(self, payer: str, coins: list[tuple[str, int]]) -> None: ...
 
 
 class TxProcessor:
@@ -154,7 +173,9 @@ class TxProcessor:
     def _check_decoded(self, tx: DecodedTx, tx_bytes: bytes, *, apply: bool) -> TxResult:
         # ValidateBasic runs before every ante handler: before signatures and sequences.
         for message in tx.messages:
-            rejected = validate_basic.message(message, is_valid_address)
+            rejected = validate_basic.message(message, is_valid_address) or sending_validate_basic(
+                message
+            )
             if rejected is not None:
                 return rejected
         if tx.body.extension_options:
@@ -212,7 +233,7 @@ class TxProcessor:
             return refusal
         if not by_authenticator:
             self._accounts.bind_public_key(owner, tx.public_key)
-        result = self._execute(tx, tx_bytes, apply=apply)
+        result = self._execute(tx, tx_bytes, owner, apply=apply)
         if result.code == 0 and apply and sequenced:
             height = self._engine.height
             if nonce:
@@ -288,7 +309,7 @@ class TxProcessor:
             return chain_result(error)
         return None
 
-    def _execute(self, tx: DecodedTx, tx_bytes: bytes, *, apply: bool) -> TxResult:
+    def _execute(self, tx: DecodedTx, tx_bytes: bytes, payer: str, *, apply: bool) -> TxResult:
         """Run the authenticated message (CheckTx or, without ``apply``, Simulate)."""
         message = tx.messages[0]
         timeout = int(tx.body.timeout_height)
@@ -308,17 +329,34 @@ class TxProcessor:
                     return self._engine.check_order(message.order)
                 return TxResult(0, "", "")
             return self._apply(message, tx_hash(tx_bytes))
-        for other in tx.messages:
-            if not isinstance(other, ACCOUNTPLUS_MESSAGES):
-                return sdk_error(
-                    UNKNOWN_REQUEST,
-                    f"the devnet does not execute {type_url(other)} "
-                    "(only orders, cancels and authenticator changes)",
-                )
         if len(tx.messages) > 1:
             return sdk_error(
-                INVALID_REQUEST, "the devnet executes one authenticator change per transaction"
+                INVALID_REQUEST, "the devnet executes one message per transaction (besides orders)"
             )
+        fee: list[tuple[str, int]] = []
+        if apply and not is_free(tx.messages):
+            # Simulate runs without the minimum-gas-price check, as on the chain.
+            refused = fee_refusal(tx.auth_info.fee, gas_used(tx.messages))
+            if refused is not None:
+                return refused
+            fee = fee_coins(tx.auth_info.fee) or []
+            refused = self._engine.pay_fee(payer, fee)
+            if refused is not None:
+                return refused
+        result = self._run(message, tx_hash(tx_bytes), apply=apply)
+        if fee and not result.ok:
+            self._engine.refund_fee(payer, fee)
+        return result
+
+    def _run(self, message: Message, hash_hex: str, *, apply: bool) -> TxResult:
+        if isinstance(message, SENDING_MESSAGES):
+            result = self._engine.execute_sending(message, hash_hex, apply=apply)
+            if result.ok and apply:
+                for address in _credited_addresses(message):
+                    self._accounts.ensure(address)  # bank and x/sending create the account
+            return result
+        if isinstance(message, MsgCreateMarketPermissionless):
+            return _listing_refusal(message.ticker, self._engine.markets)
         try:
             # The chain runs these only in the block (CheckTx answers 0); the devnet
             # checks them now, so a refused change is never reported as accepted.
@@ -345,3 +383,22 @@ class TxProcessor:
         if isinstance(message, MsgUpdateLeverage):
             return self._engine.update_leverage(message)
         raise TypeError(f"not a CLOB message: {type(message).__name__}")  # pragma: no cover
+
+
+def _credited_addresses(message: Message) -> tuple[str, ...]:
+    """Addresses a money message pays (their auth accounts come into being)."""
+    if isinstance(message, MsgSend):
+        return (str(message.to_address),)
+    if isinstance(message, MsgWithdrawFromSubaccount):
+        return (str(message.recipient),)
+    if isinstance(message, MsgCreateTransfer):
+        return (str(message.transfer.recipient.owner),)
+    return ()
+
+
+def _listing_refusal(ticker: str, markets: Mapping[str, Any]) -> TxResult:
+    """``MsgCreateMarketPermissionless``: the devnet's market map holds only its own markets,
+    so a listed pair already exists (x/prices 205) and any other is not found (x/listing 1)."""
+    if ticker in markets:
+        return TxResult(205, "prices", f"{ticker}: Market params pair already exists")
+    return TxResult(1, "listing", "market not found")

@@ -3,8 +3,8 @@
 :func:`decode` turns broadcast bytes into a :class:`DecodedTx` (or raises
 :class:`TxRejected` with the chain's ``sdk`` code 2 "tx parse error"): one
 signer, SIGN_MODE_DIRECT, a secp256k1 public key, known message types (orders,
-cancels, authenticator changes, and the transfers the devnet authenticates but
-does not execute) and the ``TxExtension`` that selects authenticators.
+cancels, authenticator changes, money movement, permissionless market listing)
+and the ``TxExtension`` that selects authenticators.
 """
 
 from __future__ import annotations
@@ -30,6 +30,7 @@ from v4_proto.dydxprotocol.clob.tx_pb2 import (
     MsgPlaceOrder,
     MsgUpdateLeverage,
 )
+from v4_proto.dydxprotocol.listing.tx_pb2 import MsgCreateMarketPermissionless
 from v4_proto.dydxprotocol.sending.transfer_pb2 import (
     MsgDepositToSubaccount,
     MsgWithdrawFromSubaccount,
@@ -39,6 +40,7 @@ from v4_proto.dydxprotocol.sending.tx_pb2 import MsgCreateTransfer
 from dydx_devnet.auth import address_from_public_key
 from dydx_devnet.authenticator_types import ChainError, verify_secp256k1
 from dydx_devnet.codes import SDK, TxResult
+from dydx_devnet.sending_msgs import SENDING_MESSAGES
 
 # sdk codespace codes (cosmos-sdk types/errors/errors.go)
 TX_DECODE = 2
@@ -66,16 +68,10 @@ _SDK_MESSAGES = {
 _PUBKEY_TYPE_URL = "/cosmos.crypto.secp256k1.PubKey"
 CLOB_MESSAGES = (MsgPlaceOrder, MsgCancelOrder, MsgBatchCancel, MsgUpdateLeverage)
 ACCOUNTPLUS_MESSAGES = (MsgAddAuthenticator, MsgRemoveAuthenticator)
-# Decoded so that their signer is authenticated, then refused: the devnet has no bank.
-_UNEXECUTED_MESSAGES = (
-    MsgSend,
-    MsgCreateTransfer,
-    MsgWithdrawFromSubaccount,
-    MsgDepositToSubaccount,
-)
+LISTING_MESSAGES = (MsgCreateMarketPermissionless,)
 _MESSAGE_TYPES: dict[str, type[Message]] = {
     "/" + cls.DESCRIPTOR.full_name: cls
-    for cls in (*CLOB_MESSAGES, *ACCOUNTPLUS_MESSAGES, *_UNEXECUTED_MESSAGES)
+    for cls in (*CLOB_MESSAGES, *ACCOUNTPLUS_MESSAGES, *SENDING_MESSAGES, *LISTING_MESSAGES)
 }
 _TX_EXTENSION_TYPE_URL = "/" + TxExtension.DESCRIPTOR.full_name
 SHORT_TERM_FLAGS = 0
@@ -167,8 +163,9 @@ def decode(tx_bytes: bytes) -> DecodedTx:
                 raise TxRejected(
                     sdk_error(
                         UNKNOWN_REQUEST,
-                        f"the devnet does not execute {packed.type_url} "
-                        "(only orders, cancels, authenticator changes; transfers are refused)",
+                        f"the devnet does not execute {packed.type_url} (it executes orders, "
+                        "cancels, authenticator changes, transfers, withdrawals, deposits "
+                        "and bank sends)",
                     )
                 )
             raise TxRejected(sdk_error(TX_DECODE, f"unable to resolve type URL {packed.type_url}"))
@@ -245,6 +242,8 @@ def message_owner(message: Message) -> str:
         return str(message.sender.owner)
     if isinstance(message, MsgDepositToSubaccount | MsgAddAuthenticator | MsgRemoveAuthenticator):
         return str(message.sender)
+    if isinstance(message, MsgCreateMarketPermissionless):
+        return str(message.subaccount_id.owner)
     raise TypeError(f"no signer known for {type(message).__name__}")
 
 

@@ -32,12 +32,14 @@ from dydx_trader.adapters.dydx.order_gateway import OrderGateway, sequence_reade
 from dydx_trader.adapters.dydx.stream import IndexerFeed
 from dydx_trader.adapters.journal import Journal
 from dydx_trader.app.account_actor import AccountActor, ClosePosition
+from dydx_trader.app.account_terms import AccountTermsCache
 from dydx_trader.app.balance import BalanceManager
 from dydx_trader.app.executor import OrderExecutor, Settlement
 from dydx_trader.app.flattener import Flattener
-from dydx_trader.app.foreign_activity import ForeignActivityMonitor
+from dydx_trader.app.foreign_activity import ForeignActivity, ForeignActivityMonitor
 from dydx_trader.app.heights import ChainHeightCache
 from dydx_trader.app.market_data import MarketDataManager
+from dydx_trader.app.metrics import TraderMetrics
 from dydx_trader.app.ports import (
     ChainNode,
     Clock,
@@ -97,9 +99,11 @@ async def build_trader(
     journal: JournalPort | None = None,
     feed: VenueFeed | None = None,
     on_settled: Callable[[Settlement], None] | None = None,
+    on_foreign: Callable[[ForeignActivity], None] | None = None,
     height_max_age_s: float = 1.0,
     settle_poll_s: float = 1.0,
     rng: random.Random | None = None,
+    metrics: TraderMetrics | None = None,
 ) -> Trader:
     """Wire a :class:`Trader` for ``address`` on ``profile``.
 
@@ -113,6 +117,8 @@ async def build_trader(
     Each adapter (``indexer``, ``node``, ``sender``, ``journal``, ``feed``,
     ``clock``) defaults to the real one for ``profile`` and ``settings``.
     ``rng`` draws the settler's backoff jitter (seed it for a reproducible replay).
+    ``on_settled`` hears of each order's settlement, ``on_foreign`` of each foreign
+    order or fill first recorded (liquidations among them).
     """
     if sender is not None and mnemonic is not None:
         raise InvalidInput("give the trader a mnemonic or a sender, not both")
@@ -148,7 +154,8 @@ async def build_trader(
         raise
     indexer = indexer or IndexerGateway(profile.indexer_url)
     feed = feed or IndexerFeed(profile.websocket_url)
-    journal = journal or Journal.open(settings.journal.resolved_path())
+    # Stamped on the trader's clock: market time in a paper replay.
+    journal = journal or Journal.open(settings.journal.resolved_path(), clock=clock.now)
     market_data = MarketDataManager(
         indexer,
         candles=indexer,
@@ -157,15 +164,18 @@ async def build_trader(
         refresh_ttl_s=settings.ttl.market_ttl_s,
         max_oracle_age_s=settings.ttl.max_oracle_age_s,
     )
+    fees, ttl_s = settings.execution.fee_override(), settings.ttl.balance_ttl_s
     balance = BalanceManager(
         indexer,
         node,
         market_data,
         address=owner.address,
         subaccount_number=owner.number,
-        ttl_s=settings.ttl.balance_ttl_s,
+        ttl_s=ttl_s,
         max_indexer_lag_blocks=settings.ttl.max_indexer_lag_blocks,
         clock=clock,
+        metrics=metrics,
+        terms=AccountTermsCache(node, market_data, owner, fees, ttl_s=ttl_s, clock=clock),
     )
     risk_guard = RiskGuard(journal, KillSwitch(settings.kill_switch.limits()), clock=clock.now)
     executor = OrderExecutor(
@@ -188,8 +198,9 @@ async def build_trader(
         rng=rng,
     )
     foreign = ForeignActivityMonitor(
-        indexer, journal, journal, address=owner.address, subaccount_number=owner.number
-    )
+        indexer, journal, journal, address=owner.address, subaccount_number=owner.number,
+        on_found=on_foreign,
+    )  # fmt: skip
     balance.add_listener(settler.notify)
     balance.add_listener(foreign.on_subaccount_update)
     balance.add_listener(protection.request_sync)
@@ -228,6 +239,7 @@ async def build_trader(
         ),
         clock=clock,
         on_settled=on_settled,
+        metrics=metrics,
         protection=protection.policy,
         before_send=protection.remember,
     )
@@ -256,6 +268,8 @@ async def build_trader(
         watch_only=sender is None,
         protection=protection,
         flattener=flattener,
+        clock=clock,
+        metrics=metrics,
     )
 
 
@@ -382,4 +396,3 @@ def _known(market_data: MarketDataManager, ticker: str) -> MarketSpec | None:
         return market_data.market(ticker)
     except DydxTraderError:  # unknown or stale: the validator names it
         return None
-

@@ -13,11 +13,12 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from dydx_trader.adapters.dydx.address import address_problem
 from dydx_trader.adapters.dydx.network import NetworkName, NetworkProfile, network_profile
 from dydx_trader.adapters.journal import default_journal_path
+from dydx_trader.domain.account_terms import MAX_FEE_PPM, FeeTier
 from dydx_trader.domain.errors import InvalidInput
 from dydx_trader.domain.order_params import MAX_GOOD_TIL_BLOCK_OFFSET
 from dydx_trader.domain.protection import (
@@ -232,6 +233,31 @@ class ExecutionSettings(_Section):
         le=100,
         description="accumulate: a position grows to at most this many entries' worth.",
     )
+    taker_fee_ppm: int | None = Field(
+        default=None,
+        ge=0,
+        le=MAX_FEE_PPM,
+        description="Override the chain's fee tier: taker fee (ppm of notional) to size "
+        "with; unset = the account's tier, read from the chain. Set both or neither.",
+    )
+    maker_fee_ppm: int | None = Field(
+        default=None,
+        ge=-MAX_FEE_PPM,
+        le=MAX_FEE_PPM,
+        description="Override the chain's fee tier: maker fee (ppm, negative = rebate).",
+    )
+
+    @model_validator(mode="after")
+    def _both_fees_or_neither(self) -> ExecutionSettings:
+        if (self.taker_fee_ppm is None) != (self.maker_fee_ppm is None):
+            raise ValueError("set both taker_fee_ppm and maker_fee_ppm, or neither")
+        return self
+
+    def fee_override(self) -> FeeTier | None:
+        """The configured fee tier, ``None`` when the chain's is to be read."""
+        if self.taker_fee_ppm is None or self.maker_fee_ppm is None:
+            return None
+        return FeeTier("configured", self.taker_fee_ppm, self.maker_fee_ppm, "config")
 
 
 class KillSwitchSettings(_Section):

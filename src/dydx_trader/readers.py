@@ -13,9 +13,11 @@ from dydx_trader.adapters.dydx.market_stats import MarketStatsIndexer
 from dydx_trader.adapters.dydx.network import NetworkProfile
 from dydx_trader.adapters.dydx.node import NodeGateway
 from dydx_trader.adapters.dydx.retry import RetryPolicy
+from dydx_trader.app.account_terms import AccountTermsCache
 from dydx_trader.app.balance import BalanceManager
 from dydx_trader.app.market_data import MarketDataManager
 from dydx_trader.config import Settings
+from dydx_trader.domain.account import Subaccount
 
 __all__ = ("Reader", "build_reader")
 
@@ -23,13 +25,15 @@ __all__ = ("Reader", "build_reader")
 @dataclass
 class Reader:
     """Read-only views of one network: the markets (with their stats) and, when
-    built with an address, that subaccount's balance. Nothing here can sign.
+    built with an address, that subaccount's balance and its terms on the chain
+    (leverage settings, fee tier). Nothing here can sign.
     Close it (``async with``) to release the connections."""
 
     indexer: MarketStatsIndexer
     market_data: MarketDataManager
     balance: BalanceManager | None = None
     node: NodeGateway | None = None
+    terms: AccountTermsCache | None = None
 
     async def close(self) -> None:
         """Close the node channel and the indexer's connection pool."""
@@ -72,16 +76,18 @@ async def build_reader(
     except BaseException:
         await indexer.close()
         raise
+    number = settings.account.subaccount_number if subaccount_number is None else subaccount_number
+    fees, ttl_s = settings.execution.fee_override(), settings.ttl.balance_ttl_s
+    terms = AccountTermsCache(node, market_data, Subaccount(address, number), fees, ttl_s=ttl_s)
     balance = BalanceManager(
         indexer,
         node,
         market_data,
         address=address,
-        subaccount_number=(
-            settings.account.subaccount_number if subaccount_number is None else subaccount_number
-        ),
-        ttl_s=settings.ttl.balance_ttl_s,
+        subaccount_number=number,
+        ttl_s=ttl_s,
         max_indexer_lag_blocks=settings.ttl.max_indexer_lag_blocks,
         fetch_timeout_s=timeout_s * 4,
+        terms=terms,
     )
-    return Reader(indexer, market_data, balance, node)
+    return Reader(indexer, market_data, balance, node, terms)

@@ -11,13 +11,13 @@ from typing import Any
 from dydx_devnet.demo import DEMO_ADDRESS, DEMO_MNEMONIC
 from dydx_devnet.server import Devnet
 from dydx_trader.adapters.dydx.indexer import IndexerGateway
-from dydx_trader.adapters.dydx.network import NetworkProfile, network_profile
 from dydx_trader.adapters.journal import Journal
 from dydx_trader.bootstrap import Trader, build_trader
 from dydx_trader.config import Settings
 from dydx_trader.domain.signal import Signal
 from dydx_trader.secrets import Secret
 from kit.trader import kit_settings as settings_for
+from kit.trader import profile_of
 
 SignalFactory = Callable[..., Signal]
 """The ``make_signal`` fixture: a Signal from keyword overrides."""
@@ -25,15 +25,6 @@ SignalFactory = Callable[..., Signal]
 __all__ = ("journal_at", "profile_of", "settings_for", "start_trader", "venue_of")
 
 DEMO_FUNDS_USDC = Decimal(10_000)
-
-
-def profile_of(devnet: Devnet) -> NetworkProfile:
-    return network_profile(
-        "devnet",
-        indexer_url=devnet.indexer_url,
-        websocket_url=devnet.websocket_url,
-        grpc_address=devnet.grpc_address,
-    )
 
 
 async def start_trader(

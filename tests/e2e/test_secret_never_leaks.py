@@ -1,21 +1,28 @@
 """The signing secrets (the owner's mnemonic, a bot key) never appear in logs, the
-journal, output or exceptions."""
+journal, output or exceptions; and no page or answer of the dashboard shows them,
+the webhook secret or the dashboard's token."""
 
 from __future__ import annotations
 
+import io
 import logging
+import socket
 from collections.abc import Callable
 from pathlib import Path
 
+import aiohttp
 import pytest
 from bot_key_harness import create_bot_key, post_signal, start_bot_trader, webhook
 from e2e_harness import profile_of, settings_for, start_trader
+from rich.console import Console
 
 from dydx_devnet.demo import DEMO_ADDRESS, DEMO_MNEMONIC
 from dydx_devnet.server import Devnet
 from dydx_trader.adapters.dydx.indexer import IndexerGateway
 from dydx_trader.adapters.dydx.node import NodeGateway
+from dydx_trader.app.ports import SystemClock
 from dydx_trader.bootstrap import build_trader, signing_sender
+from dydx_trader.cli.run_http import operator_http
 from dydx_trader.domain.errors import SecretUnavailable
 from dydx_trader.domain.order import OrderState
 from dydx_trader.domain.signal import Signal
@@ -121,3 +128,65 @@ async def test_bot_key_created_by_cli_trades_over_webhook_and_leaks_neither_secr
     for where, text in texts.items():
         assert_clean(text, where)
         assert bot_private[:16] not in text.lower(), f"the bot key leaked into {where}"
+
+
+async def test_dashboard_when_trading_then_no_page_or_answer_holds_a_secret(
+    devnet: Devnet,
+    tmp_path: Path,
+    make_signal: SignalFactory,
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    caplog.set_level(logging.DEBUG)
+    webhook_secret = "canary-webhook-secret-0123456789"
+    dashboard_token = "canary-dashboard-token-987"
+    monkeypatch.setenv("DYDX_TRADER_WEBHOOK_SECRET", webhook_secret)
+    monkeypatch.setenv("DYDX_TRADER_DASHBOARD_TOKEN", dashboard_token)
+    settings = settings_for(tmp_path / "journal.sqlite3")
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(8)
+    listener.setblocking(False)
+    screen = io.StringIO()
+    clock = SystemClock()
+    answers: dict[str, str] = {}
+    async with operator_http(settings, listener, clock, Console(file=screen), mode="devnet",
+                             session_start=None, step_s=3600) as http:  # fmt: skip
+        node = await NodeGateway.connect(profile_of(devnet), timeout_s=5)
+        devnet.fund_demo()
+        sender = await signing_sender(node, Secret(DEMO_MNEMONIC), DEMO_ADDRESS, timeout_s=5)
+        trader = await start_trader(devnet, settings, node=node, sender=sender,
+                                    metrics=http.metrics)  # fmt: skip
+        http.source.trader = trader
+        try:
+            await http.take_signals(settings, trader.submit, clock, Console(file=screen))
+            await trader.submit(make_signal("BUY", "ETH-USD"))
+            await trader.wait_settled()
+            await trader.mark_to_market()
+            async with aiohttp.ClientSession() as client:
+                url = http.server.url
+                for path in ("", "static/app.js", "static/index.html", "api/state", "api/series",
+                             "api/trading-state", "metrics", "readyz", "healthz"):  # fmt: skip
+                    async with client.get(url + path) as answer:
+                        answers[path or "/"] = await answer.text()
+                async with client.get(url + "api/events") as answer:
+                    answers["events"] = (await answer.content.readuntil(b"\n\n")).decode()
+                for token in (None, "wrong-token-but-long-enough"):
+                    headers = {"Content-Type": "application/json"}
+                    if token:
+                        headers["Authorization"] = f"Bearer {token}"
+                    async with client.post(url + "api/trading-state", data='{"state": "halted"}',
+                                           headers=headers) as answer:  # fmt: skip
+                        answers[f"control {token}"] = f"{answer.status} {await answer.text()}"
+                async with client.post(url + "webhook/signals", json={"secret": "nope"}) as answer:
+                    answers["webhook refusal"] = await answer.text()
+        finally:
+            await trader.stop()
+
+    answers["screen"] = screen.getvalue()
+    answers["logs"] = caplog.text
+    assert '"ACCEPTED"' in answers["api/state"]  # the pages did show the trading
+    for where, text in answers.items():
+        assert_clean(text, where)
+        assert webhook_secret not in text, f"the webhook secret leaked into {where}"
+        assert dashboard_token not in text, f"the dashboard token leaked into {where}"

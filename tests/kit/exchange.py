@@ -10,6 +10,9 @@ order it is sent is set by ``mode``:
 * ``"reject"``: refused by CheckTx with a definitive code;
 * ``"lose"``: the answer is lost and the order never lands.
 
+Its node answers the subaccount's leverage settings (``leverage``: custom IMF
+ppm by clob pair id) and its fee tier (taker ``fee_ppm``, ``maker_fee_ppm``).
+
 Every accepted order advances the chain by one block, as a block that includes it
 would. Nothing here is clever: it is a fake with dYdX's shape, not a matcher.
 """
@@ -23,6 +26,7 @@ from decimal import Decimal
 from typing import Literal
 
 from dydx_trader.domain.account import AccountSnapshot, PerpetualPosition
+from dydx_trader.domain.account_terms import FeeTier
 from dydx_trader.domain.broadcast import (
     Accepted,
     BroadcastOutcome,
@@ -74,6 +78,10 @@ class FakeExchange:
         self.orders: list[IndexerOrder] = []
         self.fills: list[IndexerFill] = []
         self.account_reads = 0
+        # The subaccount's terms on the chain: custom IMF ppm by clob pair id, the maker fee.
+        self.leverage: dict[int, int] = {}
+        self.maker_fee_ppm = 100
+        self.terms_reads = 0
         self._signed: dict[str, OrderIntent] = {}
         self._resting: dict[str, int] = {}  # order id -> good-til-block
 
@@ -204,6 +212,13 @@ class FakeExchange:
 
     async def account_numbers(self, address: str) -> tuple[int, int]:
         return 0, 0
+
+    async def subaccount_leverage(self, address: str, subaccount_number: int) -> dict[int, int]:
+        self.terms_reads += 1
+        return dict(self.leverage)
+
+    async def user_fee_tier(self, address: str) -> FeeTier:
+        return FeeTier("1", self.fee_ppm, self.maker_fee_ppm)
 
     async def close(self) -> None:
         """Nothing to close (the trader closes its indexer and its node: both are this)."""

@@ -10,11 +10,12 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
-from dydx_trader.adapters.dydx.network import network_profile
+from dydx_trader.adapters.dydx.network import NetworkProfile, network_profile
 from dydx_trader.adapters.journal import Journal
 from dydx_trader.app.executor import Settlement
+from dydx_trader.app.foreign_activity import ForeignActivity
 from dydx_trader.bootstrap import Trader, build_trader
 from dydx_trader.config import Settings
 from kit.clock import FakeClock
@@ -27,6 +28,24 @@ UNUSED_PROFILE = network_profile(
     websocket_url="ws://127.0.0.1:9",
     grpc_address="127.0.0.1:9",
 )
+
+
+class DevnetEndpoints(Protocol):
+    """Where a running devnet listens (``dydx_devnet.server.Devnet`` is one)."""
+
+    indexer_url: str
+    websocket_url: str
+    grpc_address: str
+
+
+def profile_of(devnet: DevnetEndpoints) -> NetworkProfile:
+    """The network profile of a running devnet (indexer, WebSocket and node on loopback)."""
+    return network_profile(
+        "devnet",
+        indexer_url=devnet.indexer_url,
+        websocket_url=devnet.websocket_url,
+        grpc_address=devnet.grpc_address,
+    )
 
 
 def kit_settings(journal: Path, **sections: dict[str, Any]) -> Settings:
@@ -53,6 +72,7 @@ async def started_trader(
     clock: FakeClock | None = None,
     journal: Journal | None = None,
     on_settled: Callable[[Settlement], None] | None = None,
+    on_foreign: Callable[[ForeignActivity], None] | None = None,
 ) -> AsyncIterator[Trader]:
     """A started trader on ``exchange`` (stopped on the way out)."""
     trader = await build_trader(
@@ -66,6 +86,7 @@ async def started_trader(
         sender=exchange,
         journal=journal or Journal.open(settings.journal.resolved_path(), fsync=False),
         on_settled=on_settled,
+        on_foreign=on_foreign,
         settle_poll_s=0.001,
     )
     await trader.start(follow_streams=False)

@@ -4,9 +4,9 @@ One actor per subaccount handles one signal at a time, so two signals are
 never decided concurrently. For each it:
 
 1. journals the signal and the validator's verdict;
-2. reads what the decision needs: a balance snapshot proven fresh, the
-   markets, the chain height, the trading state (and the ATR when the sizing
-   policy wants it);
+2. reads what the decision needs: a balance snapshot proven fresh (with the
+   account's leverage settings and fee tier on the chain), the markets, the
+   chain height, the trading state (and the ATR when the sizing policy wants it);
 3. calls the pure :func:`~dydx_trader.domain.decide.decide` with the orders
    still in flight, and journals the decision;
 4. if accepted: reserves the order's worst case *before* sending it, sends it
@@ -29,6 +29,7 @@ from decimal import Decimal
 from dydx_trader.app.actor import Actor
 from dydx_trader.app.balance import BalanceManager, BalanceSnapshot
 from dydx_trader.app.executor import OrderExecutor, Settlement
+from dydx_trader.app.metrics import NoMetrics, TraderMetrics
 from dydx_trader.app.ports import ChainHeightReader, Clock, DecisionJournal, MarketSource
 from dydx_trader.app.risk_guard import RiskGuard
 from dydx_trader.app.settlement import Settler
@@ -89,6 +90,12 @@ class Flush:
 
 
 @dataclass(frozen=True, slots=True)
+class SampleEquity:
+    """Read a balance snapshot proven fresh and feed its equity to the kill switch
+    (a loss is seen while no signal comes). Answers its :class:`AccountRisk`."""
+
+
+@dataclass(frozen=True, slots=True)
 class _Settled:
     settlement: Settlement
 
@@ -132,6 +139,7 @@ class AccountActor(Actor):
         atr: AtrSource,
         clock: Clock,
         on_settled: Callable[[Settlement], None] | None = None,
+        metrics: TraderMetrics | None = None,
         protection: ProtectionPolicy | None = None,
         before_send: Callable[[Decision], None] | None = None,
     ) -> None:
@@ -151,6 +159,7 @@ class AccountActor(Actor):
         self._atr = atr
         self._clock = clock
         self._on_settled = on_settled
+        self._metrics: TraderMetrics = metrics or NoMetrics()
         self._protection = protection
         # Called with an accepted decision before its order is sent (its protection
         # is journaled then: intent before send).
@@ -174,6 +183,10 @@ class AccountActor(Actor):
             return await self._guarded(message.signal, self._preview)
         if isinstance(message, ClosePosition):
             return await self._guarded(message.signal, self._close)
+        if isinstance(message, SampleEquity):
+            snapshot = await self._balance.get_snapshot()
+            self._sample_equity(snapshot)
+            return snapshot.risk
         if isinstance(message, _Settled):
             self._release(message.settlement)
             return None
@@ -212,6 +225,7 @@ class AccountActor(Actor):
         return TradeResult(signal, decision, "not validated (preview)", decision.intent)
 
     async def _submit(self, signal: Signal) -> TradeResult:
+        self._metrics.decision_started(signal.id)
         # Claimed, not merely recorded: the webhook journals a signal before its 202,
         # and that signal is still to be decided here, exactly once.
         if not self._journal.claim_signal(signal):
@@ -243,6 +257,7 @@ class AccountActor(Actor):
     async def _decide_and_send(self, signal: Signal, summary: str) -> TradeResult:
         decision = await self._decide(signal)
         self._journal.record_decision(decision)
+        self._metrics.decided(signal.id, decision.outcome.value, _reason_code(decision))
         if decision.intent is None or decision.reservation is None:
             return TradeResult(signal, decision, summary)
         if self._before_send is not None:
@@ -254,15 +269,19 @@ class AccountActor(Actor):
         """Read what the decision needs, then decide (a refusal when a read fails)."""
         try:
             snapshot = await self._balance.get_snapshot()
-            if snapshot is not self._equity_seen:
-                self._equity_seen = snapshot
-                self._risk_guard.record_equity(snapshot.equity)
+            self._sample_equity(snapshot)
             in_flight = tuple(self._reserved.values())
             tickers = {signal.market, *(p.market for p in snapshot.positions)}
             tickers.update(order.market for order in in_flight)
             markets = self._markets.markets(sorted(tickers))  # same order every run
-            state = margin_state(snapshot.account, markets, reuse=self._valued)
+            terms = snapshot.terms
+            state = margin_state(
+                snapshot.account, markets, custom_imf_ppm=terms.custom_imf_ppm, reuse=self._valued
+            )
             self._valued = state
+            if terms.fee_tier != self._order_params.fees:
+                # The tier the chain charges now: sized, checked and reserved with it.
+                self._order_params = replace(self._order_params, fees=terms.fee_tier)
             height = await self._heights.latest_block_height()
             atr = None if signal.action is Action.CLOSE else await self._atr(signal.market)
         except (Refusal, Unavailable) as error:
@@ -289,11 +308,17 @@ class AccountActor(Actor):
             protection=self._protection,
         )
 
+    def _sample_equity(self, snapshot: BalanceSnapshot) -> None:
+        if snapshot is not self._equity_seen:
+            self._equity_seen = snapshot
+            self._risk_guard.record_equity(snapshot.equity)
+
     def _refuse(self, signal: Signal, error: DydxTraderError) -> Decision:
         decision = Decision.refused(
             signal_id=signal.id, market=signal.market, error=error, decided_at=self._clock.now()
         )
         self._journal.record_decision(decision)
+        self._metrics.decided(signal.id, decision.outcome.value, _reason_code(decision))
         return decision
 
     # -- sending -------------------------------------------------------------------
@@ -327,11 +352,15 @@ class AccountActor(Actor):
                 else:
                     del self._reserved[signal_id]
                 raise
-        self._risk_guard.record_outcome(_outcome(order))
+        self._metrics.order_sent(signal_id)
+        # Followed before anything else may fail: the kill switch's write below
+        # can meet a locked journal, and a live order must never go unfollowed.
         if order.state is OrderState.REJECTED:
+            self._metrics.order_final(order.state.value)
             del self._reserved[signal_id]
         else:
             self._follow(order.intent)
+        self._risk_guard.record_outcome(_outcome(order))
         return order
 
     # -- settlement ----------------------------------------------------------------
@@ -352,7 +381,10 @@ class AccountActor(Actor):
         """An order not settled in time: the kill switch counts it; the
         reservation stays and the settler keeps following it."""
         log.warning("%s", reason)
-        self._risk_guard.record_outcome(OrderOutcome.UNSETTLED)
+        try:
+            self._risk_guard.record_outcome(OrderOutcome.UNSETTLED)
+        except DydxTraderError as error:  # a trip holds here; the journal takes it at stop
+            log.error("the kill switch could not record it: %s", error)
 
     def faulted(self, intent: OrderIntent, error: Exception) -> None:
         """Settling ``intent`` met something broken (malformed venue data, the
@@ -362,11 +394,15 @@ class AccountActor(Actor):
             f"could not be settled: {type(error).__name__}: {error}"
         )
         log.error("%s", reason)
-        self._risk_guard.halt(reason)
+        try:
+            self._risk_guard.halt(reason)
+        except DydxTraderError as failure:  # it holds here, pending; written at stop
+            log.error("the halt is not in the journal yet: %s", failure)
 
     def _release(self, settlement: Settlement) -> None:
         intent = settlement.order.intent
         self._reserved.pop(intent.signal_id, None)
+        self._metrics.order_final(settlement.order.state.value)
         # The next snapshot must already hold what settled this order.
         self._balance.require_height(
             settlement.height, f"order {intent.client_id} settled at {settlement.height}"
@@ -379,6 +415,14 @@ class AccountActor(Actor):
             self._balance.invalidate(f"order {intent.client_id} settled")
         if self._on_settled is not None:
             self._on_settled(settlement)
+
+
+def _reason_code(decision: Decision) -> str:
+    """A short, bounded label for a decision: the validation rule or error class of a
+    refusal, the binding cap of an acceptance (``unbound`` when none bound it)."""
+    if decision.error_code is not None:
+        return decision.numbers.get("rule") or decision.error_code
+    return decision.bound_by or "unbound"
 
 
 def _outcome(order: Order) -> OrderOutcome:

@@ -13,8 +13,11 @@ can prove fresh:
 Otherwise it fetches again, and if that fails it refuses with
 :class:`StaleAccountData` (never an old balance). Concurrent callers share one
 fetch (single flight). Free collateral is recomputed locally with the
-open-interest-scaled IMF (the indexer's figure uses the base IMF) and the most
-conservative view is the one exposed for sizing.
+open-interest-scaled IMF (the indexer's figure uses the base IMF), or the
+subaccount's own leverage setting where it is higher, and the most
+conservative view is the one exposed for sizing. The account's terms on the
+chain (leverage settings, fee tier: :mod:`~dydx_trader.app.account_terms`)
+are read alongside, at most once per their TTL, and carried in the snapshot.
 """
 
 from __future__ import annotations
@@ -25,6 +28,8 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from decimal import Decimal
 
+from dydx_trader.app.account_terms import AccountTermsCache
+from dydx_trader.app.metrics import NoMetrics, TraderMetrics
 from dydx_trader.app.ports import (
     AccountFeed,
     AccountReader,
@@ -34,6 +39,7 @@ from dydx_trader.app.ports import (
     SystemClock,
 )
 from dydx_trader.domain.account import AccountSnapshot, PerpetualPosition
+from dydx_trader.domain.account_terms import AccountTerms
 from dydx_trader.domain.errors import (
     InvalidInput,
     MalformedPayload,
@@ -49,6 +55,7 @@ MIN_TTL_S = 1.0
 MAX_TTL_S = 60.0
 DEFAULT_MAX_INDEXER_LAG_BLOCKS = 10
 _MAX_ROUNDS = 3  # fetches per refresh when the account keeps changing under it
+NO_TERMS = AccountTerms()  # no leverage setting, the standard fee tier
 
 
 @dataclass(frozen=True, slots=True)
@@ -59,12 +66,14 @@ class BalanceSnapshot:
     of the chain-exact local figure (OI-scaled IMF), the indexer formula and
     the indexer's reported value: size trades from it. ``fetched_at`` is the
     monotonic time (seconds) the fetch *started*; heights are block heights.
+    ``terms`` are the subaccount's leverage settings and fee tier on the chain.
     """
 
     account: AccountSnapshot
     risk: AccountRisk
     chain_height: int
     fetched_at: float
+    terms: AccountTerms = NO_TERMS
 
     @property
     def equity(self) -> Decimal:
@@ -116,7 +125,8 @@ class BalanceManager:
     """Owns one subaccount's snapshot; see the module docstring for the rules.
 
     ``ttl_s`` seconds (1-60); ``max_indexer_lag_blocks`` >= 0;
-    ``fetch_timeout_s`` bounds one whole refresh (seconds).
+    ``fetch_timeout_s`` bounds one whole refresh (seconds). ``terms`` reads the
+    account's terms on the chain (without it: none set, the standard fee tier).
     """
 
     def __init__(
@@ -131,6 +141,8 @@ class BalanceManager:
         max_indexer_lag_blocks: int = DEFAULT_MAX_INDEXER_LAG_BLOCKS,
         fetch_timeout_s: float = 20.0,
         clock: MonotonicClock | None = None,
+        metrics: TraderMetrics | None = None,
+        terms: AccountTermsCache | None = None,
     ) -> None:
         if (
             isinstance(ttl_s, bool)
@@ -154,6 +166,7 @@ class BalanceManager:
         self._accounts = accounts
         self._chain = chain
         self._markets = markets
+        self._terms = terms
         self.address = address
         self.subaccount_number = subaccount_number
         self.ttl_s = float(ttl_s)
@@ -172,6 +185,9 @@ class BalanceManager:
         self.stream_connected = False
         self.last_stream_error: Exception | None = None
         self._listeners: list[Callable[[SubaccountUpdate], None]] = []
+        self._metrics: TraderMetrics = metrics or NoMetrics()
+        # How far the indexer trailed the node at the last fetch that measured it.
+        self.last_indexer_lag_blocks: int | None = None
 
     @property
     def name(self) -> str:
@@ -189,6 +205,7 @@ class BalanceManager:
         cannot be computed.
         """
         cached = self.cached()
+        self._metrics.balance_read(cached=cached is not None)
         if cached is not None:
             return cached
         if self._inflight is None:
@@ -196,6 +213,18 @@ class BalanceManager:
             self._inflight.add_done_callback(self._flight_done)
         # Shielded: a caller giving up must not cancel the fetch others await.
         return await asyncio.shield(self._inflight)
+
+    @property
+    def terms(self) -> AccountTerms | None:
+        """The account's terms as last read (however old), ``None`` before the first."""
+        return NO_TERMS if self._terms is None else self._terms.last
+
+    async def load_terms(self) -> AccountTerms:
+        """Read the account's terms now (at start), unless read within their TTL.
+
+        Raises ``VenueUnavailable`` or ``MalformedPayload`` when the node cannot tell.
+        """
+        return await self._read_terms()
 
     def cached(self) -> BalanceSnapshot | None:
         """The cached snapshot if it is still fresh, else ``None`` (no I/O)."""
@@ -306,13 +335,17 @@ class BalanceManager:
     async def _fetch_once(self) -> BalanceSnapshot:
         started = self._clock.monotonic()
         self.fetches += 1
+        self._metrics.balance_fetched()
         # Both reads at once; the first failure cancels the other.
         account_task = asyncio.create_task(
             self._accounts.get_account(self.address, self.subaccount_number)
         )
         height_task = asyncio.create_task(self._chain.latest_block_height())
+        terms_task = asyncio.create_task(self._read_terms())
         try:
-            account, chain_height = await asyncio.gather(account_task, height_task)
+            account, chain_height, terms = await asyncio.gather(
+                account_task, height_task, terms_task
+            )
         except (VenueUnavailable, MalformedPayload) as cause:
             raise StaleAccountData(
                 f"balance of {self.name} cannot be proven fresh: {cause}", cause=cause.code
@@ -320,6 +353,7 @@ class BalanceManager:
         finally:
             account_task.cancel()
             height_task.cancel()
+            terms_task.cancel()
         took = self._clock.monotonic() - started
         if took > self.ttl_s:
             # The answer describes the account as of somewhere in that window.
@@ -329,8 +363,12 @@ class BalanceManager:
                 took_s=f"{took:.3f}",
             )
         self._check_fresh(account, chain_height)
-        risk = assess(account, self._position_markets(account))
-        return BalanceSnapshot(account, risk, chain_height, started)
+        markets = self._position_markets(account)
+        risk = assess(account, markets, custom_imf_ppm=terms.custom_imf_ppm)
+        return BalanceSnapshot(account, risk, chain_height, started, terms)
+
+    async def _read_terms(self) -> AccountTerms:
+        return NO_TERMS if self._terms is None else await self._terms.terms()
 
     def _check_fresh(self, account: AccountSnapshot, chain_height: int) -> None:
         if (account.address, account.subaccount_number) != (self.address, self.subaccount_number):
@@ -340,6 +378,7 @@ class BalanceManager:
             )
         indexer_height = account.latest_processed_block_height
         lag = chain_height - indexer_height
+        self.last_indexer_lag_blocks = max(lag, 0)
         if lag > self.max_indexer_lag_blocks:
             raise StaleAccountData(
                 f"indexer is {lag} blocks behind the chain (height {indexer_height} vs "

@@ -10,14 +10,16 @@ on the account stream (:meth:`ForeignActivityMonitor.on_subaccount_update`).
 
 An order is ours when the journal holds an intent with its client id, clob
 pair, order flags, address and subaccount. A fill is ours when its order is;
-a fill with no order (liquidation, deleveraging) never is.
+a fill with no order (liquidation, deleveraging) never is: those the chain
+made on our positions (:attr:`ForeignActivity.is_liquidation`) are what the
+session report and the live view count as liquidations (``on_found``).
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
 from dydx_trader.app.ports import ForeignActivityJournal, OrderJournal, VenueOrders
@@ -27,6 +29,10 @@ from dydx_trader.domain.venue import IndexerFill, IndexerOrder, OrderStatusUpdat
 log = logging.getLogger(__name__)
 
 DEFAULT_SCAN_LIMIT = 100
+# Fill types of trades the chain makes on a subaccount's position, with no order of
+# its own: liquidated (taker; its fee is the insurance fund's delta), deleveraged at
+# the bankruptcy price, or the profitable side that offset a deleveraging.
+LIQUIDATION_FILL_TYPES = frozenset({"LIQUIDATED", "DELEVERAGED", "OFFSETTING"})
 
 
 @dataclass(frozen=True, slots=True)
@@ -35,7 +41,7 @@ class ForeignActivity:
 
     ``kind`` is ``"order"`` or ``"fill"``; ``venue_id`` the indexer's id;
     ``details`` plain text (side, size in base units, price in USDC, ...);
-    ``height`` the block it was seen at, when known.
+    ``height`` the block it was seen at, when known; ``fill`` the fill itself.
     """
 
     kind: str
@@ -43,12 +49,19 @@ class ForeignActivity:
     market: str
     details: Mapping[str, str]
     height: int | None
+    fill: IndexerFill | None = None
+
+    @property
+    def is_liquidation(self) -> bool:
+        """A liquidation or deleveraging fill: the chain traded our position."""
+        return self.kind == "fill" and self.details.get("type") in LIQUIDATION_FILL_TYPES
 
 
 class ForeignActivityMonitor:
     """Finds and records foreign activity on one subaccount; see the module docstring.
 
-    ``scan_limit`` is how many of the latest orders and fills a scan reads.
+    ``scan_limit`` is how many of the latest orders and fills a scan reads;
+    ``on_found`` hears of each activity recorded for the first time.
     """
 
     def __init__(
@@ -60,6 +73,7 @@ class ForeignActivityMonitor:
         address: str,
         subaccount_number: int,
         scan_limit: int = DEFAULT_SCAN_LIMIT,
+        on_found: Callable[[ForeignActivity], None] | None = None,
     ) -> None:
         self._venue = venue
         self._orders = orders
@@ -67,6 +81,7 @@ class ForeignActivityMonitor:
         self.address = address
         self.subaccount_number = subaccount_number
         self._scan_limit = scan_limit
+        self._on_found = on_found
         self._ours: dict[str, bool] = {}  # indexer order id -> placed by us
         self._recorded: set[str] = set()
         self._checks: set[asyncio.Task[list[ForeignActivity]]] = set()
@@ -77,10 +92,17 @@ class ForeignActivityMonitor:
         orders = await self._venue.get_orders(
             self.address, self.subaccount_number, limit=self._scan_limit
         )
+        found = [self._record_order(order) for order in orders if not self._learn(order)]
+        recorded = [activity for activity in found if activity is not None]
+        return recorded + await self.scan_fills()
+
+    async def scan_fills(self) -> list[ForeignActivity]:
+        """Read the latest fills only (a liquidation has no order); record and return
+        the foreign ones not recorded before."""
         fills = await self._venue.get_fills(
             self.address, self.subaccount_number, limit=self._scan_limit
         )
-        found = [self._record_order(order) for order in orders if not self._learn(order)]
+        found = []
         for fill in fills:
             if not await self._fill_is_ours(fill):
                 found.append(self._record_fill(fill))
@@ -189,9 +211,10 @@ class ForeignActivityMonitor:
             "liquidity": fill.liquidity,
             "type": fill.fill_type,
             "order_id": fill.order_id or "",
+            "at": fill.created_at.isoformat(),
         }
         activity = ForeignActivity(
-            "fill", fill.fill_id, fill.ticker, details, fill.created_at_height
+            "fill", fill.fill_id, fill.ticker, details, fill.created_at_height, fill
         )
         return self._record(activity)
 
@@ -204,11 +227,18 @@ class ForeignActivityMonitor:
         self._recorded.add(activity.venue_id)
         if not new:
             return None
+        if self._on_found is not None:
+            try:
+                self._on_found(activity)
+            except Exception:  # a listener's failure never loses the record
+                log.exception("foreign activity listener failed on %s", activity.venue_id)
         d = activity.details
         log.warning(
-            "foreign %s on %s/%s: %s %s %s at %s (id %s), not placed by this trader; "
+            "%s on %s/%s: %s %s %s at %s (id %s), not placed by this trader; "
             "the balance counts it",
-            activity.kind,
+            f"{d['type']} fill (the chain closed our position)"
+            if activity.is_liquidation
+            else f"foreign {activity.kind}",
             self.address,
             self.subaccount_number,
             d.get("side", "?"),

@@ -19,6 +19,7 @@ from decimal import Decimal
 from typing import Protocol, runtime_checkable
 
 from dydx_trader.domain.account import AccountSnapshot
+from dydx_trader.domain.account_terms import FeeTier
 from dydx_trader.domain.broadcast import BroadcastOutcome, SignedOrder
 from dydx_trader.domain.decision import Decision
 from dydx_trader.domain.market import MarketSpec
@@ -78,6 +79,17 @@ class ChainHeightReader(Protocol):
     """Reads the chain's latest block height from a node (not the indexer)."""
 
     async def latest_block_height(self) -> int: ...
+
+
+class AccountTermsReader(Protocol):
+    """Reads what the chain applies to one subaccount beyond the market's parameters:
+    its leverage settings (custom IMF ppm by clob pair id) and its fee tier."""
+
+    async def subaccount_leverage(
+        self, address: str, subaccount_number: int
+    ) -> Mapping[int, int]: ...
+
+    async def user_fee_tier(self, address: str) -> FeeTier: ...
 
 
 class MarketReader(Protocol):
@@ -286,6 +298,8 @@ class TraderJournal(DecisionJournal, OrderJournal, Protocol):
     """The journal a trader writes its decisions and orders to, and closes when it
     stops (the trading state it keeps is ``risk_guard.TradingStateStore``)."""
 
+    def last_fill_at_by_market(self) -> dict[str, datetime]: ...
+
     def close(self) -> None: ...
 
 
@@ -295,8 +309,9 @@ class VenueReader(AccountReader, MarketReader, CandleReader, VenueOrders, Protoc
     async def close(self) -> None: ...
 
 
-class ChainNode(ChainHeightReader, Protocol):
-    """A node: its chain id and height, and the account numbers a signer needs."""
+class ChainNode(ChainHeightReader, AccountTermsReader, Protocol):
+    """A node: its chain id and height, the account numbers a signer needs, and
+    the subaccount's leverage settings and fee tier."""
 
     async def chain_id(self) -> str: ...
 

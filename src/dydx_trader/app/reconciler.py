@@ -16,7 +16,10 @@ What counts as final (fidelity-review.md section 0, #2-3):
 * once the indexer has processed a block past good-til-block nothing more can
   fill, and what it shows is all there is. An unfilled short-term order is
   never stored by the real indexer: it is simply absent then, and settles as
-  EXPIRED;
+  EXPIRED. The height is read again before such a verdict: an indexer that
+  answers one read from an older view than the one before (a replica behind
+  a load balancer, a lagging indexer) would otherwise hide the order and its
+  fills from a read that looks past good-til-block;
 * a stateful order (conditional, long-term) has no good-til-block: it is looked
   up by its indexer id (the indexer stores every stateful order from the block
   that places it). ``UNTRIGGERED`` and ``OPEN`` are resting states; ``CANCELED``
@@ -38,7 +41,7 @@ from decimal import Decimal
 
 from dydx_trader.app.ports import OrderJournal, VenueOrders
 from dydx_trader.domain.errors import (
-    DydxTraderError,
+    IllegalStateTransition,
     MalformedPayload,
     VenueFailure,
     VenueUnavailable,
@@ -144,6 +147,19 @@ class OrderReconciler:
             ):
                 self._move(order, OrderState.OPEN, "resting on the book")
             return None
+        if final is not OrderState.FILLED and not order.state.is_terminal:
+            # Settled by the window having closed: only if the indexer did not answer
+            # the reads above from a view older than the height that closed it.
+            again = await self._venue.get_height()
+            if again.height < height.height:
+                log.warning(
+                    "order %s: the indexer went back from height %s to %s while it was "
+                    "read; reading it again",
+                    intent.client_id,
+                    height.height,
+                    again.height,
+                )
+                return None
         order = self._move(order, final, _reason(venue_order, height.height))
         return Settlement(order, fills, height.height)
 
@@ -246,9 +262,11 @@ class OrderReconciler:
             return order
         try:
             return self._journal.transition(order.client_id, state, reason)
-        except DydxTraderError as error:
+        except IllegalStateTransition as error:
             # A late edge the table does not allow (e.g. FILLED already): the
             # journal keeps what it has; say so rather than crash the settle.
+            # A journal that cannot write is no such case: that raises, and the
+            # order is not settled until its final state is written.
             log.warning("order %s: %s", order.client_id, error)
             return self._journal.order(order.client_id)
 

@@ -7,6 +7,13 @@ operator's ``dydx-trader trading-state halted`` from another process takes
 effect at once; if the journal cannot be read, the answer is HALTED (fail
 closed). Automatic changes only tighten; loosening is the operator's.
 
+A tightening the journal refuses (locked by another process past its busy
+timeout, unwritable) still holds in this process, and stays *pending*:
+:meth:`RiskGuard.halt_durably` (the supervisor's halt after a crash) and
+:meth:`RiskGuard.persist_pending` (at stop) keep trying to write it, so a
+crash is never left without its persisted reason while the journal can
+still be written at all.
+
 The kill switch's memory (the drawdown window's peak and its outcome counters)
 is persisted too, and taken up again by the next process before its first
 sample or outcome: a restart forgets neither a drawdown nor a run of unknown
@@ -16,6 +23,7 @@ holds in this process only.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Callable
 from datetime import UTC, datetime
@@ -35,6 +43,10 @@ from dydx_trader.domain.trading_state import (
 )
 
 log = logging.getLogger(__name__)
+
+# Waits between attempts to write a pending halt (seconds): doubling, then flat.
+_FIRST_RETRY_S = 0.05
+_LONGEST_RETRY_S = 1.0
 
 
 class StateRecord(Protocol):
@@ -85,8 +97,10 @@ class RiskGuard:
         self._kill_switch = kill_switch
         self._clock = clock
         self._restored = False
-        # A halt that could not be persisted still holds in this process.
+        # A halt that could not be persisted still holds in this process...
         self._floor = TradingState.ACTIVE
+        # ...and waits to be written: (state, reason).
+        self._pending: tuple[TradingState, str] | None = None
         self.last_reason = ""
 
     @property
@@ -131,8 +145,43 @@ class RiskGuard:
         return self._apply(switch.record_outcome(outcome), before)
 
     def halt(self, reason: str) -> None:
-        """Move to HALTED now (automatic: kill switch, crash, failed reconciliation)."""
+        """Move to HALTED now (automatic: kill switch, crash, failed reconciliation).
+
+        Raises the journal's error when the halt cannot be persisted; it holds
+        in this process regardless, pending (:meth:`persist_pending`)."""
         self._tighten(TradingState.HALTED, reason)
+
+    async def halt_durably(self, reason: str, patience_s: float = 30.0) -> None:
+        """:meth:`halt`, and while the journal refuses it, keep trying for about
+        ``patience_s`` seconds (a crash's halt: the reason must reach the journal)."""
+        try:
+            self.halt(reason)
+        except DydxTraderError as error:
+            log.error("the halt is not persisted yet (%s); retrying", error)
+        await self.persist_pending(patience_s)
+
+    @property
+    def pending(self) -> str | None:
+        """The reason of a tightening the journal has not taken yet (None: none)."""
+        return None if self._pending is None else self._pending[1]
+
+    async def persist_pending(self, patience_s: float) -> bool:
+        """Write a tightening the journal refused earlier, retrying (with growing
+        waits, about ``patience_s`` seconds in all) while it refuses; True once
+        nothing is pending."""
+        wait, waited = _FIRST_RETRY_S, 0.0
+        while self._pending is not None:
+            state, reason = self._pending
+            try:
+                self._persist(state, reason)
+            except DydxTraderError as error:
+                if waited >= patience_s:
+                    log.error("trading state %s could not be persisted: %s", state.value, error)
+                    return False
+                await asyncio.sleep(wait)
+                waited += wait
+                wait = min(wait * 2, _LONGEST_RETRY_S)
+        return True
 
     def reduce(self, reason: str) -> None:
         """Move to REDUCING unless already stricter."""
@@ -158,13 +207,23 @@ class RiskGuard:
     def _tighten(self, target: TradingState, reason: str) -> None:
         current = self.state
         if stricter(current, target) is current:
+            if self._pending is not None:
+                # Not persisted yet: the journal gets this reason too when it does.
+                state, earlier = self._pending
+                self._pending = (stricter(state, target), f"{earlier}; then {reason}")
             return  # already at least as strict
         self._floor = stricter(self._floor, target)
         self.last_reason = reason
         log.warning("trading state -> %s: %s", target.value, reason)
         if self._store.read_only:
             return  # a preview: the trip holds here, the journal is not ours to change
-        # Raises if the journal is unwritable; then the in-memory floor holds until the
-        # process ends. Once persisted, the journal holds it (and the operator may lift it).
+        # Raises if the journal is unwritable; then the in-memory floor holds and the
+        # change stays pending. Once persisted, the journal holds it (and the operator
+        # may lift it).
+        self._pending = (target, reason)
+        self._persist(target, reason)
+
+    def _persist(self, target: TradingState, reason: str) -> None:
         self._store.set_trading_state(target, reason, Authority.AUTOMATIC)
+        self._pending = None
         self._floor = TradingState.ACTIVE

@@ -1,7 +1,7 @@
 """A trading session: what happened, kept as it happens, for the live view, the
 plain lines and the closing report (signals by strategy, decisions, orders and
-their outcomes, every fill, rejections by reason, the marked-to-market equity
-samples, and each market's first and last price).
+their outcomes, every fill, liquidations, rejections by reason, the
+marked-to-market equity samples, and each market's first and last price).
 
 Times are the records' own: a signal's candle close, a decision's market
 time, a fill's block time. Nothing here reads a clock.
@@ -17,10 +17,11 @@ from decimal import Decimal
 
 from dydx_trader.app.account_actor import TradeResult
 from dydx_trader.app.executor import Settlement
+from dydx_trader.app.foreign_activity import ForeignActivity
 from dydx_trader.domain.decision import Outcome
 from dydx_trader.domain.margin import AccountRisk
 from dydx_trader.domain.order import OrderState
-from dydx_trader.report.summary import EquitySample, OpenPosition
+from dydx_trader.report.summary import EquitySample, LiquidationFill, OpenPosition
 from dydx_trader.report.trips import FillRow
 
 # What the live view calls an order's final state.
@@ -73,8 +74,10 @@ class SessionStats:
     refused_by_strategy: Counter[str] = field(default_factory=Counter)
     first_prices: dict[str, Decimal] = field(default_factory=dict)
     last_prices: dict[str, Decimal] = field(default_factory=dict)
+    liquidations: list[LiquidationFill] = field(default_factory=list)
     on_line: Callable[[str], None] | None = None
     _strategy_of: dict[str, str] = field(default_factory=dict)
+    _holder: dict[str, str] = field(default_factory=dict)  # market -> strategy of its last fill
     _lines: dict[str, DecisionLine] = field(default_factory=dict)
 
     def on_result(self, result: TradeResult) -> None:
@@ -142,6 +145,7 @@ class SessionStats:
             size += fill.size
             value += fill.quote_amount
             fee += fill_fee
+            self._holder[fill.ticker] = strategy
             self.fill_rows.append(
                 FillRow(
                     fill.created_at,
@@ -173,6 +177,31 @@ class SessionStats:
         if not settlement.fills:
             self.events.appendleft(f"order {intent.client_id} {intent.market} -> {shown}")
             self._say(f"order {intent.client_id} {intent.market} -> {shown}")
+
+    def on_foreign(self, activity: ForeignActivity) -> None:
+        """A foreign order or fill on the subaccount: a liquidation or deleveraging
+        fill counts among the fills (PnL, fees) of the strategy that held the
+        position, and among the liquidations."""
+        fill = activity.fill
+        if not activity.is_liquidation or fill is None:
+            return
+        kind = activity.details.get("type", fill.fill_type)
+        fee = fill.fee if fill.fee is not None else Decimal(0)
+        strategy = self._holder.get(fill.ticker, "liquidation")
+        row = FillRow(
+            fill.created_at, fill.ticker, fill.side.value, fill.size, fill.price, fee, strategy, ""
+        )
+        self.fills += 1
+        self.fees += fee
+        self.volume += fill.quote_amount
+        self.fill_rows.append(row)
+        self.liquidations.append(LiquidationFill(kind, row))
+        text = (
+            f"{kind} {fill.side.value} {fill.size} {fill.ticker} @ {fill.price} "
+            f"(insurance fund {fee:.2f})"
+        )
+        self.events.appendleft(f"{fill.created_at:%m-%d %H:%M} {text}")
+        self._say(f"{fill.created_at:%Y-%m-%d %H:%M} {text}")
 
     def on_risk(self, at: datetime, risk: AccountRisk) -> None:
         """Record the account's figures at ``at``."""

@@ -38,6 +38,7 @@ from dydx_trader.app.reconciler import Settlement
 from dydx_trader.domain.errors import (
     InvalidInput,
     OrderOutcomeUnknown,
+    StaleMarketData,
     VenueFailure,
     describe,
     venue_failure,
@@ -294,8 +295,12 @@ class Settler:
 
 
 def _transient(error: Exception) -> bool:
-    """A failure worth waiting out: classified transient by the adapter, or a timeout."""
-    return isinstance(error, TimeoutError) or venue_failure(error) is VenueFailure.TRANSIENT
+    """A failure worth waiting out: classified transient by the adapter, a timeout,
+    or market data older than allowed (a paper replay's clock may move between a
+    settlement read and the markets' refresh: the next read finds them fresh)."""
+    if isinstance(error, TimeoutError | StaleMarketData):
+        return True
+    return venue_failure(error) is VenueFailure.TRANSIENT
 
 
 def _retry_after_s(error: Exception) -> float:

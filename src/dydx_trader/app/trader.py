@@ -13,12 +13,13 @@ import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
 from decimal import Decimal
-from typing import Final, Protocol
+from typing import TYPE_CHECKING, Final, Protocol
 
 from dydx_trader.app.account_actor import (
     AccountActor,
     Flush,
     PreviewSignal,
+    SampleEquity,
     SubmitSignal,
     TradeResult,
 )
@@ -28,15 +29,19 @@ from dydx_trader.app.executor import OrderExecutor
 from dydx_trader.app.flattener import Flattener
 from dydx_trader.app.foreign_activity import ForeignActivityMonitor
 from dydx_trader.app.market_data import MarketDataManager
+from dydx_trader.app.metrics import NoMetrics, TraderMetrics
 from dydx_trader.app.ports import (
     ChainNode,
+    Clock,
     ForeignActivityJournal,
     ProtectionJournal,
+    SystemClock,
     TraderJournal,
     VenueFeed,
     VenueReader,
 )
 from dydx_trader.app.protection import ProtectionManager, ProtectionStatus
+from dydx_trader.app.readiness import Check, indexer_lag_check, streams_check
 from dydx_trader.app.risk_guard import RiskGuard, TradingStateStore
 from dydx_trader.app.settlement import Settler
 from dydx_trader.app.validation import SignalValidator, ValidationResult
@@ -53,6 +58,9 @@ from dydx_trader.domain.signal import Signal
 from dydx_trader.domain.trading_state import TradingState
 from dydx_trader.domain.venue import Candle, CandleResolution
 
+if TYPE_CHECKING:
+    from datetime import datetime
+
 log = logging.getLogger(__name__)
 
 # One decision takes milliseconds; a queue of a thousand signals takes seconds.
@@ -60,6 +68,8 @@ DECIDE_TIMEOUT_S: Final = 120.0
 # A clean stop waits this long for the orders in flight to settle; what is left
 # stays in flight in the journal and is settled at the next start.
 STOP_SETTLE_TIMEOUT_S: Final = 120.0
+# How long a stop keeps trying to write a halt the journal refused (seconds).
+STOP_PERSIST_S: Final = 30.0
 WATCH_ONLY: Final = "this trader was built without a mnemonic: it can preview, not trade"
 # Live mode: protection is checked at least this often (and at once on account news),
 # and a FLATTENING state is acted on within this.
@@ -67,11 +77,23 @@ PROTECTION_INTERVAL_S: Final = 10.0
 FLATTEN_INTERVAL_S: Final = 2.0
 
 
+class EquitySampleJournal(Protocol):
+    """Where the account marked to market is kept, one sample at a time."""
+
+    def record_equity_sample(self, at: datetime, risk: AccountRisk) -> None: ...
+
+
 class JournalPort(
-    TraderJournal, TradingStateStore, ForeignActivityJournal, ProtectionJournal, Protocol
+    TraderJournal,
+    TradingStateStore,
+    ForeignActivityJournal,
+    EquitySampleJournal,
+    ProtectionJournal,
+    Protocol,
 ):
     """Everything a trader keeps in its journal: decisions, orders, trading state,
-    the foreign activity seen on its subaccount, and its protection."""
+    the account marked to market, the foreign activity seen on its subaccount, and
+    its protection."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -120,6 +142,8 @@ class Trader:
         watch_only: bool,
         protection: ProtectionManager,
         flattener: Flattener,
+        clock: Clock | None = None,
+        metrics: TraderMetrics | None = None,
     ) -> None:
         self._owner = owner
         self._indexer = indexer
@@ -137,10 +161,17 @@ class Trader:
         self._watch_only = watch_only
         self._protection = protection
         self._flattener = flattener
-        self._supervisor = Supervisor(on_failure=risk_guard.halt)
+        self._clock: Clock = clock or SystemClock()
+        self._metrics: TraderMetrics = metrics or NoMetrics()
+        self._reconciled = False
+        self._follows_streams = False
+        # A crash's halt keeps trying while the journal is locked: its reason must persist.
+        self._supervisor = Supervisor(on_failure=risk_guard.halt_durably)
         self._tasks: list[asyncio.Task[None]] = []
         self._final_risk: AccountRisk | None = None
         self._stopped = False
+        # The position sizes at the last mark to market whose fills were checked.
+        self._marked_positions: dict[str, Decimal] | None = None
 
     async def start(
         self,
@@ -172,9 +203,14 @@ class Trader:
             ) from None
         if settled:
             log.info("reconciled %d order(s) left in flight", len(settled))
+        # A restart does not shorten a cooldown (review R11): each market's last fill counts.
+        self._validator.resume_cooldowns(self._journal.last_fill_at_by_market())
+        self._reconciled = True
+        await self._load_terms()
         # Protective orders matched to positions: missing ones placed, orphans cancelled.
         await self._protection.sync()
         self._supervisor.start(self._actor)
+        self._follows_streams = follow_streams
         if follow_streams:
             self._tasks.append(asyncio.ensure_future(self._market_data.run(candle_series)))
             self._tasks.append(asyncio.ensure_future(self._balance.follow(self._feed)))
@@ -184,10 +220,23 @@ class Trader:
                 )
                 self._tasks.append(asyncio.ensure_future(self._flattener.run(FLATTEN_INTERVAL_S)))
 
+    async def _load_terms(self) -> None:
+        """Read the account's leverage settings and fee tier at start (logged); when
+        the node cannot tell, every decision refuses until it can."""
+        try:
+            await self._balance.load_terms()
+        except DydxTraderError as error:
+            log.warning(
+                "the account's leverage settings and fee tier could not be read at start: "
+                "%s; decisions refuse until they can be",
+                describe(error),
+            )
+
     async def submit(self, signal: Signal, timeout_s: float = DECIDE_TIMEOUT_S) -> TradeResult:
         """Validate and decide on ``signal``, journal it, and send its order if accepted."""
         if self._watch_only:
             raise SecretUnavailable(WATCH_ONLY)
+        self._metrics.signal_received(signal.id)
         result: TradeResult = await self._actor.ask(SubmitSignal(signal), timeout_s)
         return result
 
@@ -204,13 +253,19 @@ class Trader:
         """The market data's candle series, oldest first (the newest may be forming)."""
         return self._market_data.candles(market, resolution)
 
-    async def sample_risk(self) -> AccountRisk:
-        """The account's figures from a balance snapshot proven fresh (cached or fetched).
+    async def sample_risk(self, timeout_s: float = DECIDE_TIMEOUT_S) -> AccountRisk:
+        """The account's figures from a balance snapshot proven fresh (cached or
+        fetched), whose equity the kill switch also takes: a loss trips it while
+        no signal comes.
 
         Raises ``StaleAccountData`` (or another ``Unavailable``) when none can be had.
         """
-        snapshot = self._balance.cached() or await self._balance.get_snapshot()
-        return snapshot.risk
+        try:
+            risk: AccountRisk = await self._actor.ask(SampleEquity(), timeout_s)
+        except ActorStopped:  # stopped or crashed: the figures alone
+            snapshot = self._balance.cached() or await self._balance.get_snapshot()
+            return snapshot.risk
+        return risk
 
     async def catch_up(
         self, candle_series: Sequence[tuple[str, CandleResolution]], *, candles: int
@@ -240,11 +295,22 @@ class Trader:
     async def mark_to_market(self) -> AccountRisk:
         """The account read fresh from the venue (never the cached balance), valued at
         the markets' oracle prices; its equity is fed to the kill switch, so a
-        drawdown trips without waiting for a signal. Raises ``Unavailable`` when no
-        fresh read can be had."""
+        drawdown trips without waiting for a signal, and the sample is journaled (the
+        dashboard's charts). When its positions moved since the last mark, the latest
+        fills are checked for foreign ones (a liquidation has no order and no stream
+        may have told). Raises ``Unavailable`` when no fresh read can be had."""
         self._balance.invalidate("marked to market")
         snapshot = await self._balance.get_snapshot()
         self._risk_guard.record_equity(snapshot.equity)
+        if not self._journal.read_only:
+            self._journal.record_equity_sample(self._clock.now(), snapshot.risk)
+        positions = {p.market: p.size for p in snapshot.positions}
+        if positions != self._marked_positions and not self._journal.read_only:
+            try:
+                await self._foreign.scan_fills()
+                self._marked_positions = positions
+            except DydxTraderError as error:  # checked again at the next mark
+                log.warning("could not check the latest fills: %s", describe(error))
         return snapshot.risk
 
     def oracle_prices(self, tickers: Sequence[str]) -> dict[str, Decimal]:
@@ -273,6 +339,35 @@ class Trader:
             protection=self._protection.status() if not self._stopped else None,
         )
 
+    def readiness(self) -> tuple[Check, ...]:
+        """Whether this trader may be sent signals now, check by check: in-flight
+        orders reconciled, the actor healthy, the streams connected (when it follows
+        them) and the indexer within its lag at the last balance fetch."""
+        failure = self.status().failure
+        if self._stopped:
+            reconciled = Check("reconciled", False, "the trader has stopped")
+        elif self._reconciled:
+            reconciled = Check("reconciled", True)
+        else:
+            reconciled = Check("reconciled", False, "in-flight orders not reconciled yet")
+        checks = [
+            reconciled,
+            Check("actor", failure is None, failure or ""),
+            indexer_lag_check(self.indexer_lag_blocks, self._balance.max_indexer_lag_blocks),
+        ]
+        if self._follows_streams:
+            streams = streams_check(
+                account=self._balance.stream_connected, markets=self._market_data.stream_connected
+            )
+            checks.append(streams)
+        return tuple(checks)
+
+    @property
+    def indexer_lag_blocks(self) -> int | None:
+        """How many blocks the indexer trailed the node at the last balance fetch
+        (None before the first)."""
+        return self._balance.last_indexer_lag_blocks
+
     @property
     def exit_code(self) -> int:
         """0, or the non-zero code of a crashed actor (the process exits with it)."""
@@ -288,7 +383,8 @@ class Trader:
         in flight settles (bounded by :data:`STOP_SETTLE_TIMEOUT_S`; what is left
         stays in flight in the journal for the next start); then the streams and
         adapters close. Call it after closing the intake (webhook, strategies)."""
-        await self._actor.stop()
+        # The actor drains; a crash's halt, if one is still being written, finishes.
+        await self._supervisor.stop()
         try:
             async with asyncio.timeout(STOP_SETTLE_TIMEOUT_S):
                 await self._settler.settle_all()
@@ -307,8 +403,15 @@ class Trader:
         self._tasks.clear()
         with contextlib.suppress(DydxTraderError):
             account = await self._indexer.get_account(self._owner.address, self._owner.number)
-            self._final_risk = assess(account, await self._indexer.get_markets())
+            terms = self._balance.terms
+            self._final_risk = assess(
+                account,
+                await self._indexer.get_markets(),
+                custom_imf_ppm=None if terms is None else terms.custom_imf_ppm,
+            )
         self._stopped = True
         await self._node.close()
         await self._indexer.close()
+        # A halt the journal refused while running (it was locked) is written now.
+        await self._risk_guard.persist_pending(STOP_PERSIST_S)
         self._journal.close()

@@ -250,6 +250,15 @@ class SignalValidator:
         """Start ``market``'s cooldown: a trade was made there just now."""
         self._last_trade[market] = self._clock.monotonic()
 
+    def resume_cooldowns(self, last_fills: Mapping[str, datetime]) -> None:
+        """Take up the cooldowns an earlier process left: ``last_fills`` says when
+        each market last filled (aware; the journal's record of it)."""
+        now = self._clock.now()
+        for market, at in last_fills.items():
+            ago = max(0.0, (now - at).total_seconds())
+            if timedelta(seconds=ago) < self.config.cooldown:
+                self._last_trade[market] = self._clock.monotonic() - ago
+
     def validate(self, signal: Signal) -> ValidationResult:
         """The verdict on ``signal``; an accepted actionable signal's id is remembered
         and takes a rate-limit token."""

@@ -36,6 +36,7 @@ from dydx_trader.cli.options import (
     SubaccountOption,
     TimeoutOption,
 )
+from dydx_trader.domain.account_terms import AccountTerms
 from dydx_trader.domain.market import MarketSpec
 
 
@@ -53,7 +54,8 @@ def balance_command(
     as_json: JsonOption = False,
     timeout: TimeoutOption = 5.0,
 ) -> None:
-    """Equity, free collateral, leverage and positions of the configured subaccount."""
+    """Equity, free collateral, leverage, fee tier and leverage settings, and positions
+    of the configured subaccount."""
 
     async def work() -> tuple[BalanceSnapshot, Mapping[str, MarketSpec]]:
         settings = load_settings(config)
@@ -77,7 +79,9 @@ def balance_json(snapshot: BalanceSnapshot) -> dict[str, Any]:
     """The balance as JSON-ready data: decimals as exact plain strings, ratios to
     six places."""
     risk = snapshot.risk
+    terms = snapshot.terms
     money = fmt.json_decimal
+    tier = terms.fee_tier
     return {
         "address": snapshot.account.address,
         "subaccount": snapshot.account.subaccount_number,
@@ -93,6 +97,16 @@ def balance_json(snapshot: BalanceSnapshot) -> dict[str, Any]:
         "leverage": fmt.json_ratio(risk.leverage),
         "indexer_height": snapshot.account.latest_processed_block_height,
         "chain_height": snapshot.chain_height,
+        "fee_tier": {
+            "name": tier.name,
+            "taker_fee_ppm": tier.taker_fee_ppm,
+            "maker_fee_ppm": tier.maker_fee_ppm,
+            "source": tier.source,
+        },
+        "leverage_settings": {
+            ticker: {"custom_imf_ppm": ppm, "leverage": fmt.json_ratio(terms.leverage(ticker))}
+            for ticker, ppm in sorted(terms.custom_imf_ppm.items())
+        },
         "positions": [
             {
                 "market": p.market,
@@ -103,12 +117,21 @@ def balance_json(snapshot: BalanceSnapshot) -> dict[str, Any]:
                 "unrealized_pnl": money(p.unrealized_pnl),
                 "effective_imf": fmt.json_ratio(p.effective_imf),
                 "max_leverage": fmt.json_ratio(p.max_leverage),
+                "leverage_setting": fmt.json_ratio(terms.leverage(p.market)),
                 "liquidation_price": money(p.liquidation_price),
                 "liquidation_distance_pct": fmt.json_ratio(p.liquidation_distance_pct),
             }
             for p in risk.positions
         ],
     }
+
+
+def leverage_settings_text(terms: AccountTerms) -> str:
+    """``ETH-USD 2x, SOL-USD 5x`` or ``none (each market's own maximum)``."""
+    settings = sorted(terms.custom_imf_ppm)
+    if not settings:
+        return "none (each market's own maximum)"
+    return ", ".join(f"{ticker} {fmt.leverage(terms.leverage(ticker), 1)}" for ticker in settings)
 
 
 def _print_balance(snapshot: BalanceSnapshot, markets: Mapping[str, MarketSpec]) -> None:
@@ -130,6 +153,8 @@ def _print_balance(snapshot: BalanceSnapshot, markets: Mapping[str, MarketSpec])
         "Indexer / chain height",
         f"{snapshot.account.latest_processed_block_height} / {snapshot.chain_height}",
     )
+    summary.add_row("Fee tier", snapshot.terms.fee_tier.describe())
+    summary.add_row("Leverage set on the chain", leverage_settings_text(snapshot.terms))
     screen.print(summary)
     if not risk.positions:
         screen.print("No open positions.")

@@ -45,6 +45,15 @@ def register(app: typer.Typer) -> None:
                 "--speed", min=0.01, max=100_000, help="Chain seconds per wall second (replay)."
             ),
         ] = 1.0,
+        flow: Annotated[
+            float,
+            typer.Option(
+                "--flow",
+                min=0,
+                max=60,
+                help="Other participants' market orders per market per minute (0 = quiet).",
+            ),
+        ] = 1.0,
         fund_demo: Annotated[
             str,
             typer.Option(
@@ -102,6 +111,7 @@ def register(app: typer.Typer) -> None:
                 replay_start=_utc("--from", replay_from),
                 replay_end=_utc("--to", replay_to),
                 replay_days=days,
+                background_flow=flow,
             )
             config = DevnetConfig(
                 indexer_port=indexer_port,
@@ -160,7 +170,7 @@ async def _serve(config: DevnetConfig, demo_usdc: Decimal) -> None:
             loop.add_signal_handler(signum, stop.set)
     async with Devnet(config) as dn:
         if demo_usdc > 0:
-            dn.fund(DEMO_ADDRESS, demo_usdc)
+            dn.fund_demo(demo_usdc)
         typer.echo(f"indexer REST : {dn.indexer_url}/v4")
         typer.echo(f"indexer WS   : {dn.websocket_url}")
         typer.echo(f"faucet       : {dn.faucet_url}/faucet/tokens")
@@ -176,6 +186,8 @@ async def _serve(config: DevnetConfig, demo_usdc: Decimal) -> None:
             pace = "manual clock"
         else:
             pace = f"block time {engine.block_time_s}s speed {engine.speed}x"
+        if engine.background_flow > 0:
+            pace += f", background flow {engine.background_flow:g}/min"
         if (config.latency_ms, config.latency_jitter_ms) != (0, 0):
             typer.echo(
                 f"latency      : {config.latency_ms} ms + up to {config.latency_jitter_ms} ms"

@@ -13,6 +13,7 @@ line on stderr and exit code 1.
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, Any, NoReturn
@@ -25,6 +26,8 @@ from dydx_trader.adapters.journal import Journal, TradingStateRecord
 from dydx_trader.cli.journal_view import (
     decision_json,
     decisions_table,
+    foreign_json,
+    foreign_table,
     holder_line,
     holders_json,
     order_json,
@@ -69,11 +72,20 @@ def _existing(path: Path) -> Path:
     return path
 
 
-def _read(path: Path, limit: int, orders: bool, in_flight: bool) -> list[Any]:
+def _read(path: Path, limit: int, listing: str, in_flight: bool) -> list[Any]:
     with Journal.open(path, read_only=True) as journal:
-        if orders or in_flight:
+        if listing == "foreign":
+            return list(journal.foreign_activity(limit))
+        if listing == "orders":
             return list(journal.order_reports(limit, in_flight_only=in_flight))
         return list(journal.decision_reports(limit))
+
+
+_JSON: dict[str, Callable[[Any], dict[str, Any]]] = {
+    "decisions": decision_json,
+    "orders": order_json,
+    "foreign": foreign_json,
+}
 
 
 def _show_or_set(path: Path, state: StateChoice | None, reason: str) -> TradingStateRecord:
@@ -82,7 +94,7 @@ def _show_or_set(path: Path, state: StateChoice | None, reason: str) -> TradingS
             return journal.get_trading_state()
     with Journal.open(path) as journal:
         return journal.set_trading_state(
-            TradingState(state.value.upper()), reason, Authority.OPERATOR
+            TradingState(state.value.upper()), reason, Authority.OPERATOR, source="cli"
         )
 
 
@@ -102,19 +114,27 @@ def register(app: typer.Typer) -> None:
         in_flight: Annotated[
             bool, typer.Option("--in-flight", help="Only orders whose outcome is still open.")
         ] = False,
+        foreign: Annotated[
+            bool,
+            typer.Option(
+                "--foreign",
+                help="Orders and fills this trader did not place: another client's, and "
+                "liquidation and deleveraging fills.",
+            ),
+        ] = False,
         journal_path: JournalOption = None,
         as_json: JsonOption = False,
     ) -> None:
-        """List recent decisions (with their order's state) or orders, and their reasons."""
+        """List recent decisions (with their order's state), orders, or foreign activity."""
+        listing = "foreign" if foreign else "orders" if orders or in_flight else "decisions"
         try:
             path = _existing(_journal_path(journal_path))
-            rows = _read(path, limit, orders, in_flight)
+            rows = _read(path, limit, listing, in_flight)
             holders = journal_holders(path)
         except DydxTraderError as error:
             _fail(str(error))
-        listing = "orders" if orders or in_flight else "decisions"
         if as_json:
-            convert = order_json if listing == "orders" else decision_json
+            convert = _JSON[listing]
             document = {"journal": str(path), "live_traders": holders_json(holders),
                         listing: [convert(row) for row in rows]}  # fmt: skip
             typer.echo(json.dumps(document, indent=2))
@@ -122,7 +142,12 @@ def register(app: typer.Typer) -> None:
         console = Console()
         console.print(holder_line(path, holders), highlight=False, markup=False)
         if not rows:
-            console.print("No orders in flight." if in_flight else f"No {listing} yet.")
+            empty = "No orders in flight." if in_flight else f"No {listing} yet."
+            if listing == "foreign":
+                empty = "No foreign activity: this trader placed everything on the subaccount."
+            console.print(empty)
+        elif listing == "foreign":
+            console.print(foreign_table(rows))
         elif listing == "orders":
             title = "Orders in flight (newest first)" if in_flight else "Orders (newest first)"
             console.print(orders_table(rows, title))

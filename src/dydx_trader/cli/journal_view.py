@@ -16,9 +16,11 @@ from dydx_trader.adapters.instance_lock import LockHolder
 from dydx_trader.adapters.journal import (
     DecisionReport,
     FillRecord,
+    ForeignActivity,
     OrderReport,
     TradingStateRecord,
 )
+from dydx_trader.app.foreign_activity import LIQUIDATION_FILL_TYPES
 from dydx_trader.domain.decision import Outcome
 
 
@@ -172,4 +174,47 @@ def order_json(report: OrderReport) -> dict[str, Any]:
             }
             for f in report.fills
         ],
+    }
+
+
+# -- foreign activity (liquidations among it) -------------------------------------------------
+
+def foreign_table(records: list[ForeignActivity]) -> Table:
+    """Orders and fills on the subaccount that this trader did not place, newest first:
+    liquidation and deleveraging fills in red, with what went to the insurance fund."""
+    table = Table(title="Foreign activity: not placed by this trader (newest first)")
+    for column in ("recorded at (UTC)", "what", "market", "side", "size", "price", "fee",
+                   "height", "venue id"):  # fmt: skip
+        table.add_column(column, overflow="fold")
+    for record in records:
+        details = record.details
+        kind = details.get("type", "")
+        what = f"{record.kind} {kind}".strip()
+        if kind in LIQUIDATION_FILL_TYPES:
+            what = f"[red]{escape(what)}[/red]"
+        else:
+            what = escape(what)
+        table.add_row(
+            record.recorded_at.strftime("%Y-%m-%d %H:%M:%S"),
+            what,
+            record.market,
+            details.get("side", ""),
+            details.get("size", ""),
+            details.get("price", ""),
+            details.get("fee", ""),
+            "" if record.height is None else str(record.height),
+            record.venue_id,
+        )
+    return table
+
+
+def foreign_json(record: ForeignActivity) -> dict[str, Any]:
+    return {
+        "kind": record.kind,
+        "venue_id": record.venue_id,
+        "market": record.market,
+        "liquidation": record.details.get("type") in LIQUIDATION_FILL_TYPES,
+        "details": dict(record.details),
+        "height": record.height,
+        "recorded_at": record.recorded_at.isoformat(),
     }

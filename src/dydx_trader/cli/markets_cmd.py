@@ -4,12 +4,15 @@ Price, funding (the predicted 1-hour rate and its annualised value), open
 interest, 24 h volume, market type, margin (base and open-interest-scaled
 IMF, max leverage), step and tick. ``--market`` picks markets (repeat it or
 separate with commas); ``--sort`` orders by volume, open interest, funding or
-leverage (largest first) instead of by ticker.
+leverage (largest first) instead of by ticker. For the configured account
+(``[account] address``, on its network) its leverage setting per market is
+read from the chain and shown with the most leverage it leaves.
 """
 
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import json
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
@@ -21,6 +24,8 @@ import typer
 from rich.table import Table
 
 from dydx_trader.adapters.dydx.market_stats import MarketStats
+from dydx_trader.adapters.dydx.network import NetworkProfile
+from dydx_trader.app.account_terms import AccountTermsCache
 from dydx_trader.bootstrap import build_reader
 from dydx_trader.cli import formatting as fmt
 from dydx_trader.cli._common import (
@@ -30,6 +35,7 @@ from dydx_trader.cli._common import (
     require_listed,
     resolve_profile,
     run_async,
+    same_network,
 )
 from dydx_trader.cli.options import (
     ConfigOption,
@@ -39,6 +45,9 @@ from dydx_trader.cli.options import (
     NetworkOption,
     TimeoutOption,
 )
+from dydx_trader.config import Settings
+from dydx_trader.domain.account_terms import AccountTerms, leverage_of
+from dydx_trader.domain.errors import DydxTraderError, describe
 from dydx_trader.domain.market import MarketSpec
 
 
@@ -52,10 +61,21 @@ class SortKey(StrEnum):
 
 @dataclass(frozen=True, slots=True)
 class MarketRow:
-    """One market's spec with its stats (stats None when the indexer gave none)."""
+    """One market's spec with its stats (stats None when the indexer gave none) and
+    the known account's leverage setting in it (custom IMF ppm; None when none is
+    set or no account is known)."""
 
     spec: MarketSpec
     stats: MarketStats | None
+    setting_imf_ppm: int | None = None
+
+    @property
+    def account_max_leverage(self) -> Decimal | None:
+        """The most leverage the account may take here: 1 / max(IMF, its setting)."""
+        if self.spec.oracle_price is None:
+            return None
+        imf = max(self.spec.effective_initial_margin_ppm(), self.setting_imf_ppm or 0)
+        return Decimal(1_000_000) / imf
 
     @property
     def effective_imf(self) -> Decimal | None:
@@ -107,21 +127,55 @@ def markets_command(
     """Perpetual markets: price, funding, open interest, 24 h volume, type, margin,
     max leverage, step and tick."""
 
-    async def work() -> tuple[str, list[MarketRow]]:
+    async def work() -> tuple[str, list[MarketRow], AccountTerms | None]:
         settings = load_settings(config)
         profile = resolve_profile(settings, network, indexer_url)
-        async with await build_reader(settings, profile, timeout_s=timeout) as reader:
-            specs, stats = await asyncio.gather(
-                reader.indexer.get_markets(), reader.indexer.get_market_stats()
+        account = _known_account(settings, profile)
+        async with await build_reader(
+            settings, profile, address=account, timeout_s=timeout
+        ) as reader:
+            _, stats = await asyncio.gather(
+                reader.market_data.refresh(), reader.indexer.get_market_stats()
             )
-        rows = [MarketRow(spec, stats.get(ticker)) for ticker, spec in specs.items()]
-        return profile.name.value, select(rows, market_options(market), sort, profile.name.value)
+            rows = [
+                MarketRow(spec, stats.get(ticker))
+                for ticker, spec in reader.market_data.markets().items()
+            ]
+            chosen = select(rows, market_options(market), sort, profile.name.value)
+            terms = await _leverage_settings(reader.terms)
+        if terms is not None:
+            chosen = [
+                dataclasses.replace(row, setting_imf_ppm=terms.custom_imf_ppm.get(row.spec.ticker))
+                for row in chosen
+            ]
+        return profile.name.value, chosen, terms
 
-    network_name, rows = run_async(work, as_json=as_json)
+    network_name, rows, terms = run_async(work, as_json=as_json)
     if as_json:
-        typer.echo(json.dumps([market_json(row) for row in rows], indent=2))
+        typer.echo(json.dumps([market_json(row, terms is not None) for row in rows], indent=2))
     else:
-        _print_markets(rows, network_name)
+        _print_markets(rows, network_name, terms is not None)
+
+
+def _known_account(settings: Settings, profile: NetworkProfile) -> str | None:
+    """The configured account when the markets are read on its network; None
+    otherwise (the markets are shown without an account's settings)."""
+    return settings.account.address if same_network(settings, profile.name) else None
+
+
+async def _leverage_settings(terms: AccountTermsCache | None) -> AccountTerms | None:
+    """The account's terms, or None (said on stderr) when the node cannot tell."""
+    if terms is None:
+        return None
+    try:
+        return await terms.terms()
+    except DydxTraderError as error:
+        console(stderr=True).print(
+            f"leverage settings of {terms.address} not shown: {describe(error)}",
+            highlight=False,
+            markup=False,
+        )
+        return None
 
 
 def select(
@@ -142,9 +196,17 @@ def select(
     return chosen
 
 
-def market_json(row: MarketRow) -> dict[str, Any]:
-    """One market as JSON-ready data (decimals as plain strings, ratios to 6 places)."""
+def market_json(row: MarketRow, with_account: bool = False) -> dict[str, Any]:
+    """One market as JSON-ready data (decimals as plain strings, ratios to 6 places);
+    ``with_account``: the known account's leverage setting and maximum too."""
     spec, stats = row.spec, row.stats
+    account = {}
+    if with_account:
+        setting = leverage_of(row.setting_imf_ppm or 0)
+        account = {
+            "account_leverage_setting": fmt.json_ratio(setting),
+            "account_max_leverage": fmt.json_ratio(row.account_max_leverage),
+        }
     return {
         "ticker": spec.ticker,
         "status": spec.status.value,
@@ -165,18 +227,26 @@ def market_json(row: MarketRow) -> dict[str, Any]:
         "max_leverage": fmt.json_ratio(row.max_leverage),
         "step_size": fmt.json_decimal(spec.step_size),
         "tick_size": fmt.json_decimal(spec.tick_size),
+        **account,
     }
 
 
-def _print_markets(rows: Sequence[MarketRow], network: str) -> None:
+def _print_markets(rows: Sequence[MarketRow], network: str, with_account: bool) -> None:
     table = Table(title=f"{len(rows)} perpetual markets on {network}")
-    columns = ("Market", "Type", "Status", "Oracle", "Funding 1h", "Funding APR", "Open interest",
-               "OI (USDC)", "Volume 24h (USDC)", "IMF base", "IMF eff.", "Max lev.", "Step",
-               "Tick")  # fmt: skip
+    columns: tuple[str, ...] = (
+        "Market", "Type", "Status", "Oracle", "Funding 1h", "Funding APR", "Open interest",
+        "OI (USDC)", "Volume 24h (USDC)", "IMF base", "IMF eff.", "Max lev.", "Step", "Tick",
+    )  # fmt: skip
+    if with_account:
+        columns += ("Your lev. set", "Your max lev.")
     for column in columns:
         table.add_column(column, justify="left" if column in columns[:3] else "right")
     for row in rows:
         spec, stats = row.spec, row.stats
+        account: tuple[str, ...] = ()
+        if with_account:
+            setting = leverage_of(row.setting_imf_ppm or 0)
+            account = (fmt.leverage(setting, 1), fmt.leverage(row.account_max_leverage, 1))
         table.add_row(
             spec.ticker,
             spec.market_type.value,
@@ -192,5 +262,6 @@ def _print_markets(rows: Sequence[MarketRow], network: str) -> None:
             fmt.leverage(row.max_leverage, 1),
             fmt.plain(spec.step_size),
             fmt.plain(spec.tick_size),
+            *account,
         )
     console().print(table)

@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
+from rich.console import Console
 
 from dydx_trader.adapters.dydx.network import NetworkName
 from dydx_trader.adapters.webhook import SECRET_ENV_VAR, WebhookSecret
@@ -49,6 +50,7 @@ from dydx_trader.cli.run_checks import (
 )
 from dydx_trader.cli.webhook_cmd import HttpPortOption, bind_listener
 from dydx_trader.config import Settings
+from dydx_trader.domain.errors import InvalidInput
 from dydx_trader.secrets import install_log_redaction, load_bot_key, load_mnemonic
 
 
@@ -108,6 +110,13 @@ def run_command(
             "--yes-mainnet", metavar="", help="Confirm a mainnet run (real money) without asking."
         ),
     ] = False,
+    hold: Annotated[
+        bool,
+        typer.Option(
+            "--hold",
+            help="Paper: keep the dashboard up after the replay ends, until Ctrl-C.",
+        ),
+    ] = False,
 ) -> None:
     """Trade: paper on the embedded devnet by default, or live on testnet/mainnet.
 
@@ -137,9 +146,9 @@ def run_command(
                 end=None if end is None else parse_moment(end),
             )
 
-            def session(listener: socket.socket | None) -> Coroutine[Any, Any, int]:
+            def session(listener: socket.socket) -> Coroutine[Any, Any, int]:
                 return run_session.paper(
-                    settings, folder, window, speed, seed, show_live, screen, listener
+                    settings, folder, window, speed, seed, show_live, screen, listener, hold
                 )
         else:
             profile = resolve_profile(settings, name)
@@ -151,21 +160,20 @@ def run_command(
             bot_key = None if settings.account.authenticator_id is None else load_bot_key()
             mnemonic = load_mnemonic() if bot_key is None else None
 
-            def session(listener: socket.socket | None) -> Coroutine[Any, Any, int]:
+            def session(listener: socket.socket) -> Coroutine[Any, Any, int]:
                 return run_session.live(
                     settings, profile, who, (mnemonic, bot_key), folder, show_live, screen, listener
                 )
 
         # Bound before anything starts: a port in use is one line, and nothing ran.
-        listener = _bind_webhook(settings)
+        listener = _bind_http(settings, paper=name is NetworkName.DEVNET, console=screen)
     log_file = add_log_file(folder / "run.log")
     try:
         with reported():
             code = asyncio.run(session(listener))
     finally:
         remove_log_file(log_file)
-        if listener is not None:
-            listener.close()
+        listener.close()
     raise typer.Exit(code)
 
 
@@ -173,9 +181,20 @@ def _strategy_markets(settings: Settings) -> tuple[str, ...]:
     return tuple(dict.fromkeys(m for entry in settings.strategies for m in entry.markets))
 
 
-def _bind_webhook(settings: Settings) -> socket.socket | None:
-    """The webhook's listening socket when a webhook secret is set, else None."""
-    if not os.environ.get(SECRET_ENV_VAR):
-        return None
-    WebhookSecret.from_environ(os.environ)  # a bad secret is refused before binding
-    return bind_listener(settings.http.host, settings.http.port)
+def _bind_http(settings: Settings, *, paper: bool, console: Console) -> socket.socket:
+    """The operator server's listening socket (dashboard, metrics, health, webhook).
+
+    A port in use is refused in one line, except in a paper session without a
+    webhook: nothing outside points at that port, so another one is taken (and
+    printed with the dashboard's URL)."""
+    webhook = bool(os.environ.get(SECRET_ENV_VAR))
+    if webhook:
+        WebhookSecret.from_environ(os.environ)  # a bad secret is refused before binding
+    try:
+        return bind_listener(settings.http.host, settings.http.port)
+    except InvalidInput as taken:
+        if webhook or not paper or "already in use" not in str(taken):
+            raise
+    console.print(f"port {settings.http.port} is in use; the dashboard takes a free port",
+                  soft_wrap=True, highlight=False, markup=False)  # fmt: skip
+    return bind_listener(settings.http.host, 0)

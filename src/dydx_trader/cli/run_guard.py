@@ -11,6 +11,7 @@ journaling, bounded, drainable sink.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import hashlib
 import os
@@ -30,8 +31,11 @@ from dydx_trader.adapters.webhook import (
     WebhookServer,
 )
 from dydx_trader.config import Settings
-from dydx_trader.domain.errors import DydxTraderError
+from dydx_trader.domain.errors import DydxTraderError, JournalUnavailable
 from dydx_trader.domain.signal import Signal, SignalSource
+
+# Attempts at recording how a run ended while the journal is locked: about 30 s.
+_CLOSE_ATTEMPTS = 35
 
 
 class SessionRun:
@@ -100,9 +104,24 @@ async def guarded_run(
         except BaseException as error:
             # The session's own error is the one to report, even if the journal is gone too.
             with contextlib.suppress(DydxTraderError):
-                run.close(error)
+                await _close_patiently(run, error)
             raise
-        run.close(None)
+        await _close_patiently(run, None)
+
+
+async def _close_patiently(run: SessionRun, error: BaseException | None) -> None:
+    """Record how the run ended; while another process holds the journal's write
+    lock (an operator's command, a backup), wait for it rather than end the run
+    unrecorded (its row would read "crashed")."""
+    wait = 0.05
+    for _ in range(_CLOSE_ATTEMPTS):
+        try:
+            run.close(error)
+            return
+        except JournalUnavailable:
+            await asyncio.sleep(wait)
+            wait = min(wait * 2, 1.0)
+    run.close(error)
 
 
 async def serve_webhook(
@@ -119,13 +138,8 @@ async def serve_webhook(
     webhook signals a crash left undecided are decided now. ``cleanup()``
     refuses new ones and waits for those accepted.
     """
-    secret = WebhookSecret.from_environ(os.environ)
-    journal = Journal.open(settings.journal.resolved_path())
+    intake, dispatch, journal = open_webhook(settings, submit, clock=clock)
     try:
-        dispatch = SignalDispatch(submit, journal=journal)
-        intake = SignalIntake(
-            secret, dispatch, clock=clock, max_clock_skew_s=settings.validation.max_clock_skew_s
-        )
         server = await WebhookServer.start(intake, dispatch, listener, on_closed=journal.close)
     except BaseException:
         journal.close()
@@ -136,6 +150,27 @@ async def serve_webhook(
         await server.cleanup()
         raise
     return server
+
+
+def open_webhook(
+    settings: Settings,
+    submit: Callable[[Signal], Awaitable[None]],
+    *,
+    clock: Callable[[], datetime],
+) -> tuple[SignalIntake, SignalDispatch, Journal]:
+    """The intake for ``$DYDX_TRADER_WEBHOOK_SECRET``, its journaling dispatch to
+    ``submit``, and the journal connection they write to (the caller closes it)."""
+    secret = WebhookSecret.from_environ(os.environ)
+    journal = Journal.open(settings.journal.resolved_path())
+    try:
+        dispatch = SignalDispatch(submit, journal=journal)
+        intake = SignalIntake(
+            secret, dispatch, clock=clock, max_clock_skew_s=settings.validation.max_clock_skew_s
+        )
+    except BaseException:
+        journal.close()
+        raise
+    return intake, dispatch, journal
 
 
 def _version() -> str:

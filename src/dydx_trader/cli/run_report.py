@@ -63,9 +63,7 @@ def config_hash(settings: Settings) -> str:
 
 def summary_of(stats: SessionStats, context: ReportContext, wall_s: float) -> dict[str, object]:
     """``summary.json``'s content."""
-    step_s = min(
-        (_seconds(entry.resolution) for entry in context.settings.strategies), default=3600
-    )
+    step_s = report_step_s(context.settings)
     prices = {
         market: (first, stats.last_prices[market])
         for market, first in sorted(stats.first_prices.items())
@@ -83,6 +81,7 @@ def summary_of(stats: SessionStats, context: ReportContext, wall_s: float) -> di
         signals=stats.signals_by_strategy,
         accepted=stats.accepted_by_strategy,
         refused=stats.refused_by_strategy,
+        liquidations=stats.liquidations,
     )
     report = build_summary(facts)
     window = context.window
@@ -150,8 +149,12 @@ def _line(console: Console, text: str) -> None:
     console.print(text, soft_wrap=True, highlight=False, markup=False)
 
 
-def _seconds(resolution: str) -> int:
-    return CandleResolution(resolution).seconds
+def report_step_s(settings: Settings) -> int:
+    """The period of a paper session's samples (the strategies' shortest candle), seconds."""
+    return min(
+        (CandleResolution(entry.resolution).seconds for entry in settings.strategies),
+        default=3600,
+    )
 
 
 def package_version() -> str:

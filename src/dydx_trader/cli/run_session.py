@@ -26,10 +26,9 @@ from rich.live import Live
 
 from dydx_trader.adapters.devnet_clock import DevnetClock
 from dydx_trader.adapters.dydx.network import NetworkProfile, network_profile
-from dydx_trader.adapters.webhook import WebhookServer
-from dydx_trader.app.executor import Settlement
 from dydx_trader.app.lockstep import LockstepReplay, Step
 from dydx_trader.app.market_clock import MarketTimeClock
+from dydx_trader.app.metrics import TraderMetrics
 from dydx_trader.app.ports import Clock, SystemClock
 from dydx_trader.app.session import SessionStats
 from dydx_trader.app.strategy_runner import StrategyAssignment, StrategyRunner
@@ -37,10 +36,11 @@ from dydx_trader.bootstrap import Trader, build_trader
 from dydx_trader.cli._common import demo_mnemonic
 from dydx_trader.cli.keys_cmd import demo_bot_key
 from dydx_trader.cli.paper_window import WARMUP_DAYS, PaperWindow
-from dydx_trader.cli.run_guard import guarded_run, serve_webhook
-from dydx_trader.cli.run_report import ReportContext, finish
+from dydx_trader.cli.run_guard import guarded_run
+from dydx_trader.cli.run_http import OperatorHttp, operator_http
+from dydx_trader.cli.run_report import ReportContext, finish, report_step_s
 from dydx_trader.cli.run_view import live_view, plain_line, progress_line, result_line
-from dydx_trader.cli.webhook_cmd import listen_url, stop_requested
+from dydx_trader.cli.webhook_cmd import stop_requested
 from dydx_trader.config import Settings
 from dydx_trader.domain.signal import Signal
 from dydx_trader.domain.venue import CandleResolution
@@ -49,7 +49,11 @@ from dydx_trader.secrets import Secret
 log = logging.getLogger(__name__)
 
 PAPER_FUNDS_USDC = Decimal(10_000)
+# Other participants' market orders per market per market-minute (dydx_devnet.background_flow).
+PAPER_BACKGROUND_FLOW = 1.0
 TICK_S = 0.1
+# A live session marks the account to market this often (seconds).
+LIVE_SAMPLE_S = 60
 # Candles read at the start of a paper session: the indicators' history.
 BACKFILL_CANDLES = 1000
 
@@ -65,11 +69,13 @@ async def paper(
     seed: int,
     show_live: bool,
     console: Console,
-    listener: socket.socket | None,
+    listener: socket.socket,
+    hold: bool = False,
 ) -> int:
     """A paper session: the devnet in this process replays ``window`` of the bundled
     candles in lockstep, at most ``speed`` market seconds per wall second (None: as
-    fast as it goes); returns the exit code."""
+    fast as it goes), with the operator's server on ``listener`` (kept up after the
+    replay until Ctrl-C with ``hold``); returns the exit code."""
     # The CLI is the one place allowed to wire the devnet into the same process.
     from dydx_devnet.server import Devnet, DevnetConfig
     from dydx_devnet.state import EngineConfig
@@ -83,6 +89,7 @@ async def paper(
         replay_start=window.start,
         replay_end=window.end,
         warmup_days=WARMUP_DAYS,
+        background_flow=PAPER_BACKGROUND_FLOW,
     )
     folder.mkdir(parents=True, exist_ok=True)
     settings = _paper_settings(settings, folder)
@@ -117,14 +124,15 @@ async def paper(
                     console, f"the demo bot key signs through authenticator {authenticator_id}"
                 )
 
-            async def build(on_settled: Callable[[Settlement], None]) -> Trader:
+            async def build(stats: SessionStats, metrics: TraderMetrics) -> Trader:
                 return await build_trader(
                     settings,
                     profile,
                     address=address,
                     mnemonic=mnemonic,
                     bot_key=bot_key,
-                    on_settled=on_settled,
+                    on_settled=stats.on_settled,
+                    on_foreign=stats.on_foreign,
                     clock=clock,
                     # A height is good while the market clock stands still; any
                     # block (a market second at least) makes it old.
@@ -132,17 +140,17 @@ async def paper(
                     # The replay sweeps the settler after every block; no poll is needed.
                     settle_poll_s=600.0,
                     rng=random.Random(seed),
+                    metrics=metrics,
                 )
 
             context = ReportContext(
                 settings, folder, "devnet", seed, window, speed, time.monotonic()
             )
             async with guarded_run(settings, profile, address, mode="paper") as run:
-                return run.finished(
-                    await _lockstep(
-                        settings, build, clock, venue, context, show_live, console, listener
-                    )
+                session = _lockstep(
+                    settings, build, clock, venue, context, show_live, console, listener, hold
                 )
+                return run.finished(await session)
         finally:
             await venue.close()
 
@@ -176,24 +184,50 @@ def _paper_settings(settings: Settings, folder: Path) -> Settings:
 
 async def _lockstep(
     settings: Settings,
-    build: Callable[[Callable[[Settlement], None]], Awaitable[Trader]],
+    build: Callable[[SessionStats, TraderMetrics], Awaitable[Trader]],
     clock: MarketTimeClock,
     venue: DevnetClock,
     context: ReportContext,
     show_live: bool,
     console: Console,
-    listener: socket.socket | None,
+    listener: socket.socket,
+    hold: bool,
 ) -> int:
     stats = _stats(show_live, console)
-    trader = await build(stats.on_settled)
+    stop = stop_requested()
+    step_s = report_step_s(settings)
+    async with operator_http(settings, listener, clock, console, mode="paper",
+                             session_start=None, step_s=step_s) as http:  # fmt: skip
+        trader = await build(stats, http.metrics)
+        http.source.trader = trader
+        pace = _pacer(context.speed)
+        await _replay(settings, trader, (clock, venue, pace), stats, stop, show_live, console, http)
+        code = finish(trader, stats, context, console, clock)
+        if hold:
+            await http.hold(stop, console)
+        return code
+
+
+async def _replay(
+    settings: Settings,
+    trader: Trader,
+    timing: tuple[MarketTimeClock, DevnetClock, Callable[[float], Awaitable[None]]],
+    stats: SessionStats,
+    stop: asyncio.Event,
+    show_live: bool,
+    console: Console,
+    http: OperatorHttp,
+) -> None:
+    """Start ``trader``, replay the window on ``timing`` (the market clock, the venue's
+    clock, the pacer), take webhook signals meanwhile, then stop the trader."""
+    clock, venue, pace = timing
     submit = _submitter(trader, stats)
     runner = _runner(settings, trader, submit, clock)
-    stop = stop_requested()
     markets = tuple(dict.fromkeys(market for market, _ in runner.series))
+    running = asyncio.Event()
+    http.source.driver_running = running.is_set
     await trader.start(follow_streams=False)
-    http = None
     try:
-        replay = None
         with _screen(show_live, console) as screen:
 
             def on_step(step: Step) -> None:
@@ -213,18 +247,17 @@ async def _lockstep(
                 venue,
                 clock,
                 on_step=on_step,
-                pace=_pacer(context.speed),
+                pace=pace,
                 should_stop=lambda: stop.is_set() or bool(trader.exit_code),
             )
             start = await replay.prepare(BACKFILL_CANDLES)
-            if listener is not None:
-                http = await _webhook(settings, listener, submit, clock, console)
+            await http.take_signals(settings, submit, clock, console)
+            running.set()
             await replay.run(start)
     finally:
-        if http is not None:
-            await http.cleanup()  # no new signals from outside; accepted ones decided
+        running.clear()
+        await http.stop_signals()  # no new signals from outside; accepted ones decided
         await trader.stop()  # no new orders; in-flight outcomes settle first
-    return finish(trader, stats, context, console, clock)
 
 
 # -- live --------------------------------------------------------------------------------
@@ -238,10 +271,11 @@ async def live(
     folder: Path,
     show_live: bool,
     console: Console,
-    listener: socket.socket | None,
+    listener: socket.socket,
 ) -> int:
-    """A live session on ``profile`` for ``address``, until SIGINT/SIGTERM; returns the
-    exit code. ``signer`` is (mnemonic, bot key): exactly one of them signs."""
+    """A live session on ``profile`` for ``address``, until SIGINT/SIGTERM, with the
+    operator's server on ``listener``; returns the exit code. ``signer`` is
+    (mnemonic, bot key): exactly one of them signs."""
     mnemonic, bot_key = signer
     network = profile.name.value
     _announce(
@@ -249,7 +283,11 @@ async def live(
     )
     clock = SystemClock()
     context = ReportContext(settings, folder, network, None, None, None, time.monotonic())
-    async with guarded_run(settings, profile, address, mode="live") as run:
+    async with (
+        guarded_run(settings, profile, address, mode="live") as run,
+        operator_http(settings, listener, clock, console, mode=network,
+                      session_start=clock.now(), step_s=LIVE_SAMPLE_S) as http,  # fmt: skip
+    ):
         stats = _stats(show_live, console)
         trader = await build_trader(
             settings,
@@ -258,19 +296,19 @@ async def live(
             mnemonic=mnemonic,
             bot_key=bot_key,
             on_settled=stats.on_settled,
+            metrics=http.metrics,
+            on_foreign=stats.on_foreign,
         )
+        http.source.trader = trader
         submit = _submitter(trader, stats)
         runner = _runner(settings, trader, submit, clock)
         stop = stop_requested()
         await trader.start(candle_series=runner.series)
-        http = None
         try:
-            if listener is not None:
-                http = await _webhook(settings, listener, submit, clock, console)
+            await http.take_signals(settings, submit, clock, console)
             await _live_loop(trader, runner, stats, clock, stop, show_live, console, network)
         finally:
-            if http is not None:
-                await http.cleanup()
+            await http.stop_signals()
             await trader.stop()
         return run.finished(finish(trader, stats, context, console, clock))
 
@@ -291,7 +329,7 @@ async def _live_loop(
         while not stop.is_set() and not trader.exit_code:
             await runner.tick()
             now = clock.now()
-            if clock.monotonic() - last_sample >= 60:
+            if clock.monotonic() - last_sample >= LIVE_SAMPLE_S:
                 with contextlib.suppress(Exception):
                     stats.on_risk(now, await trader.mark_to_market())
                     last_sample = clock.monotonic()
@@ -332,19 +370,6 @@ def _runner(
         for market in entry.markets
     ]
     return StrategyRunner(assignments, trader.candles, submit, clock=clock)
-
-
-async def _webhook(
-    settings: Settings,
-    listener: socket.socket,
-    submit: Callable[[Signal], Awaitable[None]],
-    clock: Clock,
-    console: Console,
-) -> WebhookServer:
-    server = await serve_webhook(settings, listener, submit, clock=clock.now)
-    host, port = listener.getsockname()[:2]
-    _announce(console, f"webhook: POST {listen_url(host, port)}")
-    return server
 
 
 def _pacer(speed: float | None) -> Callable[[float], Awaitable[None]]:

@@ -66,11 +66,12 @@ def live_view(
         f"[bold]lev[/] {fmt.leverage(risk.leverage or Decimal(0) if risk else None)}",
         f"[bold]margin[/] {fmt.pct(risk.margin_usage or Decimal(0) if risk else None, 1)}",
     )
+    liquidated = f" [bold red]liquidations[/] {n}" if (n := len(stats.liquidations)) else ""
     header.add_row(
         f"[bold]state[/] {state.value}",
         f"[bold]signals[/] {stats.signals}",
         f"[bold]orders[/] {stats.orders_sent} [bold]fills[/] {stats.fills}",
-        f"[bold]refused[/] {sum(stats.rejections.values())}",
+        f"[bold]refused[/] {sum(stats.rejections.values())}{liquidated}",
     )
 
     positions = Table(title="positions", expand=True)
@@ -130,6 +131,7 @@ def summary_tables(summary: Mapping[str, object]) -> list[Table]:
          f"{s.text('equity', 'max_leverage')}x / {s.pct('equity', 'max_margin_usage')}"),
         ("signals / orders / fills",
          f"{s.text('signals')} / {s.text('orders_sent')} / {s.text('fills')}"),
+        ("liquidations", _liquidations_text(s)),
         ("round trips (win rate, profit factor)",
          f"{s.text('round_trips', 'count')} ({s.pct('round_trips', 'win_rate')}, "
          f"{s.text('round_trips', 'profit_factor')})"),
@@ -187,6 +189,21 @@ def _breakdown(rows: Mapping[str, object], title: str) -> Table | None:
                 cells.append("-" if value is None else str(value))
         table.add_row(name, *cells)
     return table
+
+
+def _liquidations_text(s: _Reader) -> str:
+    """``none``, or ``2 fills (LIQUIDATED 2) in BTC-USD, 7,000.00 USDC traded,
+    12.50 USDC to the insurance fund``."""
+    count = s.get("liquidations", "fills")
+    if not count:
+        return "none"
+    kinds = ", ".join(f"{kind} {n}" for kind, n in s.mapping("liquidations", "by_type").items())
+    markets = s.get("liquidations", "markets")
+    where = ", ".join(str(m) for m in markets) if isinstance(markets, list) else "-"
+    return (
+        f"{count} fills ({kinds}) in {where}, {s.usdc('liquidations', 'volume_usdc')} USDC "
+        f"traded, {s.usdc('liquidations', 'insurance_fund_usdc')} USDC to the insurance fund"
+    )
 
 
 def _outcome_name(state: str) -> str:

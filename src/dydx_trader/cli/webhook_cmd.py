@@ -17,7 +17,6 @@ import sys
 from typing import Annotated
 
 import typer
-from aiohttp import web
 
 from dydx_trader.adapters.webhook import (
     SIGNALS_PATH,
@@ -25,6 +24,8 @@ from dydx_trader.adapters.webhook import (
     WebhookSecret,
     create_webhook_app,
 )
+from dydx_trader.adapters.webhook.server import serve_app
+from dydx_trader.app.readiness import Check
 from dydx_trader.app.validation import SignalValidator
 from dydx_trader.cli._common import (
     load_settings,
@@ -36,6 +37,7 @@ from dydx_trader.cli.options import (
 from dydx_trader.cli.signal_cmd import verdict_json
 from dydx_trader.domain.errors import InvalidInput
 from dydx_trader.domain.signal import Signal
+from dydx_trader.web.health import add_health_routes
 
 HttpPortOption = Annotated[
     int | None,
@@ -44,7 +46,8 @@ HttpPortOption = Annotated[
         metavar="PORT",
         min=1,
         max=65_535,
-        help="Webhook port (default: the config's http.port, else 8000).",
+        help="HTTP port: webhook, and for run the dashboard, /metrics, /healthz, /readyz "
+        "(default: the config's http.port, else 8000).",
     ),
 ]
 
@@ -67,8 +70,8 @@ def serve_webhook_command(
 ) -> None:
     """Run the webhook intake alone and print every accepted signal.
 
-    Listens for POST /webhook/signals; the shared secret comes from
-    DYDX_TRADER_WEBHOOK_SECRET. Use it to try an alert template: each
+    Listens for POST /webhook/signals (and GET /healthz, /readyz); the shared
+    secret comes from DYDX_TRADER_WEBHOOK_SECRET. Use it to try an alert template: each
     accepted signal is printed as a JSON line with the validator's verdict
     (the venue is not consulted). Nothing is traded.
     """
@@ -85,7 +88,10 @@ def serve_webhook_command(
         sys.stdout.flush()
 
     async def serve() -> None:
-        runner = await serve_on(create_webhook_app(SignalIntake(secret, print_signal)), listener)
+        app = create_webhook_app(SignalIntake(secret, print_signal))
+        # Alive while the process answers; ready while the intake listens.
+        add_health_routes(app, lambda: (Check("intake", True, "accepting signals"),))
+        runner = await serve_app(app, listener)
         typer.echo(f"webhook intake on {listen_url(host, port)} (Ctrl-C stops)")
         sys.stdout.flush()
         try:
@@ -132,14 +138,6 @@ def bind_listener(host: str, port: int) -> socket.socket:
         ) from None
     listener.setblocking(False)
     return listener
-
-
-async def serve_on(app: web.Application, listener: socket.socket) -> web.AppRunner:
-    """Serve ``app`` on the already listening socket; returns the runner to clean up."""
-    runner = web.AppRunner(app, access_log=None, handle_signals=False)
-    await runner.setup()
-    await web.SockSite(runner, listener).start()
-    return runner
 
 
 def stop_requested() -> asyncio.Event:

@@ -8,7 +8,8 @@ and the worst case it reserves, or REFUSED with the reason, the arithmetic that
 led there and the cap that bound the size. Nothing is raised for a domain
 reason and nothing is read from outside: the account actor does the I/O around it.
 
-The steps, in order: the market must be known, ACTIVE and priced; the orders in
+The steps, in order: the market must be known, ACTIVE and priced, and cross
+(an ISOLATED market is refused except for a CLOSE); the orders in
 flight are reserved at their worst case (:mod:`~dydx_trader.domain.reservation`);
 a CLOSE takes the whole expected position, reduce-only; a BUY or SELL is priced
 (an IOC at the oracle +/- slippage, a resting order at the signal's price within
@@ -34,9 +35,15 @@ from dydx_trader.domain.account import Subaccount
 from dydx_trader.domain.arithmetic import Line
 from dydx_trader.domain.decision import Decision
 from dydx_trader.domain.entry_protection import levels_for, protection_lines, sizing_stop, verify
-from dydx_trader.domain.errors import InvalidInput, NothingToTrade, Refusal, TradingHalted
+from dydx_trader.domain.errors import (
+    InvalidInput,
+    IsolatedMarketNotTraded,
+    NothingToTrade,
+    Refusal,
+    TradingHalted,
+)
 from dydx_trader.domain.margin import MarginState, MarketMath, lookup
-from dydx_trader.domain.market import MarketSpec
+from dydx_trader.domain.market import MarketSpec, MarketType
 from dydx_trader.domain.order import OrderFlags, OrderIntent, TimeInForce, derive_client_id
 from dydx_trader.domain.order_params import OrderParams
 from dydx_trader.domain.pre_trade import RiskLimits, evaluate_order
@@ -48,7 +55,7 @@ from dydx_trader.domain.signal import Action, HintKind, Signal
 from dydx_trader.domain.sizing import PositionSizer, Refused
 from dydx_trader.domain.sizing_policy import SizingPolicy, SizingRequest
 from dydx_trader.domain.trading_state import TradingState, may_trade
-from dydx_trader.domain.units import usdc
+from dydx_trader.domain.units import PPM, usdc
 
 
 def decide(
@@ -89,6 +96,8 @@ def decide(
         if trading_state is TradingState.HALTED:
             # Nothing goes out: say so first, not what the position mode or sizing thinks.
             _halt(trading_state, trading_reason)
+        if signal.action is not Action.CLOSE:
+            _require_cross(math.spec)
         reserved = reserve(account, in_flight, markets, signal.market)
         # In REDUCING an order may only go out as a reduce-only IOC: price it as one.
         time_in_force = (
@@ -134,6 +143,23 @@ def decide(
 _REDUCE_ONLY = (TradingState.REDUCING, TradingState.FLATTENING)
 
 
+def _require_cross(spec: MarketSpec) -> None:
+    """Refuse to open or add to a position in an ISOLATED market.
+
+    On dYdX an isolated position must live alone in its own (child) subaccount,
+    funded by a transfer, and is sized against that subaccount's collateral. The
+    trader trades one subaccount and never moves collateral, so it would place
+    the order beside its cross positions, where the chain removes it (2005).
+    """
+    if spec.market_type is MarketType.ISOLATED:
+        raise IsolatedMarketNotTraded(
+            f"{spec.ticker} is an ISOLATED market: dydx-trader opens positions in cross "
+            "markets only (an isolated position needs its own child subaccount, funded by "
+            "a transfer); trade it by hand or drop it from the strategies",
+            market=spec.ticker,
+        )
+
+
 def _order(
     signal: Signal,
     math: MarketMath,
@@ -150,8 +176,9 @@ def _order(
     or the sizer's refusal."""
     spec = math.spec
     oracle = math.oracle_price
-    fee = params.taker_fee_ppm
+    _terms_lines(reserved.expected, math, lines)
     if signal.action is Action.CLOSE:
+        fee = _fee(params, TimeInForce.IOC, lines)
         line = reserved.expected.lines.get(spec.ticker)
         if line is None:
             raise NothingToTrade(f"no open position in {signal.market} to close")
@@ -163,6 +190,7 @@ def _order(
         lines.append(("worst price (slippage bound)", f"{price} USDC"))
         return OrderProposal(spec.ticker, side, size, price, fee, reduce_only=True), None
     side = Side.BUY if signal.action is Action.BUY else Side.SELL
+    fee = _fee(params, time_in_force, lines)
     lines.append(("oracle price", f"{oracle} USDC"))
     if time_in_force is TimeInForce.IOC:
         price = _worst_price(spec, side, oracle, params)
@@ -182,6 +210,23 @@ def _order(
     if isinstance(sized, Refused):
         return sized
     return OrderProposal(spec.ticker, side, sized.size, price, fee), sized.bound_by.value
+
+
+def _terms_lines(account: MarginState, math: MarketMath, lines: list[Line]) -> None:
+    """The subaccount's own leverage setting in the market, when it has one."""
+    custom = account.custom_imf_ppm.get(math.ticker, 0)
+    if custom:
+        lines.append(
+            ("your leverage setting (chain)", f"{PPM / Decimal(custom):.4g}x (IMF {custom} ppm)")
+        )
+
+
+def _fee(params: OrderParams, time_in_force: TimeInForce, lines: list[Line]) -> int:
+    """The fee rate (ppm) an order of ``time_in_force`` is sized with, and its line."""
+    fees = params.fees
+    fee = fees.fee_ppm(time_in_force)
+    lines.append(("fee rate", f"{fee} ppm ({fees.describe()})"))
+    return fee
 
 
 def _refused(

@@ -5,7 +5,8 @@ person can act on. Callers catch a *category*, as httpx's callers do::
 
     DydxTraderError
     ├── Refusal               a domain "no": returned inside a Decision, journaled, never retried
-    │   ├── InvalidInput, UnknownMarket, MarketNotTradable, SignalRejected, NothingToTrade
+    │   ├── InvalidInput, UnknownMarket, MarketNotTradable, IsolatedMarketNotTraded
+    │   ├── SignalRejected, NothingToTrade
     │   ├── BelowMinimumOrderSize, InsufficientFreeCollateral, ReduceOnlyViolation
     │   ├── LeverageLimitExceeded, ExposureLimitExceeded, NotionalLimitExceeded
     │   ├── UnprotectedEntry, InvalidProtection
@@ -130,6 +131,12 @@ class SubaccountNotFound(Unavailable):
 
 class MarketNotTradable(Refusal):
     """The market is not ACTIVE (or has no oracle price). Wait for the venue."""
+
+
+class IsolatedMarketNotTraded(Refusal):
+    """The market is ISOLATED: dydx-trader opens positions in cross markets only. Trade it
+    by hand from a child subaccount (number + 128) funded by a transfer, or drop it from
+    the strategies. A CLOSE of an existing position still goes through."""
 
 
 # -- sizing and risk ------------------------------------------------------------

@@ -1,4 +1,4 @@
-"""How orders are built from a decision: price bound, lifetime, fee assumed."""
+"""How orders are built from a decision: price bound, lifetime, the fee tier they pay."""
 
 from __future__ import annotations
 
@@ -6,8 +6,8 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Final
 
+from dydx_trader.domain.account_terms import STANDARD_FEE_TIER, FeeTier
 from dydx_trader.domain.errors import InvalidInput
-from dydx_trader.domain.margin import require_fee_ppm
 from dydx_trader.domain.numbers import require_finite
 from dydx_trader.domain.order import TimeInForce
 from dydx_trader.domain.position_mode import PositionRule
@@ -27,7 +27,9 @@ class OrderParams:
     ``slippage`` is the fraction around the oracle price that bounds an IOC
     order's worst price (0.01 = 1 %; never price 0). ``good_til_block_offset``
     blocks past the chain height (1..:data:`MAX_GOOD_TIL_BLOCK_OFFSET`).
-    ``taker_fee_ppm`` is the fee rate assumed when sizing (ppm of notional).
+    ``fees`` is the account's fee tier, read from the chain (the account actor
+    sets it from the balance snapshot; :meth:`FeeTier.fee_ppm` picks the rate an
+    order is sized and checked with).
     ``time_in_force`` of BUY / SELL orders: IOC (a market order with a worst
     price), GTT (a short-term limit order resting until its good-til-block, at
     the signal's price or the oracle) or POST_ONLY (the same, maker only). A
@@ -39,7 +41,7 @@ class OrderParams:
 
     slippage: Decimal = Decimal("0.01")
     good_til_block_offset: int = 10
-    taker_fee_ppm: int = 500
+    fees: FeeTier = STANDARD_FEE_TIER
     time_in_force: TimeInForce = TimeInForce.IOC
     position: PositionRule = DEFAULT_POSITION_RULE
 
@@ -57,10 +59,7 @@ class OrderParams:
                 f"good-til-block offset {offset} must lie in 1..{MAX_GOOD_TIL_BLOCK_OFFSET}",
                 field="good_til_block_offset",
             )
-        require_fee_ppm(self.taker_fee_ppm)
-        if not 0 <= self.taker_fee_ppm <= 100_000:
-            raise InvalidInput(
-                f"taker fee {self.taker_fee_ppm} ppm must lie in 0..100000", field="taker_fee_ppm"
-            )
+        if not isinstance(self.fees, FeeTier):
+            raise InvalidInput(f"fee tier {self.fees!r} is not a FeeTier")
         if not isinstance(self.time_in_force, TimeInForce):
             raise InvalidInput(f"time in force {self.time_in_force!r} is unknown")

@@ -9,7 +9,10 @@ Leverage words, as in the protocol reference section 2.5:
 
 * **position leverage** = ``|position notional| / account equity`` (cross
   margin). Capped by the user's ``max_leverage`` and by the market's own
-  ``1 / IMF`` (the open-interest-scaled IMF, or the subaccount's own setting);
+  ``1 / IMF`` (the open-interest-scaled IMF at the open interest after the
+  trade, or the subaccount's own leverage setting when higher). The user's cap
+  holds for *every* position after the trade: a trade's fee and slippage lower
+  the equity the others are measured against;
 * **exposure** (account leverage) = ``gross notional / equity``, capped by
   ``max_exposure``;
 * **market notional** = ``|position notional|`` in USDC, capped by
@@ -252,7 +255,20 @@ def _cap_refusal(
             leverage=leverage,
             cap=limits.max_leverage,
         )
-    imf_ppm = before.imf_ppm(math)
+    other = before.largest_line_except(ticker)
+    if other is not None and limits.leverage_exceeded(other.notional, equity_quantums):
+        leverage = Decimal(abs(other.notional)) / equity_quantums
+        return LeverageLimitExceeded(
+            f"after a {_what(math, order)} (its fee and slippage included), "
+            f"{other.math.ticker} would be at {ratio(leverage)}x leverage, above your cap "
+            f"of {limits.max_leverage}x",
+            market=other.math.ticker,
+            leverage=leverage,
+            cap=limits.max_leverage,
+        )
+    # The IMF after the trade: its own setting or the market's at the open
+    # interest the trade may bring, whichever is higher.
+    imf_ppm = new_line.imf_ppm if new_line is not None else before.imf_ppm(math)
     # notional x IMF > equity, exactly in integers: past the market's own maximum.
     if notional_quantums * imf_ppm > equity_quantums * PPM:
         leverage = Decimal(notional_quantums) / equity_quantums

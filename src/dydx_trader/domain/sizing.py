@@ -70,6 +70,7 @@ class Bound(StrEnum):
     POLICY = "policy"
     FREE_COLLATERAL = "free collateral"
     USER_LEVERAGE = "your max leverage"
+    OTHER_LEVERAGE = "your max leverage on the other positions"
     MARKET_LEVERAGE = "market max leverage"
     EXPOSURE = "max exposure"
     MARKET_NOTIONAL = "max market notional"
@@ -125,6 +126,7 @@ _BOUND_ERRORS: Final[MappingProxyType[Bound, type[Refusal]]] = MappingProxyType(
         Bound.POLICY: BelowMinimumOrderSize,
         Bound.FREE_COLLATERAL: InsufficientFreeCollateral,
         Bound.USER_LEVERAGE: LeverageLimitExceeded,
+        Bound.OTHER_LEVERAGE: LeverageLimitExceeded,
         Bound.MARKET_LEVERAGE: LeverageLimitExceeded,
         Bound.EXPOSURE: ExposureLimitExceeded,
         Bound.MARKET_NOTIONAL: NotionalLimitExceeded,
@@ -343,7 +345,15 @@ def _caps_of(
     the part that closes, ``P`` the oracle and ``k`` the equity a unit costs
     (an adverse fill against the oracle, plus the fee), a cap
     ``|u + q| P <= C x (E - q k)`` gives ``q <= (C E - u P) / (P + C k)``;
-    closing (``q <= r``) is always allowed.
+    closing (``q <= r``) is always allowed. The costs lower the equity every
+    other position is measured against too: the largest, ``N``, stays within
+    your leverage cap ``L`` while ``q <= (E - N / L) / k``.
+
+    In a market whose IMF scales with open interest, the two caps the IMF sets
+    (free collateral, the market's maximum leverage) are taken again at the IMF
+    the largest cap would bring (the trade raises open interest by what it
+    opens): no smaller size brings a higher one, so the caps hold for whatever
+    size is chosen under them.
     """
     oracle = math.oracle_price
     price = request.price
@@ -355,31 +365,55 @@ def _caps_of(
     if request.fee_ppm > 0:
         cost += price * request.fee_ppm / _PPM
     equity = usdc(state.net_collateral)
-    imf_ppm = state.imf_ppm(math)
-    reserve = limits.buffer_quantums(state.net_collateral)
-    capacity = _fill_capacity(
-        state.net_collateral - state.initial - reserve, math.margin_per_unit(imf_ppm), closing, cost
-    )
-    if state.reported_free_collateral is not None:
-        # The local indexer view (base IMF) never binds: its free collateral and
-        # its per-unit margin are both no tighter than the chain view's.
-        reported = _fill_capacity(
-            state.reported_free_collateral - reserve, math.base_margin_per_unit, closing, cost
-        )
-        capacity = min(capacity, reported)
-    caps = [(Bound.FREE_COLLATERAL, capacity)]
-    other_gross = usdc(state.gross_notional - (abs(line.notional) if line is not None else 0))
     held_value = toward * oracle
-    for bound, multiple, other in (
-        (Bound.USER_LEVERAGE, limits.max_leverage, _ZERO),
-        (Bound.MARKET_LEVERAGE, _PPM / imf_ppm, _ZERO),
-        (Bound.EXPOSURE, limits.max_exposure, other_gross),
-    ):
-        room = (multiple * equity - other - held_value) / (oracle + multiple * cost)
-        caps.append((bound, room if room > closing else closing))
+    reserve = limits.buffer_quantums(state.net_collateral)
+
+    def room(multiple: Decimal, other: Decimal) -> Decimal:
+        cap = (multiple * equity - other - held_value) / (oracle + multiple * cost)
+        return cap if cap > closing else closing
+
+    def margin_caps(imf_ppm: int) -> tuple[Decimal, Decimal]:
+        """(free collateral, market leverage) caps with the position at ``imf_ppm``."""
+        free = state.net_collateral - state.initial - reserve
+        if line is not None and imf_ppm > line.imf_ppm:
+            # The position held pays the higher IMF too.
+            free -= -((-abs(line.notional) * imf_ppm) // PPM) - line.initial
+        capacity = _fill_capacity(free, math.margin_per_unit(imf_ppm), closing, cost)
+        if state.reported_free_collateral is not None:
+            # The local indexer view (base IMF) never binds: its free collateral and
+            # its per-unit margin are both no tighter than the chain view's.
+            reported = _fill_capacity(
+                state.reported_free_collateral - reserve, math.base_margin_per_unit, closing, cost
+            )
+            capacity = min(capacity, reported)
+        return capacity, room(_PPM / imf_ppm, _ZERO)
+
+    imf_ppm = state.imf_ppm(math)
+    free_cap, market_cap = margin_caps(imf_ppm)
+    other_gross = usdc(state.gross_notional - (abs(line.notional) if line is not None else 0))
+    caps = [
+        (Bound.FREE_COLLATERAL, free_cap),
+        (Bound.USER_LEVERAGE, room(limits.max_leverage, _ZERO)),
+        (Bound.MARKET_LEVERAGE, market_cap),
+        (Bound.EXPOSURE, room(limits.max_exposure, other_gross)),
+    ]
+    largest_other = state.largest_line_except(math.ticker)
+    if largest_other is not None and cost > 0:
+        held_elsewhere = usdc(abs(largest_other.notional))
+        other_room = (equity - held_elsewhere / limits.max_leverage) / cost
+        caps.append((Bound.OTHER_LEVERAGE, other_room if other_room > closing else closing))
     if limits.max_market_notional is not None:
-        room = limits.max_market_notional / oracle - toward
-        caps.append((Bound.MARKET_NOTIONAL, room if room > closing else closing))
+        notional_room = limits.max_market_notional / oracle - toward
+        caps.append(
+            (Bound.MARKET_NOTIONAL, notional_room if notional_room > closing else closing)
+        )
+    if math.open_interest_headroom is not None:
+        largest = min(cap for _, cap in caps) - closing
+        scaled = state.imf_ppm(math, math.base_quantums(largest)) if largest > 0 else imf_ppm
+        if scaled > imf_ppm:
+            free_cap, market_cap = margin_caps(scaled)
+            caps[0] = (Bound.FREE_COLLATERAL, free_cap)
+            caps[2] = (Bound.MARKET_LEVERAGE, market_cap)
     return caps
 
 

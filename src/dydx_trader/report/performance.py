@@ -78,3 +78,14 @@ def buy_and_hold(prices: dict[str, tuple[Decimal, Decimal]]) -> dict[str, Decima
     if changes:
         changes["equal_weight"] = sum(changes.values(), ZERO) / len(changes)
     return changes
+
+
+def drawdown_series(samples: Sequence[tuple[datetime, Decimal]]) -> list[Decimal]:
+    """Each sample's fall below the running peak of equity, as a fraction of that
+    peak (0 at a new peak; 0 while the peak is not positive)."""
+    series = []
+    peak: Decimal | None = None
+    for _, equity in samples:
+        peak = equity if peak is None else max(peak, equity)
+        series.append((peak - equity) / peak if peak > 0 else ZERO)
+    return series

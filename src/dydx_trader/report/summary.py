@@ -3,10 +3,11 @@
 :func:`build_summary` takes what a session recorded (:class:`SessionFacts`)
 and returns plain values: money as exact decimal strings (USDC to the
 micro-USDC), ratios as short decimals (:data:`RATIO_PLACES` places), times as
-ISO-8601 UTC. PnL splits into realized (closed trips, before fees),
-unrealized (open positions at the last oracle price), fees, and funding: the
-rest of the equity change, which on dYdX is the funding paid or received (and
-quantum rounding).
+ISO-8601 UTC. PnL splits into realized (closed trips, before fees; a trip the chain closed by
+liquidation or deleveraging counts, and is also listed under ``liquidations``),
+unrealized (open positions at the last oracle price), fees (a liquidated
+fill's insurance fund payment among them), and funding: the rest of the equity
+change, which on dYdX is the funding paid or received (and quantum rounding).
 """
 
 from __future__ import annotations
@@ -52,13 +53,24 @@ class OpenPosition:
     unrealized_pnl: Decimal
 
 
+@dataclass(frozen=True, slots=True)
+class LiquidationFill:
+    """A fill the chain made on our position, with no order of ours: ``kind`` is
+    ``LIQUIDATED`` (its fee is what went to the insurance fund; negative: the fund
+    paid), ``DELEVERAGED`` or ``OFFSETTING``. It is among the session's fills too."""
+
+    kind: str
+    fill: FillRow
+
+
 @dataclass(frozen=True)
 class SessionFacts:
     """What one session recorded, for :func:`build_summary`.
 
     ``prices`` maps each traded market to its price at the first and last
     step (buy-and-hold); ``step_s`` is the sampling period (seconds).
-    ``signals``/``accepted``/``refused`` count by strategy.
+    ``signals``/``accepted``/``refused`` count by strategy. ``liquidations``
+    are the fills among ``fills`` that the chain made on our positions.
     """
 
     samples: Sequence[EquitySample]
@@ -72,6 +84,7 @@ class SessionFacts:
     signals: Mapping[str, int] = field(default_factory=dict)
     accepted: Mapping[str, int] = field(default_factory=dict)
     refused: Mapping[str, int] = field(default_factory=dict)
+    liquidations: Sequence[LiquidationFill] = ()
 
 
 def money(value: Decimal | None) -> str | None:
@@ -155,6 +168,7 @@ def build_summary(facts: SessionFacts) -> dict[str, object]:
         "by_market": _by(trips, facts.fills, key="market"),
         "by_strategy": _by_strategy(trips, facts),
         "buy_and_hold": {m: ratio(v) for m, v in buy_and_hold(dict(facts.prices)).items()},
+        "liquidations": _liquidations(facts.liquidations),
         "orders_sent": facts.orders_sent,
         "order_outcomes": dict(sorted(facts.order_outcomes.items())),
         "rejections_by_reason": dict(sorted(facts.rejections.items())),
@@ -168,6 +182,23 @@ def build_summary(facts: SessionFacts) -> dict[str, object]:
             }
             for p in sorted(facts.positions, key=lambda p: p.market)
         ],
+    }
+
+
+def _liquidations(fills: Sequence[LiquidationFill]) -> dict[str, object]:
+    """How often the chain closed our positions, how much it traded, and what the
+    liquidated fills paid the insurance fund (their fee; negative: the fund paid)."""
+    kinds: dict[str, int] = {}
+    for entry in fills:
+        kinds[entry.kind] = kinds.get(entry.kind, 0) + 1
+    return {
+        "fills": len(fills),
+        "by_type": dict(sorted(kinds.items())),
+        "markets": sorted({entry.fill.market for entry in fills}),
+        "volume_usdc": money(sum((e.fill.price * e.fill.size for e in fills), ZERO)),
+        "insurance_fund_usdc": money(
+            sum((e.fill.fee for e in fills if e.kind == "LIQUIDATED"), ZERO)
+        ),
     }
 
 

@@ -11,6 +11,7 @@ from decimal import Decimal
 import pytest
 from typer.testing import CliRunner
 from v4_proto.dydxprotocol.clob.order_pb2 import Order, OrderId
+from v4_proto.dydxprotocol.clob.tx_pb2 import LeverageEntry, MsgUpdateLeverage
 from v4_proto.dydxprotocol.subaccounts.subaccount_pb2 import SubaccountId
 
 from dydx_trader.adapters.dydx.indexer import IndexerGateway
@@ -98,6 +99,28 @@ async def test_node_chain_id_when_devnet_then_matches_the_devnet_profile(devnet:
         chain_id = await node.chain_id()
     assert chain_id == devnet.chain_id  # type: ignore[attr-defined]
     assert chain_id == network_profile("devnet").chain_id
+
+
+async def test_node_terms_when_leverage_set_then_settings_by_clob_pair_and_the_fee_tier(
+    devnet: object,
+) -> None:
+    setting = MsgUpdateLeverage(
+        subaccount_id=SubaccountId(owner=DEMO, number=0),
+        clob_pair_leverage=[LeverageEntry(clob_pair_id=1, custom_imf_ppm=200_000)],
+    )
+    assert devnet.engine.update_leverage(setting).code == 0  # type: ignore[attr-defined]
+
+    async with await _node(devnet) as node:
+        settings, other, tier = await asyncio.gather(
+            node.subaccount_leverage(DEMO, 0),
+            node.subaccount_leverage(DEMO, 1),
+            node.user_fee_tier(DEMO),
+        )
+
+    assert (settings, other) == ({1: 200_000}, {})
+    assert (tier.name, tier.taker_fee_ppm, tier.maker_fee_ppm, tier.source) == (
+        "1", 500, 100, "chain",
+    )  # fmt: skip
 
 
 async def test_balance_manager_when_position_open_then_fresh_snapshot_with_local_margin(

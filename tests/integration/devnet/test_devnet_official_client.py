@@ -40,7 +40,7 @@ async def test_faucet_client_when_filling_then_subaccount_equity_is_the_amount(
 
     response = await faucet.fill(DEMO_ADDRESS_2, 0, 2500)
 
-    assert response.status_code == 200
+    assert response.status_code == 202
     indexer = IndexerClient(network.rest_indexer, api_timeout=5)
     body = await indexer.account.get_subaccount(DEMO_ADDRESS_2, 0)
     sub = body["subaccount"]

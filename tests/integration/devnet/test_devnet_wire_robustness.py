@@ -15,6 +15,7 @@ from dydx_v4_client.node.message import order as build_order
 from dydx_v4_client.node.message import order_id as build_order_id
 from google.protobuf.any_pb2 import Any as AnyProto
 from v4_proto.cosmos.bank.v1beta1.tx_pb2 import MsgSend
+from v4_proto.cosmos.staking.v1beta1.tx_pb2 import MsgDelegate
 from v4_proto.cosmos.tx.v1beta1 import service_pb2, service_pb2_grpc
 from v4_proto.dydxprotocol.clob.order_pb2 import Order
 
@@ -206,7 +207,19 @@ async def test_broadcast_when_block_mode_then_invalid_argument(devnet: Devnet) -
     assert caught.value.code() == grpc.StatusCode.INVALID_ARGUMENT
 
 
-async def test_broadcast_when_message_is_not_a_clob_message_then_unknown_request(
+async def test_broadcast_when_message_is_one_the_devnet_does_not_execute_then_unknown_request(
+    demo_trader: Any,
+) -> None:
+    message = MsgDelegate(delegator_address=DEMO_ADDRESS, validator_address=DEMO_ADDRESS)
+    tx = demo_trader.node.builder.build(demo_trader.wallet, message)
+
+    response = await demo_trader.node.broadcast(tx)
+
+    assert (response.tx_response.code, response.tx_response.codespace) == (6, "sdk")
+    assert "MsgDelegate" in response.tx_response.raw_log
+
+
+async def test_broadcast_when_bank_send_has_no_coins_then_invalid_coins(
     demo_trader: Any,
 ) -> None:
     message = MsgSend(from_address=DEMO_ADDRESS, to_address=DEMO_ADDRESS)
@@ -214,8 +227,8 @@ async def test_broadcast_when_message_is_not_a_clob_message_then_unknown_request
 
     response = await demo_trader.node.broadcast(tx)
 
-    assert (response.tx_response.code, response.tx_response.codespace) == (6, "sdk")
-    assert "MsgSend" in response.tx_response.raw_log
+    assert (response.tx_response.code, response.tx_response.codespace) == (10, "sdk")
+    assert "invalid coins" in response.tx_response.raw_log
 
 
 async def test_broadcast_when_response_dropped_then_unavailable_but_order_was_applied(

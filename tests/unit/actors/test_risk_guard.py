@@ -169,3 +169,51 @@ async def test_supervisor_when_actor_crashes_then_halt_persisted_in_journal(
     record = journal.get_trading_state()
     assert record.state is TradingState.HALTED and "Crasher crashed" in record.reason
     assert isinstance(guard.may_trade(reduces_position=True), TradingHalted)
+
+
+class BusyJournal(UnwritableJournal):
+    """The real journal, whose next ``busy`` writes fail as a locked SQLite file does."""
+
+    def __init__(self, journal: Journal, busy: int) -> None:
+        super().__init__(journal)
+        self.busy = busy
+
+    def set_trading_state(self, *args: object) -> object:
+        if self.busy > 0:
+            self.busy -= 1
+            raise JournalUnavailable("database is locked")
+        return self._journal.set_trading_state(*args)  # type: ignore[arg-type]
+
+
+async def test_supervisor_when_actor_crashes_while_journal_locked_then_halt_persisted_once_free(
+    journal: Journal,
+) -> None:
+    # Found by the fault soak (seed 29): the crash's halt met a locked journal and
+    # was never written, so the next start traded as if nothing had happened.
+    guard = RiskGuard(
+        BusyJournal(journal, busy=3), KillSwitch(KillSwitchLimits()), clock=FakeClock()
+    )  # type: ignore[arg-type]
+    supervisor = Supervisor(on_failure=guard.halt_durably)
+    supervisor.start(Crasher()).tell("anything")
+
+    assert await asyncio.wait_for(supervisor.wait(), timeout=5) != 0
+
+    record = journal.get_trading_state()
+    assert record.state is TradingState.HALTED and "Crasher crashed" in record.reason
+    assert guard.pending is None
+
+
+async def test_persist_pending_when_journal_stays_locked_then_false_and_halt_holds_here(
+    journal: Journal,
+) -> None:
+    guard = RiskGuard(
+        BusyJournal(journal, busy=1_000), KillSwitch(KillSwitchLimits()), clock=FakeClock()
+    )  # type: ignore[arg-type]
+    with pytest.raises(JournalUnavailable):
+        guard.halt("settlement fault")
+
+    persisted = await guard.persist_pending(patience_s=0.2)
+
+    assert persisted is False and guard.pending == "settlement fault"
+    assert isinstance(guard.may_trade(reduces_position=True), TradingHalted)
+    assert journal.get_trading_state().state is TradingState.ACTIVE

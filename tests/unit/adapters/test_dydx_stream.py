@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import gc
 import json
 import shutil
 import ssl
@@ -238,3 +239,30 @@ async def test_connect_when_wss_certificate_untrusted_then_refused(tmp_path: Pat
             await IndexerStream(f"wss://127.0.0.1:{port}/v4/ws", connect_timeout_s=2).connect()
     finally:
         await runner.cleanup()
+
+
+async def test_connect_when_cancelled_mid_handshake_then_no_session_left_open() -> None:
+    # Found by the fault soak: a trader stopped while its account stream was still
+    # connecting left an aiohttp session open ("Unclosed client session").
+    async def never_answer(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        await asyncio.sleep(30)
+
+    server = await asyncio.start_server(never_answer, "127.0.0.1", 0)
+    port = server.sockets[0].getsockname()[1]
+    loop = asyncio.get_running_loop()
+    complaints: list[dict[str, Any]] = []
+    loop.set_exception_handler(lambda _loop, context: complaints.append(context))
+    try:
+        stream = IndexerStream(f"ws://127.0.0.1:{port}/v4/ws", connect_timeout_s=30)
+        connecting = asyncio.ensure_future(stream.connect())
+        await asyncio.sleep(0.2)
+        connecting.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await connecting
+        del stream, connecting
+        gc.collect()
+        await asyncio.sleep(0)
+    finally:
+        loop.set_exception_handler(None)
+        server.close()
+    assert [c.get("message") for c in complaints] == []

@@ -25,7 +25,7 @@ from dydx_trader.domain.errors import JournalUnavailable
 from dydx_trader.domain.order import OrderState, TimeInForce, derive_client_id
 from dydx_trader.domain.side import Side
 from dydx_trader.domain.signal import HintKind, Signal, SignalSource, SizingHint
-from dydx_trader.domain.trading_state import Authority, TradingState
+from dydx_trader.domain.trading_state import Authority, KillSwitchMemory, TradingState
 from dydx_trader.domain.venue import CandleResolution
 from kit.clock import T0, FakeClock
 from kit.exchange import FakeExchange
@@ -241,6 +241,24 @@ async def test_preview_when_snapshot_cached_then_equity_sampled_once_until_it_ex
     assert reads == 2
 
 
+async def test_sample_risk_when_equity_falls_while_no_signal_comes_then_kill_switch_trips(
+    exchange: FakeExchange, tmp_path: Path
+) -> None:
+    # Review R2: the run loop's periodic samples went to its report only, so a
+    # loss with no signal to size never reached the kill switch.
+    settings = kit_settings(tmp_path / "j.sqlite3", kill_switch={"max_drawdown": "0.1"})
+    clock = FakeClock()
+    async with started_trader(exchange, settings, clock=clock) as trader:
+        before = await trader.sample_risk()
+        exchange.usdc = Decimal(8_500)  # 15 % down, nothing traded
+        clock.advance(settings.ttl.balance_ttl_s + 60)
+        after = await trader.sample_risk()
+        status = trader.status()
+
+    assert (before.equity, after.equity) == (Decimal(10_000), Decimal(8_500))
+    assert status.trading_state is TradingState.HALTED and "drawdown" in status.trading_reason
+
+
 # -- F1 through the actor: a CLOSE whose answer was lost ---------------------------------------
 
 
@@ -301,3 +319,53 @@ async def test_submit_when_journal_fails_then_actor_crashes_and_halt_names_the_s
     assert "the-crashing-signal" in status.trading_reason
     assert trader.exit_code != 0
     assert exchange.sent == []
+
+
+class LockedKillSwitchJournal(BrokenDecisionJournal):
+    """The real journal, except that the kill switch's count of a send's outcome
+    cannot be saved: the journal is locked by then."""
+
+    def record_decision(self, decision: Decision) -> None:
+        self._journal.record_decision(decision)
+
+    def save_kill_switch_memory(self, memory: KillSwitchMemory) -> None:
+        if memory.clean_streak:  # an accepted send was counted
+            raise JournalUnavailable("database is locked")
+        self._journal.save_kill_switch_memory(memory)
+
+
+async def test_submit_when_the_kill_switch_cannot_be_written_after_the_send_then_still_settled(
+    exchange: FakeExchange, settings: Settings
+) -> None:
+    # The outcome's kill-switch write comes after the broadcast: when it fails, the
+    # order it counted must already be followed (it may hold money).
+    journal = journal_of(settings)
+    locked = LockedKillSwitchJournal(journal)
+    async with started_trader(exchange, settings, journal=locked) as trader:  # type: ignore[arg-type]
+        with pytest.raises(ActorStopped):
+            await trader.submit(signal("BUY", sizing=notional(1000), id="counted"))
+        await trader.wait_settled()
+        status = trader.status()
+        order = journal.order_by_signal("counted")
+
+    assert order is not None and order.state is OrderState.FILLED
+    assert status.reserved == () and status.trading_state is TradingState.HALTED
+
+
+async def test_start_when_a_market_filled_within_its_cooldown_then_the_restart_keeps_it(
+    exchange: FakeExchange, tmp_path: Path
+) -> None:
+    # Review R11: a restart forgot every cooldown.
+    settings = kit_settings(tmp_path / "j.sqlite3", validation={"cooldown_s": 300})
+    clock = FakeClock()
+    async with started_trader(exchange, settings, clock=clock) as trader:
+        first = await trader.submit(signal("BUY", sizing=notional(1000)))
+        await trader.wait_settled()
+    clock.advance(60)
+    async with started_trader(exchange, settings, clock=clock) as restarted:
+        again = await restarted.submit(signal("BUY", sizing=notional(1000)))
+        elsewhere = await restarted.submit(signal("BUY", "BTC-USD", sizing=notional(1000)))
+
+    assert first.order is not None and first.order.state is not OrderState.REJECTED
+    assert again.order is None and "cooldown" in again.validation
+    assert elsewhere.order is not None

@@ -7,15 +7,16 @@ from __future__ import annotations
 from dataclasses import replace
 from decimal import Decimal
 from pathlib import Path
+from typing import Any
 
 import pytest
 from venue_fakes import BTC, FakeVenue, intent
 
 from dydx_trader.adapters.journal import Journal
 from dydx_trader.app.reconciler import OrderReconciler
-from dydx_trader.domain.errors import MalformedPayload
+from dydx_trader.domain.errors import JournalUnavailable, MalformedPayload
 from dydx_trader.domain.order import OrderIntent, OrderState
-from dydx_trader.domain.venue import IndexerOrderStatus
+from dydx_trader.domain.venue import IndexerHeight, IndexerOrder, IndexerOrderStatus
 
 S = IndexerOrderStatus
 
@@ -191,3 +192,93 @@ async def test_settle_once_when_order_flags_differ_then_not_taken_for_ours(
     settlement = await reconciler.settle_once(order_intent)
 
     assert settlement is not None and settlement.order.state is OrderState.EXPIRED
+
+
+class LockedForWrites:
+    """The real journal, whose final-state writes fail while ``locked`` (another
+    process holds its write lock past the busy timeout)."""
+
+    def __init__(self, journal: Journal) -> None:
+        self._journal = journal
+        self.locked = True
+
+    def __getattr__(self, name: str) -> object:
+        return getattr(self._journal, name)
+
+    def transition(
+        self, client_id: int, state: OrderState, reason: str, **numbers: object
+    ) -> object:
+        if self.locked:
+            raise JournalUnavailable(f"journal is not writable: database is locked ({state})")
+        return self._journal.transition(client_id, state, reason, **numbers)
+
+
+async def test_settle_once_when_the_final_state_cannot_be_written_then_raises_and_settles_later(
+    journal: Journal, venue: FakeVenue
+) -> None:
+    # Found by the fault soak (seed 137): the write failed, the order counted as
+    # settled, and a clean exit left it IN_FLIGHT_UNKNOWN in the journal.
+    order_intent = intent("r-locked", good_til_block=110)
+    submitted(journal, venue, order_intent)
+    locked = LockedForWrites(journal)
+    reconciler = OrderReconciler(venue, locked, lambda _: BTC)  # type: ignore[arg-type]
+    venue.height = 111  # past good-til-block, never on the venue: EXPIRED
+
+    with pytest.raises(JournalUnavailable):
+        await reconciler.settle_once(order_intent)
+    still = journal.order(order_intent.client_id).state
+    locked.locked = False
+    settled = await reconciler.settle_once(order_intent)
+
+    assert still is OrderState.SUBMITTED
+    assert settled is not None and settled.order.state is OrderState.EXPIRED
+
+
+class ReplicaVenue(FakeVenue):
+    """An indexer behind a load balancer: while ``behind`` is set, every read after
+    the first height read comes from a replica at ``behind`` that has not seen
+    ``hidden`` yet (its order and its fills)."""
+
+    def __init__(self, height: int) -> None:
+        super().__init__(height)
+        self.behind: int | None = None
+        self.hidden: set[str] = set()
+        self._first = True
+
+    async def get_height(self) -> IndexerHeight:
+        read = await super().get_height()
+        if self.behind is not None and not self._first:
+            return IndexerHeight(self.behind, read.time)
+        self._first = False
+        return read
+
+    async def get_orders(self, *args: Any, **kwargs: Any) -> tuple[IndexerOrder, ...]:
+        found = await super().get_orders(*args, **kwargs)
+        if self.behind is None:
+            return found
+        return tuple(order for order in found if order.order_id not in self.hidden)
+
+    def catch_up(self) -> None:
+        self.behind, self.hidden = None, set()
+
+
+async def test_settle_once_when_the_indexer_answers_from_an_older_view_then_not_final_yet(
+    journal: Journal,
+) -> None:
+    # Found by the fault soak (seed 318): the height read said past good-til-block,
+    # the orders read came from a view that had not seen the order yet, and a
+    # filled order was settled EXPIRED with none of its fills.
+    venue = ReplicaVenue(height=111)
+    order_intent = intent("r-replica", quantums=2_000_000, good_til_block=110)
+    reconciler = submitted(journal, venue, order_intent)  # type: ignore[arg-type]
+    listed = venue.show(order_intent, S.BEST_EFFORT_CANCELED, Decimal("0.0001"))
+    venue.fill(listed.order_id, Decimal("0.0001"), height=105)
+    venue.behind, venue.hidden = 104, {listed.order_id}
+
+    early = await reconciler.settle_once(order_intent)
+    venue.catch_up()
+    settled = await reconciler.settle_once(order_intent)
+
+    assert early is None
+    assert settled is not None and settled.order.state is OrderState.BEST_EFFORT_CANCELED
+    assert settled.order.filled_quantums == 1_000_000 and len(settled.fills) == 1

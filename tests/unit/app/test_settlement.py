@@ -20,6 +20,7 @@ from dydx_trader.domain.errors import (
     MalformedPayload,
     OrderFollowUpFault,
     OrderOutcomeUnknown,
+    StaleMarketData,
     VenueFailure,
     VenueUnavailable,
 )
@@ -182,6 +183,19 @@ async def test_follow_when_read_times_out_then_waited_out_not_a_fault(journal: J
     order_intent = in_flight(journal, intent("t5", good_til_block=110))
     venue = FakeVenue(height=111)
     venue.fail_next(TimeoutError())
+    recorder = Recorder()
+    run = settler(journal, venue, recorder, FakeClock())
+
+    run.follow(order_intent)
+    await run.settle_all()
+
+    assert recorder.faults == [] and len(recorder.settled) == 1
+
+
+async def test_follow_when_market_data_stale_then_waited_out_not_a_fault(journal: Journal) -> None:
+    order_intent = in_flight(journal, intent("t6", good_til_block=110))
+    venue = FakeVenue(height=111)
+    venue.fail_next(StaleMarketData("market parameters are 3600.0 s old (at most 120 s)"))
     recorder = Recorder()
     run = settler(journal, venue, recorder, FakeClock())
 

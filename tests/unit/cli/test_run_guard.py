@@ -4,6 +4,9 @@ row saying how it ended (review F2, R10)."""
 from __future__ import annotations
 
 import os
+import sqlite3
+import threading
+import time
 from pathlib import Path
 
 import pytest
@@ -93,3 +96,30 @@ def test_instance_key_when_devnet_then_keyed_by_its_indexer_too(tmp_path: Path) 
     devnet = network_profile("devnet", indexer_url="http://127.0.0.1:40001")
     assert instance_key(settings, devnet, ADDRESS).venue == "http://127.0.0.1:40001"
     assert instance_key(settings, TESTNET, ADDRESS).venue is None
+
+
+async def test_guarded_run_when_journal_locked_as_the_session_ends_then_waits_and_records_it(
+    tmp_path: Path,
+) -> None:
+    # Found by the fault soak: a write lock held by another process as the session
+    # ended failed the exit, and the run's row was left to read "crashed".
+    settings = _settings(tmp_path, "a.sqlite3")
+    path = settings.journal.resolved_path()
+    other = sqlite3.connect(path, timeout=5, isolation_level=None, check_same_thread=False)
+    released = threading.Event()
+
+    def hold_then_release() -> None:
+        time.sleep(1.5)  # past the journal's 1 s busy timeout
+        other.execute("ROLLBACK")
+        released.set()
+
+    async with guarded_run(settings, TESTNET, ADDRESS, mode="live") as run:
+        run.finished(0)
+        other.execute("BEGIN IMMEDIATE")
+        holder = threading.Thread(target=hold_then_release)
+        holder.start()
+    holder.join()
+    other.close()
+
+    assert released.is_set()
+    assert _runs(settings) == [(RunStatus.CLEAN, "")]

@@ -1,5 +1,6 @@
 """What ``run`` refuses, asks or warns about before anything starts: each is one
-line, and no run folder, journal or devnet is created."""
+line, and no run folder, journal or devnet is created. (A taken port is refused
+too, except in a paper session without a webhook: it takes a free port.)"""
 
 from __future__ import annotations
 
@@ -10,11 +11,13 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from rich.console import Console
 from typer.testing import CliRunner, Result
 
 from dydx_trader.cli.app import app
 from dydx_trader.cli.run_checks import check_fixed_risk_stops, confirm_mainnet
-from dydx_trader.config import load_config
+from dydx_trader.cli.run_cmd import _bind_http
+from dydx_trader.config import Settings, load_config
 from dydx_trader.domain.errors import InvalidInput
 
 ADDRESS = "dydx1xx4evg0695an5nvhnmuw9wp3umwdpsguyxzhmp"
@@ -174,3 +177,33 @@ def test_serve_webhook_when_port_in_use_then_one_line_and_no_url(
     assert result.exit_code == 2
     assert f"port {taken_port} on 127.0.0.1 is already in use" in _one_error_line(result)
     assert "http://" not in result.stdout
+
+
+def _settings(port: int) -> Settings:
+    return Settings.model_validate({"http": {"host": "127.0.0.1", "port": port}})
+
+
+def test_bind_http_when_paper_port_taken_and_no_webhook_then_free_port_and_a_line(
+    taken_port: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("DYDX_TRADER_WEBHOOK_SECRET", raising=False)
+    screen = io.StringIO()
+
+    listener = _bind_http(_settings(taken_port), paper=True, console=Console(file=screen))
+
+    with listener:
+        assert listener.getsockname()[1] not in (taken_port, 0)
+    assert f"port {taken_port} is in use" in screen.getvalue()
+
+
+@pytest.mark.parametrize(("paper", "webhook"), [(False, False), (True, True)])
+def test_bind_http_when_port_taken_live_or_webhook_then_refused(
+    taken_port: int, monkeypatch: pytest.MonkeyPatch, paper: bool, webhook: bool
+) -> None:
+    if webhook:
+        monkeypatch.setenv("DYDX_TRADER_WEBHOOK_SECRET", "a-webhook-secret-for-the-port-test")
+    else:
+        monkeypatch.delenv("DYDX_TRADER_WEBHOOK_SECRET", raising=False)
+
+    with pytest.raises(InvalidInput, match=f"port {taken_port} on 127.0.0.1 is already in use"):
+        _bind_http(_settings(taken_port), paper=paper, console=Console(file=io.StringIO()))

@@ -139,6 +139,21 @@ def test_load_config_when_cross_field_rule_fails_then_readable(tmp_path: Path) -
         load_config(path)
 
 
+def test_load_config_when_one_fee_overridden_then_refused_and_both_make_a_tier(
+    tmp_path: Path,
+) -> None:
+    with pytest.raises(InvalidInput, match="set both taker_fee_ppm and maker_fee_ppm"):
+        load_config(_toml(tmp_path, "[execution]\ntaker_fee_ppm = 400\n"))
+
+    both = load_config(_toml(tmp_path, "[execution]\ntaker_fee_ppm = 400\nmaker_fee_ppm = -20\n"))
+
+    tier = both.execution.fee_override()
+    assert tier is not None and (tier.taker_fee_ppm, tier.maker_fee_ppm, tier.source) == (
+        400, -20, "config"
+    )  # fmt: skip
+    assert load_config(None).execution.fee_override() is None
+
+
 def test_load_config_when_strategy_unknown_then_error_names_the_entry(tmp_path: Path) -> None:
     path = _toml(tmp_path, '[[strategies]]\nname = "moon_shot"\n')
     with pytest.raises(InvalidInput, match=r"strategies\[0\].*unknown strategy"):

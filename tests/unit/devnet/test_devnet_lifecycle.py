@@ -238,7 +238,8 @@ def test_block_when_advanced_then_emits_height_and_oracle_prices(
         "blockHeight": str(engine.config.initial_height + 1),
         "time": "2026-01-01T00:00:00.500Z",
     }
-    prices = next(e for e in events if e.channel == "v4_markets").contents["oraclePrices"]
+    markets = [e.contents for e in events if e.channel == "v4_markets"]
+    prices = next(c["oraclePrices"] for c in markets if "oraclePrices" in c)
     assert set(prices) == set(engine.markets)
     assert set(prices["BTC-USD"]) == {"oraclePrice", "effectiveAt", "effectiveAtHeight", "marketId"}
 

@@ -1,5 +1,6 @@
 """The chain's integer margin math against protocol reference 2.10 (A-G), its own rules,
-and the shared Go vectors of ``tests/vectors/chain_math.json`` (the devnet runs them too)."""
+and every shared Go vector of ``tests/vectors/chain_math.json`` (the devnet runs them
+too), the user-set leverage (``custom_imf_ppm``) cases included."""
 
 from __future__ import annotations
 
@@ -209,10 +210,6 @@ def test_big_mul_ppm_when_rounding_up_then_ceiling_of_exact_product(value: int, 
 # -- the shared chain vectors ---------------------------------------------------------------
 
 SHARED_VECTORS = Path(__file__).resolve().parents[2] / "vectors" / "chain_math.json"
-# Features of the shared vectors that chain_math does not implement yet, with the reason.
-MISSING = {
-    "custom_imf_ppm": "chain_math has no user-set leverage (custom_imf_ppm, MsgUpdateLeverage) yet",
-}
 
 
 def _initial_margin(a: dict[str, Any]) -> int:
@@ -222,6 +219,7 @@ def _initial_margin(a: dict[str, Any]) -> int:
         a["open_interest_lower_cap"],
         a["open_interest_upper_cap"],
         a["open_interest_quote_quantums"],
+        a.get("custom_imf_ppm", 0),
     )
 
 
@@ -236,6 +234,7 @@ def _requirements(a: dict[str, Any]) -> dict[str, int]:
         a["open_interest_base_quantums"],
         a["open_interest_lower_cap"],
         a["open_interest_upper_cap"],
+        a.get("custom_imf_ppm", 0),
     )
     return {"initial": initial, "maintenance": maintenance}
 
@@ -276,9 +275,7 @@ def _shared_vectors() -> list[Any]:
     vectors = json.loads(SHARED_VECTORS.read_text(encoding="utf-8"))["vectors"]
     params = []
     for vector in vectors:
-        missing = [MISSING[feature] for feature in vector.get("requires", [])]
-        marks = [pytest.mark.skip(reason="; ".join(missing))] if missing else []
-        params.append(pytest.param(vector, marks=marks, id=f"{vector['go_test']}/{vector['case']}"))
+        params.append(pytest.param(vector, id=f"{vector['go_test']}/{vector['case']}"))
     return params
 
 

@@ -501,7 +501,9 @@ def _assert_within_caps(
     equity = usdc(after.net_collateral)
     assert equity > 0
     assert notional <= limits.max_leverage * equity
-    assert notional * before.imf_ppm(math) <= equity * PPM
+    # The IMF at the open interest the trade brings (never below today's).
+    assert after.line.imf_ppm >= before.imf_ppm(math)
+    assert notional * after.line.imf_ppm <= equity * PPM
     assert usdc(after.gross_notional) <= limits.max_exposure * equity
     if limits.max_market_notional is not None:
         assert notional <= limits.max_market_notional

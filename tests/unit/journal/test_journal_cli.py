@@ -76,6 +76,41 @@ def test_journal_when_json_then_decision_dicts(cli: typer.Typer, path: Path) -> 
     assert only["signal_id"] == "buy-2" and only["error_code"] == "ExposureLimitExceeded"
 
 
+def test_journal_foreign_when_liquidated_then_listed_and_marked_as_a_liquidation(
+    cli: typer.Typer, path: Path
+) -> None:
+    with Journal.open(path, fsync=False) as journal:
+        journal.record_foreign_activity(
+            "fill", "liq-1", "BTC-USD",
+            {"type": "LIQUIDATED", "side": "SELL", "size": "0.3", "price": "47000",
+             "fee": "211.5"},
+            1234,
+        )  # fmt: skip
+        journal.record_foreign_activity(
+            "order", "web-1", "ETH-USD", {"side": "BUY", "size": "1", "price": "3000"}, 1235
+        )
+    runner = CliRunner()
+
+    table = runner.invoke(
+        cli, ["journal", "--foreign", "--journal", str(path)], env={"COLUMNS": "200"}
+    )
+    listed = runner.invoke(cli, ["journal", "--foreign", "--json", "--journal", str(path)])
+
+    assert table.exit_code == 0, table.output
+    assert "fill LIQUIDATED" in table.output and "211.5" in table.output
+    assert table.output.index("web-1") < table.output.index("liq-1")  # newest first
+    rows = {row["venue_id"]: row for row in json.loads(listed.output)["foreign"]}
+    assert (rows["liq-1"]["liquidation"], rows["web-1"]["liquidation"]) == (True, False)
+    assert rows["liq-1"]["details"]["fee"] == "211.5" and rows["liq-1"]["height"] == 1234
+
+
+def test_journal_foreign_when_none_then_says_so(cli: typer.Typer, path: Path) -> None:
+    result = CliRunner().invoke(cli, ["journal", "--foreign", "--journal", str(path)])
+
+    assert result.exit_code == 0
+    assert "No foreign activity" in result.output
+
+
 def test_journal_when_file_missing_then_refused_without_creating_it(
     cli: typer.Typer, tmp_path: Path
 ) -> None:

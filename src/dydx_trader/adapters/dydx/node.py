@@ -26,9 +26,12 @@ from collections.abc import Callable, Coroutine
 from typing import TYPE_CHECKING, Any, NamedTuple, TypeVar
 
 import grpc
+from v4_proto.dydxprotocol.clob import query_pb2 as clob_query
+from v4_proto.dydxprotocol.clob import query_pb2_grpc as clob_grpc
 
 from dydx_trader.adapters.dydx.network import USDC_DENOM, NetworkProfile
 from dydx_trader.adapters.dydx.retry import RetryPolicy, TransientFailure, retry_read
+from dydx_trader.domain.account_terms import FeeTier
 from dydx_trader.domain.errors import (
     DydxTraderError,
     InvalidInput,
@@ -182,6 +185,49 @@ class NodeGateway:
             (int(found.id), str(found.type), bytes(found.config))
             for found in response.account_authenticators
         )
+
+    async def subaccount_leverage(self, address: str, subaccount_number: int) -> dict[int, int]:
+        """The subaccount's leverage settings: custom IMF (ppm) by clob pair id (the
+        clob ``Leverage`` query, chain v9.4+). Empty when none is set, or when the
+        node predates the setting (it answers UNIMPLEMENTED: no setting can exist)."""
+        stub = clob_grpc.QueryStub(self._client.channel)
+        request = clob_query.QueryLeverageRequest(owner=address, number=subaccount_number)
+
+        async def leverage() -> Any:
+            return stub.Leverage(request)
+
+        try:
+            response = await self._read("leverage settings", leverage)
+        except VenueUnavailable as error:
+            if error.numbers.get("grpc_code") == grpc.StatusCode.UNIMPLEMENTED.name:
+                return {}
+            raise
+        settings: dict[int, int] = {}
+        for entry in response.clob_pair_leverage:
+            clob_pair_id, ppm = int(entry.clob_pair_id), int(entry.custom_imf_ppm)
+            if not 0 < ppm <= 1_000_000:
+                raise MalformedPayload(
+                    f"node reported a leverage setting of {ppm} ppm for clob pair {clob_pair_id}",
+                    field="custom_imf_ppm",
+                )
+            settings[clob_pair_id] = ppm
+        return settings
+
+    async def user_fee_tier(self, address: str) -> FeeTier:
+        """The fee tier ``address`` pays (feetiers ``UserFeeTier``): taker and maker ppm."""
+        response = await self._read(
+            "user fee tier", lambda: self._client.get_user_fee_tier(address)
+        )
+        tier = response.tier
+        try:
+            return FeeTier(
+                str(tier.name) or str(response.index),
+                int(tier.taker_fee_ppm),
+                int(tier.maker_fee_ppm),
+                "chain",
+            )
+        except InvalidInput as error:
+            raise MalformedPayload(f"node reported an impossible fee tier: {error}") from None
 
     @property
     def channel(self) -> grpc.Channel:

@@ -9,9 +9,10 @@ answer into one of three outcomes:
 
 * :class:`Accepted`: CheckTx said code 0. Not a fill, not final.
 * :class:`Rejected`: a definitive chain code, mapped to :class:`VenueRejected`.
-* :class:`Unknown`: no answer (timeout, dropped connection). Never a rejection:
-  the order may be on the book; the executor settles it from the indexer and
-  never resends it under a new client id.
+* :class:`Unknown`: no answer (timeout, dropped connection), or sdk code 19
+  (the node saw these exact bytes before: the first send's outcome stands).
+  Never a rejection: the order may be on the book; the executor settles it
+  from the indexer and never resends it under a new client id.
 """
 
 from __future__ import annotations
@@ -68,6 +69,8 @@ _CLOB_MEANINGS = {
     10001: "equity tier limit on open orders",
 }
 WRONG_SEQUENCE = 32  # codespace sdk: "account sequence mismatch, expected N, got M"
+# sdk ErrTxInMempoolCache: CometBFT's cache holds these exact transaction bytes.
+TX_IN_MEMPOOL_CACHE = 19
 # x/accountplus: a bot key signing through an authenticator (permissioned key).
 ACCOUNTPLUS_CODESPACE = "dydxaccountplus"
 AUTHENTICATOR_NOT_FOUND = 1
@@ -170,6 +173,10 @@ class OrderGateway:
         tx_response = response.tx_response
         if tx_response.code == 0:
             return Accepted(tx_response.txhash or signed.tx_hash)
+        if tx_response.codespace == "sdk" and tx_response.code == TX_IN_MEMPOOL_CACHE:
+            # These exact bytes reached the node before: not a refusal of this order,
+            # the earlier send's outcome stands and the indexer settles it.
+            return _unknown(signed, "the node has seen these exact bytes before (sdk code 19)")
         return Rejected(rejection(tx_response.codespace, tx_response.code, tx_response.raw_log))
 
 

@@ -96,6 +96,10 @@ class IndexerStream:
             raise VenueUnavailable(
                 f"indexer websocket {self.url} unreachable: {type(error).__name__}"
             ) from None
+        except BaseException:
+            # Cancelled while connecting (the trader stopping): leave no session open.
+            await self.close()
+            raise
 
     async def close(self) -> None:
         """Close the connection and its session (idempotent)."""

@@ -1,7 +1,8 @@
 """The journal: one SQLite file (WAL mode) that remembers everything that costs money.
 
 Signals, validation results, decisions with their arithmetic, orders with their
-state history, fills, the trading state and the kill switch's memory, runs, and
+state history, fills, the trading state (with where each change came from) and
+the kill switch's memory, runs, the account marked to market over time, and
 activity on the subaccount that was not ours. The rules it keeps:
 
 * **Intent before send.** :meth:`Journal.record_intent` commits (fsync'd with
@@ -25,8 +26,10 @@ read and write the same file concurrently; a write waits at most
 
 Modules: :mod:`._db` (connection, transactions), :mod:`._schema` (tables,
 migrations), :mod:`.decisions`, :mod:`.orders`, :mod:`.reports`,
-:mod:`.trading_state`, :mod:`.runs`, :mod:`.foreign`, :mod:`.protection`,
-:mod:`.records` (the values handed back).
+:mod:`.trading_state`, :mod:`.runs`, :mod:`.foreign`, :mod:`.samples` (equity
+over time), :mod:`.trades` (fills as the report reads them), :mod:`.timeline` (signals with
+their decisions), :mod:`.protection` (the stop-loss / take-profit levels), :mod:`.records`
+(the values handed back).
 """
 
 from __future__ import annotations
@@ -38,10 +41,12 @@ from dydx_trader.adapters.journal.decisions import DecisionLog
 from dydx_trader.adapters.journal.foreign import ForeignActivityLog
 from dydx_trader.adapters.journal.protection import ProtectionLog
 from dydx_trader.adapters.journal.records import (
+    AccountSample,
     DecisionReport,
     FillRecord,
     ForeignActivity,
     OrderReport,
+    PositionFigures,
     RunRecord,
     RunStatus,
     TradingStateRecord,
@@ -49,18 +54,24 @@ from dydx_trader.adapters.journal.records import (
 )
 from dydx_trader.adapters.journal.reports import OrderReports
 from dydx_trader.adapters.journal.runs import RunLog
+from dydx_trader.adapters.journal.samples import EquitySampleLog
+from dydx_trader.adapters.journal.timeline import SignalOutcome, SignalTimeline
+from dydx_trader.adapters.journal.trades import FillRows
 from dydx_trader.adapters.journal.trading_state import TradingStateLog
 
 __all__ = [
     "BUSY_TIMEOUT_MS",
     "SCHEMA_VERSION",
+    "AccountSample",
     "DecisionReport",
     "FillRecord",
     "ForeignActivity",
     "Journal",
     "OrderReport",
+    "PositionFigures",
     "RunRecord",
     "RunStatus",
+    "SignalOutcome",
     "TradingStateRecord",
     "Transition",
     "default_journal_path",
@@ -68,6 +79,14 @@ __all__ = [
 
 
 class Journal(
-    DecisionLog, OrderReports, TradingStateLog, RunLog, ForeignActivityLog, ProtectionLog
+    DecisionLog,
+    OrderReports,
+    TradingStateLog,
+    RunLog,
+    ForeignActivityLog,
+    EquitySampleLog,
+    FillRows,
+    SignalTimeline,
+    ProtectionLog,
 ):
     """The journal over one open SQLite connection. Build with :meth:`Journal.open`."""

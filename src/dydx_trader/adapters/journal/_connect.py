@@ -21,8 +21,7 @@ def connect_writer(path: Path, fsync: bool) -> sqlite3.Connection:
     """A read-write connection to ``path``, created (mode 0600) and upgraded if needed."""
     try:
         path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-        # Create it private before SQLite does (which would follow the umask).
-        os.close(os.open(path, os.O_CREAT | os.O_RDWR, 0o600))
+        _create_private(path)
         conn = sqlite3.connect(
             path, isolation_level=None, check_same_thread=False, timeout=BUSY_TIMEOUT_MS / 1000
         )
@@ -34,6 +33,19 @@ def connect_writer(path: Path, fsync: bool) -> sqlite3.Connection:
         conn.close()
         raise
     return conn
+
+
+def _create_private(path: Path) -> None:
+    """Create a new journal file private (mode 0600) before SQLite does (it follows
+    the umask). Never touch an existing one: closing *any* descriptor of a file
+    drops every POSIX lock this process holds on it, and SQLite's locks of a
+    connection already open here would go with it; another process closing the
+    journal would then take itself for the last one and delete the write-ahead
+    log from under this one."""
+    try:
+        os.close(os.open(path, os.O_CREAT | os.O_EXCL | os.O_RDWR, 0o600))
+    except FileExistsError:
+        pass
 
 
 def _prepare_writer(conn: sqlite3.Connection, path: Path, fsync: bool) -> None:

@@ -214,6 +214,13 @@ class JournalDb:
             except sqlite3.Error:
                 pass
 
+    def check_writable(self) -> None:
+        """Begin a write transaction and roll it back (nothing is written); raises
+        :class:`JournalUnavailable` when the journal cannot take a write now."""
+        with self._lock:
+            self._begin()
+            self._rollback()
+
     def _read(self, sql: str, *params: object) -> list[sqlite3.Row]:
         with self._lock:
             try:

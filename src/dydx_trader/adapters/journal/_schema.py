@@ -67,13 +67,24 @@ _V2: Final = (
     details TEXT NOT NULL, height INTEGER, recorded_at TEXT NOT NULL)""",
 )
 
+# The account marked to market over time (the dashboard's charts and the report
+# so far), and who changed the trading state from where (cli, dashboard, ...).
+_V3: Final = (
+    """CREATE TABLE IF NOT EXISTS equity_samples (
+    id INTEGER PRIMARY KEY, at TEXT NOT NULL, equity TEXT NOT NULL,
+    free_collateral TEXT NOT NULL, leverage TEXT NOT NULL, margin_usage TEXT NOT NULL,
+    positions TEXT NOT NULL)""",
+    "CREATE INDEX IF NOT EXISTS equity_samples_at ON equity_samples (at)",
+    "ALTER TABLE trading_state ADD COLUMN source TEXT NOT NULL DEFAULT ''",
+)
+
 # The stop-loss / take-profit levels protecting each market's position, written
 # before the entry that sets them is sent.
-_V3: Final = (
+_V4: Final = (
     """CREATE TABLE IF NOT EXISTS protection (
     market TEXT PRIMARY KEY, side TEXT NOT NULL, stop_loss TEXT, take_profit TEXT,
     signal_id TEXT NOT NULL, updated_at TEXT NOT NULL)""",
 )
 
-MIGRATIONS: Final = (_V1, _V2, _V3)
+MIGRATIONS: Final = (_V1, _V2, _V3, _V4)
 SCHEMA_VERSION: Final = len(MIGRATIONS)

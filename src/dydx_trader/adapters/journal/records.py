@@ -70,12 +70,14 @@ class DecisionReport:
 
 @dataclass(frozen=True, slots=True)
 class TradingStateRecord:
-    """The persisted trading state, why, by whom and since when (None: never set)."""
+    """The persisted trading state, why, by whom, since when (None: never set) and
+    from where (``trader``, ``cli``, ``dashboard``; empty in older journals)."""
 
     state: TradingState
     reason: str
     authority: Authority
     at: datetime | None
+    source: str = ""
 
 
 class RunStatus(StrEnum):
@@ -121,3 +123,35 @@ class ForeignActivity:
     details: Mapping[str, str]
     height: int | None
     recorded_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class PositionFigures:
+    """One position as it was marked: signed ``size`` (base units), prices and
+    ``notional`` / ``unrealized_pnl`` USDC, ``leverage`` x equity (None when equity
+    <= 0), the ``liquidation_price`` USDC and its distance in percent of the oracle
+    (None when undefined)."""
+
+    market: str
+    size: Decimal
+    entry_price: Decimal
+    oracle_price: Decimal
+    notional: Decimal
+    unrealized_pnl: Decimal
+    leverage: Decimal | None
+    liquidation_price: Decimal | None
+    liquidation_distance_pct: Decimal | None
+
+
+@dataclass(frozen=True, slots=True)
+class AccountSample:
+    """The account marked to market at ``at`` (aware; market time in a paper run):
+    ``equity`` and ``free_collateral`` USDC, ``leverage`` x and ``margin_usage``
+    (a fraction; both 0 when equity <= 0), and the positions held."""
+
+    at: datetime
+    equity: Decimal
+    free_collateral: Decimal
+    leverage: Decimal
+    margin_usage: Decimal
+    positions: tuple[PositionFigures, ...]

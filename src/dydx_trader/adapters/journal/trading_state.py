@@ -21,7 +21,9 @@ from dydx_trader.domain.trading_state import (
     require_allowed,
 )
 
-_LATEST_STATE = "SELECT state, reason, authority, at FROM trading_state ORDER BY id DESC LIMIT 1"
+_LATEST_STATE = (
+    "SELECT state, reason, authority, at, source FROM trading_state ORDER BY id DESC LIMIT 1"
+)
 
 
 class TradingStateLog(JournalDb):
@@ -35,10 +37,15 @@ class TradingStateLog(JournalDb):
         return _record(*rows[0])
 
     def set_trading_state(
-        self, state: TradingState, reason: str, by: Authority = Authority.AUTOMATIC
+        self,
+        state: TradingState,
+        reason: str,
+        by: Authority = Authority.AUTOMATIC,
+        source: str = "trader",
     ) -> TradingStateRecord:
         """Persist a state change, checked against the table for ``by``; returns the result.
 
+        ``source`` says where it came from (``trader``, ``cli``, ``dashboard``).
         Setting the current state again changes nothing. Raises
         :class:`IllegalStateTransition` when ``by`` may not make this move.
         """
@@ -50,10 +57,11 @@ class TradingStateLog(JournalDb):
                 return _record(*row)
             now = self._now()
             conn.execute(
-                "INSERT INTO trading_state (state, reason, authority, at) VALUES (?, ?, ?, ?)",
-                (state.value, reason, by.value, now),
+                "INSERT INTO trading_state (state, reason, authority, at, source) "
+                "VALUES (?, ?, ?, ?, ?)",
+                (state.value, reason, by.value, now, source),
             )
-            return TradingStateRecord(state, reason, by, datetime.fromisoformat(now))
+            return TradingStateRecord(state, reason, by, datetime.fromisoformat(now), source)
 
     def kill_switch_memory(self) -> KillSwitchMemory | None:
         """The kill switch's persisted memory (None: nothing persisted yet)."""
@@ -93,7 +101,7 @@ class TradingStateLog(JournalDb):
             )
 
 
-def _record(state: str, reason: str, authority: str, at: str) -> TradingStateRecord:
+def _record(state: str, reason: str, authority: str, at: str, source: str) -> TradingStateRecord:
     return TradingStateRecord(
-        TradingState(state), reason, Authority(authority), datetime.fromisoformat(at)
+        TradingState(state), reason, Authority(authority), datetime.fromisoformat(at), source
     )

@@ -11,6 +11,24 @@ from dydx_trader.adapters.webhook.dispatch import SignalDispatch
 from dydx_trader.adapters.webhook.intake import SignalIntake, create_webhook_app
 
 
+async def serve_app(
+    app: web.Application, listener: socket.socket, *, shutdown_timeout: float = 60.0
+) -> web.AppRunner:
+    """Serve ``app`` on the already listening ``listener``; returns the runner to clean
+    up (nothing is left running when it fails). ``shutdown_timeout`` bounds, in
+    seconds, how long a clean-up waits for open requests."""
+    runner = web.AppRunner(
+        app, access_log=None, handle_signals=False, shutdown_timeout=shutdown_timeout
+    )
+    await runner.setup()
+    try:
+        await web.SockSite(runner, listener).start()
+    except BaseException:
+        await runner.cleanup()
+        raise
+    return runner
+
+
 class WebhookServer:
     """A running webhook. :meth:`cleanup` drains it: new signals get 503 while the
     accepted ones are decided, then the port closes and ``on_closed`` runs."""
@@ -36,13 +54,7 @@ class WebhookServer:
     ) -> WebhookServer:
         """Serve ``intake`` (whose sink is ``dispatch``) on the already listening
         ``listener`` (bound before anything started, so a port in use is one line)."""
-        runner = web.AppRunner(create_webhook_app(intake), access_log=None, handle_signals=False)
-        await runner.setup()
-        try:
-            await web.SockSite(runner, listener).start()
-        except BaseException:
-            await runner.cleanup()
-            raise
+        runner = await serve_app(create_webhook_app(intake), listener)
         return cls(runner, dispatch, on_closed)
 
     @property

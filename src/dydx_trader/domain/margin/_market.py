@@ -16,7 +16,10 @@ from decimal import Decimal
 from typing import TYPE_CHECKING, Final
 
 from dydx_trader.domain.errors import UnknownMarket
-from dydx_trader.domain.margin.chain_math import QUOTE_ATOMIC_RESOLUTION
+from dydx_trader.domain.margin.chain_math import (
+    QUOTE_ATOMIC_RESOLUTION,
+    adjusted_initial_margin_ppm,
+)
 from dydx_trader.domain.numbers import price_parts, require_positive
 from dydx_trader.domain.units import PPM
 
@@ -51,6 +54,13 @@ class MarketMath:
     base_quantum_divisor: int
     size_per_quantum: Decimal  # 10^atomic_resolution base units
     base_margin_per_unit: Decimal  # USDC of initial margin per base unit at the base IMF
+    # The market's open interest (base quantums) and caps (quote quantums), for the
+    # IMF after a trade that raises it; ``open_interest_headroom`` is the lower cap
+    # less the open interest's notional (``None``: no scaling, the upper cap is 0).
+    open_interest_base_quantums: int = 0
+    open_interest_lower_cap: int = 0
+    open_interest_upper_cap: int = 0
+    open_interest_headroom: int | None = None
 
     @property
     def ticker(self) -> str:
@@ -59,6 +69,29 @@ class MarketMath:
     def margin_per_unit(self, imf_ppm: int) -> Decimal:
         """USDC of initial margin one base unit needs at ``imf_ppm`` (oracle x IMF)."""
         return self.oracle_price * imf_ppm / _PPM_DECIMAL
+
+    def initial_margin_ppm_after(self, opening_base_quantums: int) -> int:
+        """The open-interest-scaled IMF (ppm) once open interest has grown by
+        ``opening_base_quantums`` (>= 0).
+
+        A match raises the market's open interest by at most the part of the trade
+        that opens a position, and the chain values the matched subaccount at the
+        open interest *after* the match (``GetDeltaOpenInterestFromUpdates``): in a
+        market between its caps, a trade that fits at today's IMF may not.
+        """
+        headroom = self.open_interest_headroom
+        if headroom is None or opening_base_quantums <= 0:
+            return self.initial_margin_ppm
+        # notional(a + b) <= notional(a) + notional(b) + 1: strictly below the
+        # headroom, the open interest stays at or below the lower cap.
+        if self.notional_quantums(opening_base_quantums) < headroom:
+            return self.initial_margin_ppm
+        return adjusted_initial_margin_ppm(
+            self.base_initial_margin_ppm,
+            self.open_interest_lower_cap,
+            self.open_interest_upper_cap,
+            self.notional_quantums(self.open_interest_base_quantums + opening_base_quantums),
+        )
 
     def base_quantums(self, size: Decimal) -> int:
         """Signed base quantums of ``size`` base units.
@@ -113,18 +146,30 @@ def derive_market_math(spec: MarketSpec) -> MarketMath:
     value, exponent = price_parts(price)
     scale = exponent + spec.atomic_resolution - QUOTE_ATOMIC_RESOLUTION
     initial_margin_ppm = spec.effective_initial_margin_ppm(price)
+    quote_multiplier = abs(value) * 10 ** max(scale, 0)
+    quote_divisor = 10 ** max(-scale, 0)
+    open_interest = spec.open_interest_base_quantums
+    lower = spec.open_interest_lower_cap_quantums
+    upper = spec.open_interest_upper_cap_quantums
+    headroom = None
+    if upper:
+        headroom = lower - abs(open_interest) * quote_multiplier // quote_divisor
     return MarketMath(
         spec=spec,
         oracle_price=price,
         initial_margin_ppm=initial_margin_ppm,
         base_initial_margin_ppm=spec.initial_margin_ppm,
         maintenance_fraction_ppm=spec.maintenance_fraction_ppm,
-        quote_multiplier=abs(value) * 10 ** max(scale, 0),
-        quote_divisor=10 ** max(-scale, 0),
+        quote_multiplier=quote_multiplier,
+        quote_divisor=quote_divisor,
         base_quantum_scale=10 ** max(-spec.atomic_resolution, 0),
         base_quantum_divisor=10 ** max(spec.atomic_resolution, 0),
         size_per_quantum=Decimal(1).scaleb(spec.atomic_resolution),
         base_margin_per_unit=price * spec.initial_margin_ppm / _PPM_DECIMAL,
+        open_interest_base_quantums=open_interest,
+        open_interest_lower_cap=lower,
+        open_interest_upper_cap=upper,
+        open_interest_headroom=headroom,
     )
 
 

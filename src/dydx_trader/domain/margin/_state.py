@@ -53,6 +53,9 @@ class PositionLine:
 
     ``notional`` is signed; ``initial`` uses ``imf_ppm``, the larger of the
     market's open-interest-scaled IMF and the subaccount's own setting.
+    ``open_interest_added`` is how far (base quantums) the trades applied to
+    this valuation may have raised the market's open interest: the IMF is the
+    one at that higher open interest.
     """
 
     math: MarketMath
@@ -61,6 +64,7 @@ class PositionLine:
     notional: int
     imf_ppm: int
     initial: int
+    open_interest_added: int = 0
 
     @property
     def base_initial(self) -> int:
@@ -73,21 +77,50 @@ class PositionLine:
         return _ceil_ppm(self.base_initial, self.math.maintenance_fraction_ppm)
 
 
-def _line(math: MarketMath, base_quantums: int, size: Decimal, custom_imf_ppm: int) -> PositionLine:
+def _line(
+    math: MarketMath,
+    base_quantums: int,
+    size: Decimal,
+    custom_imf_ppm: int,
+    open_interest_added: int = 0,
+) -> PositionLine:
     notional = math.notional_quantums(base_quantums)
-    imf_ppm = math.initial_margin_ppm
+    imf_ppm = (
+        math.initial_margin_ppm_after(open_interest_added)
+        if open_interest_added
+        else math.initial_margin_ppm
+    )
     if custom_imf_ppm > imf_ppm:
         imf_ppm = custom_imf_ppm
     return PositionLine(
-        math, size, base_quantums, notional, imf_ppm, _ceil_ppm(abs(notional), imf_ppm)
+        math,
+        size,
+        base_quantums,
+        notional,
+        imf_ppm,
+        _ceil_ppm(abs(notional), imf_ppm),
+        open_interest_added,
     )
 
 
-def _line_of(math: MarketMath, base_quantums: int, custom_imf_ppm: int) -> PositionLine | None:
+def _line_of(
+    math: MarketMath, base_quantums: int, custom_imf_ppm: int, open_interest_added: int
+) -> PositionLine | None:
     if base_quantums == 0:
         return None
     size = Decimal(base_quantums) * math.size_per_quantum
-    return _line(math, base_quantums, size, custom_imf_ppm)
+    return _line(math, base_quantums, size, custom_imf_ppm, open_interest_added)
+
+
+def _opening_quantums(held: int, new: int) -> int:
+    """Base quantums a move of a position from ``held`` to ``new`` opens: what lies
+    beyond zero on the new side (``|new|`` after a flip, the growth otherwise)."""
+    if new == 0:
+        return 0
+    if held == 0 or (held > 0) != (new > 0):
+        return abs(new)
+    grown = abs(new) - abs(held)
+    return grown if grown > 0 else 0
 
 
 @dataclass(frozen=True, slots=True)
@@ -109,6 +142,25 @@ class MarginState:
     gross_notional: int
     reported_free_collateral: int | None
     custom_imf_ppm: Mapping[str, int] = field(default_factory=lambda: _NO_CUSTOM_IMF)
+    # The two largest positions by |notional|, found once: the sizer asks for every size.
+    _largest: tuple[PositionLine | None, PositionLine | None] = field(
+        init=False, repr=False, compare=False, default=(None, None)
+    )
+
+    def __post_init__(self) -> None:
+        first: PositionLine | None = None
+        second: PositionLine | None = None
+        for line in self.lines.values():
+            if first is None or abs(line.notional) > abs(first.notional):
+                first, second = line, first
+            elif second is None or abs(line.notional) > abs(second.notional):
+                second = line
+        object.__setattr__(self, "_largest", (first, second))
+
+    def largest_line_except(self, ticker: str) -> PositionLine | None:
+        """The position with the largest ``|notional|`` in any market but ``ticker``'s."""
+        first, second = self._largest
+        return second if first is not None and first.math.ticker == ticker else first
 
     @property
     def base_initial(self) -> int:
@@ -135,10 +187,16 @@ class MarginState:
         """The most conservative of the chain, indexer and reported views."""
         return _smaller(self.net_collateral - self.initial, self.reported_free_collateral)
 
-    def imf_ppm(self, math: MarketMath) -> int:
-        """The initial margin fraction (ppm) this subaccount pays in ``math``'s market."""
+    def imf_ppm(self, math: MarketMath, opening_base_quantums: int = 0) -> int:
+        """The initial margin fraction (ppm) this subaccount pays in ``math``'s
+        market once ``opening_base_quantums`` (>= 0) more are opened in it: the
+        larger of its own setting and the market's IMF at the open interest
+        those (and the trades already applied) may bring."""
+        line = self.lines.get(math.ticker)
+        added = opening_base_quantums + (line.open_interest_added if line is not None else 0)
+        scaled = math.initial_margin_ppm_after(added) if added > 0 else math.initial_margin_ppm
         custom = self.custom_imf_ppm.get(math.ticker, 0)
-        return custom if custom > math.initial_margin_ppm else math.initial_margin_ppm
+        return custom if custom > scaled else scaled
 
     def after_trade(
         self, math: MarketMath, delta_base_quantums: int, usdc_delta: int
@@ -146,13 +204,16 @@ class MarginState:
         """The totals once ``delta_base_quantums`` of ``math``'s market are traded
         and ``usdc_delta`` quote quantums paid (negative) or received.
 
-        Open interest is left as it was: the placement check does the same, and
-        a match that raises open interest moves the IMF only between the caps.
+        The traded market's IMF is taken at the open interest after the trade,
+        as the chain values a match: raised by the part the trade opens (the
+        most a match can add), on top of what earlier trades here may have added.
         """
         ticker = math.ticker
         old = self.lines.get(ticker)
         held = old.base_quantums if old is not None else 0
-        new = _line_of(math, held + delta_base_quantums, self.custom_imf_ppm.get(ticker, 0))
+        moved = held + delta_base_quantums
+        added = _opening_quantums(held, moved) + (old.open_interest_added if old else 0)
+        new = _line_of(math, moved, self.custom_imf_ppm.get(ticker, 0), added)
         n_notional, n_initial = (new.notional, new.initial) if new else (0, 0)
         o_notional, o_initial = (old.notional, old.initial) if old else (0, 0)
         net_collateral = self.net_collateral + usdc_delta + n_notional - o_notional
