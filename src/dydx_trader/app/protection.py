@@ -31,6 +31,7 @@ collateral-check a conditional order at placement either.)
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from dataclasses import dataclass
 from decimal import Decimal
@@ -153,10 +154,11 @@ class ProtectionManager:
     async def run(self, interval_s: float) -> None:
         """Sync on every request, and at least every ``interval_s`` seconds (live mode)."""
         while True:
-            try:
-                await asyncio.wait_for(self._wake.wait(), interval_s)
-            except TimeoutError:
-                pass
+            # asyncio.timeout, not wait_for: on 3.11 wait_for swallows a cancel that
+            # arrives as the wake-up does, and the trader's stop then waits forever.
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(interval_s):
+                    await self._wake.wait()
             self._wake.clear()
             await self.sync()
 

@@ -34,7 +34,7 @@ from decimal import Decimal
 from dydx_trader.domain.account import Subaccount
 from dydx_trader.domain.arithmetic import Line
 from dydx_trader.domain.decision import Decision
-from dydx_trader.domain.entry_protection import levels_for, protection_lines, sizing_stop, verify
+from dydx_trader.domain.entry_protection import levels_for, sizing_stop, verify
 from dydx_trader.domain.errors import (
     InvalidInput,
     IsolatedMarketNotTraded,
@@ -117,8 +117,11 @@ def decide(
             refusal = evaluate_order(reserved.expected, math, order, limits)
             if refusal is not None:
                 raise refusal
-        levels = None if order.reduce_only else verify(levels, reserved.expected, math, order)
-        lines.extend(protection_lines(levels))
+        if order.reduce_only:
+            levels = None
+        else:
+            levels, protected = verify(levels, reserved.expected, math, order, stop)
+            lines.extend(protected)
         lines.append(("pre-trade checks", "passed"))
         intent = _intent(signal, owner, math, order, order_params, height)
     except Refusal as error:

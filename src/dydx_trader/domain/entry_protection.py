@@ -10,7 +10,7 @@ of the position the entry leaves).
 
 from __future__ import annotations
 
-from decimal import Decimal
+from decimal import ROUND_CEILING, ROUND_FLOOR, ROUND_UP, Decimal
 
 from dydx_trader.domain.arithmetic import Line
 from dydx_trader.domain.errors import UnprotectedEntry
@@ -26,6 +26,8 @@ from dydx_trader.domain.protection import (
 from dydx_trader.domain.side import Side
 from dydx_trader.domain.signal import Signal
 from dydx_trader.domain.units import usdc
+
+_CENT = Decimal("0.01")
 
 
 def levels_for(
@@ -78,22 +80,25 @@ def verify(
     state: MarginState,
     math: MarketMath,
     order: OrderProposal,
-) -> ProtectionLevels | None:
-    """The levels the filled ``order`` leaves to protect, checked; ``None`` when the
-    order leaves no position on its own side (it only reduces the other one).
+    stop_exit: Decimal | None = None,
+) -> tuple[ProtectionLevels | None, list[Line]]:
+    """The levels the filled ``order`` leaves to protect, checked, and the decision's
+    lines for them; ``None`` (no lines) when the order leaves no position on its own
+    side (it only reduces the other one).
 
-    ``state`` is the account as if every order in flight filled. Raises
+    ``state`` is the account as if every order in flight filled; ``stop_exit`` the
+    worst price the stop can exit at (USDC), for the loss at the stop. Raises
     :class:`~dydx_trader.domain.errors.InvalidProtection`.
     """
     if levels is None or levels.empty:
-        return None
+        return None, []
     delta = math.base_quantums(order.position_delta)
     after = state.after(
         math, delta, fill_cash_flow(order.position_delta, order.price, order.fee_ppm)
     )
     line = after.lines.get(math.ticker)
     if line is None or (line.size > 0) != (order.side is Side.BUY):
-        return None
+        return None, []
     other = usdc(after.maintenance - line.maintenance)
     liquidation = liquidation_price(
         usdc(after.net_collateral),
@@ -105,7 +110,19 @@ def verify(
     refusal = check_entry(levels, math.oracle_price, liquidation)
     if refusal is not None:
         raise refusal
-    return levels
+    lines = protection_lines(levels)
+    shown = "none (the account cannot be liquidated by it)"
+    if liquidation is not None:
+        # Shown on the tick toward the position: never further away than it is.
+        toward = ROUND_CEILING if line.size > 0 else ROUND_FLOOR
+        shown = f"{liquidation.quantize(math.spec.tick_size, toward)} USDC"
+    lines.append(("liquidation price after the fill", shown))
+    if levels.stop_loss is not None and stop_exit is not None:
+        # Worst entry to the stop's worst exit, for this order's size (before fees),
+        # rounded up to the cent.
+        loss = (order.size * abs(order.price - stop_exit)).quantize(_CENT, ROUND_UP)
+        lines.append(("loss at the stop", f"{loss} USDC (exit at worst {stop_exit} USDC)"))
+    return levels, lines
 
 
 def protection_lines(levels: ProtectionLevels | None) -> list[Line]:

@@ -44,7 +44,7 @@ async def _until(check: Any, timeout: float = 10.0) -> Any:
             return found
         if asyncio.get_running_loop().time() > deadline:
             raise TimeoutError("the flow produced nothing in time")
-        await asyncio.sleep(0.05)
+        await asyncio.sleep(0.2)  # within the indexer's rate limit (on by default)
 
 
 async def test_trades_when_flow_on_then_rest_trades_and_24h_statistics_move(busy: Devnet) -> None:

@@ -125,6 +125,20 @@ def test_trading_state_when_create_asked_then_journal_created_with_the_state(
         assert journal.get_trading_state().state is TradingState.HALTED
 
 
+def test_trading_state_when_flatten_asked_then_flattening_persisted_with_the_reason(
+    cli: typer.Typer, path: Path
+) -> None:
+    result = _invoke(
+        cli, "trading-state", "flatten", "--reason", "going away", "--journal", str(path)
+    )
+
+    assert result.exit_code == 0, result.output
+    assert "FLATTENING" in result.output
+    with Journal.open(path, read_only=True) as journal:
+        record = journal.get_trading_state()
+    assert (record.state, record.reason) == (TradingState.FLATTENING, "going away")
+
+
 def test_trading_state_when_relative_path_then_prints_the_absolute_path(
     cli: typer.Typer, path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
