@@ -92,7 +92,7 @@ async def test_resting_bid_when_flow_sells_through_it_then_filled_as_maker(busy:
     async def fills() -> list[dict[str, Any]]:
         return list((await indexer.account.get_subaccount_fills(address, 0))["fills"])
 
-    (fill, *_) = await _until(fills, timeout=30.0)
+    (fill, *_) = await _until(fills, timeout=120.0)
     assert (fill["side"], fill["liquidity"], fill["market"]) == ("BUY", "MAKER", "BTC-USD")
 
 
