@@ -184,7 +184,9 @@ async def build_trader(
         journal,
         market_data.market,
     )
-    protection = _protection(settings, owner, sender, indexer, journal, balance, market_data)
+    protection = _protection(
+        settings, owner, sender, indexer, journal, (balance, market_data), on_settled
+    )
     settler = Settler(
         executor,
         journal,
@@ -285,11 +287,13 @@ def _protection(
     sender: OrderSender | None,
     indexer: VenueReader,
     journal: JournalPort,
-    balance: BalanceManager,
-    market_data: MarketDataManager,
+    reads: tuple[BalanceManager, MarketDataManager],
+    on_settled: Callable[[Settlement], None] | None,
 ) -> ProtectionManager:
     """The protection manager; it can place stops only with a sender that signs
-    stateful orders (a watch-only trader, or a test's fake sender, cannot)."""
+    stateful orders (a watch-only trader, or a test's fake sender, cannot).
+    ``on_settled`` hears of each protective order settled, as of the entries."""
+    balance, market_data = reads
     orders = None
     if isinstance(sender, StatefulSender):
         orders = StatefulOrders(
@@ -306,6 +310,7 @@ def _protection(
         positions=balance,
         markets=market_data,
         venue=indexer,
+        on_settled=on_settled,
     )
 
 

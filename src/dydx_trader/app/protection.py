@@ -33,12 +33,14 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Final, Protocol
 
 from dydx_trader.app.balance import BalanceSnapshot
 from dydx_trader.app.ports import MarketSource, ProtectionJournal, VenueOrders
+from dydx_trader.app.reconciler import Settlement
 from dydx_trader.app.stateful_orders import StatefulOrders
 from dydx_trader.domain.account import Subaccount
 from dydx_trader.domain.broadcast import Accepted
@@ -101,6 +103,7 @@ class ProtectionManager:
         positions: Positions,
         markets: MarketSource,
         venue: VenueOrders,
+        on_settled: Callable[[Settlement], None] | None = None,
     ) -> None:
         self._owner = owner
         self._policy = policy
@@ -109,6 +112,8 @@ class ProtectionManager:
         self._positions = positions
         self._markets = markets
         self._venue = venue
+        # Hears of each protective order settled (the session's report counts its fills).
+        self._on_settled = on_settled
         self._lock = asyncio.Lock()
         self._cancels: dict[int, int] = {}  # client id -> indexer height of the accepted cancel
         self._refused: dict[tuple[str, str], int] = {}  # (market, kind) -> height refused
@@ -182,6 +187,8 @@ class ProtectionManager:
             settlement = await self._orders.settle_once(order.intent)
             if settlement is not None:
                 self._cancels.pop(order.client_id, None)
+                if self._on_settled is not None:
+                    self._on_settled(settlement)
                 if settlement.fills:
                     self._positions.require_height(settlement.height, "a protective order filled")
         live_orders = self._journal.live_protective_orders()

@@ -135,6 +135,10 @@ def summary_tables(summary: Mapping[str, object]) -> list[Table]:
         ("round trips (win rate, profit factor)",
          f"{s.text('round_trips', 'count')} ({s.pct('round_trips', 'win_rate')}, "
          f"{s.text('round_trips', 'profit_factor')})"),
+        ("  exits by reason", ", ".join(
+            f"{reason} {count}"
+            for reason, count in s.mapping("round_trips", "exits_by_reason").items()
+        ) or "none"),
     ]  # fmt: skip
     for market, change in sorted(s.mapping("buy_and_hold").items()):
         rows.append((f"buy and hold {market}", _pct_text(change)))
