@@ -1,4 +1,4 @@
-"""Protected positions end to end on the devnet: an entry with a stop-loss and a
+"""Protected positions end to end on the devnet: a webhook BUY with a stop-loss and a
 take-profit leaves exactly one reduce-only stop and one take-profit on the chain for
 the filled size; a CLOSE cancels both; the oracle crossing the stop closes the
 position with no trader running; a crash between the fill and the stop, then a
@@ -7,11 +7,14 @@ every position, then HALTED."""
 
 from __future__ import annotations
 
+import json
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
+import aiohttp
 import pytest
+from bot_key_harness import WEBHOOK_SECRET, webhook
 from e2e_harness import SignalFactory, journal_at, profile_of, settings_for, start_trader
 
 from dydx_devnet.demo import DEMO_ADDRESS
@@ -105,24 +108,38 @@ def _protective(orders: list[IndexerOrder]) -> dict[str, IndexerOrder]:
     return {order.order_type: order for order in orders}
 
 
-async def test_buy_with_stop_and_take_profit_when_filled_then_one_of_each_then_close_cancels_both(
-    devnet: Devnet, venue: IndexerGateway, tmp_path: Path, make_signal: SignalFactory
+async def _post(url: str, action: str, **fields: str) -> int:
+    body = {"secret": WEBHOOK_SECRET, "id": f"tv-{action.lower()}", "market": MARKET,
+            "action": action, "confidence": "0.9", "strategy": "tv_1h", **fields}  # fmt: skip
+    async with aiohttp.ClientSession() as session, session.post(url, data=json.dumps(body)) as r:
+        return r.status
+
+
+async def test_webhook_buy_with_stop_and_take_profit_then_one_of_each_then_close_cancels_both(
+    devnet: Devnet, venue: IndexerGateway, tmp_path: Path
 ) -> None:
     settings = settings_for(tmp_path / "journal.sqlite3")
     trader = await start_trader(devnet, settings)
+    oracle = await _oracle(venue)
+    stop, take_profit = (oracle * Decimal("0.9")).quantize(1), (oracle * Decimal("1.2")).quantize(1)
     try:
-        stop, take_profit = await _protected_buy(trader, devnet, venue, make_signal)
-        await _until_protected(trader, devnet, venue)
-        size = await _position(venue)
-        protected = _protective(await _untriggered(venue))
-        await trader.submit(make_signal("CLOSE", MARKET))
-        await trader.wait_settled()
-        await _until_unprotected(trader, devnet, venue)
+        async with webhook(trader) as url:
+            bought = await _post(url, "BUY", stop_loss=str(stop), take_profit=str(take_profit))
+            await _until_protected(trader, devnet, venue)
+            size = await _position(venue)
+            protected = _protective(await _untriggered(venue))
+            closed = await _post(url, "CLOSE")
+            await _until_unprotected(trader, devnet, venue)
+            for _ in range(ROUNDS):
+                if await _position(venue) == 0:
+                    break
+                await devnet.wait_blocks(1)
         after = await _conditionals(venue)
         flat = await _position(venue)
     finally:
         await trader.stop()
 
+    assert (bought, closed) == (202, 202)
     assert size > 0
     assert sorted(protected) == ["STOP_LIMIT", "TAKE_PROFIT"]
     for order in protected.values():
