@@ -148,8 +148,7 @@ class TxProcessor:
         self._accounts = accounts
         self._chain_id = chain_id
         self.accountplus = accountplus or AccountPlus()
-        # A fault (``sequence_mismatch_next_broadcasts``): another transaction of the
-        # account takes the sequence first.
+        # The fault ``sequence_mismatch_next_broadcasts``: another tx takes the sequence.
         self._sequence_fault = sequence_fault or (lambda: False)
         self._lock = threading.Lock()
         # Accepted sequenced (stateful) transactions go into the next block, as on the
@@ -268,13 +267,10 @@ class TxProcessor:
         return None
 
     def _sequence_taken(self, owner: str, sent: int) -> TxResult:
-        """The injected fault: a transaction from elsewhere took the account's next
-        sequence (committed with the next block); this one is refused with code 32."""
+        """The injected fault: another transaction took the next sequence (code 32)."""
         self._accounts.increment_sequence(owner, self._engine.height)
-        expected = self._accounts.expected_sequence(owner)
-        return sdk_error(
-            WRONG_SEQUENCE, f"account sequence mismatch, expected {expected}, got {sent}"
-        )
+        want = self._accounts.expected_sequence(owner)
+        return sdk_error(WRONG_SEQUENCE, f"account sequence mismatch, expected {want}, got {sent}")
 
     def _verify_own_signature(
         self, tx: DecodedTx, account_number: int, sequenced: bool

@@ -40,21 +40,11 @@ from dydx_trader.app.foreign_activity import ForeignActivity, ForeignActivityMon
 from dydx_trader.app.heights import ChainHeightCache
 from dydx_trader.app.market_data import MarketDataManager
 from dydx_trader.app.metrics import TraderMetrics
-from dydx_trader.app.ports import (
-    ChainNode,
-    Clock,
-    OrderSender,
-    StatefulSender,
-    SystemClock,
-    VenueFeed,
-    VenueReader,
-)
+from dydx_trader.app.ports import ChainNode, Clock, OrderSender, SystemClock, VenueFeed, VenueReader
 from dydx_trader.app.protection import ProtectionManager
-from dydx_trader.app.reconciler import OrderReconciler
 from dydx_trader.app.risk_guard import RiskGuard
-from dydx_trader.app.sequencer import Sequencer
 from dydx_trader.app.settlement import Settler
-from dydx_trader.app.stateful_orders import StatefulOrders
+from dydx_trader.app.stateful_orders import stateful_orders_for
 from dydx_trader.app.trader import DECIDE_TIMEOUT_S, WATCH_ONLY, JournalPort, Trader
 from dydx_trader.app.validation import SignalValidator
 from dydx_trader.app.volatility import MarketAtr, no_atr
@@ -184,8 +174,15 @@ async def build_trader(
         journal,
         market_data.market,
     )
-    protection = _protection(
-        settings, owner, sender, indexer, journal, (balance, market_data), on_settled
+    protection = ProtectionManager(
+        owner=owner,
+        policy=settings.protection.policy(),
+        orders=stateful_orders_for(sender, indexer, journal, market_data.market),
+        journal=journal,
+        positions=balance,
+        markets=market_data,
+        venue=indexer,
+        on_settled=on_settled,  # protective orders' settlements too
     )
     settler = Settler(
         executor,
@@ -279,39 +276,6 @@ def _settled(actor: AccountActor, protection: ProtectionManager, settlement: Set
     actor.settled(settlement)
     if settlement.fills:
         protection.request_sync()  # a position changed: its protection follows
-
-
-def _protection(
-    settings: Settings,
-    owner: Subaccount,
-    sender: OrderSender | None,
-    indexer: VenueReader,
-    journal: JournalPort,
-    reads: tuple[BalanceManager, MarketDataManager],
-    on_settled: Callable[[Settlement], None] | None,
-) -> ProtectionManager:
-    """The protection manager; it can place stops only with a sender that signs
-    stateful orders (a watch-only trader, or a test's fake sender, cannot).
-    ``on_settled`` hears of each protective order settled, as of the entries."""
-    balance, market_data = reads
-    orders = None
-    if isinstance(sender, StatefulSender):
-        orders = StatefulOrders(
-            Sequencer(sender),
-            journal,
-            journal,
-            OrderReconciler(indexer, journal, market_data.market),
-        )
-    return ProtectionManager(
-        owner=owner,
-        policy=settings.protection.policy(),
-        orders=orders,
-        journal=journal,
-        positions=balance,
-        markets=market_data,
-        venue=indexer,
-        on_settled=on_settled,
-    )
 
 
 def _limits_by_market(settings: Settings) -> Callable[[str], RiskLimits]:

@@ -22,18 +22,45 @@ never doubled.
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
+from typing import Protocol
 
-from dydx_trader.app.ports import OrderJournal, ProtectionJournal
+from dydx_trader.app.ports import (
+    OrderJournal,
+    OrderSender,
+    ProtectionJournal,
+    StatefulSender,
+    VenueOrders,
+)
 from dydx_trader.app.reconciler import OrderReconciler, Settlement
 from dydx_trader.app.sequencer import Sequencer
 from dydx_trader.domain.broadcast import Accepted, BroadcastOutcome, Rejected, SignedOrder
 from dydx_trader.domain.errors import UnknownOrder
+from dydx_trader.domain.market import MarketSpec
 from dydx_trader.domain.order import Order, OrderIntent, OrderState
 
 log = logging.getLogger(__name__)
 
 STATEFUL_ORDER_EXISTS = 3005
 _RESENDABLE = (OrderState.PENDING_SUBMIT, OrderState.IN_FLIGHT_UNKNOWN)
+
+
+class StatefulJournal(OrderJournal, ProtectionJournal, Protocol):
+    """The orders, and the notes a cancel leaves in an order's history."""
+
+
+def stateful_orders_for(
+    sender: OrderSender | None,
+    venue: VenueOrders,
+    journal: StatefulJournal,
+    market_spec: Callable[[str], MarketSpec],
+) -> StatefulOrders | None:
+    """Stateful orders through ``sender``, or ``None`` when it cannot sign them (a
+    watch-only trader, or a test's fake sender)."""
+    if not isinstance(sender, StatefulSender):
+        return None
+    reconciler = OrderReconciler(venue, journal, market_spec)
+    return StatefulOrders(Sequencer(sender), journal, journal, reconciler)
 
 
 class StatefulOrders:
