@@ -34,7 +34,7 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Final, Protocol
 
@@ -56,6 +56,7 @@ from dydx_trader.domain.order import (
     derive_client_id,
 )
 from dydx_trader.domain.protection import (
+    ProtectionLevels,
     ProtectionPolicy,
     ProtectiveOrder,
     protective_orders,
@@ -83,11 +84,13 @@ class Positions(Protocol):
 @dataclass(frozen=True, slots=True)
 class ProtectionStatus:
     """What the manager holds: the live protective orders by market, how many of
-    them have a placement or cancel not settled yet, and the last problem met."""
+    them have a placement or cancel not settled yet, the last problem met, and the
+    levels (USDC) each market's position is protected at."""
 
     orders: dict[str, tuple[Order, ...]]
     pending: int
     problem: str | None
+    levels: dict[str, ProtectionLevels] = field(default_factory=dict)
 
 
 class ProtectionManager:
@@ -150,10 +153,12 @@ class ProtectionManager:
         by_market: dict[str, list[Order]] = {}
         for order in self._journal.live_protective_orders() if self.active else []:
             by_market.setdefault(order.intent.market, []).append(order)
+        entries = self._journal.protection_entries() if self.active else {}
         return ProtectionStatus(
             {market: tuple(lines) for market, lines in by_market.items()},
             self.pending(),
             self.problem,
+            {market: levels for market, (levels, _) in entries.items()},
         )
 
     async def run(self, interval_s: float) -> None:

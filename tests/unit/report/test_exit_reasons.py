@@ -1,6 +1,7 @@
 """Round trips by what closed them: a signal, the chain-triggered stop-loss or
 take-profit, a liquidation; counted in ``summary.json`` and a line of the closing
-report. A protective order's fills count for the strategy that holds the position."""
+report. A protective order's fills count for the strategy that holds the position; the
+live view shows each position's levels and its protective orders on the chain."""
 
 from __future__ import annotations
 
@@ -10,10 +11,11 @@ from decimal import Decimal
 from dydx_trader.app.account_actor import TradeResult
 from dydx_trader.app.executor import Settlement
 from dydx_trader.app.foreign_activity import ForeignActivity
+from dydx_trader.app.protection import ProtectionStatus
 from dydx_trader.app.session import SessionStats
-from dydx_trader.cli.run_view import summary_tables
+from dydx_trader.cli.run_view import protection_cell, summary_tables
 from dydx_trader.domain.order import ConditionType, Order, OrderState
-from dydx_trader.domain.protection import protective_signal_id
+from dydx_trader.domain.protection import ProtectionLevels, protective_signal_id
 from dydx_trader.domain.side import Side
 from dydx_trader.domain.signal import Signal, SignalSource
 from dydx_trader.domain.venue import IndexerFill
@@ -110,3 +112,15 @@ def test_exit_reason_when_flattened_or_unknown_protective_then_flatten_or_signal
     assert exit_reason("flatten-ETH-USD-1234") == "flatten"
     assert exit_reason("protect:ETH-USD:SOMETHING:0") == "signal"
     assert exit_reason("") == "liquidation"
+
+
+def test_protection_cell_when_levels_and_live_orders_then_both_shown() -> None:
+    levels = ProtectionLevels(Side.BUY, stop_loss=Decimal("45000"), take_profit=Decimal("56000"))
+    intent = short_term_intent("protect:BTC-USD:STOP_LOSS:0", market=MARKET, side=Side.SELL)
+    live = Order(intent, OrderState.UNTRIGGERED, 0)
+    status = ProtectionStatus({MARKET: (live,)}, 0, None, {MARKET: levels})
+    only_orders = ProtectionStatus({MARKET: (live,)}, 0, None)
+
+    assert protection_cell(status, MARKET) == "45,000 / 56,000 (1 live)"
+    assert protection_cell(only_orders, MARKET) == "- (1 live)"
+    assert protection_cell(status, "ETH-USD") == "-"
