@@ -187,8 +187,11 @@ class ProtectionManager:
 
     async def _sync(self) -> None:
         assert self._orders is not None
+        live_before = self._journal.live_protective_orders()
+        if not live_before and not self._journal.protection_entries():
+            return  # nothing protected, nothing live: no venue read (a replay's every round)
         height = await self._venue.get_height()
-        for order in self._journal.live_protective_orders():
+        for order in live_before:
             settlement = await self._orders.settle_once(order.intent)
             if settlement is not None:
                 self._cancels.pop(order.client_id, None)
