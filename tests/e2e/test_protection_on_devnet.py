@@ -1,9 +1,10 @@
 """Protected positions end to end on the devnet: a webhook BUY with a stop-loss and a
 take-profit leaves exactly one reduce-only stop and one take-profit on the chain for
 the filled size; a CLOSE cancels both; the oracle crossing the stop closes the
-position with no trader running; a crash between the fill and the stop, then a
-restart, ends with the stop in place and nothing placed twice; FLATTENING closes
-every position, then HALTED."""
+position with no trader running; a crash between the fill and the stop (the stop
+journaled and not sent, or sent and its answer lost), then a restart, ends with the
+stop in place and nothing placed twice; FLATTENING closes every position, then
+HALTED."""
 
 from __future__ import annotations
 
@@ -38,21 +39,32 @@ class Crash(BaseException):
     """Stands for the process being killed (not an Exception: nothing may catch it)."""
 
 
-class CrashBeforeStopSent:
-    """The real journal, except that the process "dies" right after a protective
-    order's intent is journaled: after the entry filled, before the stop was sent."""
+class CrashAtTheStop:
+    """The real journal, except that the process "dies" at the first protective order,
+    after the entry filled: right after its intent is journaled (nothing sent), or
+    right after it was sent (before its answer is journaled)."""
 
-    def __init__(self, journal: Journal) -> None:
+    def __init__(self, journal: Journal, crash_point: str) -> None:
         self._journal = journal
+        self._crash_point = crash_point
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self._journal, name)
 
     def record_intent(self, intent: OrderIntent, reason: str = "intent journaled") -> Order:
         order = self._journal.record_intent(intent, reason)
-        if intent.order_flags is OrderFlags.CONDITIONAL:
+        stop = intent.order_flags is OrderFlags.CONDITIONAL
+        if stop and self._crash_point == "after_intent_journaled":
             raise Crash("killed before the stop was sent")
         return order
+
+    def transition(
+        self, client_id: int, new_state: OrderState, reason: str, **numbers: Any
+    ) -> Order:
+        stop = self._journal.order(client_id).intent.order_flags is OrderFlags.CONDITIONAL
+        if stop and self._crash_point == "after_send":
+            raise Crash("killed after the stop was sent")
+        return self._journal.transition(client_id, new_state, reason, **numbers)
 
 
 async def _oracle(venue: IndexerGateway) -> Decimal:
@@ -181,15 +193,20 @@ async def test_stop_when_oracle_crosses_it_with_no_trader_running_then_position_
     assert after["TAKE_PROFIT"].status is IndexerOrderStatus.CANCELED
 
 
+@pytest.mark.parametrize("crash_point", ["after_intent_journaled", "after_send"])
 async def test_crash_between_fill_and_stop_when_restarted_then_stop_in_place_nothing_twice(
-    devnet: Devnet, venue: IndexerGateway, tmp_path: Path, make_signal: SignalFactory
+    devnet: Devnet,
+    venue: IndexerGateway,
+    tmp_path: Path,
+    make_signal: SignalFactory,
+    crash_point: str,
 ) -> None:
     settings = settings_for(tmp_path / "journal.sqlite3")
     files = journal_at(settings)
     node = await NodeGateway.connect(profile_of(devnet), timeout_s=5)
     indexer = IndexerGateway(devnet.indexer_url)
     trader = await start_trader(
-        devnet, settings, journal=CrashBeforeStopSent(files), node=node, indexer=indexer
+        devnet, settings, journal=CrashAtTheStop(files, crash_point), node=node, indexer=indexer
     )
     try:
         await _protected_buy(trader, devnet, venue, make_signal)
@@ -218,7 +235,9 @@ async def test_crash_between_fill_and_stop_when_restarted_then_stop_in_place_not
     with journal_at(settings) as journal:
         journaled = journal.live_protective_orders()
 
-    assert [o.state for o in left] == [OrderState.PENDING_SUBMIT] and before_restart == []
+    assert [o.state for o in left] == [OrderState.PENDING_SUBMIT]
+    # Killed after the send, the stop reached the chain; before it, nothing did.
+    assert len(before_restart) == (1 if crash_point == "after_send" else 0)
     assert sorted(o.order_type for o in placed) == ["STOP_LIMIT", "TAKE_PROFIT"]
     assert all(o.status is IndexerOrderStatus.UNTRIGGERED and o.size == size for o in placed)
     assert sorted(o.client_id for o in placed) == sorted(o.client_id for o in journaled)
