@@ -9,16 +9,20 @@ history first remembers how block ``h - 1`` ended):
    cancels that lapsed are pruned; stateful orders with good-til-block-time
    ``<= t`` expire;
 3. stateful cancels accepted during the previous block remove their orders;
-   long-term orders accepted during the previous block are placed (they match
-   as takers; a crossing post-only one is removed);
+   conditional orders accepted then enter state untriggered; long-term orders
+   accepted then, and conditional orders triggered by the previous block, are
+   placed (they match as takers; post-only ones first, as PrepareCheckState
+   does; a crossing post-only one is removed, an IOC remainder too);
 4. resting user orders that the re-centred synthetic book now crosses fill as makers;
 5. funding is paid for every chain hour the block crossed;
    subaccounts below maintenance margin are liquidated, one position each,
    against the book, or deleveraged (:mod:`dydx_devnet.liquidation`);
-6. the block hooks (``EngineState.block_hooks``): other participants' orders
+6. the EndBlocker triggers the conditional orders the block's oracle and trade
+   prices reach (:mod:`dydx_devnet.conditionals`);
+7. the block hooks (``EngineState.block_hooks``): other participants' orders
    (:mod:`dydx_devnet.background_flow`), the 24-hour market statistics
    (:mod:`dydx_devnet.market_stats`), the hourly ledger (:mod:`dydx_devnet.ledger`);
-7. indexer events: block height, oracle prices, market trading data, watched
+8. indexer events: block height, oracle prices, market trading data, watched
    order books and candles.
 """
 
@@ -32,10 +36,12 @@ from dydx_devnet.cancels import apply_pending_cancels
 from dydx_devnet.candle_feed import CandleFeed
 from dydx_devnet.candles import RESOLUTION_MS
 from dydx_devnet.chain.quantums import quote_to_base_quantums
+from dydx_devnet.conditionals import Triggers, accept
 from dydx_devnet.funding import MINUTE_MS, FundingSampler
 from dydx_devnet.liquidation import Liquidator
 from dydx_devnet.markets import MarketState
 from dydx_devnet.matching import Matcher
+from dydx_devnet.orders import OrderState
 from dydx_devnet.replay import HOUR_MS
 from dydx_devnet.settlement import Settlement
 from dydx_devnet.state import EngineState
@@ -68,6 +74,7 @@ class BlockProducer:
         self._settlement = settlement
         self._candles = candles
         self._liquidator = Liquidator(state, settlement, matcher)
+        self._triggers = Triggers(state)
         self._funding = FundingSampler()
 
     def advance(self, block_time_ms: int) -> None:
@@ -89,6 +96,7 @@ class BlockProducer:
             self._matcher.fill_crossed_resting()
             self.pass_hours(previous_ms)
             self._liquidator.run()
+            self._triggers.run()
             for hook in state.block_hooks:
                 hook(previous_ms)
             self.market_events(previous_ms)
@@ -142,27 +150,44 @@ class BlockProducer:
             state.finish(order, o.CANCELED, o.EXPIRED)
 
     def place_pending_stateful(self) -> None:
-        """Long-term orders accepted during the previous block enter the book now."""
+        """Stateful orders accepted during the previous block enter state: long-term ones
+        and the conditional orders the previous block triggered are placed on the book;
+        new conditional ones wait for their trigger."""
         state = self._state
         pending, state.pending_stateful = state.pending_stateful, []
+        triggered, state.triggered_pending = state.triggered_pending, []
+        to_place = []
         for order in pending:
             state.record_order(order)
-            market = state.by_clob[order.clob_pair_id]
             order.created_at_height = state.height
             order.created_at_ms = state.block_time_ms
-            tx_hash = str(order.extra.get("tx_hash") or state.tx_hash_for(order.uuid, state.height))
-            if order.post_only and self._matcher.crosses(market, order.is_buy, order.subticks):
-                state.finish(order, o.CANCELED, o.POST_ONLY_CROSSED)
-                continue
-            stopped = self._matcher.match(order, market, tx_hash)
-            if stopped in o.MATCH_FAILURES:
-                state.finish(order, o.CANCELED, stopped)
-            elif order.remaining == 0:
-                state.finish(order, o.FILLED, None)
+            if order.is_conditional:
+                accept(state, order)
             else:
-                order.status = o.OPEN
-                state.rest(order)
-                state.order_changed(order)
+                to_place.append(order)
+        # A triggered order cancelled or expired since is no longer in state.
+        to_place += [order for order in triggered if state.stateful.get(order.key) is order]
+        for order in sorted(to_place, key=lambda order: not order.post_only):  # stable
+            self._place(order)
+
+    def _place(self, order: OrderState) -> None:
+        state = self._state
+        market = state.by_clob[order.clob_pair_id]
+        tx_hash = str(order.extra.get("tx_hash") or state.tx_hash_for(order.uuid, state.height))
+        if order.post_only and self._matcher.crosses(market, order.is_buy, order.subticks):
+            state.finish(order, o.CANCELED, o.POST_ONLY_CROSSED)
+            return
+        stopped = self._matcher.match(order, market, tx_hash)
+        if stopped in o.MATCH_FAILURES:
+            state.finish(order, o.CANCELED, stopped)
+        elif order.remaining == 0:
+            state.finish(order, o.FILLED, None)
+        elif order.is_ioc:  # a triggered conditional IOC: its remainder is removed
+            state.finish(order, o.CANCELED, stopped or o.IOC_WOULD_REST)
+        else:
+            order.status = o.OPEN
+            state.rest(order)
+            state.order_changed(order)
 
     def pass_hours(self, previous_ms: int) -> None:
         """At each chain hour crossed: note prices for 24-hour statistics and pay funding.

@@ -11,8 +11,10 @@ must not block (hand events to a queue or ``loop.call_soon_threadsafe``).
 Semantics follow the chain (protocol reference sections 2-3): short-term orders
 are validated and matched at once (CheckTx into the memclob; their fills are
 stamped with the current height); long-term orders are validated and
-collateral-checked at once and placed on the book at the next block.
-Conditional and TWAP orders are not implemented (clob code 9002).
+collateral-checked at once and placed on the book at the next block;
+conditional orders enter state untriggered at the next block, trigger in a
+block's EndBlocker and reach the book in the block after
+(:mod:`dydx_devnet.conditionals`). TWAP orders are not implemented (clob code 9002).
 
 The engine *has* its parts, each given only what it uses (see
 :meth:`Engine.__init__`): the shared :class:`~dydx_devnet.state.EngineState`

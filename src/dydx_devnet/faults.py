@@ -11,6 +11,13 @@ body is refused whole with a 400 naming the key (nothing is half-armed).
     connection dropped after the node accepted the transaction.
 ``fail_next_broadcasts``: ``n``
     The next ``n`` broadcasts fail UNAVAILABLE WITHOUT being applied: they never land.
+``sequence_mismatch_next_broadcasts``: ``n``
+    The next ``n`` sequenced broadcasts (stateful orders and cancels) meet another
+    transaction of the same account that took their sequence first: the account's
+    sequence moves on by one (that other transaction is committed with the next
+    block) and the broadcast answers ``sdk`` code 32, "account sequence mismatch,
+    expected S+1, got S", without being applied. Short-term orders skip the
+    sequence and are not affected.
 ``delay_next_broadcast_responses``: ``{"count": n, "seconds": s}``
     The next ``n`` broadcasts ARE applied, then answer after ``s`` seconds
     (0 < s <= 60): a slow node, for client deadlines.
@@ -92,6 +99,7 @@ class Faults:
         self._max_lag = max_lag_blocks
         self._drop_broadcast_responses = 0
         self._fail_broadcasts = 0
+        self._sequence_mismatches = 0
         self._delayed_responses = 0
         self._delay_s = 0.0
         self._indexer_failures: dict[str, IndexerFailure] = {}
@@ -109,6 +117,11 @@ class Faults:
         """The next ``count`` broadcasts fail UNAVAILABLE without being applied."""
         with self._lock:
             self._fail_broadcasts = _count(count, "count")
+
+    def sequence_mismatch_next_broadcasts(self, count: int) -> None:
+        """The next ``count`` sequenced broadcasts lose their sequence and answer code 32."""
+        with self._lock:
+            self._sequence_mismatches = _count(count, "count")
 
     def delay_next_broadcast_responses(self, count: int, seconds: float) -> None:
         """The next ``count`` broadcasts are applied, then answer after ``seconds`` (0, 60]."""
@@ -165,6 +178,13 @@ class Faults:
                 return True
             return False
 
+    def consume_sequence_mismatch(self) -> bool:
+        with self._lock:
+            if self._sequence_mismatches > 0:
+                self._sequence_mismatches -= 1
+                return True
+            return False
+
     def consume_response_delay(self) -> float:
         """Seconds to hold the next broadcast answer (0 = answer now)."""
         with self._lock:
@@ -197,6 +217,7 @@ class Faults:
             return {
                 "drop_next_broadcast_responses": self._drop_broadcast_responses,
                 "fail_next_broadcasts": self._fail_broadcasts,
+                "sequence_mismatch_next_broadcasts": self._sequence_mismatches,
                 "delay_next_broadcast_responses": {
                     "count": self._delayed_responses,
                     "seconds": self._delay_s if self._delayed_responses else 0.0,
@@ -221,7 +242,11 @@ class Faults:
 
     def _parse(self, key: str, value: Any) -> Any:
         """A checked, ready-to-run arming of one key (``ValueError`` if it is bad)."""
-        if key in ("drop_next_broadcast_responses", "fail_next_broadcasts"):
+        if key in (
+            "drop_next_broadcast_responses",
+            "fail_next_broadcasts",
+            "sequence_mismatch_next_broadcasts",
+        ):
             count = _count(value, key)
             setter = getattr(self, key)
             return lambda: setter(count)
@@ -261,6 +286,7 @@ KNOWN_FAULTS = (
     "fail_next_indexer_requests",
     "hold_indexer",
     "latency",
+    "sequence_mismatch_next_broadcasts",
 )
 
 

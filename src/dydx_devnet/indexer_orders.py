@@ -7,8 +7,9 @@
   ``/v4/orders`` and ``/v4/orders/{id}`` answers 404 (vulcan's
   ``order-remove-handler`` only *updates* a row).
 * A stored order's status is ender's ``dydx_get_order_status``: FILLED when
-  fully filled; a stateful order OPEN; a short-term IOC CANCELED; else the
-  removal (BEST_EFFORT_CANCELED / CANCELED) or OPEN.
+  fully filled; a stateful order OPEN (a conditional one UNTRIGGERED until its
+  trigger); a short-term IOC CANCELED; else the removal (BEST_EFFORT_CANCELED /
+  CANCELED) or OPEN.
 * WebSocket order messages from vulcan come at once and are sparse: a
   placement (``BEST_EFFORT_OPENED``) and a removal (status, ``removalReason``,
   ``totalOptimisticFilled``), without Postgres fields unless a row exists
@@ -57,7 +58,9 @@ def stored_status(order: OrderState) -> str:
     if order.filled >= order.quantums:
         return o.FILLED
     if order.is_stateful:
-        return order.status if order.status in (o.CANCELED, o.FILLED) else o.OPEN
+        if order.status in (o.CANCELED, o.FILLED):
+            return order.status
+        return o.UNTRIGGERED if order.is_untriggered else o.OPEN
     if order.is_ioc:
         return o.CANCELED
     if order.status in (o.BEST_EFFORT_CANCELED, o.CANCELED):

@@ -92,7 +92,13 @@ class NodeServices:
         self.engine = engine
         self.accounts = accounts
         self.faults = faults
-        self.processor = TxProcessor(engine, accounts, engine.chain_id, accountplus)
+        self.processor = TxProcessor(
+            engine,
+            accounts,
+            engine.chain_id,
+            accountplus,
+            sequence_fault=faults.consume_sequence_mismatch,
+        )
         params = load_genesis_params()
         tiers = params["equity_tier_limit_config"]
         self.equity_tiers = equity_tier_limit_config_pb2.EquityTierLimitConfiguration(

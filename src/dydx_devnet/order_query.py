@@ -1,6 +1,7 @@
 """The order list's query parameters (comlink ``orders-controller.ts``), read once for one
-subaccount's list and for a parent's children: ticker, side, types, statuses and the
-good-til filters (:class:`~dydx_devnet.views_orders.OrderQuery`)."""
+subaccount's list and for a parent's children: ticker, side, types (LIMIT and the
+conditional types), statuses and the good-til filters
+(:class:`~dydx_devnet.views_orders.OrderQuery`)."""
 
 from __future__ import annotations
 
@@ -31,7 +32,6 @@ class OrderList:
     ticker: str | None
     side: str | None
     statuses: list[str] | None
-    types_ok: bool
     query: views.OrderQuery
 
     @classmethod
@@ -56,19 +56,14 @@ class OrderList:
             ),
             good_til_block_time_after=read_optional_epoch(request, "goodTilBlockTimeAfter"),
             latest_first=latest is not False,
+            order_type=order_type,
+            include_types=None if included is None else tuple(included),
+            exclude_types=None if excluded is None else tuple(excluded),
         )
-        # Every devnet order is a LIMIT order (no conditional or TWAP orders).
-        types_ok = (
-            (order_type in (None, "LIMIT"))
-            and (included is None or "LIMIT" in included)
-            and (excluded is None or "LIMIT" not in excluded)
-        )
-        return cls(ticker, side, statuses, types_ok, query)
+        return cls(ticker, side, statuses, query)
 
     def rows(self, engine: Any, address: str, number: int, limit: int) -> list[dict[str, Any]]:
         """The subaccount's matching orders, in comlink's order, at most ``limit``."""
-        if not self.types_ok:
-            return []
         return views.orders(
             engine,
             address,

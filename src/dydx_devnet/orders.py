@@ -22,6 +22,8 @@ LONG_TERM: Final = 64
 TWAP: Final = 128
 MAX_SUBACCOUNT_NUMBER: Final = 128_000
 
+CONDITION_STOP_LOSS: Final = Order.ConditionType.CONDITION_TYPE_STOP_LOSS
+CONDITION_TAKE_PROFIT: Final = Order.ConditionType.CONDITION_TYPE_TAKE_PROFIT
 TIF_UNSPECIFIED: Final = Order.TimeInForce.TIME_IN_FORCE_UNSPECIFIED
 TIF_IOC: Final = Order.TimeInForce.TIME_IN_FORCE_IOC
 TIF_POST_ONLY: Final = Order.TimeInForce.TIME_IN_FORCE_POST_ONLY
@@ -38,6 +40,7 @@ OrderKey = tuple[str, int, int, int, int]
 
 # Indexer status and removal-reason strings.
 OPEN: Final = "OPEN"
+UNTRIGGERED: Final = "UNTRIGGERED"
 FILLED: Final = "FILLED"
 CANCELED: Final = "CANCELED"
 BEST_EFFORT_CANCELED: Final = "BEST_EFFORT_CANCELED"
@@ -136,6 +139,11 @@ class OrderState:
     recorded_index: int = 0  # when it became the order of its id; later = newer
     order_hash: bytes = b""
     extra: dict[str, object] = field(default_factory=dict)
+    # Conditional orders (flags 32): the condition (1 stop-loss, 2 take-profit), the
+    # trigger price in subticks, and whether the EndBlocker has triggered it.
+    condition_type: int = 0
+    trigger_subticks: int = 0
+    triggered: bool = False
 
     @classmethod
     def placed(
@@ -163,6 +171,8 @@ class OrderState:
             created_at_ms=block_time_ms,
             sequence=sequence,
             order_hash=order_hash(order),
+            condition_type=order.condition_type,
+            trigger_subticks=order.conditional_order_trigger_subticks,
         )
 
     @property
@@ -192,6 +202,27 @@ class OrderState:
     @property
     def is_stateful(self) -> bool:
         return self.order_flags != SHORT_TERM
+
+    @property
+    def is_conditional(self) -> bool:
+        return self.order_flags == CONDITIONAL
+
+    @property
+    def is_untriggered(self) -> bool:
+        """A conditional order waiting for its trigger: in state, not on the book."""
+        return self.is_conditional and not self.triggered
+
+    @property
+    def triggers_below(self) -> bool:
+        """Take-profit buys and stop-loss sells trigger when the price is at or below
+        the trigger; take-profit sells and stop-loss buys when at or above it."""
+        return bool((self.condition_type == CONDITION_TAKE_PROFIT) == self.is_buy)
+
+    def triggers_at(self, subticks: int) -> bool:
+        """``Order.CanTrigger`` at a price of ``subticks``."""
+        if self.triggers_below:
+            return self.trigger_subticks >= subticks
+        return self.trigger_subticks <= subticks
 
     @property
     def post_only(self) -> bool:

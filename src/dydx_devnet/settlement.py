@@ -206,6 +206,9 @@ class Settlement:
             "createdAtHeight": str(state.stamp_height),
         }
         state.trades[market.ticker].appendleft(trade)
+        if trade_type != "DELEVERAGED":  # SetTradePricesForPerpetual: matches only
+            low, high = state.block_trades.get(market.ticker, (subticks, subticks))
+            state.block_trades[market.ticker] = (min(low, subticks), max(high, subticks))
         market.trades_24h += 1
         # The websocket trade message has no height (REST trades do).
         message = {k: v for k, v in trade.items() if k != "createdAtHeight"}

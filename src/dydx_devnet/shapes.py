@@ -112,7 +112,7 @@ def order_object(order: OrderState, market: MarketState, *, ws: bool = False) ->
         "size": size(market, order.quantums),
         "totalFilled": size(market, order.filled),
         "price": price(market, order.subticks),
-        "type": "LIMIT",
+        "type": order_type(order),
         "status": order.status,
         "timeInForce": _TIF.get(order.time_in_force, "GTT"),
         "reduceOnly": order.reduce_only,
@@ -128,8 +128,11 @@ def order_object(order: OrderState, market: MarketState, *, ws: bool = False) ->
     body["updatedAtHeight"] = str(order.updated_at_height or order.created_at_height)
     body["postOnly"] = order.post_only
     body["ticker"] = market.ticker
+    trigger = price(market, order.trigger_subticks) if order.is_conditional else None
+    if trigger is not None:
+        body["triggerPrice"] = trigger  # REST leaves it out for other orders
     if ws:
-        body["triggerPrice"] = None
+        body["triggerPrice"] = trigger
         if order.good_til_block is not None:
             body["goodTilBlockTime"] = None
         if order.removal_reason is not None:
@@ -137,6 +140,15 @@ def order_object(order: OrderState, market: MarketState, *, ws: bool = False) ->
     else:
         body["subaccountNumber"] = order.subaccount_number
     return body
+
+
+def order_type(order: OrderState) -> str:
+    """The indexer's order ``type``: ender's ``dydx_protocol_convert_to_order_type``
+    names a conditional order by its condition only (STOP_LIMIT, TAKE_PROFIT),
+    whatever its time in force; every other devnet order is LIMIT."""
+    if not order.is_conditional:
+        return "LIMIT"
+    return "TAKE_PROFIT" if order.condition_type == o.CONDITION_TAKE_PROFIT else "STOP_LIMIT"
 
 
 def fill_objects(

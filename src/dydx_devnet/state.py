@@ -95,8 +95,15 @@ class EngineState:
         self.fill_amounts: dict[OrderKey, tuple[int, int]] = {}
         self.cancels: dict[OrderKey, int] = {}
         self.prune_at: dict[int, list[OrderKey]] = defaultdict(list)
+        # Stateful orders in state: resting long-term or triggered conditional orders,
+        # untriggered conditional ones (off the book) and triggered ones waiting for
+        # the next block (``triggered_pending``).
         self.stateful: dict[OrderKey, OrderState] = {}
         self.pending_stateful: list[OrderState] = []
+        self.triggered_pending: list[OrderState] = []
+        # The lowest and highest maker price (subticks) traded per ticker in the
+        # block being built: conditional orders trigger on them too.
+        self.block_trades: dict[str, tuple[int, int]] = {}
         # Stateful cancels accepted by CheckTx, applied by the next block (good-til-block-time).
         self.pending_cancels: dict[OrderKey, int] = {}
         self.rate_limits = BlockRateLimits.of(

@@ -29,7 +29,7 @@ from __future__ import annotations
 
 import threading
 from collections import OrderedDict
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -142,11 +142,14 @@ class TxProcessor:
         accounts: AccountRegistry,
         chain_id: str,
         accountplus: AccountPlus | None = None,
+        sequence_fault: Callable[[], bool] | None = None,
     ) -> None:
         self._engine = engine
         self._accounts = accounts
         self._chain_id = chain_id
         self.accountplus = accountplus or AccountPlus()
+        # The fault ``sequence_mismatch_next_broadcasts``: another tx takes the sequence.
+        self._sequence_fault = sequence_fault or (lambda: False)
         self._lock = threading.Lock()
         # Accepted sequenced (stateful) transactions go into the next block, as on the
         # chain; short-term orders and cancels never appear in blocks as transactions.
@@ -214,6 +217,8 @@ class TxProcessor:
         sequenced = not skips_sequence(tx.messages)
         nonce = sequenced and is_timestamp_nonce(tx.sequence)
         block_time_ms = self._engine.block_time_ms  # one block time for check and commit
+        if apply and sequenced and not nonce and self._sequence_fault():
+            return self._sequence_taken(owner, tx.sequence)
         refusal = self._replay_protection(
             tx, owner, sequenced=sequenced, nonce=nonce, block_time_ms=block_time_ms
         )
@@ -260,6 +265,12 @@ class TxProcessor:
                 f"account sequence mismatch, expected {expected}, got {tx.sequence}",
             )
         return None
+
+    def _sequence_taken(self, owner: str, sent: int) -> TxResult:
+        """The injected fault: another transaction took the next sequence (code 32)."""
+        self._accounts.increment_sequence(owner, self._engine.height)
+        want = self._accounts.expected_sequence(owner)
+        return sdk_error(WRONG_SEQUENCE, f"account sequence mismatch, expected {want}, got {sent}")
 
     def _verify_own_signature(
         self, tx: DecodedTx, account_number: int, sequenced: bool

@@ -5,9 +5,12 @@ stateful ones (``PerformStatefulOrderValidation`` then the memclob's
 ``validateNewOrder``): the clob pair, step and tick multiples, the clob pair's
 status, the short-term good-til-block window, cancels, replacement, fill
 amounts, reduce-only direction and an IOC that already had a fill; for
-long-term orders the good-til-block-time window, an uncommitted cancel,
-duplicates, the equity tier and the placement collateral check (the full size
-filled at the order's own price with the maker fee, re-valued at the oracle).
+stateful orders the good-til-block-time window, an uncommitted cancel,
+duplicates, a conditional trigger on a whole tick (12), the equity tier
+(untriggered conditional orders count) and, for long-term orders only, the
+placement collateral check (the full size filled at the order's own price with
+the maker fee, re-valued at the oracle; a conditional order is checked when it
+triggers and matches).
 Post-only crossing is found by matching (:mod:`dydx_devnet.placement`).
 """
 
@@ -166,9 +169,10 @@ class CheckTx:
     def _validate_stateful(
         self, order: Order, key: o.OrderKey, market: MarketState
     ) -> TxResult | None:
-        if key[3] != o.LONG_TERM:
+        if key[3] not in (o.LONG_TERM, o.CONDITIONAL):
             return codes.reject(
-                codes.NOT_IMPLEMENTED, f"order flags {key[3]}: only short-term and long-term orders"
+                codes.NOT_IMPLEMENTED,
+                f"order flags {key[3]}: only short-term, conditional and long-term orders",
             )
         state = self._state
         window = self.validate_good_til_block_time(order.good_til_block_time)
@@ -182,6 +186,13 @@ class CheckTx:
         pending = any(p.key == key for p in state.pending_stateful)
         if key in state.stateful or pending:
             return codes.reject(codes.STATEFUL_ORDER_ALREADY_EXISTS, f"order {key}")
+        spt = market.spec.subticks_per_tick
+        if key[3] == o.CONDITIONAL and order.conditional_order_trigger_subticks % spt:
+            return codes.reject(
+                codes.INVALID_PLACE_ORDER,
+                f"Conditional order trigger subticks {order.conditional_order_trigger_subticks} "
+                f"must be a multiple of the ClobPair's SubticksPerTick {spt}",
+            )
         account = state.account_or_new(key[0], key[1])
         before = risk(account, state.markets)
         limit = 0
@@ -197,6 +208,10 @@ class CheckTx:
                 f"Opening order would exceed equity tier limit of {limit}. Order count: "
                 f"{open_count}, total net collateral: {before.net_collateral}",
             )
+        if key[3] == o.CONDITIONAL:
+            # IsCollateralCheckRequired: a conditional order is collateral-checked only
+            # when it triggers and matches, never at placement.
+            return None
         verdict = self._settlement.can_fill(
             account,
             market,

@@ -45,6 +45,8 @@ def orders(
             body = indexer_orders.rest_object(order, market, stored=stored)
             if wanted is not None and body["status"] not in wanted:
                 continue
+            if not query.admits_type(body["type"]):
+                continue
             rows.append((order, body))
         rows.sort(key=lambda row: _order_rank(row[0]), reverse=query.latest_first)
         return [body for _, body in rows[:limit]]
@@ -60,6 +62,17 @@ class OrderQuery:
     good_til_block_time_before_or_at: int | None = None
     good_til_block_time_after: int | None = None
     latest_first: bool = True
+    order_type: str | None = None
+    include_types: tuple[str, ...] | None = None
+    exclude_types: tuple[str, ...] | None = None
+
+    def admits_type(self, order_type: str) -> bool:
+        """The ``type``, ``includeTypes`` and ``excludeTypes`` filters."""
+        return (
+            self.order_type in (None, order_type)
+            and (self.include_types is None or order_type in self.include_types)
+            and (self.exclude_types is None or order_type not in self.exclude_types)
+        )
 
     def admits(self, order: OrderState) -> bool:
         return _within(

@@ -18,7 +18,6 @@ from __future__ import annotations
 import logging
 import random
 from collections.abc import Callable
-from dataclasses import dataclass
 from decimal import Decimal
 
 from dydx_v4_client.key_pair import KeyPair
@@ -29,21 +28,24 @@ from dydx_trader.adapters.dydx.bot_key import bot_key_gateway
 from dydx_trader.adapters.dydx.indexer import IndexerGateway
 from dydx_trader.adapters.dydx.network import USDC_DENOM, NetworkProfile
 from dydx_trader.adapters.dydx.node import NodeGateway
-from dydx_trader.adapters.dydx.order_gateway import OrderGateway
+from dydx_trader.adapters.dydx.order_gateway import OrderGateway, sequence_reader
 from dydx_trader.adapters.dydx.stream import IndexerFeed
 from dydx_trader.adapters.journal import Journal
-from dydx_trader.app.account_actor import AccountActor
+from dydx_trader.app.account_actor import AccountActor, ClosePosition
 from dydx_trader.app.account_terms import AccountTermsCache
 from dydx_trader.app.balance import BalanceManager
 from dydx_trader.app.executor import OrderExecutor, Settlement
+from dydx_trader.app.flattener import Flattener
 from dydx_trader.app.foreign_activity import ForeignActivity, ForeignActivityMonitor
 from dydx_trader.app.heights import ChainHeightCache
 from dydx_trader.app.market_data import MarketDataManager
 from dydx_trader.app.metrics import TraderMetrics
 from dydx_trader.app.ports import ChainNode, Clock, OrderSender, SystemClock, VenueFeed, VenueReader
+from dydx_trader.app.protection import ProtectionManager
 from dydx_trader.app.risk_guard import RiskGuard
 from dydx_trader.app.settlement import Settler
-from dydx_trader.app.trader import WATCH_ONLY, JournalPort, Trader
+from dydx_trader.app.stateful_orders import stateful_orders_for
+from dydx_trader.app.trader import DECIDE_TIMEOUT_S, WATCH_ONLY, JournalPort, Trader
 from dydx_trader.app.validation import SignalValidator
 from dydx_trader.app.volatility import MarketAtr, no_atr
 from dydx_trader.config import Settings
@@ -58,9 +60,10 @@ from dydx_trader.domain.pre_trade import RiskLimits
 from dydx_trader.domain.sizing_policy import PolicyKind
 from dydx_trader.domain.trading_state import KillSwitch
 from dydx_trader.domain.venue import CandleResolution
+from dydx_trader.readers import Reader, build_reader  # re-exported: the CLI's read-only views
 from dydx_trader.secrets import Secret
 
-__all__ = ("Trader", "build_trader", "signing_sender")
+__all__ = ("Reader", "Trader", "build_reader", "build_trader", "signing_sender")
 
 log = logging.getLogger(__name__)
 
@@ -171,13 +174,23 @@ async def build_trader(
         journal,
         market_data.market,
     )
+    protection = ProtectionManager(
+        owner=owner,
+        policy=settings.protection.policy(),
+        orders=stateful_orders_for(sender, indexer, journal, market_data.market),
+        journal=journal,
+        positions=balance,
+        markets=market_data,
+        venue=indexer,
+        on_settled=on_settled,  # protective orders' settlements too
+    )
     settler = Settler(
         executor,
         journal,
         confirm_timeout_s=settings.execution.confirm_timeout_s,
         clock=clock.monotonic,
         # Late-bound: the actor below owns the reservations these settle.
-        on_settled=lambda settlement: actor.settled(settlement),
+        on_settled=lambda settlement: _settled(actor, protection, settlement),
         on_unsettled=lambda intent, reason: actor.unsettled(intent, reason),
         on_fault=lambda intent, error: actor.faulted(intent, error),
         poll_interval_s=settle_poll_s,
@@ -189,12 +202,14 @@ async def build_trader(
     )  # fmt: skip
     balance.add_listener(settler.notify)
     balance.add_listener(foreign.on_subaccount_update)
+    balance.add_listener(protection.request_sync)
     validator = SignalValidator(
         settings.validation_config(),
         markets=lambda ticker: _known(market_data, ticker),
         clock=clock,
     )
     policy = settings.sizing_policy()
+    heights = ChainHeightCache(node, max_age_s=height_max_age_s, clock=clock)
     actor = AccountActor(
         owner=owner,
         validator=validator,
@@ -206,7 +221,7 @@ async def build_trader(
         settler=settler,
         journal=journal,
         risk_guard=risk_guard,
-        heights=ChainHeightCache(node, max_age_s=height_max_age_s, clock=clock),
+        heights=heights,
         order_params=OrderParams(
             slippage=settings.execution.slippage_bps / Decimal(10_000),
             good_til_block_offset=settings.execution.good_til_block_offset,
@@ -218,12 +233,22 @@ async def build_trader(
         ),
         atr=(
             MarketAtr(market_data, _strategy_resolutions(settings))
-            if policy.kind is PolicyKind.VOLATILITY_TARGET
+            if policy.kind is PolicyKind.VOLATILITY_TARGET or settings.protection.uses_atr
             else no_atr
         ),
         clock=clock,
         on_settled=on_settled,
         metrics=metrics,
+        protection=protection.policy,
+        before_send=protection.remember,
+    )
+    flattener = Flattener(
+        guard=risk_guard,
+        positions=balance,
+        heights=heights,
+        close=lambda signal: actor.ask(ClosePosition(signal), DECIDE_TIMEOUT_S),
+        in_flight=lambda: actor.in_flight,
+        now=clock.now,
     )
     return Trader(
         owner=owner,
@@ -240,9 +265,17 @@ async def build_trader(
         validator=validator,
         actor=actor,
         watch_only=sender is None,
+        protection=protection,
+        flattener=flattener,
         clock=clock,
         metrics=metrics,
     )
+
+
+def _settled(actor: AccountActor, protection: ProtectionManager, settlement: Settlement) -> None:
+    actor.settled(settlement)
+    if settlement.fills:
+        protection.request_sync()  # a position changed: its protection follows
 
 
 def _limits_by_market(settings: Settings) -> Callable[[str], RiskLimits]:
@@ -309,7 +342,11 @@ async def _gateway(node: ChainNode, key: KeyPair, address: str, timeout_s: float
     chain_id = await node.chain_id()
     numbers = await node.account_numbers(address)
     return OrderGateway(
-        node.channel, Builder(chain_id, USDC_DENOM), Wallet(key, *numbers), timeout_s=timeout_s
+        node.channel,
+        Builder(chain_id, USDC_DENOM),
+        Wallet(key, *numbers),
+        timeout_s=timeout_s,
+        sequence_reader=sequence_reader(node, address),
     )
 
 
@@ -328,80 +365,3 @@ def _known(market_data: MarketDataManager, ticker: str) -> MarketSpec | None:
         return market_data.market(ticker)
     except DydxTraderError:  # unknown or stale: the validator names it
         return None
-
-
-# -- read-only views for the command line (balance, markets) ----------------------------
-# Imported here, not at the top, so this section stays apart from the trader's wiring.
-from dydx_trader.adapters.dydx.market_stats import MarketStatsIndexer  # noqa: E402
-from dydx_trader.adapters.dydx.retry import RetryPolicy  # noqa: E402
-
-
-@dataclass
-class Reader:
-    """Read-only views of one network: the markets (with their stats) and, when
-    built with an address, that subaccount's balance and its terms on the chain
-    (leverage settings, fee tier). Nothing here can sign.
-    Close it (``async with``) to release the connections."""
-
-    indexer: MarketStatsIndexer
-    market_data: MarketDataManager
-    balance: BalanceManager | None = None
-    node: NodeGateway | None = None
-    terms: AccountTermsCache | None = None
-
-    async def close(self) -> None:
-        """Close the node channel and the indexer's connection pool."""
-        if self.node is not None:
-            await self.node.close()
-        await self.indexer.close()
-
-    async def __aenter__(self) -> Reader:
-        return self
-
-    async def __aexit__(self, *exc: object) -> None:
-        await self.close()
-
-
-async def build_reader(
-    settings: Settings,
-    profile: NetworkProfile,
-    *,
-    address: str | None = None,
-    subaccount_number: int | None = None,
-    timeout_s: float = 5.0,
-) -> Reader:
-    """Wire the read-only views of ``profile``: markets always, the balance of
-    ``address`` when one is given (it also connects to the node, for the chain's
-    height). ``timeout_s`` bounds each venue call (seconds); a read is retried
-    once."""
-    retry = RetryPolicy(
-        max_attempts=2, max_total_s=timeout_s * 2, base_delay_s=0.2, max_delay_s=1.0
-    )
-    indexer = MarketStatsIndexer(profile.indexer_url, timeout_s=timeout_s, retry=retry)
-    market_data = MarketDataManager(
-        indexer,
-        refresh_ttl_s=settings.ttl.market_ttl_s,
-        max_oracle_age_s=settings.ttl.max_oracle_age_s,
-    )
-    if address is None:
-        return Reader(indexer, market_data)
-    try:
-        node = await NodeGateway.connect(profile, timeout_s=timeout_s, retry=retry)
-    except BaseException:
-        await indexer.close()
-        raise
-    number = settings.account.subaccount_number if subaccount_number is None else subaccount_number
-    fees, ttl_s = settings.execution.fee_override(), settings.ttl.balance_ttl_s
-    terms = AccountTermsCache(node, market_data, Subaccount(address, number), fees, ttl_s=ttl_s)
-    balance = BalanceManager(
-        indexer,
-        node,
-        market_data,
-        address=address,
-        subaccount_number=number,
-        ttl_s=ttl_s,
-        max_indexer_lag_blocks=settings.ttl.max_indexer_lag_blocks,
-        fetch_timeout_s=timeout_s * 4,
-        terms=terms,
-    )
-    return Reader(indexer, market_data, balance, node, terms)

@@ -34,6 +34,7 @@ from dydx_trader.config_sections import (
     JournalSettings,
     KillSwitchSettings,
     NetworkSettings,
+    ProtectionSettings,
     RiskSettings,
     SizingSettings,
     StrategySettings,
@@ -58,6 +59,7 @@ __all__ = [
     "JournalSettings",
     "KillSwitchSettings",
     "NetworkSettings",
+    "ProtectionSettings",
     "RiskSettings",
     "Settings",
     "SizingSettings",
@@ -93,6 +95,7 @@ class Settings(BaseSettings):
     ttl: TtlSettings = Field(default_factory=TtlSettings)
     execution: ExecutionSettings = Field(default_factory=ExecutionSettings)
     kill_switch: KillSwitchSettings = Field(default_factory=KillSwitchSettings)
+    protection: ProtectionSettings = Field(default_factory=ProtectionSettings)
     journal: JournalSettings = Field(default_factory=JournalSettings)
     http: HttpSettings = Field(default_factory=HttpSettings)
 
@@ -212,6 +215,7 @@ def load_config(path: Path | None = None) -> Settings:
         settings.sizing_policy()
         settings.validation_config()
         settings.risk_limits()
+        settings.protection.policy()
         settings.build_strategies()
     except ValidationError as error:
         raise InvalidInput(_describe(error, path), field="config") from None

@@ -19,7 +19,14 @@ from dydx_trader.adapters.dydx.address import address_problem
 from dydx_trader.adapters.dydx.network import NetworkName, NetworkProfile, network_profile
 from dydx_trader.adapters.journal import default_journal_path
 from dydx_trader.domain.account_terms import MAX_FEE_PPM, FeeTier
+from dydx_trader.domain.errors import InvalidInput
 from dydx_trader.domain.order_params import MAX_GOOD_TIL_BLOCK_OFFSET
+from dydx_trader.domain.protection import (
+    ExitRule,
+    ExitRuleKind,
+    ProtectionOrderType,
+    ProtectionPolicy,
+)
 from dydx_trader.domain.sizing_policy import PolicyKind
 from dydx_trader.domain.trading_state import KillSwitchLimits, TradingState
 
@@ -262,8 +269,9 @@ class KillSwitchSettings(_Section):
     )
     max_consecutive_rejections: int = Field(default=5, ge=0, le=10_000, description="0 disables.")
     max_consecutive_unknown: int = Field(default=3, ge=0, le=10_000, description="0 disables.")
-    trip_state: Literal["REDUCING", "HALTED"] = Field(
-        default="HALTED", description="State on a trip."
+    trip_state: Literal["REDUCING", "FLATTENING", "HALTED"] = Field(
+        default="HALTED",
+        description="State on a trip (FLATTENING: close every position, then HALTED).",
     )
 
     def limits(self) -> KillSwitchLimits:
@@ -274,6 +282,68 @@ class KillSwitchSettings(_Section):
             max_consecutive_unknown=self.max_consecutive_unknown,
             trip_state=TradingState(self.trip_state),
         )
+
+
+class ProtectionSettings(_Section):
+    enabled: bool = Field(
+        default=True,
+        description="Protect every entry that has levels (the signal's stop_loss / take_profit, "
+        "or a default below) with a reduce-only stop-loss and take-profit on the chain.",
+    )
+    required: bool = Field(
+        default=False, description="Refuse any entry that would have no stop-loss."
+    )
+    order_type: Literal["market", "limit"] = Field(
+        default="market",
+        description="market: IOC up to slippage_bps beyond the trigger; limit: IOC at the "
+        "trigger price at worst (may not fill in a fast market).",
+    )
+    slippage_bps: PositiveDec = Field(
+        default=Decimal(200), le=2000, description="Stop-market worst price past the trigger."
+    )
+    default_stop_pct: PositiveDec | None = Field(
+        default=None, lt=100, description="Stop this % from the entry when a signal has none."
+    )
+    default_stop_atr: PositiveDec | None = Field(
+        default=None, description="...or this many ATRs from the entry (one of the two)."
+    )
+    default_take_profit_pct: PositiveDec | None = Field(
+        default=None, lt=100, description="Take-profit this % from the entry when none is given."
+    )
+    default_take_profit_atr: PositiveDec | None = Field(
+        default=None, description="...or this many ATRs from the entry (one of the two)."
+    )
+    good_til_days: int = Field(
+        default=28, ge=1, le=95, description="Protective orders' lifetime (renewed a day before)."
+    )
+
+    def policy(self) -> ProtectionPolicy:
+        """The domain policy (raises ``InvalidInput`` naming a conflicting pair)."""
+        return ProtectionPolicy(
+            enabled=self.enabled,
+            required=self.required,
+            order_type=ProtectionOrderType(self.order_type),
+            slippage=self.slippage_bps / Decimal(10_000),
+            default_stop=_exit_rule("default_stop", self.default_stop_pct, self.default_stop_atr),
+            default_take_profit=_exit_rule(
+                "default_take_profit", self.default_take_profit_pct, self.default_take_profit_atr
+            ),
+            good_til_s=self.good_til_days * 86_400,
+            refresh_before_s=min(86_400, self.good_til_days * 86_400 // 2),
+        )
+
+    @property
+    def uses_atr(self) -> bool:
+        """True when a default level is an ATR multiple (the trader then reads ATRs)."""
+        return self.default_stop_atr is not None or self.default_take_profit_atr is not None
+
+
+def _exit_rule(name: str, percent: Decimal | None, atr: Decimal | None) -> ExitRule | None:
+    if percent is not None and atr is not None:
+        raise InvalidInput(f"protection.{name}_pct and {name}_atr: give one of the two")
+    if percent is not None:
+        return ExitRule(ExitRuleKind.PERCENT, percent / 100)
+    return None if atr is None else ExitRule(ExitRuleKind.ATR, atr)
 
 
 class JournalSettings(_Section):

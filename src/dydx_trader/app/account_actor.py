@@ -49,6 +49,7 @@ from dydx_trader.domain.order import Order, OrderIntent, OrderState, derive_clie
 from dydx_trader.domain.order_params import OrderParams
 from dydx_trader.domain.pre_trade import RiskLimits
 from dydx_trader.domain.proposal import OrderProposal
+from dydx_trader.domain.protection import ProtectionPolicy
 from dydx_trader.domain.signal import Action, Signal
 from dydx_trader.domain.sizing_policy import SizingPolicy
 from dydx_trader.domain.trading_state import OrderOutcome
@@ -70,6 +71,14 @@ class SubmitSignal:
 @dataclass(frozen=True, slots=True)
 class PreviewSignal:
     """Decide on ``signal`` without journaling or sending anything."""
+
+    signal: Signal
+
+
+@dataclass(frozen=True, slots=True)
+class ClosePosition:
+    """Close ``signal``'s market (a CLOSE the trader itself issues, e.g. to flatten):
+    decided and sent like any signal, without the signal validator's rules."""
 
     signal: Signal
 
@@ -131,6 +140,8 @@ class AccountActor(Actor):
         clock: Clock,
         on_settled: Callable[[Settlement], None] | None = None,
         metrics: TraderMetrics | None = None,
+        protection: ProtectionPolicy | None = None,
+        before_send: Callable[[Decision], None] | None = None,
     ) -> None:
         super().__init__(f"account {owner.address}/{owner.number}")
         self.owner = owner
@@ -149,6 +160,10 @@ class AccountActor(Actor):
         self._clock = clock
         self._on_settled = on_settled
         self._metrics: TraderMetrics = metrics or NoMetrics()
+        self._protection = protection
+        # Called with an accepted decision before its order is sent (its protection
+        # is journaled then: intent before send).
+        self._before_send = before_send
         # The worst case of every order in flight, by the signal it serves.
         self._reserved: dict[str, OrderProposal] = {}
         # The snapshot whose equity the kill switch last saw: a cached snapshot
@@ -166,6 +181,8 @@ class AccountActor(Actor):
             return await self._guarded(message.signal, self._submit)
         if isinstance(message, PreviewSignal):
             return await self._guarded(message.signal, self._preview)
+        if isinstance(message, ClosePosition):
+            return await self._guarded(message.signal, self._close)
         if isinstance(message, SampleEquity):
             snapshot = await self._balance.get_snapshot()
             self._sample_equity(snapshot)
@@ -230,13 +247,23 @@ class AccountActor(Actor):
             return TradeResult(signal, self._refuse(signal, rejection.to_error()), verdict.summary)
         if not verdict.actionable:
             return TradeResult(signal, None, verdict.summary)
+        return await self._decide_and_send(signal, verdict.summary)
+
+    async def _close(self, signal: Signal) -> TradeResult:
+        if not self._journal.claim_signal(signal):
+            return TradeResult(signal, None, "duplicate")
+        return await self._decide_and_send(signal, "issued by the trader")
+
+    async def _decide_and_send(self, signal: Signal, summary: str) -> TradeResult:
         decision = await self._decide(signal)
         self._journal.record_decision(decision)
         self._metrics.decided(signal.id, decision.outcome.value, _reason_code(decision))
         if decision.intent is None or decision.reservation is None:
-            return TradeResult(signal, decision, verdict.summary)
+            return TradeResult(signal, decision, summary)
+        if self._before_send is not None:
+            self._before_send(decision)
         order = await self._send(decision.intent, decision.reservation)
-        return TradeResult(signal, decision, verdict.summary, order.intent, order)
+        return TradeResult(signal, decision, summary, order.intent, order)
 
     async def _decide(self, signal: Signal) -> Decision:
         """Read what the decision needs, then decide (a refusal when a read fails)."""
@@ -278,6 +305,7 @@ class AccountActor(Actor):
             now=self._clock.now(),
             in_flight=in_flight,
             atr=atr,
+            protection=self._protection,
         )
 
     def _sample_equity(self, snapshot: BalanceSnapshot) -> None:

@@ -23,7 +23,8 @@ from dydx_trader.domain.account_terms import FeeTier
 from dydx_trader.domain.broadcast import BroadcastOutcome, SignedOrder
 from dydx_trader.domain.decision import Decision
 from dydx_trader.domain.market import MarketSpec
-from dydx_trader.domain.order import Order, OrderIntent, OrderState
+from dydx_trader.domain.order import ConditionType, Order, OrderIntent, OrderState
+from dydx_trader.domain.protection import ProtectionLevels
 from dydx_trader.domain.signal import Signal
 from dydx_trader.domain.venue import (
     Candle,
@@ -156,6 +157,20 @@ class OrderSender(Protocol):
     async def broadcast(self, signed: SignedOrder) -> BroadcastOutcome: ...
 
 
+@runtime_checkable
+class StatefulSender(OrderSender, Protocol):
+    """An order sender that can also sign stateful transactions (conditional and
+    long-term orders, their cancels) at an explicit account sequence, and read the
+    account's committed sequence from a node. The sequence is the caller's to keep
+    (:mod:`~dydx_trader.app.sequencer`)."""
+
+    def sign_stateful(self, intent: OrderIntent, sequence: int) -> SignedOrder: ...
+
+    def sign_cancel(self, intent: OrderIntent, sequence: int) -> SignedOrder: ...
+
+    async def committed_sequence(self) -> int: ...
+
+
 class VenueOrders(Protocol):
     """The indexer's view of our orders and fills, and how far it has got.
 
@@ -236,6 +251,25 @@ class OrderJournal(Protocol):
     def order(self, client_id: int) -> Order: ...
 
     def in_flight_orders(self) -> list[Order]: ...
+
+
+class ProtectionJournal(Protocol):
+    """The protection a trader keeps: levels by market, its protective orders, and
+    notes on an order's history that change no state (a cancel requested)."""
+
+    def set_protection(self, market: str, levels: ProtectionLevels, signal_id: str) -> None: ...
+
+    def clear_protection(self, market: str) -> None: ...
+
+    def protection_entries(self) -> dict[str, tuple[ProtectionLevels, str]]: ...
+
+    def order_by_signal(self, signal_id: str) -> Order | None: ...
+
+    def live_protective_orders(self) -> list[Order]: ...
+
+    def protective_order_count(self, market: str, kind: ConditionType) -> int: ...
+
+    def note_order(self, client_id: int, reason: str, **numbers: object) -> None: ...
 
 
 class ForeignActivityJournal(Protocol):

@@ -19,7 +19,13 @@ What counts as final (fidelity-review.md section 0, #2-3):
   EXPIRED. The height is read again before such a verdict: an indexer that
   answers one read from an older view than the one before (a replica behind
   a load balancer, a lagging indexer) would otherwise hide the order and its
-  fills from a read that looks past good-til-block.
+  fills from a read that looks past good-til-block;
+* a stateful order (conditional, long-term) has no good-til-block: it is looked
+  up by its indexer id (the indexer stores every stateful order from the block
+  that places it). ``UNTRIGGERED`` and ``OPEN`` are resting states; ``CANCELED``
+  is a block fact; an absent one is settled only once the indexer's block time
+  is past its good-til-block-time, until then its placement is unknown (the
+  caller may send the same order again: the chain dedupes it by order id).
 
 Reads are bounded however busy the account: the order is looked up among
 those expiring at its own good-til-block in its market, and its fills by
@@ -42,7 +48,13 @@ from dydx_trader.domain.errors import (
 )
 from dydx_trader.domain.market import MarketSpec
 from dydx_trader.domain.order import Order, OrderFlags, OrderIntent, OrderState
-from dydx_trader.domain.venue import IndexerFill, IndexerHeight, IndexerOrder, IndexerOrderStatus
+from dydx_trader.domain.venue import (
+    IndexerFill,
+    IndexerHeight,
+    IndexerOrder,
+    IndexerOrderStatus,
+    indexer_order_id,
+)
 
 log = logging.getLogger(__name__)
 
@@ -126,11 +138,13 @@ class OrderReconciler:
         if final is None:
             # An unfilled short-term order rests in the indexer's Redis only, shown
             # BEST_EFFORT_OPENED (never OPEN) until a fill stores it.
-            resting = venue_order is not None and venue_order.status in (
-                IndexerOrderStatus.OPEN,
-                IndexerOrderStatus.BEST_EFFORT_OPENED,
-            )
-            if resting and order.filled_quantums == 0:
+            status = None if venue_order is None else venue_order.status
+            if status is IndexerOrderStatus.UNTRIGGERED:
+                self._move(order, OrderState.UNTRIGGERED, "in state, waiting for its trigger")
+            elif (
+                status in (IndexerOrderStatus.OPEN, IndexerOrderStatus.BEST_EFFORT_OPENED)
+                and order.filled_quantums == 0
+            ):
                 self._move(order, OrderState.OPEN, "resting on the book")
             return None
         if final is not OrderState.FILLED and not order.state.is_terminal:
@@ -151,6 +165,16 @@ class OrderReconciler:
 
     async def _locate(self, intent: OrderIntent) -> IndexerOrder | None:
         """Our order on the indexer, or ``None`` when it is not there."""
+        if intent.is_stateful:
+            return await self._venue.get_order(
+                indexer_order_id(
+                    intent.address,
+                    intent.subaccount_number,
+                    intent.client_id,
+                    intent.clob_pair_id,
+                    int(intent.order_flags),
+                )
+            )
         gtb = intent.good_til_block
         orders = await self._venue.get_orders(
             intent.address,

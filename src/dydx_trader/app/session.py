@@ -133,7 +133,8 @@ class SessionStats:
         order = settlement.order
         intent = order.intent
         self.order_outcomes[order.state.value] += 1
-        strategy = self._strategy_of.get(intent.signal_id, "?")
+        # A protective order (stop-loss, take-profit) serves the strategy holding the position.
+        strategy = self._strategy_of.get(intent.signal_id) or self._holder.get(intent.market, "?")
         size = Decimal(0)
         value = Decimal(0)
         fee = Decimal(0)

@@ -179,7 +179,13 @@ class Settler:
         each order not settled within ``confirm_timeout_s`` and why; those are
         still followed, and settle later through ``on_settled``.
         """
-        intents = [order.intent for order in self._journal.in_flight_orders()]
+        # Stateful orders (the protective stops) rest for days: the protection
+        # manager reconciles those; this settles what the actor sent.
+        intents = [
+            order.intent
+            for order in self._journal.in_flight_orders()
+            if not order.intent.is_stateful
+        ]
         for intent in intents:
             self.follow(intent)
         records = [self._following[i.client_id] for i in intents if i.client_id in self._following]

@@ -26,6 +26,7 @@ from dydx_trader.app.account_actor import (
 from dydx_trader.app.actor import EXIT_ACTOR_FAILED, ActorStopped, Supervisor
 from dydx_trader.app.balance import BalanceManager
 from dydx_trader.app.executor import OrderExecutor
+from dydx_trader.app.flattener import Flattener
 from dydx_trader.app.foreign_activity import ForeignActivityMonitor
 from dydx_trader.app.market_data import MarketDataManager
 from dydx_trader.app.metrics import NoMetrics, TraderMetrics
@@ -33,11 +34,13 @@ from dydx_trader.app.ports import (
     ChainNode,
     Clock,
     ForeignActivityJournal,
+    ProtectionJournal,
     SystemClock,
     TraderJournal,
     VenueFeed,
     VenueReader,
 )
+from dydx_trader.app.protection import ProtectionManager, ProtectionStatus
 from dydx_trader.app.readiness import Check, indexer_lag_check, streams_check
 from dydx_trader.app.risk_guard import RiskGuard, TradingStateStore
 from dydx_trader.app.settlement import Settler
@@ -68,6 +71,10 @@ STOP_SETTLE_TIMEOUT_S: Final = 120.0
 # How long a stop keeps trying to write a halt the journal refused (seconds).
 STOP_PERSIST_S: Final = 30.0
 WATCH_ONLY: Final = "this trader was built without a mnemonic: it can preview, not trade"
+# Live mode: protection is checked at least this often (and at once on account news),
+# and a FLATTENING state is acted on within this.
+PROTECTION_INTERVAL_S: Final = 10.0
+FLATTEN_INTERVAL_S: Final = 2.0
 
 
 class EquitySampleJournal(Protocol):
@@ -77,10 +84,16 @@ class EquitySampleJournal(Protocol):
 
 
 class JournalPort(
-    TraderJournal, TradingStateStore, ForeignActivityJournal, EquitySampleJournal, Protocol
+    TraderJournal,
+    TradingStateStore,
+    ForeignActivityJournal,
+    EquitySampleJournal,
+    ProtectionJournal,
+    Protocol,
 ):
     """Everything a trader keeps in its journal: decisions, orders, trading state,
-    the account marked to market, and the foreign activity seen on its subaccount."""
+    the account marked to market, the foreign activity seen on its subaccount, and
+    its protection."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -91,7 +104,7 @@ class TraderStatus:
     while running (``None`` when none is fresh), the venue's final figures once
     stopped. ``reserved`` are the worst cases of the orders in flight,
     ``in_flight`` how many sent orders are still followed, ``failure`` why the
-    actor crashed (``None`` while healthy).
+    actor crashed (``None`` while healthy), ``protection`` the protective orders.
     """
 
     owner: Subaccount
@@ -102,6 +115,7 @@ class TraderStatus:
     reserved: tuple[OrderProposal, ...]
     in_flight: int
     failure: str | None
+    protection: ProtectionStatus | None = None
 
 
 class Trader:
@@ -126,6 +140,8 @@ class Trader:
         validator: SignalValidator,
         actor: AccountActor,
         watch_only: bool,
+        protection: ProtectionManager,
+        flattener: Flattener,
         clock: Clock | None = None,
         metrics: TraderMetrics | None = None,
     ) -> None:
@@ -143,6 +159,8 @@ class Trader:
         self._validator = validator
         self._actor = actor
         self._watch_only = watch_only
+        self._protection = protection
+        self._flattener = flattener
         self._clock: Clock = clock or SystemClock()
         self._metrics: TraderMetrics = metrics or NoMetrics()
         self._reconciled = False
@@ -189,11 +207,18 @@ class Trader:
         self._validator.resume_cooldowns(self._journal.last_fill_at_by_market())
         self._reconciled = True
         await self._load_terms()
+        # Protective orders matched to positions: missing ones placed, orphans cancelled.
+        await self._protection.sync()
         self._supervisor.start(self._actor)
         self._follows_streams = follow_streams
         if follow_streams:
             self._tasks.append(asyncio.ensure_future(self._market_data.run(candle_series)))
             self._tasks.append(asyncio.ensure_future(self._balance.follow(self._feed)))
+            if not self._watch_only:
+                self._tasks.append(
+                    asyncio.ensure_future(self._protection.run(PROTECTION_INTERVAL_S))
+                )
+                self._tasks.append(asyncio.ensure_future(self._flattener.run(FLATTEN_INTERVAL_S)))
 
     async def _load_terms(self) -> None:
         """Read the account's leverage settings and fee tier at start (logged); when
@@ -255,12 +280,17 @@ class Trader:
 
     async def settle_round(self) -> int:
         """Every order in flight reads the venue once, then their settlements are
-        released in the actor; returns how many orders are still in flight."""
+        released in the actor; a FLATTENING state closes positions and the
+        protective orders follow the positions. Returns how many orders (and
+        protective orders, and flattening rounds) are still in flight."""
         await self._settler.sweep()
-        if not self._supervisor.failed:  # a crashed actor answers nothing; the replay stops
-            with contextlib.suppress(ActorStopped):
-                await self._actor.ask(Flush(), DECIDE_TIMEOUT_S)
-        return self._actor.in_flight
+        if self._supervisor.failed:  # a crashed actor answers nothing; the replay stops
+            return self._actor.in_flight
+        with contextlib.suppress(ActorStopped):
+            await self._actor.ask(Flush(), DECIDE_TIMEOUT_S)
+        flattening = not self._watch_only and await self._flattener.step()
+        await self._protection.sync()
+        return self._actor.in_flight + self._protection.pending() + int(flattening)
 
     async def mark_to_market(self) -> AccountRisk:
         """The account read fresh from the venue (never the cached balance), valued at
@@ -306,6 +336,7 @@ class Trader:
             reserved=self._actor.reserved,
             in_flight=self._actor.in_flight,
             failure=None if failure is None else f"{type(failure).__name__}: {failure}",
+            protection=self._protection.status() if not self._stopped else None,
         )
 
     def readiness(self) -> tuple[Check, ...]:

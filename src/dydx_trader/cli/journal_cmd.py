@@ -50,6 +50,16 @@ class StateChoice(StrEnum):
     ACTIVE = "active"
     REDUCING = "reducing"
     HALTED = "halted"
+    FLATTEN = "flatten"
+
+
+# ``flatten`` names the action; the state it sets is FLATTENING (then HALTED once flat).
+_STATE_OF: dict[StateChoice, TradingState] = {
+    StateChoice.ACTIVE: TradingState.ACTIVE,
+    StateChoice.REDUCING: TradingState.REDUCING,
+    StateChoice.HALTED: TradingState.HALTED,
+    StateChoice.FLATTEN: TradingState.FLATTENING,
+}
 
 
 def _fail(message: str) -> NoReturn:
@@ -93,9 +103,7 @@ def _show_or_set(path: Path, state: StateChoice | None, reason: str) -> TradingS
         with Journal.open(path, read_only=True) as journal:
             return journal.get_trading_state()
     with Journal.open(path) as journal:
-        return journal.set_trading_state(
-            TradingState(state.value.upper()), reason, Authority.OPERATOR, source="cli"
-        )
+        return journal.set_trading_state(_STATE_OF[state], reason, Authority.OPERATOR, source="cli")
 
 
 def register(app: typer.Typer) -> None:
@@ -178,7 +186,8 @@ def register(app: typer.Typer) -> None:
         journal_path: JournalOption = None,
         as_json: JsonOption = False,
     ) -> None:
-        """Show or switch the persisted trading state (active, reducing, halted)."""
+        """Show or switch the persisted trading state (active, reducing, halted), or
+        flatten: close every position with reduce-only IOC orders, then halt."""
         try:
             path = _journal_path(journal_path)
             if not create:

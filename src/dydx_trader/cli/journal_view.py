@@ -5,6 +5,7 @@ JSON keeps every decimal as a string (exact) and every time as ISO-8601 UTC.
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -22,6 +23,7 @@ from dydx_trader.adapters.journal import (
 )
 from dydx_trader.app.foreign_activity import LIQUIDATION_FILL_TYPES
 from dydx_trader.domain.decision import Outcome
+from dydx_trader.domain.order import OrderIntent
 
 
 def plain(value: Decimal | None) -> str:
@@ -119,7 +121,7 @@ def _average_price(fills: tuple[FillRecord, ...]) -> Decimal | None:
 def orders_table(reports: list[OrderReport], title: str) -> Table:
     table = Table(title=title)
     for column in ("client id", "signal", "market", "side", "state", "filled / size",
-                   "good-til-block", "fills", "last change (UTC)", "last reason"):  # fmt: skip
+                   "good-til", "fills", "last change (UTC)", "last reason"):  # fmt: skip
         table.add_column(column, overflow="fold")
     for report in reports:
         intent = report.order.intent
@@ -133,15 +135,29 @@ def orders_table(reports: list[OrderReport], title: str) -> Table:
             str(intent.client_id),
             intent.signal_id,
             intent.market,
-            intent.side.value + (" reduce-only" if intent.reduce_only else ""),
+            _side(intent),
             report.order.state.value,
             amounts,
-            str(intent.good_til_block),
+            _good_til(intent),
             fills,
             "" if report.last_at is None else report.last_at.strftime("%Y-%m-%d %H:%M:%S"),
             report.last_reason,
         )
     return table
+
+
+def _side(intent: OrderIntent) -> str:
+    """``SELL reduce-only STOP_LOSS``: a protective order names its condition."""
+    words = [intent.side.value, "reduce-only" if intent.reduce_only else ""]
+    words.append("" if intent.condition_type is None else intent.condition_type.value)
+    return " ".join(word for word in words if word)
+
+
+def _good_til(intent: OrderIntent) -> str:
+    """A short-term order's good-til-block; a stateful one's good-til-block-time (UTC)."""
+    if intent.good_til_block is not None or intent.good_til_block_time is None:
+        return str(intent.good_til_block)
+    return f"{datetime.fromtimestamp(intent.good_til_block_time, UTC):%Y-%m-%d %H:%M}"
 
 
 def order_json(report: OrderReport) -> dict[str, Any]:
@@ -158,6 +174,9 @@ def order_json(report: OrderReport) -> dict[str, Any]:
         "filled_quantums": report.order.filled_quantums,
         "subticks": intent.subticks,
         "good_til_block": intent.good_til_block,
+        "good_til_block_time": intent.good_til_block_time,
+        "condition_type": None if intent.condition_type is None else intent.condition_type.value,
+        "trigger_subticks": intent.trigger_subticks,
         "time_in_force": intent.time_in_force.value,
         "reduce_only": intent.reduce_only,
         "last_reason": report.last_reason,

@@ -234,10 +234,11 @@ async def _replay(
                 stats.on_prices(trader.oracle_prices(markets))
                 if step.risk is not None:
                     stats.on_risk(step.at, step.risk)
-                state = trader.status().trading_state
+                status = trader.status()
                 if screen is not None:
-                    screen.update(live_view(stats, chain_time=step.at, state=state,
-                                            title="paper trading on the devnet"))  # fmt: skip
+                    screen.update(live_view(stats, chain_time=step.at, state=status.trading_state,
+                                            title="paper trading on the devnet",
+                                            protection=status.protection))  # fmt: skip
                 elif step.at.hour == 0 and step.at.minute == 0:
                     _say(console, progress_line(stats, step.at))
 
@@ -334,9 +335,10 @@ async def _live_loop(
                     stats.on_risk(now, await trader.mark_to_market())
                     last_sample = clock.monotonic()
             if screen is not None:
-                state = trader.status().trading_state
-                screen.update(live_view(stats, chain_time=now, state=state,
-                                        title=f"live on {network}"))  # fmt: skip
+                status = trader.status()
+                screen.update(live_view(stats, chain_time=now, state=status.trading_state,
+                                        title=f"live on {network}",
+                                        protection=status.protection))  # fmt: skip
             await asyncio.sleep(TICK_S)
 
 

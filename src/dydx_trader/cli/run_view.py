@@ -13,6 +13,7 @@ from rich.panel import Panel
 from rich.table import Table
 
 from dydx_trader.app.account_actor import TradeResult
+from dydx_trader.app.protection import ProtectionStatus
 from dydx_trader.app.session import SessionStats
 from dydx_trader.cli import formatting as fmt
 from dydx_trader.domain.decision import Outcome
@@ -35,6 +36,16 @@ def result_line(result: TradeResult) -> str:
     return f"{head}: {decision.reason} -> {state}"
 
 
+def protection_cell(protection: ProtectionStatus, market: str) -> str:
+    """``stop / take-profit (n live)``: the levels and the protective orders on the chain."""
+    levels = protection.levels.get(market)
+    live = len(protection.orders.get(market, ()))
+    if levels is None:
+        return f"- ({live} live)" if live else "-"
+    stop, take = fmt.number(levels.stop_loss, 6), fmt.number(levels.take_profit, 6)
+    return f"{stop} / {take} ({live} live)"
+
+
 def plain_line(text: str) -> str:
     """``text`` on one line of at most :data:`PLAIN_WIDTH` characters."""
     flat = " ".join(text.split())
@@ -53,9 +64,15 @@ def progress_line(stats: SessionStats, now: datetime) -> str:
 
 
 def live_view(
-    stats: SessionStats, *, chain_time: datetime | None, state: TradingState, title: str
+    stats: SessionStats,
+    *,
+    chain_time: datetime | None,
+    state: TradingState,
+    title: str,
+    protection: ProtectionStatus | None = None,
 ) -> Group:
-    """One frame of the live view."""
+    """One frame of the live view; ``protection`` adds each position's stop-loss /
+    take-profit and how many protective orders are live on the chain."""
     risk = stats.last_risk
     header = Table.grid(padding=(0, 2))
     for _ in range(4):
@@ -75,9 +92,11 @@ def live_view(
     )
 
     positions = Table(title="positions", expand=True)
-    for column in ("market", "size", "entry", "oracle", "notional", "uPnL", "liq. price"):
+    columns = ["market", "size", "entry", "oracle", "notional", "uPnL", "liq. price"]
+    for column in [*columns, "stop / take-profit"] if protection else columns:
         positions.add_column(column, justify="right", no_wrap=True, overflow="ellipsis")
     for position in risk.positions if risk else ():
+        protected = () if protection is None else (protection_cell(protection, position.market),)
         positions.add_row(
             position.market,
             fmt.number(position.size),
@@ -86,6 +105,7 @@ def live_view(
             fmt.usdc(position.notional),
             fmt.usdc(position.unrealized_pnl),
             fmt.number(position.liquidation_price, 6),
+            *protected,
         )
 
     decisions = Table(title="decisions", expand=True)
@@ -135,6 +155,10 @@ def summary_tables(summary: Mapping[str, object]) -> list[Table]:
         ("round trips (win rate, profit factor)",
          f"{s.text('round_trips', 'count')} ({s.pct('round_trips', 'win_rate')}, "
          f"{s.text('round_trips', 'profit_factor')})"),
+        ("  exits by reason", ", ".join(
+            f"{reason} {count}"
+            for reason, count in s.mapping("round_trips", "exits_by_reason").items()
+        ) or "none"),
     ]  # fmt: skip
     for market, change in sorted(s.mapping("buy_and_hold").items()):
         rows.append((f"buy and hold {market}", _pct_text(change)))

@@ -35,7 +35,17 @@ StopOption = Annotated[
         "--stop",
         metavar="PRICE",
         help="Stop-loss price, USDC: below the price for BUY, above for SELL. "
-        "Validated and used by fixed-risk sizing; no stop order is placed.",
+        "Fixed-risk sizing measures to it; a running trader with [protection] enabled "
+        "places it on the chain once the entry fills.",
+    ),
+]
+TakeProfitOption = Annotated[
+    str | None,
+    typer.Option(
+        "--take-profit",
+        metavar="PRICE",
+        help="Take-profit price, USDC: above the price for BUY, below for SELL "
+        "(placed with the stop-loss by a protecting trader).",
     ),
 ]
 NotionalOption = Annotated[
@@ -60,14 +70,7 @@ def signal_command(
         str | None, typer.Option("--price", metavar="PRICE", help="Reference price, USDC.")
     ] = None,
     stop: StopOption = None,
-    take_profit: Annotated[
-        str | None,
-        typer.Option(
-            "--take-profit",
-            metavar="PRICE",
-            help="Take-profit price, USDC (validated only; no order is placed).",
-        ),
-    ] = None,
+    take_profit: TakeProfitOption = None,
     notional: NotionalOption = None,
     fraction: FractionOption = None,
     signal_id: Annotated[

@@ -54,6 +54,7 @@ from dydx_trader.cli.signal_cmd import (
     MarketArgument,
     NotionalOption,
     StopOption,
+    TakeProfitOption,
 )
 from dydx_trader.cli.size_view import Preview, preview_json, print_preview
 from dydx_trader.config import Settings
@@ -75,6 +76,7 @@ def size_command(
     market: MarketArgument,
     confidence: ConfidenceOption = "1",
     stop: StopOption = None,
+    take_profit: TakeProfitOption = None,
     notional: NotionalOption = None,
     fraction: FractionOption = None,
     network: NetworkOption = None,
@@ -92,7 +94,9 @@ def size_command(
     ] = DEFAULT_TIMEOUT_S,
 ) -> None:
     """Preview the order a signal would give: size, quantums, worst price, notional
-    and order type, or the reason it would be refused. Nothing is journaled or sent."""
+    and order type, with its protection (stop-loss, take-profit, the liquidation
+    price after the fill, the loss at the stop), or the reason it would be refused.
+    Nothing is journaled or sent."""
     with reported(as_json=as_json):
         signal = Signal.create(
             market=market,
@@ -102,6 +106,7 @@ def size_command(
             strategy="manual",
             created_at=datetime.now(UTC),
             stop_loss=stop,
+            take_profit=take_profit,
             sizing=SizingHint.from_options(notional, fraction),
         )
         settings = load_settings(config)

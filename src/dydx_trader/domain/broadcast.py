@@ -19,10 +19,12 @@ from dydx_trader.domain.errors import OrderOutcomeUnknown, VenueRejected
 @dataclass(frozen=True, slots=True)
 class SignedOrder:
     """Transaction bytes ready to broadcast and their hash (upper-case hex SHA-256,
-    the chain's transaction name)."""
+    the chain's transaction name); ``sequence`` the account sequence a stateful
+    transaction was signed with (``None`` for short-term ones, which skip it)."""
 
     tx_bytes: bytes
     tx_hash: str
+    sequence: int | None = None
 
     def __repr__(self) -> str:
         return f"SignedOrder(tx_hash={self.tx_hash!r}, {len(self.tx_bytes)} bytes)"

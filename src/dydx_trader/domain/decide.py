@@ -16,10 +16,12 @@ a CLOSE takes the whole expected position, reduce-only; a BUY or SELL is priced
 that bound), sized under every worst case, and read in the position mode
 (:mod:`~dydx_trader.domain.position_mode`: in ``target`` mode a BUY while long
 does nothing and a BUY while short closes it and opens a long); the trading state may refuse it
-(HALTED refuses everything; REDUCING lets through only an order that shrinks a
-position in every outcome, and sends it reduce-only IOC); a reduce-only order is
-checked against the chain's rules; the intent gets its deterministic client id
-and a good-til-block past ``height``.
+(HALTED refuses everything; REDUCING and FLATTENING let through only an order
+that shrinks a position in every outcome, and send it reduce-only IOC); a
+reduce-only order is checked against the chain's rules; an entry's protection
+(:mod:`~dydx_trader.domain.entry_protection`) is chosen before sizing (a
+fixed-risk size is measured to the stop that will be placed) and checked after;
+the intent gets its deterministic client id and a good-til-block past ``height``.
 """
 
 from __future__ import annotations
@@ -32,6 +34,7 @@ from decimal import Decimal
 from dydx_trader.domain.account import Subaccount
 from dydx_trader.domain.arithmetic import Line
 from dydx_trader.domain.decision import Decision
+from dydx_trader.domain.entry_protection import levels_for, sizing_stop, verify
 from dydx_trader.domain.errors import (
     InvalidInput,
     IsolatedMarketNotTraded,
@@ -45,6 +48,7 @@ from dydx_trader.domain.order import OrderFlags, OrderIntent, TimeInForce, deriv
 from dydx_trader.domain.order_params import OrderParams
 from dydx_trader.domain.pre_trade import RiskLimits, evaluate_order
 from dydx_trader.domain.proposal import OrderProposal
+from dydx_trader.domain.protection import ProtectionPolicy
 from dydx_trader.domain.reservation import Reserved, reserve
 from dydx_trader.domain.side import Side
 from dydx_trader.domain.signal import Action, HintKind, Signal
@@ -69,6 +73,7 @@ def decide(
     in_flight: Sequence[OrderProposal] = (),
     atr: Decimal | None = None,
     trading_reason: str = "",
+    protection: ProtectionPolicy | None = None,
 ) -> Decision:
     """The decision on ``signal`` for ``owner``'s subaccount (see the module docstring).
 
@@ -76,9 +81,10 @@ def decide(
     the orders ``in_flight``); ``markets`` holds the signal's market and every
     market the account or an order in flight trades. ``limits`` are the caps of
     the signal's market; ``atr`` its average true range in USDC (for a
-    volatility-target policy); ``trading_state`` (with the reason it was set,
-    ``trading_reason``) gates what may be sent; ``height`` is the chain's latest
-    block height; ``now`` (aware) stamps the decision.
+    volatility-target policy, and for ATR protection defaults);
+    ``trading_state`` (with the reason it was set, ``trading_reason``) gates what
+    may be sent; ``height`` is the chain's latest block height; ``now`` (aware)
+    stamps the decision; ``protection`` the stop-loss / take-profit policy.
     """
     lines: list[Line] = _account_lines(account, len(in_flight))
     bound_by: str | None = None
@@ -95,12 +101,12 @@ def decide(
         reserved = reserve(account, in_flight, markets, signal.market)
         # In REDUCING an order may only go out as a reduce-only IOC: price it as one.
         time_in_force = (
-            TimeInForce.IOC
-            if trading_state is TradingState.REDUCING
-            else order_params.time_in_force
+            TimeInForce.IOC if trading_state in _REDUCE_ONLY else order_params.time_in_force
         )
+        levels = levels_for(signal, math, protection, atr)
+        stop = sizing_stop(signal, math, levels, protection)
         planned = _order(
-            signal, math, reserved, policy, limits, order_params, time_in_force, atr, lines
+            signal, math, reserved, policy, limits, order_params, time_in_force, atr, lines, stop
         )
         if isinstance(planned, Refused):
             bound = None if planned.bound_by is None else planned.bound_by.value
@@ -111,6 +117,11 @@ def decide(
             refusal = evaluate_order(reserved.expected, math, order, limits)
             if refusal is not None:
                 raise refusal
+        if order.reduce_only:
+            levels = None
+        else:
+            levels, protected = verify(levels, reserved.expected, math, order, stop)
+            lines.extend(protected)
         lines.append(("pre-trade checks", "passed"))
         intent = _intent(signal, owner, math, order, order_params, height)
     except Refusal as error:
@@ -128,7 +139,11 @@ def decide(
         bound_by=bound_by,
         intent=intent,
         reservation=order,
+        protection=levels,
     )
+
+
+_REDUCE_ONLY = (TradingState.REDUCING, TradingState.FLATTENING)
 
 
 def _require_cross(spec: MarketSpec) -> None:
@@ -158,6 +173,7 @@ def _order(
     time_in_force: TimeInForce,
     atr: Decimal | None,
     lines: list[Line],
+    stop: Decimal | None,
 ) -> tuple[OrderProposal, str | None] | Refused:
     """The order the signal asks for, priced and sized, and the cap that bound it;
     or the sizer's refusal."""
@@ -186,7 +202,7 @@ def _order(
         price = _limit_price(spec, side, oracle, signal, params)
         lines.append((f"limit price ({time_in_force.value})", f"{price} USDC"))
     held = reserved.expected.lines.get(spec.ticker)
-    request = _request(signal, side, price, fee, atr)
+    request = _request(signal, side, price, fee, atr, stop)
     request = replace(
         request,
         position=Decimal(0) if held is None else held.size,
@@ -242,7 +258,7 @@ def _gate(
         _reduces(state_, order) for state_ in (*reserved.worst_cases, reserved.expected)
     )
     _halt(state, reason, reduces=reduces)
-    if state is TradingState.REDUCING and not order.reduce_only:
+    if state in _REDUCE_ONLY and not order.reduce_only:
         return OrderProposal(
             order.market, order.side, order.size, order.price, order.fee_ppm, reduce_only=True
         )
@@ -293,7 +309,12 @@ def _intent(
 
 
 def _request(
-    signal: Signal, side: Side, price: Decimal, fee_ppm: int, atr: Decimal | None
+    signal: Signal,
+    side: Side,
+    price: Decimal,
+    fee_ppm: int,
+    atr: Decimal | None,
+    stop: Decimal | None,
 ) -> SizingRequest:
     hint = signal.sizing
     return SizingRequest(
@@ -301,7 +322,7 @@ def _request(
         side=side,
         price=price,
         confidence=signal.confidence,
-        stop_price=signal.stop_loss,
+        stop_price=stop,
         atr=atr,
         notional_hint=hint.value if hint and hint.kind is HintKind.NOTIONAL_USDC else None,
         equity_fraction_hint=hint.value if hint and hint.kind is HintKind.EQUITY_FRACTION else None,

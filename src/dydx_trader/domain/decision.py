@@ -22,6 +22,7 @@ from dydx_trader.domain.errors import DydxTraderError, InvalidInput
 from dydx_trader.domain.numbers import require_positive
 from dydx_trader.domain.order import OrderIntent
 from dydx_trader.domain.proposal import OrderProposal
+from dydx_trader.domain.protection import ProtectionLevels
 from dydx_trader.domain.side import Side
 
 
@@ -39,10 +40,11 @@ class Decision:
     to send and the ``reservation`` (the order's worst case, held until it is
     settled). REFUSED carries ``error_code`` (the error class name, e.g.
     ``InsufficientFreeCollateral``), ``message`` and the error's ``numbers`` as
-    strings. ``bound_by`` names the cap that set (or left no room for) the size
-    (a :class:`~dydx_trader.domain.sizing.Bound` value), ``None`` when no cap
-    was involved. ``decided_at`` is aware UTC. Build with :meth:`accepted` or
-    :meth:`refused`.
+    strings. ``protection`` holds the stop-loss / take-profit triggers an accepted
+    entry is protected with once it fills. ``bound_by`` names the cap that set
+    (or left no room for) the size (a :class:`~dydx_trader.domain.sizing.Bound`
+    value), ``None`` when no cap was involved. ``decided_at`` is aware UTC.
+    Build with :meth:`accepted` or :meth:`refused`.
     """
 
     signal_id: str
@@ -60,6 +62,7 @@ class Decision:
     bound_by: str | None = None
     intent: OrderIntent | None = None
     reservation: OrderProposal | None = None
+    protection: ProtectionLevels | None = None
 
     def __post_init__(self) -> None:
         if not isinstance(self.signal_id, str) or not self.signal_id:
@@ -122,6 +125,7 @@ class Decision:
         bound_by: str | None = None,
         intent: OrderIntent | None = None,
         reservation: OrderProposal | None = None,
+        protection: ProtectionLevels | None = None,
     ) -> Decision:
         return cls(
             signal_id=signal_id,
@@ -136,6 +140,7 @@ class Decision:
             bound_by=bound_by,
             intent=intent,
             reservation=reservation,
+            protection=protection,
         )
 
     @classmethod
@@ -190,6 +195,7 @@ class Decision:
             "bound_by": self.bound_by,
             "intent": None if self.intent is None else self.intent.to_dict(),
             "reservation": None if self.reservation is None else _proposal_dict(self.reservation),
+            "protection": None if self.protection is None else self.protection.to_dict(),
         }
 
     @classmethod
@@ -202,9 +208,12 @@ class Decision:
             arithmetic = data.get("arithmetic") or []
             intent = data.get("intent")
             reservation = data.get("reservation")
+            protection = data.get("protection")
             if not isinstance(numbers, Mapping) or not isinstance(arithmetic, list):
                 raise InvalidInput("decision numbers/arithmetic have the wrong shape")
             if not isinstance(intent, dict | None) or not isinstance(reservation, dict | None):
+                raise InvalidInput("decision intent/reservation have the wrong shape")
+            if not isinstance(protection, dict | None):
                 raise InvalidInput("decision intent/reservation have the wrong shape")
             return cls(
                 signal_id=str(data["signal_id"]),
@@ -222,6 +231,9 @@ class Decision:
                 bound_by=_text(data.get("bound_by")),
                 intent=None if intent is None else OrderIntent.from_dict(intent),
                 reservation=None if reservation is None else _proposal(reservation),
+                protection=None
+                if not isinstance(protection, dict)
+                else ProtectionLevels.from_dict(protection),
             )
         except (KeyError, ValueError, TypeError, InvalidOperation) as error:
             raise InvalidInput(f"stored decision is malformed: {error!r}") from None

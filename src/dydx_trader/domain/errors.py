@@ -9,6 +9,7 @@ person can act on. Callers catch a *category*, as httpx's callers do::
     │   ├── SignalRejected, NothingToTrade
     │   ├── BelowMinimumOrderSize, InsufficientFreeCollateral, ReduceOnlyViolation
     │   ├── LeverageLimitExceeded, ExposureLimitExceeded, NotionalLimitExceeded
+    │   ├── UnprotectedEntry, InvalidProtection
     │   └── TradingHalted
     ├── Unavailable           data that cannot be trusted now: refuse this trade, retry later
     │   ├── StaleAccountData, StaleMarketData, SubaccountNotFound
@@ -179,6 +180,16 @@ class NothingToTrade(Refusal):
 class TradingHalted(Refusal):
     """Trading is HALTED (kill switch or operator), or REDUCING and the order would
     add risk. Resume explicitly from the CLI once the cause is understood."""
+
+
+class UnprotectedEntry(Refusal):
+    """``protection.required`` is on and the entry would have no stop-loss (the signal
+    carries none and no default stop is configured)."""
+
+
+class InvalidProtection(Refusal):
+    """The stop-loss or take-profit that would protect the entry cannot work: it would
+    trigger at once, or the position would be liquidated before the stop fires."""
 
 
 class SignalRejected(Refusal):

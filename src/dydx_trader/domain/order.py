@@ -1,13 +1,8 @@
 """An order: the intent we journal before sending, and its lifecycle.
 
-:class:`OrderIntent` is exactly what goes on the wire (quantums, subticks,
-good-til), plus the signal it serves. Its ``client_id`` is derived from the
-signal id (:func:`derive_client_id`), so the same intent carries the same id
-across retries and restarts, and the venue's dedupe (OrderId = owner,
-subaccount, client id, flags, clob pair) turns a resend into a no-op instead of
-a second position.
-
-:class:`Order` is the intent plus its state and filled quantity. States move
+:class:`~dydx_trader.domain.order_intent.OrderIntent` is exactly what goes on
+the wire (re-exported here). :class:`Order` is the intent plus its state and
+filled quantity. States move
 only along :data:`TRANSITIONS`; anything else raises
 :class:`IllegalStateTransition` and changes nothing. Moving to the state an
 order is already in is a no-op (venue events arrive twice: WebSocket and REST).
@@ -15,19 +10,39 @@ order is already in is a no-op (venue events arrive twice: WebSocket and REST).
 
 from __future__ import annotations
 
-import hashlib
 from dataclasses import dataclass, replace
-from enum import IntEnum, StrEnum
+from enum import StrEnum
 from types import MappingProxyType
 from typing import Final
 
 from dydx_trader.domain.errors import IllegalStateTransition, InvalidInput
-from dydx_trader.domain.side import Side
+from dydx_trader.domain.order_intent import (
+    MAX_CLIENT_ID,
+    MAX_SUBACCOUNT_NUMBER,
+    UINT64_MAX,
+    ConditionType,
+    OrderFlags,
+    OrderIntent,
+    TimeInForce,
+    check_uint,
+    derive_client_id,
+)
 
-MAX_CLIENT_ID: Final = 2**32 - 1
-MAX_SUBACCOUNT_NUMBER: Final = 128_000
-_UINT64_MAX: Final = 2**64 - 1
-_UINT32_MAX: Final = 2**32 - 1
+__all__ = (
+    "IN_FLIGHT_STATES",
+    "MAX_CLIENT_ID",
+    "MAX_SUBACCOUNT_NUMBER",
+    "TERMINAL_STATES",
+    "TRANSITIONS",
+    "ConditionType",
+    "Order",
+    "OrderFlags",
+    "OrderIntent",
+    "OrderState",
+    "TimeInForce",
+    "derive_client_id",
+    "require_transition",
+)
 
 
 class OrderState(StrEnum):
@@ -39,8 +54,10 @@ class OrderState(StrEnum):
     """A node's CheckTx accepted it (code 0): not filled, not final."""
     IN_FLIGHT_UNKNOWN = "IN_FLIGHT_UNKNOWN"
     """The send's answer was lost. Never a rejection: the indexer settles it."""
+    UNTRIGGERED = "UNTRIGGERED"
+    """A conditional order in state, waiting for its trigger (not on the book)."""
     OPEN = "OPEN"
-    """Resting on the book, nothing filled."""
+    """Resting on the book (a conditional order: triggered), nothing filled."""
     PARTIALLY_FILLED = "PARTIALLY_FILLED"
     FILLED = "FILLED"
     CANCELED = "CANCELED"
@@ -59,13 +76,28 @@ class OrderState(StrEnum):
 
 _S = OrderState
 IN_FLIGHT_STATES: Final = frozenset(
-    {_S.PENDING_SUBMIT, _S.SUBMITTED, _S.IN_FLIGHT_UNKNOWN, _S.OPEN, _S.PARTIALLY_FILLED}
+    {
+        _S.PENDING_SUBMIT,
+        _S.SUBMITTED,
+        _S.IN_FLIGHT_UNKNOWN,
+        _S.UNTRIGGERED,
+        _S.OPEN,
+        _S.PARTIALLY_FILLED,
+    }
 )
 TERMINAL_STATES: Final = frozenset(
     {_S.FILLED, _S.CANCELED, _S.BEST_EFFORT_CANCELED, _S.EXPIRED, _S.REJECTED}
 )
 _VENUE_SEEN: Final = frozenset(
-    {_S.OPEN, _S.PARTIALLY_FILLED, _S.FILLED, _S.CANCELED, _S.BEST_EFFORT_CANCELED, _S.EXPIRED}
+    {
+        _S.UNTRIGGERED,
+        _S.OPEN,
+        _S.PARTIALLY_FILLED,
+        _S.FILLED,
+        _S.CANCELED,
+        _S.BEST_EFFORT_CANCELED,
+        _S.EXPIRED,
+    }
 )
 
 # The whole lifecycle. Reconciliation may find a PENDING_SUBMIT order already on
@@ -81,6 +113,7 @@ TRANSITIONS: Final = MappingProxyType(
         | _VENUE_SEEN,
         _S.SUBMITTED: _VENUE_SEEN | {_S.REJECTED},
         _S.IN_FLIGHT_UNKNOWN: _VENUE_SEEN | {_S.SUBMITTED, _S.REJECTED},
+        _S.UNTRIGGERED: _VENUE_SEEN - {_S.UNTRIGGERED, _S.BEST_EFFORT_CANCELED},
         _S.OPEN: frozenset(
             {_S.PARTIALLY_FILLED, _S.FILLED, _S.CANCELED, _S.BEST_EFFORT_CANCELED, _S.EXPIRED}
         ),
@@ -116,178 +149,6 @@ def require_transition(current: OrderState, new: OrderState) -> None:
     )
 
 
-class TimeInForce(StrEnum):
-    """dYdX time in force. Fill-or-kill is deprecated on chain and not offered."""
-
-    IOC = "IOC"
-    GTT = "GTT"
-    POST_ONLY = "POST_ONLY"
-
-
-class OrderFlags(IntEnum):
-    """The chain's order flags: short-term (good-til-block) or long-term (good-til-time)."""
-
-    SHORT_TERM = 0
-    LONG_TERM = 64
-
-
-def derive_client_id(address: str, subaccount_number: int, signal_id: str, nonce: int = 0) -> int:
-    """The order's 32-bit client id for a signal: deterministic, never random.
-
-    It is the first 4 bytes (big-endian) of SHA-256 over
-    ``"<address>|<subaccount_number>|<signal_id>"`` (``"|<nonce>"`` appended when
-    ``nonce`` > 0). The journal is the final word: once an intent is recorded its
-    id is read back from there; a clash with another signal's id (about 1 in
-    4 billion per pair) is reported by the journal, and the caller then derives
-    again with the next nonce.
-    """
-    if not isinstance(signal_id, str) or not signal_id:
-        raise InvalidInput("signal id must be a non-empty string", field="signal_id")
-    if isinstance(nonce, bool) or not isinstance(nonce, int) or nonce < 0:
-        raise InvalidInput(f"nonce {nonce!r} must be a non-negative int", field="nonce")
-    _check_subaccount(address, subaccount_number)
-    key = f"{address}|{subaccount_number}|{signal_id}"
-    if nonce:
-        key += f"|{nonce}"
-    return int.from_bytes(hashlib.sha256(key.encode()).digest()[:4], "big")
-
-
-def _check_subaccount(address: object, subaccount_number: object) -> None:
-    if not isinstance(address, str) or not address or not address.isascii() or " " in address:
-        raise InvalidInput("address must be a non-empty ASCII string", field="address")
-    if (
-        isinstance(subaccount_number, bool)
-        or not isinstance(subaccount_number, int)
-        or not 0 <= subaccount_number <= MAX_SUBACCOUNT_NUMBER
-    ):
-        raise InvalidInput(
-            f"subaccount number {subaccount_number!r} must be an int "
-            f"in [0, {MAX_SUBACCOUNT_NUMBER}]",
-            field="subaccount_number",
-        )
-
-
-def _check_uint(name: str, value: object, low: int, high: int) -> None:
-    if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
-        raise InvalidInput(f"{name} {value!r} must be an int in [{low}, {high}]", field=name)
-
-
-@dataclass(frozen=True, slots=True)
-class OrderIntent:
-    """One order exactly as it will be sent, checked against the chain's stateless rules.
-
-    ``quantums`` base quantums and ``subticks`` (the limit, or the worst price of
-    an IOC) are positive ints already on the market's step and tick. Short-term
-    orders (flags 0) carry ``good_til_block`` (a block height); long-term (64) carry
-    ``good_til_block_time`` (unix seconds) and cannot be IOC. Reduce-only is only
-    allowed on short-term IOC orders (chain error 9003).
-    """
-
-    signal_id: str
-    address: str
-    subaccount_number: int
-    market: str
-    clob_pair_id: int
-    side: Side
-    quantums: int
-    subticks: int
-    time_in_force: TimeInForce
-    reduce_only: bool
-    order_flags: OrderFlags
-    client_id: int
-    good_til_block: int | None = None
-    good_til_block_time: int | None = None
-
-    def __post_init__(self) -> None:
-        if not isinstance(self.signal_id, str) or not self.signal_id:
-            raise InvalidInput("signal id must be a non-empty string", field="signal_id")
-        _check_subaccount(self.address, self.subaccount_number)
-        if not isinstance(self.market, str) or not self.market:
-            raise InvalidInput("market must be a non-empty string", field="market")
-        if not isinstance(self.side, Side):
-            raise InvalidInput(f"side {self.side!r} must be BUY or SELL", field="side")
-        if not isinstance(self.time_in_force, TimeInForce):
-            raise InvalidInput(f"time in force {self.time_in_force!r} is unknown", field="tif")
-        if not isinstance(self.order_flags, OrderFlags):
-            raise InvalidInput(
-                f"order flags {self.order_flags!r} must be 0 (short-term) or 64 (long-term)",
-                field="order_flags",
-            )
-        if not isinstance(self.reduce_only, bool):
-            raise InvalidInput("reduce_only must be a bool", field="reduce_only")
-        _check_uint("clob_pair_id", self.clob_pair_id, 0, _UINT32_MAX)
-        _check_uint("quantums", self.quantums, 1, _UINT64_MAX)
-        _check_uint("subticks", self.subticks, 1, _UINT64_MAX)
-        _check_uint("client_id", self.client_id, 0, MAX_CLIENT_ID)
-        self._check_good_til()
-        if self.reduce_only and not (
-            self.order_flags is OrderFlags.SHORT_TERM and self.time_in_force is TimeInForce.IOC
-        ):
-            raise InvalidInput(
-                "reduce-only orders must be short-term IOC orders", field="reduce_only"
-            )
-
-    def _check_good_til(self) -> None:
-        if self.order_flags is OrderFlags.SHORT_TERM:
-            if self.good_til_block_time is not None:
-                raise InvalidInput(
-                    "a short-term order uses good_til_block, not good_til_block_time",
-                    field="good_til_block_time",
-                )
-            _check_uint("good_til_block", self.good_til_block, 1, _UINT32_MAX)
-        else:
-            if self.good_til_block is not None:
-                raise InvalidInput(
-                    "a long-term order uses good_til_block_time, not good_til_block",
-                    field="good_til_block",
-                )
-            _check_uint("good_til_block_time", self.good_til_block_time, 1, _UINT32_MAX)
-            if self.time_in_force is TimeInForce.IOC:
-                raise InvalidInput("long-term orders cannot be IOC (chain error 3002)", field="tif")
-
-    def to_dict(self) -> dict[str, str | int | bool | None]:
-        """A JSON-ready view (every value exact)."""
-        return {
-            "signal_id": self.signal_id,
-            "address": self.address,
-            "subaccount_number": self.subaccount_number,
-            "market": self.market,
-            "clob_pair_id": self.clob_pair_id,
-            "side": self.side.value,
-            "quantums": self.quantums,
-            "subticks": self.subticks,
-            "time_in_force": self.time_in_force.value,
-            "reduce_only": self.reduce_only,
-            "order_flags": int(self.order_flags),
-            "client_id": self.client_id,
-            "good_til_block": self.good_til_block,
-            "good_til_block_time": self.good_til_block_time,
-        }
-
-    @classmethod
-    def from_dict(cls, data: dict[str, object]) -> OrderIntent:
-        """The intent :meth:`to_dict` produced (raises :class:`InvalidInput` on bad data)."""
-        try:
-            return cls(
-                signal_id=data["signal_id"],  # type: ignore[arg-type]
-                address=data["address"],  # type: ignore[arg-type]
-                subaccount_number=data["subaccount_number"],  # type: ignore[arg-type]
-                market=data["market"],  # type: ignore[arg-type]
-                clob_pair_id=data["clob_pair_id"],  # type: ignore[arg-type]
-                side=Side(str(data["side"])),
-                quantums=data["quantums"],  # type: ignore[arg-type]
-                subticks=data["subticks"],  # type: ignore[arg-type]
-                time_in_force=TimeInForce(str(data["time_in_force"])),
-                reduce_only=data["reduce_only"],  # type: ignore[arg-type]
-                order_flags=OrderFlags(int(str(data["order_flags"]))),
-                client_id=data["client_id"],  # type: ignore[arg-type]
-                good_til_block=data.get("good_til_block"),  # type: ignore[arg-type]
-                good_til_block_time=data.get("good_til_block_time"),  # type: ignore[arg-type]
-            )
-        except (KeyError, ValueError) as error:
-            raise InvalidInput(f"stored order intent is malformed: {error!r}") from None
-
-
 @dataclass(frozen=True, slots=True)
 class Order:
     """An intent, its state and how many base quantums have filled (0 … quantums)."""
@@ -299,7 +160,7 @@ class Order:
     def __post_init__(self) -> None:
         if not isinstance(self.state, OrderState):
             raise InvalidInput(f"order state {self.state!r} is unknown", field="state")
-        _check_uint("filled_quantums", self.filled_quantums, 0, self.intent.quantums)
+        check_uint("filled_quantums", self.filled_quantums, 0, self.intent.quantums)
 
     @property
     def client_id(self) -> int:
@@ -338,7 +199,7 @@ class Order:
         canceled or expired order is recorded and leaves it there unless it
         completes the order (then FILLED, a documented edge).
         """
-        _check_uint("fill quantums", quantums, 1, _UINT64_MAX)
+        check_uint("fill quantums", quantums, 1, UINT64_MAX)
         total = self.filled_quantums + quantums
         if total > self.intent.quantums:
             raise IllegalStateTransition(

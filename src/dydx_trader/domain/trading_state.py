@@ -1,4 +1,4 @@
-"""Whether the system may trade: ACTIVE, REDUCING or HALTED, and the kill switch.
+"""Whether the system may trade: ACTIVE, REDUCING, FLATTENING or HALTED, and the kill switch.
 
 Automatic triggers (the kill switch, a crashed actor, a failed reconciliation)
 may only *tighten* the state; loosening it (REDUCING -> ACTIVE, HALTED -> …)
@@ -31,6 +31,9 @@ class TradingState(StrEnum):
     """Any order that passes the pre-trade checks may be sent."""
     REDUCING = "REDUCING"
     """Only reduce-only orders that shrink an existing position."""
+    FLATTENING = "FLATTENING"
+    """Every position is being closed with reduce-only IOC orders (protective orders
+    stay until flat); then HALTED. Only reduce-only orders go out."""
     HALTED = "HALTED"
     """No new orders at all (cancels still allowed)."""
 
@@ -45,7 +48,14 @@ class Authority(StrEnum):
 _T = TradingState
 # Automatic changes only tighten; the operator may do anything.
 _AUTOMATIC_EDGES: Final = frozenset(
-    {(_T.ACTIVE, _T.REDUCING), (_T.ACTIVE, _T.HALTED), (_T.REDUCING, _T.HALTED)}
+    {
+        (_T.ACTIVE, _T.REDUCING),
+        (_T.ACTIVE, _T.FLATTENING),
+        (_T.ACTIVE, _T.HALTED),
+        (_T.REDUCING, _T.FLATTENING),
+        (_T.REDUCING, _T.HALTED),
+        (_T.FLATTENING, _T.HALTED),
+    }
 )
 TRANSITIONS: Final = MappingProxyType(
     {
@@ -53,7 +63,7 @@ TRANSITIONS: Final = MappingProxyType(
         Authority.OPERATOR: frozenset((a, b) for a in _T for b in _T if a is not b),
     }
 )
-_SEVERITY: Final = MappingProxyType({_T.ACTIVE: 0, _T.REDUCING: 1, _T.HALTED: 2})
+_SEVERITY: Final = MappingProxyType({_T.ACTIVE: 0, _T.REDUCING: 1, _T.FLATTENING: 2, _T.HALTED: 3})
 
 
 def is_change(current: TradingState, new: TradingState) -> bool:
@@ -84,11 +94,11 @@ def may_trade(state: TradingState, reduces_position: bool) -> TradingHalted | No
     """``None`` if an order may be sent in ``state``, else the refusal (not raised)."""
     if state is TradingState.ACTIVE:
         return None
-    if state is TradingState.REDUCING:
+    if state in (TradingState.REDUCING, TradingState.FLATTENING):
         if reduces_position:
             return None
         return TradingHalted(
-            "trading is REDUCING: only orders that shrink a position are allowed",
+            f"trading is {state.value}: only orders that shrink a position are allowed",
             state=state.value,
         )
     return TradingHalted("trading is HALTED: no new orders", state=state.value)
@@ -112,7 +122,8 @@ class KillSwitchLimits:
     its peak within the last ``drawdown_window_s`` seconds.
     ``max_consecutive_rejections`` / ``max_consecutive_unknown``: trip after that
     many definitive rejections / unknown send outcomes in a row (0 disables).
-    ``trip_state``: where a trip moves to (HALTED by default, or REDUCING).
+    ``trip_state``: where a trip moves to (HALTED by default, REDUCING, or FLATTENING:
+    close every position, then HALTED).
     """
 
     max_drawdown: Decimal = Decimal("0.2")
@@ -135,8 +146,10 @@ class KillSwitchLimits:
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= 10_000:
                 raise InvalidInput(f"{name} {value!r} must be an int in [0, 10000]", field=name)
-        if self.trip_state not in (TradingState.REDUCING, TradingState.HALTED):
-            raise InvalidInput("the kill switch trips to REDUCING or HALTED", field="trip_state")
+        if not isinstance(self.trip_state, TradingState) or self.trip_state is TradingState.ACTIVE:
+            raise InvalidInput(
+                "the kill switch trips to REDUCING, FLATTENING or HALTED", field="trip_state"
+            )
 
 
 class OrderOutcome(StrEnum):

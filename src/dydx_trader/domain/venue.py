@@ -9,6 +9,7 @@ past the adapter sees the JSON they came from.
 from __future__ import annotations
 
 import dataclasses
+import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
@@ -105,6 +106,21 @@ class IndexerOrder:
     def remaining(self) -> Decimal:
         """Unfilled size in base units (never negative)."""
         return max(self.size - self.total_filled, Decimal(0))
+
+
+# The indexer's UUIDv5 namespace (indexer/packages/postgres/src/helpers/uuid.ts).
+_INDEXER_NAMESPACE: Final = uuid.UUID("0f9da948-a6fb-4c45-9edc-4685c3f3317d")
+
+
+def indexer_order_id(
+    address: str, subaccount_number: int, client_id: int, clob_pair_id: int, order_flags: int
+) -> str:
+    """The indexer's id of an on-chain order (``OrderTable.orderIdToUuid``): a UUIDv5
+    of ``"<subaccount uuid>-<client id>-<clob pair>-<flags>"``, the subaccount's
+    own a UUIDv5 of ``"<address>-<number>"``. ``GET /v4/orders/{id}`` finds it."""
+    subaccount = uuid.uuid5(_INDEXER_NAMESPACE, f"{address}-{subaccount_number}")
+    name = f"{subaccount}-{client_id}-{clob_pair_id}-{order_flags}"
+    return str(uuid.uuid5(_INDEXER_NAMESPACE, name))
 
 
 @dataclass(frozen=True, slots=True)

@@ -163,6 +163,7 @@ def build_summary(facts: SessionFacts) -> dict[str, object]:
             "win_rate": ratio(_dec(stats["win_rate"])),
             "profit_factor": ratio(_dec(stats["profit_factor"])),
             "pnl_usdc": money(_dec(stats["pnl"])),
+            "exits_by_reason": _exits_by_reason(trips.closed),
             "trips": [_trip(t) for t in trips.closed],
         },
         "by_market": _by(trips, facts.fills, key="market"),
@@ -202,6 +203,16 @@ def _liquidations(fills: Sequence[LiquidationFill]) -> dict[str, object]:
     }
 
 
+def _exits_by_reason(trips: Sequence[RoundTrip]) -> dict[str, int]:
+    """Closed round trips by what closed them: signal, stop-loss, take-profit,
+    liquidation (each shown, 0 when none), flatten when the kill switch did."""
+    counts = {"signal": 0, "stop-loss": 0, "take-profit": 0, "liquidation": 0}
+    for trip in trips:
+        reason = trip.exit_reason or "signal"
+        counts[reason] = counts.get(reason, 0) + 1
+    return counts
+
+
 def _dec(value: object) -> Decimal | None:
     return value if isinstance(value, Decimal) else None
 
@@ -219,6 +230,7 @@ def _trip(trip: RoundTrip) -> dict[str, object]:
         "pnl_usdc": money(trip.pnl),
         "fees_usdc": money(trip.fees),
         "duration_s": trip.duration_s,
+        "exit_reason": trip.exit_reason,
     }
 
 

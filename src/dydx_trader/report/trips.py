@@ -6,17 +6,38 @@ volume-weighted entry price; one against it realizes ``(exit - entry) x size``
 (signed by the side) on the part it closes; a fill larger than the position
 closes the trip and opens a new one with the rest. Fees are the fills' own
 (negative: a rebate), shared pro rata when a fill both closes and opens.
-Prices USDC per base unit, sizes base units, money USDC.
+A closed trip's exit reason is the one of the fill that brought it back to flat
+(:func:`exit_reason`). Prices USDC per base unit, sizes base units, money USDC.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from decimal import Decimal
 
+from dydx_trader.domain.protection import PROTECT_PREFIX
+
 ZERO = Decimal(0)
+# The kill switch's FLATTENING closes (app.flattener's signal ids).
+FLATTEN_PREFIX = "flatten-"
+_PROTECTIVE_REASONS = {"STOP_LOSS": "stop-loss", "TAKE_PROFIT": "take-profit"}
+
+
+def exit_reason(signal_id: str) -> str:
+    """Why a fill of the order serving ``signal_id`` traded: ``stop-loss`` or
+    ``take-profit`` (a protective order the chain triggered), ``liquidation`` (no
+    order of ours: the chain's liquidation or deleveraging), ``flatten`` (the kill
+    switch), else ``signal``."""
+    if not signal_id:
+        return "liquidation"
+    if signal_id.startswith(PROTECT_PREFIX):
+        kind = signal_id[len(PROTECT_PREFIX) :].split(":")[1:2]
+        return _PROTECTIVE_REASONS.get(kind[0] if kind else "", "signal")
+    if signal_id.startswith(FLATTEN_PREFIX):
+        return "flatten"
+    return "signal"
 
 
 @dataclass(frozen=True, slots=True)
@@ -59,6 +80,7 @@ class RoundTrip:
     gross_pnl: Decimal
     fees: Decimal
     unrealized_pnl: Decimal = ZERO
+    exit_reason: str | None = None  # closed trips: see exit_reason()
 
     @property
     def realized_pnl(self) -> Decimal:
@@ -136,7 +158,8 @@ def round_trips(fills: Iterable[FillRow], marks: Mapping[str, Decimal] | None = 
             book.size -= part * direction
             remaining += part * direction
             if book.size == 0:
-                closed.append(_trip(fill.market, book, direction, fill.at, None))
+                trip = _trip(fill.market, book, direction, fill.at, None)
+                closed.append(replace(trip, exit_reason=exit_reason(fill.signal_id)))
                 del books[fill.market]
     opened = tuple(
         _trip(market, book, Decimal(1) if book.size > 0 else Decimal(-1), None, marks or {})

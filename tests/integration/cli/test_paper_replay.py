@@ -5,7 +5,10 @@
 * every closed candle is evaluated: the session's signals are exactly those the
   strategies give offline on every candle of the window;
 * the account is marked to market at every candle: with a position open, the
-  equity moves at every sample.
+  equity moves at every sample;
+* protected entries (issue 13): the chain triggers their stop-losses and
+  take-profits inside the candles, the report counts the exits by reason, and the
+  replay stays deterministic.
 """
 
 from __future__ import annotations
@@ -155,3 +158,41 @@ def test_paper_when_position_open_then_equity_moves_at_every_candle(
     assert all(Decimal(row["leverage"]) > Decimal("0.5") for row in samples)
     for before, after in itertools.pairwise(samples):
         assert before["equity_usdc"] != after["equity_usdc"], (before, after)
+
+
+# Every entry protected by a default stop 1 % away and a take-profit 2 % away: the
+# replay's oracle walks each candle's path through them.
+PROTECTED = (
+    CONFIG
+    + """
+[protection]
+default_stop_pct = "1"
+default_take_profit_pct = "2"
+"""
+)
+
+
+@pytest.fixture(scope="module")
+def protected_runs(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
+    base = tmp_path_factory.mktemp("protected")
+    config = base / "dydx-trader.toml"
+    config.write_text(PROTECTED)
+    fast, paced = base / "fast", base / "paced"
+    _run(fast, config)
+    _run(paced, config, "--speed", "20000")
+    return fast, paced
+
+
+def test_paper_when_entries_protected_then_stops_exit_and_summaries_identical_at_two_speeds(
+    protected_runs: tuple[Path, Path],
+) -> None:
+    fast, paced = protected_runs
+
+    first = json.loads((fast / "summary.json").read_text())
+    second = json.loads((paced / "summary.json").read_text())
+
+    exits = first["round_trips"]["exits_by_reason"]
+    assert exits["stop-loss"] > 0 and exits["take-profit"] > 0
+    assert sum(exits.values()) == first["round_trips"]["count"]
+    assert _without_wall(first) == _without_wall(second)
+    assert (fast / "trades.csv").read_text() == (paced / "trades.csv").read_text()

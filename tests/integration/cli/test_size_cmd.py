@@ -15,6 +15,7 @@ from datetime import UTC, datetime
 from decimal import Decimal
 from pathlib import Path
 
+import httpx
 import pytest
 from typer.testing import CliRunner, Result
 
@@ -91,6 +92,31 @@ async def test_size_when_buy_with_notional_hint_then_json_decision_and_nothing_s
     assert _digest(journal_path) == before
     with Journal.open(journal_path) as journal:
         assert journal.recent_decisions() == []
+
+
+async def test_size_when_stop_and_take_profit_given_then_shows_them_liquidation_and_loss_at_stop(
+    devnet: Devnet, tmp_path: Path
+) -> None:
+    devnet.fund_demo(Decimal(10_000))
+    config = _config(tmp_path, tmp_path / "journal.sqlite3")
+    async with httpx.AsyncClient(base_url=devnet.indexer_url) as http:
+        answer = await http.get("/v4/perpetualMarkets", params={"ticker": "ETH-USD"})
+    oracle = Decimal(answer.json()["markets"]["ETH-USD"]["oraclePrice"])
+    stop, take_profit = (oracle * Decimal("0.9")).quantize(1), (oracle * Decimal("1.2")).quantize(1)
+
+    result = await _size(
+        devnet, config, "BUY", "ETH-USD", "--notional", "40000",
+        "--stop", str(stop), "--take-profit", str(take_profit), "--json",
+    )  # fmt: skip
+
+    assert result.exit_code == 0, result.output
+    lines = dict(json.loads(result.output)["arithmetic"])
+    assert Decimal(lines["stop-loss trigger (placed once filled)"].split()[0]) == stop
+    assert Decimal(lines["take-profit trigger (placed once filled)"].split()[0]) == take_profit
+    assert Decimal(lines["liquidation price after the fill"].split()[0]) < stop
+    loss = Decimal(lines["loss at the stop"].split()[0])
+    # About 10 % of 40,000 USDC, more by the stop-market's slippage bound, never less.
+    assert Decimal(4_000) < loss < Decimal(5_200)
 
 
 async def test_size_when_no_journal_exists_then_none_is_created(

@@ -24,7 +24,13 @@ from dydx_trader.adapters.instance_lock import InstanceKey, InstanceLock, defaul
 from dydx_trader.adapters.journal import Journal
 from dydx_trader.cli import journal_cmd
 from dydx_trader.domain.decision import Decision
-from dydx_trader.domain.order import OrderFlags, OrderIntent, OrderState, TimeInForce
+from dydx_trader.domain.order import (
+    ConditionType,
+    OrderFlags,
+    OrderIntent,
+    OrderState,
+    TimeInForce,
+)
 from dydx_trader.domain.side import Side
 from dydx_trader.domain.trading_state import Authority, TradingState
 
@@ -125,6 +131,20 @@ def test_trading_state_when_create_asked_then_journal_created_with_the_state(
         assert journal.get_trading_state().state is TradingState.HALTED
 
 
+def test_trading_state_when_flatten_asked_then_flattening_persisted_with_the_reason(
+    cli: typer.Typer, path: Path
+) -> None:
+    result = _invoke(
+        cli, "trading-state", "flatten", "--reason", "going away", "--journal", str(path)
+    )
+
+    assert result.exit_code == 0, result.output
+    assert "FLATTENING" in result.output
+    with Journal.open(path, read_only=True) as journal:
+        record = journal.get_trading_state()
+    assert (record.state, record.reason) == (TradingState.FLATTENING, "going away")
+
+
 def test_trading_state_when_relative_path_then_prints_the_absolute_path(
     cli: typer.Typer, path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -202,6 +222,35 @@ def test_journal_orders_when_shown_then_state_sizes_gtb_fills_and_last_reason(
         assert expected in filled_row, (expected, filled_row)
     for expected in ("IN_FLIGHT_UNKNOWN", "0/0.407", "1074", "broadcast answer lost"):
         assert expected in lost_row, (expected, lost_row)
+
+
+def test_journal_orders_when_protective_stop_then_condition_trigger_and_good_til_time(
+    cli: typer.Typer, path: Path
+) -> None:
+    stop = OrderIntent(
+        signal_id="protect:ETH-USD:STOP_LOSS:0", address=ADDRESS, subaccount_number=0,
+        market="ETH-USD", clob_pair_id=1, side=Side.SELL, quantums=250_000_000,
+        subticks=2_900_000_000, time_in_force=TimeInForce.IOC, reduce_only=True,
+        order_flags=OrderFlags.CONDITIONAL, client_id=333,
+        good_til_block_time=int(T0.timestamp()), condition_type=ConditionType.STOP_LOSS,
+        trigger_subticks=3_000_000_000,
+    )  # fmt: skip
+    with Journal.open(path, fsync=False) as journal:
+        journal.record_intent(stop)
+        journal.transition(333, OrderState.UNTRIGGERED, "in state, waiting for its trigger")
+
+    table = _invoke(cli, "journal", "--orders", "--journal", str(path))
+    as_json = _invoke(cli, "journal", "--orders", "--journal", str(path), "--json")
+
+    assert table.exit_code == 0, table.output
+    row = next(line for line in table.output.splitlines() if "protect:ETH-USD" in line)
+    for expected in ("SELL reduce-only STOP_LOSS", "UNTRIGGERED", "2025-03-04 05:06"):
+        assert expected in row, (expected, row)
+    orders = {o["signal_id"]: o for o in json.loads(as_json.output)["orders"]}
+    shown = orders["protect:ETH-USD:STOP_LOSS:0"]
+    assert (shown["condition_type"], shown["trigger_subticks"]) == ("STOP_LOSS", 3_000_000_000)
+    assert shown["good_til_block_time"] == int(T0.timestamp())
+    assert shown["good_til_block"] is None
 
 
 def test_journal_in_flight_when_shown_then_only_orders_still_open(

@@ -110,3 +110,36 @@ def usdc_of(engine: Engine, owner: str = ALICE, number: int = 0) -> int:
 def position_of(engine: Engine, ticker: str, owner: str = ALICE, number: int = 0) -> int:
     account = engine.state.subaccounts.get((owner, number))
     return 0 if account is None else account.position_quantums(ticker)
+
+
+STOP_LOSS = Order.ConditionType.CONDITION_TYPE_STOP_LOSS
+TAKE_PROFIT = Order.ConditionType.CONDITION_TYPE_TAKE_PROFIT
+
+
+def conditional(
+    engine: Engine,
+    side: int,
+    quantums: int,
+    subticks: int,
+    trigger_subticks: int,
+    *,
+    condition: int = STOP_LOSS,
+    tif: int = IOC,
+    reduce_only: bool = True,
+    client_id: int = 1,
+    owner: str = ALICE,
+    clob_pair_id: int = 0,
+    seconds: int = 3600,
+) -> Order:
+    """A conditional (flags 32) order: a stop-loss or take-profit, reduce-only IOC by default."""
+    return Order(
+        order_id=order_id(owner, client_id, 32, clob_pair_id),
+        side=side,
+        quantums=quantums,
+        subticks=subticks,
+        time_in_force=tif,
+        reduce_only=reduce_only,
+        good_til_block_time=int(engine.block_time.timestamp()) + seconds,
+        condition_type=condition,
+        conditional_order_trigger_subticks=trigger_subticks,
+    )

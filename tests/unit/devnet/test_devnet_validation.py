@@ -22,7 +22,6 @@ from devnet_helpers import (
     usdc_of,
 )
 from v4_proto.dydxprotocol.clob import tx_pb2
-from v4_proto.dydxprotocol.clob.order_pb2 import Order
 
 from dydx_devnet.engine import Engine
 from dydx_devnet.orders import order_hash
@@ -251,11 +250,9 @@ def test_stateful_order_when_same_id_placed_twice_then_code_3005(funded: Engine)
     assert funded.place_order(order).code == 3005
 
 
-def test_conditional_order_when_placed_then_code_9002_not_implemented(funded: Engine) -> None:
+def test_twap_order_when_placed_then_code_9002_not_implemented(funded: Engine) -> None:
     order = long_term(funded, BUY, STEP, on_tick(funded, "BTC-USD", -100))
-    order.order_id.order_flags = 32
-    order.condition_type = Order.ConditionType.CONDITION_TYPE_STOP_LOSS
-    order.conditional_order_trigger_subticks = on_tick(funded, "BTC-USD", -50)
+    order.order_id.order_flags = 128
 
     assert funded.place_order(order).code == 9002
 

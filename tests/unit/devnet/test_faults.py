@@ -71,6 +71,7 @@ def test_apply_when_every_fault_is_armed_then_state_shows_each() -> None:
         {
             "drop_next_broadcast_responses": 1,
             "fail_next_broadcasts": 2,
+            "sequence_mismatch_next_broadcasts": 6,
             "delay_next_broadcast_responses": {"count": 3, "seconds": 1.5},
             "fail_next_indexer_requests": {"count": 4, "route": "fills", "status": 429},
             "hold_indexer": 5,
@@ -82,6 +83,7 @@ def test_apply_when_every_fault_is_armed_then_state_shows_each() -> None:
     assert state == {
         "drop_next_broadcast_responses": 1,
         "fail_next_broadcasts": 2,
+        "sequence_mismatch_next_broadcasts": 6,
         "delay_next_broadcast_responses": {"count": 3, "seconds": 1.5},
         "fail_next_indexer_requests": [
             {"route": "fills", "count": 4, "status": 429, "retry_after_ms": 1000}

@@ -213,6 +213,7 @@ def test_in_flight_orders_when_mixed_states_then_only_unsettled(journal: Journal
         "submitted": [S.SUBMITTED],
         "unknown": [S.IN_FLIGHT_UNKNOWN],
         "open": [S.SUBMITTED, S.OPEN],
+        "untriggered": [S.SUBMITTED, S.UNTRIGGERED],
         "partial": [S.SUBMITTED, S.OPEN, "fill"],
         "rejected": [S.REJECTED],
         "expired": [S.IN_FLIGHT_UNKNOWN, S.EXPIRED],
@@ -245,7 +246,7 @@ def test_in_flight_orders_when_mixed_states_then_only_unsettled(journal: Journal
             else:
                 journal.transition(intent.client_id, step, "test")  # type: ignore[arg-type]
     in_flight = {o.intent.signal_id: o.state for o in journal.in_flight_orders()}
-    assert set(in_flight) == {"pending", "submitted", "unknown", "open", "partial"}
+    assert set(in_flight) == {"pending", "submitted", "unknown", "open", "untriggered", "partial"}
     assert set(in_flight.values()) == IN_FLIGHT_STATES
 
 

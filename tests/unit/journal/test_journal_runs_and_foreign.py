@@ -1,5 +1,5 @@
 """Runs (who ran, how it ended, crashed ones found at the next start), foreign activity,
-the kill switch's memory, and a journal written by the previous schema."""
+the kill switch's memory, and journals written by previous schemas."""
 
 from __future__ import annotations
 
@@ -12,9 +12,12 @@ import pytest
 from dydx_trader.adapters.journal import SCHEMA_VERSION, Journal, RunStatus
 from dydx_trader.adapters.journal._schema import MIGRATIONS
 from dydx_trader.domain.errors import InvalidInput
+from dydx_trader.domain.protection import ProtectionLevels
+from dydx_trader.domain.side import Side
 from dydx_trader.domain.trading_state import KillSwitchMemory, TradingState
 
 ADDRESS = "dydx1qqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqq"
+LEVELS = ProtectionLevels(Side.BUY, stop_loss=Decimal("3000.1"), take_profit=Decimal("3600"))
 
 
 def _start(journal: Journal, subaccount: int = 0) -> int:
@@ -119,3 +122,30 @@ def test_open_when_journal_has_previous_schema_then_upgraded_and_data_kept(
     conn = sqlite3.connect(path)
     assert conn.execute("PRAGMA user_version").fetchone() == (SCHEMA_VERSION,)
     conn.close()
+
+
+def test_open_when_journal_at_schema_3_then_protection_levels_added_and_samples_kept(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "v3.sqlite3"
+    conn = sqlite3.connect(path, isolation_level=None)
+    conn.execute("PRAGMA journal_mode = WAL")
+    for statement in (s for migration in MIGRATIONS[:3] for s in migration):
+        conn.execute(statement)
+    conn.execute(
+        "INSERT INTO equity_samples (at, equity, free_collateral, leverage, margin_usage, "
+        "positions) VALUES ('2025-01-01T00:00:00+00:00', '10000', '9000', '0.1', '0.1', '{}')"
+    )
+    conn.execute("PRAGMA user_version = 3")
+    conn.close()
+
+    with Journal.open(path) as journal:
+        journal.set_protection("ETH-USD", LEVELS, "sig-1")
+        entries = journal.protection_entries()
+    conn = sqlite3.connect(path)
+    version = conn.execute("PRAGMA user_version").fetchone()
+    samples = conn.execute("SELECT count(*) FROM equity_samples").fetchone()
+    conn.close()
+
+    assert SCHEMA_VERSION == 4 and version == (4,) and samples == (1,)
+    assert entries == {"ETH-USD": (LEVELS, "sig-1")}

@@ -23,7 +23,7 @@ from dydx_trader.domain.trading_state import (
 )
 
 T = TradingState
-SEVERITY = {T.ACTIVE: 0, T.REDUCING: 1, T.HALTED: 2}
+SEVERITY = {T.ACTIVE: 0, T.REDUCING: 1, T.FLATTENING: 2, T.HALTED: 3}
 
 
 @pytest.mark.parametrize("current", list(T))
@@ -51,6 +51,8 @@ def test_require_allowed_when_operator_then_anything(current: T, new: T) -> None
         (T.ACTIVE, True, True),
         (T.REDUCING, True, True),
         (T.REDUCING, False, False),
+        (T.FLATTENING, True, True),
+        (T.FLATTENING, False, False),
         (T.HALTED, True, False),
         (T.HALTED, False, False),
     ],

@@ -36,8 +36,9 @@ from dydx_trader.adapters.dydx.order_gateway import (
     ACCOUNTPLUS_CODESPACE,
     AUTHENTICATOR_NOT_FOUND,
     OrderGateway,
+    sequence_reader,
 )
-from dydx_trader.app.ports import OrderSender
+from dydx_trader.app.ports import OrderSender, StatefulSender
 from dydx_trader.domain.broadcast import BroadcastOutcome, Rejected, SignedOrder
 from dydx_trader.domain.errors import MalformedPayload, SecretUnavailable, VenueRejected
 from dydx_trader.domain.order import OrderIntent
@@ -136,6 +137,20 @@ class RevocationWatch:
     def sign(self, intent: OrderIntent) -> SignedOrder:
         return self._sender.sign(intent)
 
+    def sign_stateful(self, intent: OrderIntent, sequence: int) -> SignedOrder:
+        return self._stateful().sign_stateful(intent, sequence)
+
+    def sign_cancel(self, intent: OrderIntent, sequence: int) -> SignedOrder:
+        return self._stateful().sign_cancel(intent, sequence)
+
+    async def committed_sequence(self) -> int:
+        return await self._stateful().committed_sequence()
+
+    def _stateful(self) -> StatefulSender:
+        if not isinstance(self._sender, StatefulSender):
+            raise SecretUnavailable("this bot key's sender cannot sign stateful orders")
+        return self._sender
+
     async def broadcast(self, signed: SignedOrder) -> BroadcastOutcome:
         outcome = await self._sender.broadcast(signed)
         if isinstance(outcome, Rejected) and is_revocation(outcome.error):
@@ -184,5 +199,6 @@ async def bot_key_gateway(
         Wallet(key, *numbers),
         timeout_s=timeout_s,
         authenticator_id=authenticator_id,
+        sequence_reader=sequence_reader(node, owner),
     )
     return RevocationWatch(gateway, authenticator_id, on_revoked)

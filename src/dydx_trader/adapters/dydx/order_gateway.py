@@ -18,14 +18,16 @@ answer into one of three outcomes:
 from __future__ import annotations
 
 import asyncio
-from typing import TYPE_CHECKING
+from collections.abc import Awaitable, Callable
+from dataclasses import replace
+from typing import TYPE_CHECKING, Protocol
 
 import grpc
 from dydx_v4_client.node.builder import Builder, TxOptions
 from v4_proto.cosmos.tx.v1beta1 import service_pb2_grpc
 from v4_proto.cosmos.tx.v1beta1.service_pb2 import BroadcastMode, BroadcastTxRequest
 
-from dydx_trader.adapters.dydx.transactions import sign_place_order
+from dydx_trader.adapters.dydx.transactions import sign_place_order, sign_stateful_cancel
 from dydx_trader.domain.broadcast import (
     Accepted,
     BroadcastOutcome,
@@ -33,7 +35,7 @@ from dydx_trader.domain.broadcast import (
     SignedOrder,
     Unknown,
 )
-from dydx_trader.domain.errors import OrderOutcomeUnknown, VenueRejected
+from dydx_trader.domain.errors import OrderOutcomeUnknown, VenueRejected, VenueUnavailable
 from dydx_trader.domain.order import OrderIntent
 
 if TYPE_CHECKING:
@@ -58,12 +60,15 @@ _CLOB_MEANINGS = {
     2002: "reduce-only would change the position's side",
     2003: "post-only would cross a maker order",
     2005: "isolated-market subaccount constraints",
+    32: "an uncommitted cancel of this stateful order already exists",
     3005: "a stateful order with this id already exists",
+    3006: "the stateful order to cancel does not exist",
     3007: "stateful order collateralization check failed",
     5001: "block rate limit exceeded",
     9003: "reduce-only orders must be short-term IOC",
     10001: "equity tier limit on open orders",
 }
+WRONG_SEQUENCE = 32  # codespace sdk: "account sequence mismatch, expected N, got M"
 # sdk ErrTxInMempoolCache: CometBFT's cache holds these exact transaction bytes.
 TX_IN_MEMPOOL_CACHE = 19
 # x/accountplus: a bot key signing through an authenticator (permissioned key).
@@ -87,7 +92,9 @@ class OrderGateway:
     is held here and nowhere else; it is never printed (``repr`` hides it).
     With ``authenticator_id`` the wallet holds a bot key (permissioned key) and
     its account number and sequence are the *owner's*: every order names the
-    authenticator in the transaction's extension.
+    authenticator in the transaction's extension. Stateful transactions are
+    signed at an explicit account sequence (:meth:`sign_stateful`,
+    :meth:`sign_cancel`); ``sequence_reader`` reads the committed one from the node.
     """
 
     def __init__(
@@ -98,12 +105,14 @@ class OrderGateway:
         *,
         timeout_s: float = DEFAULT_BROADCAST_TIMEOUT_S,
         authenticator_id: int | None = None,
+        sequence_reader: Callable[[], Awaitable[int]] | None = None,
     ) -> None:
         self._stub = service_pb2_grpc.ServiceStub(channel)
         self._builder = builder
         self._wallet = wallet
         self._timeout_s = timeout_s
         self._authenticator_id = authenticator_id
+        self._sequence_reader = sequence_reader
 
     def __repr__(self) -> str:
         return "OrderGateway(wallet=<hidden>)"
@@ -118,6 +127,32 @@ class OrderGateway:
                 [self._authenticator_id], self._wallet.sequence, self._wallet.account_number
             )
         return sign_place_order(self._builder, self._wallet, intent, options)
+
+    def sign_stateful(self, intent: OrderIntent, sequence: int) -> SignedOrder:
+        """The signed place-order of a stateful ``intent`` at account ``sequence``."""
+        wallet, options = self._at(sequence)
+        signed = sign_place_order(self._builder, wallet, intent, options)
+        return replace(signed, sequence=sequence)
+
+    def sign_cancel(self, intent: OrderIntent, sequence: int) -> SignedOrder:
+        """The signed cancel of ``intent``'s stateful order at account ``sequence``."""
+        wallet, options = self._at(sequence)
+        signed = sign_stateful_cancel(self._builder, wallet, intent, options)
+        return replace(signed, sequence=sequence)
+
+    async def committed_sequence(self) -> int:
+        """The account's committed sequence, read from the node."""
+        if self._sequence_reader is None:
+            raise VenueUnavailable("this order gateway has no node to read the sequence from")
+        return await self._sequence_reader()
+
+    def _at(self, sequence: int) -> tuple[Wallet, TxOptions | None]:
+        wallet = self._wallet
+        if self._authenticator_id is not None:
+            return wallet, TxOptions(
+                [self._authenticator_id], sequence, wallet.account_number
+            )
+        return type(wallet)(wallet.key, wallet.account_number, sequence), None
 
     async def broadcast(self, signed: SignedOrder) -> BroadcastOutcome:
         """Send ``signed`` once and classify the answer. Never raises for the venue."""
@@ -150,7 +185,7 @@ def rejection(codespace: str, code: int, raw_log: str) -> VenueRejected:
     meaning = _CLOB_MEANINGS.get(code) if codespace == "clob" else None
     if codespace == ACCOUNTPLUS_CODESPACE:
         meaning = _ACCOUNTPLUS_MEANINGS.get(code)
-    if codespace == "sdk" and code == 32:
+    if codespace == "sdk" and code == WRONG_SEQUENCE:
         meaning = "account sequence mismatch"
     summary = meaning or "the chain refused the order"
     # raw_log is the chain's own text; it never holds key material.
@@ -170,3 +205,16 @@ def _unknown(signed: SignedOrder, why: str) -> Unknown:
             tx_hash=signed.tx_hash,
         )
     )
+
+
+class SequenceSource(Protocol):
+    async def account_numbers(self, address: str) -> tuple[int, int]: ...
+
+
+def sequence_reader(node: SequenceSource, address: str) -> Callable[[], Awaitable[int]]:
+    """A reader of ``address``'s committed account sequence on ``node``."""
+
+    async def read() -> int:
+        return (await node.account_numbers(address))[1]
+
+    return read

@@ -15,12 +15,12 @@ import hashlib
 from typing import TYPE_CHECKING
 
 from dydx_v4_client.node.builder import Builder, TxOptions
-from dydx_v4_client.node.message import place_order
+from dydx_v4_client.node.message import cancel_order, place_order
 from v4_proto.dydxprotocol.clob.order_pb2 import Order, OrderId
 from v4_proto.dydxprotocol.subaccounts.subaccount_pb2 import SubaccountId
 
 from dydx_trader.domain.broadcast import SignedOrder
-from dydx_trader.domain.order import OrderIntent, TimeInForce
+from dydx_trader.domain.order import ConditionType, OrderIntent, TimeInForce
 from dydx_trader.domain.side import Side
 
 if TYPE_CHECKING:
@@ -34,6 +34,11 @@ _TIME_IN_FORCE = {
     TimeInForce.GTT: Order.TimeInForce.TIME_IN_FORCE_UNSPECIFIED,
     TimeInForce.IOC: Order.TimeInForce.TIME_IN_FORCE_IOC,
     TimeInForce.POST_ONLY: Order.TimeInForce.TIME_IN_FORCE_POST_ONLY,
+}
+# Passed explicitly: the client's helper answers UNSPECIFIED for stop orders (trap T10).
+_CONDITION = {
+    ConditionType.STOP_LOSS: Order.ConditionType.CONDITION_TYPE_STOP_LOSS,
+    ConditionType.TAKE_PROFIT: Order.ConditionType.CONDITION_TYPE_TAKE_PROFIT,
 }
 
 
@@ -62,6 +67,9 @@ def order_proto(intent: OrderIntent) -> Order:
         fields["good_til_block"] = intent.good_til_block
     else:
         fields["good_til_block_time"] = intent.good_til_block_time
+    if intent.condition_type is not None:
+        fields["condition_type"] = _CONDITION[intent.condition_type]
+        fields["conditional_order_trigger_subticks"] = intent.trigger_subticks
     return Order(**fields)
 
 
@@ -75,6 +83,18 @@ def sign_place_order(
     account number and sequence).
     """
     tx = builder.build(wallet, place_order(order_proto(intent)), tx_options=tx_options)
+    return _signed(tx.SerializeToString())
+
+
+def sign_stateful_cancel(
+    builder: Builder, wallet: Wallet, intent: OrderIntent, tx_options: TxOptions | None = None
+) -> SignedOrder:
+    """Sign a ``MsgCancelOrder`` of ``intent``'s stateful order, good until the order's
+    own good-til-block-time (the chain wants the cancel's at least as late, 29)."""
+    message = cancel_order(
+        order_id_proto(intent), good_til_block_time=intent.good_til_block_time
+    )
+    tx = builder.build(wallet, message, tx_options=tx_options)
     return _signed(tx.SerializeToString())
 
 

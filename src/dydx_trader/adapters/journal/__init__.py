@@ -28,7 +28,7 @@ Modules: :mod:`._db` (connection, transactions), :mod:`._schema` (tables,
 migrations), :mod:`.decisions`, :mod:`.orders`, :mod:`.reports`,
 :mod:`.trading_state`, :mod:`.runs`, :mod:`.foreign`, :mod:`.samples` (equity
 over time), :mod:`.trades` (fills as the report reads them), :mod:`.timeline` (signals with
-their decisions), :mod:`.records`
+their decisions), :mod:`.protection` (the stop-loss / take-profit levels), :mod:`.records`
 (the values handed back).
 """
 
@@ -39,6 +39,7 @@ from dydx_trader.adapters.journal._db import default_journal_path
 from dydx_trader.adapters.journal._schema import SCHEMA_VERSION
 from dydx_trader.adapters.journal.decisions import DecisionLog
 from dydx_trader.adapters.journal.foreign import ForeignActivityLog
+from dydx_trader.adapters.journal.protection import ProtectionLog
 from dydx_trader.adapters.journal.records import (
     AccountSample,
     DecisionReport,
@@ -86,5 +87,6 @@ class Journal(
     EquitySampleLog,
     FillRows,
     SignalTimeline,
+    ProtectionLog,
 ):
     """The journal over one open SQLite connection. Build with :meth:`Journal.open`."""

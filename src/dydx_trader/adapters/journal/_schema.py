@@ -78,5 +78,13 @@ _V3: Final = (
     "ALTER TABLE trading_state ADD COLUMN source TEXT NOT NULL DEFAULT ''",
 )
 
-MIGRATIONS: Final = (_V1, _V2, _V3)
+# The stop-loss / take-profit levels protecting each market's position, written
+# before the entry that sets them is sent.
+_V4: Final = (
+    """CREATE TABLE IF NOT EXISTS protection (
+    market TEXT PRIMARY KEY, side TEXT NOT NULL, stop_loss TEXT, take_profit TEXT,
+    signal_id TEXT NOT NULL, updated_at TEXT NOT NULL)""",
+)
+
+MIGRATIONS: Final = (_V1, _V2, _V3, _V4)
 SCHEMA_VERSION: Final = len(MIGRATIONS)

@@ -36,10 +36,14 @@ _FILLS_OF_ORDER = (
     "SELECT fill_id, quantums, size, price, fee, height, filled_at FROM fills "
     "WHERE client_id = ? ORDER BY recorded_at, rowid"
 )
-_IN_FLIGHT = (
-    "SELECT intent, state, filled_quantums FROM orders WHERE state IN (?, ?, ?, ?, ?) "
-    "ORDER BY (SELECT min(id) FROM order_transitions t WHERE t.client_id = orders.client_id)"
+_IN_FLIGHT_VALUES = sorted(state.value for state in IN_FLIGHT_STATES)
+_SELECT_ORDERS = "SELECT intent, state, filled_quantums FROM orders"
+_BY_CREATION = (
+    " ORDER BY (SELECT min(id) FROM order_transitions t WHERE t.client_id = orders.client_id)"
 )
+# Only "?" placeholders are joined in: the states are bound values.
+_STATE_IN = " WHERE state IN (" + ", ".join("?" for _ in _IN_FLIGHT_VALUES) + ")"
+_IN_FLIGHT = _SELECT_ORDERS + _STATE_IN + _BY_CREATION
 
 
 class OrderStore(JournalDb):
@@ -194,7 +198,7 @@ class OrderStore(JournalDb):
 
     def in_flight_orders(self) -> list[Order]:
         """Orders whose venue outcome is still open, oldest first: reconcile these at start."""
-        rows = self._read(_IN_FLIGHT, *sorted(state.value for state in IN_FLIGHT_STATES))
+        rows = self._read(_IN_FLIGHT, *_IN_FLIGHT_VALUES)
         return [order_from_row(*row) for row in rows]
 
     def last_fill_at_by_market(self) -> dict[str, datetime]:
