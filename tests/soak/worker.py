@@ -30,7 +30,7 @@ from soak.scenarios import MODE_CHOICE, SCENARIOS
 from soak.schedule import MARKETS, Mode, Schedule
 from soak.shrink import ddmin
 from soak.signals import WEBHOOK_SECRET
-from soak.world import DevnetThread, VenueWatch
+from soak.world import BASE_LATENCY_MS, DevnetThread, VenueWatch
 
 WORKER_ARGS = ("-m", "soak", "worker")
 INPROC_BLOCK_S = 0.025
@@ -52,7 +52,7 @@ def devnet_config(block_time_s: float, seed: int) -> DevnetConfig:
         depth_per_level_usdc=2_000,
         levels=10,
     )
-    return DevnetConfig(indexer_port=0, grpc_port=0, engine=engine)
+    return DevnetConfig(indexer_port=0, grpc_port=0, engine=engine, latency_ms=BASE_LATENCY_MS)
 
 
 @dataclass
