@@ -26,7 +26,7 @@ from typing import Any
 from dydx_devnet.demo import DEMO_ADDRESS
 from dydx_trader.app.actor import EXIT_ACTOR_FAILED
 from dydx_trader.config import Settings
-from dydx_trader.domain.order_params import OrderParams
+from dydx_trader.domain.account_terms import STANDARD_FEE_TIER
 from soak.inproc import InProcessTrader
 from soak.invariants import Violation, check_settled, check_step
 from soak.journal_view import JournalView, read_journal
@@ -52,7 +52,8 @@ from soak.tolerance import cap_bound
 from soak.world import gap, heal
 
 FUNDS_USDC = Decimal(10_000)
-TRADER_FEE_PPM = OrderParams.__dataclass_fields__["taker_fee_ppm"].default
+# What the trader assumes until it reads its fee tier from the chain.
+TRADER_FEE_PPM = STANDARD_FEE_TIER.taker_fee_ppm
 END = -1  # the step index of what is checked once everything has settled
 
 
@@ -252,7 +253,7 @@ class _Run:
             self.venue.watch.price_moves(),
             Fraction(caps.max_exposure),
             (fill.quote_qq for fill in venue.fills.values()),
-            self.venue.watch.taker_fee_ppm,
+            self.venue.watch.taker_fee_ppm(DEMO_ADDRESS),
             TRADER_FEE_PPM,
         )
         for violation in check_step(venue, journal, caps, bound, self.sent):

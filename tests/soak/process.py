@@ -11,6 +11,7 @@ the scenarios were shown to fail on a178e09.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import signal
 import socket
@@ -116,21 +117,25 @@ class ProcessTrader:
         await self._ready()
 
     async def _ready(self) -> None:
-        """Until the webhook answers (after start-up reconciliation), or the process ends.
+        """Until the trader has reconciled (its stop handler is in place by then), or
+        the process ends.
 
-        A GET is answered 405 and decides nothing; the port is bound before the
-        trader starts, so the answer waits for the trader to serve."""
+        The operator's server answers before the trader starts (``/readyz`` says
+        why it is not ready); signals posted before the webhook is attached wait
+        for it. Only the ``reconciled`` check counts: a halted trader is not
+        "ready" but is running."""
         assert self._process is not None and self._session is not None
-        url = f"http://127.0.0.1:{self.port}/webhook/signals"
+        url = f"http://127.0.0.1:{self.port}/readyz"
         deadline = asyncio.get_running_loop().time() + START_S
         while self._process.returncode is None:
-            try:
-                async with self._session.get(url, timeout=aiohttp.ClientTimeout(total=5)):
-                    return
-            except (aiohttp.ClientError, TimeoutError):
-                if asyncio.get_running_loop().time() > deadline:
-                    raise TimeoutError(f"the trader did not serve within {START_S:g} s") from None
-                await asyncio.sleep(0.05)
+            with contextlib.suppress(aiohttp.ClientError, TimeoutError, ValueError):
+                async with self._session.get(url, timeout=aiohttp.ClientTimeout(total=5)) as answer:
+                    checks = (await answer.json()).get("checks", [])
+                    if any(c.get("name") == "reconciled" and c.get("ok") for c in checks):
+                        return
+            if asyncio.get_running_loop().time() > deadline:
+                raise TimeoutError(f"the trader did not reconcile within {START_S:g} s")
+            await asyncio.sleep(0.05)
 
     async def send(self, ask: Ask, source: str) -> str:
         if self._process is None or self._session is None:

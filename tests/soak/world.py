@@ -247,9 +247,9 @@ class VenueWatch:
             )
         return VenueState(equity, notionals, orders, fills, placements)
 
-    @property
-    def taker_fee_ppm(self) -> int:
-        return int(self._engine.state.taker_fee_ppm)
+    def taker_fee_ppm(self, address: str) -> int:
+        """The taker fee (ppm of a fill's notional) the devnet charges ``address`` now."""
+        return self._engine.state.fee_ppm(address, taker=True)
 
     @property
     def block_time_s(self) -> float:
