@@ -52,6 +52,7 @@ from dydx_trader.domain.order import Order, OrderIntent
 from dydx_trader.domain.order_params import OrderParams
 from dydx_trader.domain.pre_trade import RiskLimits
 from dydx_trader.domain.proposal import OrderProposal
+from dydx_trader.domain.reservation import ReservationCache
 from dydx_trader.domain.signal import Action, Signal
 from dydx_trader.domain.sizing_policy import SizingPolicy
 from dydx_trader.domain.trading_state import OrderOutcome
@@ -161,6 +162,7 @@ class AccountActor(Actor):
         # The last valuation: positions whose size and price have not changed
         # are not valued again.
         self._valued: MarginState | None = None
+        self._folded = ReservationCache()  # a burst folds each new reservation only
         self._sending = OrderSending(
             owner=owner,
             executor=executor,
@@ -294,6 +296,7 @@ class AccountActor(Actor):
             now=self._clock.now(),
             in_flight=in_flight,
             atr=atr,
+            reservations=self._folded,
         )
 
     def _sample_equity(self, snapshot: BalanceSnapshot) -> None:
