@@ -338,7 +338,7 @@ class AccountActor(Actor):
     # The settler calls these from its tasks, on this actor's event loop.
 
     def _follow(self, intent: OrderIntent) -> None:
-        self._settler.follow(intent)
+        self._settler.follow(intent, just_sent=True)
 
     def settled(self, settlement: Settlement) -> None:
         """The settler's final word on an order: release its reservation in turn

@@ -130,14 +130,18 @@ class Settler:
         """Client ids of the orders followed now, oldest first."""
         return tuple(self._following)
 
-    def follow(self, intent: OrderIntent) -> None:
-        """Follow ``intent``'s order until it settles (idempotent per client id)."""
+    def follow(self, intent: OrderIntent, *, just_sent: bool = False) -> None:
+        """Follow ``intent``'s order until it settles (idempotent per client id).
+
+        An order ``just_sent`` is first read on news of it or after one poll
+        interval, not at once: the indexer cannot show it before the next block,
+        and a burst's hundreds of sends would each cost a read for nothing."""
         if intent.client_id in self._following or intent.client_id in self._settled:
             return
         record = _Followed(intent)
         self._following[intent.client_id] = record
         record.task = asyncio.create_task(
-            self._run(record), name=f"settle order {intent.client_id}"
+            self._run(record, just_sent), name=f"settle order {intent.client_id}"
         )
 
     def notify(self, update: object = None) -> None:
@@ -219,13 +223,15 @@ class Settler:
 
     # -- one order ----------------------------------------------------------------
 
-    async def _run(self, record: _Followed) -> Settlement:
+    async def _run(self, record: _Followed, just_sent: bool = False) -> Settlement:
         intent = record.intent
         deadline = self._clock() + self._confirm_timeout_s
         failures = 0
         problem: str | None = None
         faults: set[str] = set()
         try:
+            if just_sent:
+                await self._pause(record.news, self._poll_interval_s, wake_on_news=True)
             while True:
                 news = record.news
                 record.reads_started += 1
