@@ -41,7 +41,8 @@ bench: $(STAMP)
 	$(BIN)/python bench/run.py
 
 ## soak: seeded fault schedules against the devnet, checked after every step (JSON lines);
-## SOAK_SCHEDULES=N (default 200) runs more, SOAK_SEED=S replays one
+## SOAK_SCHEDULES=N (default 200) runs more, SOAK_SEED=S replays one,
+## SOAK_LATENCY_MS=100 puts 100 ms of network latency on every devnet answer
 soak: $(STAMP)
 	PYTHONPATH=tests $(BIN)/python -m soak
 

@@ -19,7 +19,7 @@ from dydx_devnet.state import EngineState
 
 def open_chain(config: EngineConfig) -> EngineState:
     """The engine state of a devnet at its genesis block, before the first prices."""
-    markets = build_markets(config.markets)
+    markets = build_markets(config.markets, config.synthetic_markets)
     paths = {
         ticker: PricePath(ticker, market.price_exponent, config.seed)
         for ticker, market in markets.items()

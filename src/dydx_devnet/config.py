@@ -19,6 +19,7 @@ TIMER = "timer"
 MANUAL = "manual"
 CLOCK_MODES = (TIMER, MANUAL)
 MAX_BACKGROUND_FLOW = 60.0
+MAX_SYNTHETIC_MARKETS = 1_000
 
 
 @dataclass(frozen=True)
@@ -64,6 +65,10 @@ class EngineConfig:
     * ``background_flow``: other participants' market orders, in trades per market per
       minute of market time at the market's average hourly volume (0 = a quiet book:
       nothing trades but the users); see :mod:`dydx_devnet.background_flow`.
+    * ``synthetic_markets``: this many more markets, ``SYN001-USD`` onwards, each a
+      copy of ETH-USD's parameters under its own clob pair id (0..1000), so a burst
+      over as many markets as mainnet lists can be played
+      (:func:`~dydx_devnet.markets.build_markets`).
     """
 
     seed: int = 1
@@ -98,8 +103,14 @@ class EngineConfig:
     stateful_order_time_window_s: int = 95 * 24 * 3600
     funding: bool = True
     background_flow: float = 0.0
+    synthetic_markets: int = 0
 
     def __post_init__(self) -> None:
+        if not 0 <= self.synthetic_markets <= MAX_SYNTHETIC_MARKETS:
+            raise ValueError(
+                f"synthetic_markets must be 0..{MAX_SYNTHETIC_MARKETS}, "
+                f"got {self.synthetic_markets}"
+            )
         if not self.block_time_s > 0 or not self.speed > 0:
             raise ValueError("block_time_s and speed must be positive")
         if self.insurance_fund_usdc < 0 or not 0 <= self.max_liquidation_fee_ppm <= 1_000_000:

@@ -166,13 +166,35 @@ class MarketState:
         return self.subticks_for(self.price_value, self.price_exponent, round_up=round_up)
 
 
-def build_markets(tickers: tuple[str, ...] | None = None) -> dict[str, MarketState]:
-    """The devnet markets (all bundled ones, or ``tickers`` in that order).
+SYNTHETIC_TEMPLATE = "ETH-USD"
+
+
+def synthetic_ticker(index: int) -> str:
+    """The ticker of the ``index``-th synthetic market (1-based): ``SYN001-USD``."""
+    return f"SYN{index:03d}-USD"
+
+
+def build_markets(
+    tickers: tuple[str, ...] | None = None, synthetic: int = 0
+) -> dict[str, MarketState]:
+    """The devnet markets (all bundled ones, or ``tickers`` in that order), then
+    ``synthetic`` copies of ETH-USD's parameters under their own tickers
+    (:func:`synthetic_ticker`) and clob pair ids (after the highest bundled one).
 
     Raises ``KeyError`` naming an unknown ticker.
     """
-    payloads = load_market_payloads()
+    payloads = dict(load_market_payloads())  # a copy: synthetic markets join it
     wanted = tuple(payloads) if tickers is None else tickers
+    if synthetic:
+        next_id = max(int(p["clobPairId"]) for p in payloads.values()) + 1
+        template = payloads[SYNTHETIC_TEMPLATE]
+        added = []
+        for index in range(1, synthetic + 1):
+            ticker = synthetic_ticker(index)
+            clob_pair_id = str(next_id + index - 1)
+            payloads[ticker] = {**template, "ticker": ticker, "clobPairId": clob_pair_id}
+            added.append(ticker)
+        wanted = (*wanted, *added)
     markets: dict[str, MarketState] = {}
     for ticker in wanted:
         if ticker not in payloads:
@@ -201,5 +223,6 @@ __all__ = [
     "MarketState",
     "build_markets",
     "oracle_exponent",
+    "synthetic_ticker",
     "to_price_value",
 ]

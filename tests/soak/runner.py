@@ -8,6 +8,8 @@ for in-process traders, 100 ms blocks for process traders, whose chain height
 may be a second old) and take seeds one at a time. A schedule that violates
 an invariant is shrunk on its worker to the shortest step list that still
 does. ``SOAK_MODE=process`` plays every schedule with a process trader.
+``SOAK_LATENCY_MS=N`` runs every schedule with the devnet adding N ms of network
+latency to each gRPC call, indexer answer and WebSocket message.
 
 Output, like ``make bench``: one JSON object per line, ``soak_schedules``,
 ``soak_steps``, ``soak_violations``, ``soak_wall_s`` and counts of what

@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import math
 import os
 import shutil
 import sys
@@ -30,12 +31,19 @@ from soak.scenarios import MODE_CHOICE, SCENARIOS
 from soak.schedule import MARKETS, Mode, Schedule
 from soak.shrink import ddmin
 from soak.signals import WEBHOOK_SECRET
-from soak.world import DevnetThread, VenueWatch
+from soak.world import BASE_LATENCY_MS, DevnetThread, VenueWatch
 
 WORKER_ARGS = ("-m", "soak", "worker")
 INPROC_BLOCK_S = 0.025
 PROCESS_BLOCK_S = 0.1
 SHRINK_BUDGET = 40
+
+
+def gtb(blocks: int, block_time_s: float) -> int:
+    """A good-til-block offset of ``blocks``, plus the blocks made while three round
+    trips of ``SOAK_LATENCY_MS`` pass (the height read, the broadcast and its answer):
+    with fast blocks and a slow network the window would close before the order lands."""
+    return blocks + math.ceil(3 * BASE_LATENCY_MS / 1000 / block_time_s)
 
 
 def devnet_config(block_time_s: float, seed: int) -> DevnetConfig:
@@ -52,7 +60,7 @@ def devnet_config(block_time_s: float, seed: int) -> DevnetConfig:
         depth_per_level_usdc=2_000,
         levels=10,
     )
-    return DevnetConfig(indexer_port=0, grpc_port=0, engine=engine)
+    return DevnetConfig(indexer_port=0, grpc_port=0, engine=engine, latency_ms=BASE_LATENCY_MS)
 
 
 @dataclass
@@ -154,8 +162,10 @@ def running_worker(root: Path) -> Iterator[Worker]:
         inproc = stack.enter_context(DevnetThread(devnet_config(INPROC_BLOCK_S, 7)))
         process = stack.enter_context(DevnetThread(devnet_config(PROCESS_BLOCK_S, 7)))
         venues: dict[Mode, Venue] = {
-            "inproc": Venue(inproc, VenueWatch.attach(inproc), gtb_offset=5),
-            "process": Venue(process, VenueWatch.attach(process), gtb_offset=15),
+            "inproc": Venue(inproc, VenueWatch.attach(inproc), gtb_offset=gtb(5, INPROC_BLOCK_S)),
+            "process": Venue(
+                process, VenueWatch.attach(process), gtb_offset=gtb(15, PROCESS_BLOCK_S)
+            ),
         }
         yield Worker(venues, root)
 

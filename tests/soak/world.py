@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import math
+import os
 import threading
 import time
 from collections.abc import Callable
@@ -28,6 +29,9 @@ from dydx_devnet.faults import INDEXER_ROUTES
 from dydx_devnet.server import Devnet, DevnetConfig
 from dydx_devnet.subaccounts import risk
 
+# The network latency every schedule runs under (``SOAK_LATENCY_MS``, milliseconds):
+# the devnet adds it to every gRPC call, indexer answer and WebSocket message.
+BASE_LATENCY_MS = int(os.environ.get("SOAK_LATENCY_MS", "0"))
 # Everything off: what a schedule starts from and ends with (POST /devnet/faults).
 HEALED: dict[str, Any] = {
     "drop_next_broadcast_responses": 0,
@@ -35,7 +39,7 @@ HEALED: dict[str, Any] = {
     "delay_next_broadcast_responses": {"count": 0, "seconds": 1},
     "hold_indexer": 0,
     "delay_fills_blocks": 0,
-    "latency": {"ms": 0},
+    "latency": {"ms": BASE_LATENCY_MS},
 }
 
 

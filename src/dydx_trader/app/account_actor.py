@@ -9,9 +9,11 @@ never decided concurrently. For each it:
    chain height, the trading state (and the ATR when the sizing policy wants it);
 3. calls the pure :func:`~dydx_trader.domain.decide.decide` with the orders
    still in flight, and journals the decision;
-4. if accepted: reserves the order's worst case *before* sending it, sends it
-   once through the executor, and follows it until it is settled; the
-   reservation is released only on a definitive rejection or a settlement.
+4. if accepted: reserves the order's worst case and journals its intent *before*
+   sending it once, and follows it until settled; the reservation goes only on a
+   definitive rejection or a settlement. A short-term order's broadcast leaves
+   the mailbox (:mod:`.send_pipeline`): the next signal is decided meanwhile,
+   on the same snapshot (a send does not drop it: the reservation covers it).
 
 Two signals can therefore never spend the same free collateral. Every "no" is
 a journaled :class:`~dydx_trader.domain.decision.Decision`; a :class:`Fault`
@@ -25,38 +27,40 @@ import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, replace
 from decimal import Decimal
+from functools import partial
 
-from dydx_trader.app.actor import Actor
+from dydx_trader.app.actor import Actor, ActorStopped, Later
 from dydx_trader.app.balance import BalanceManager, BalanceSnapshot
 from dydx_trader.app.executor import OrderExecutor, Settlement
 from dydx_trader.app.metrics import NoMetrics, TraderMetrics
 from dydx_trader.app.ports import ChainHeightReader, Clock, DecisionJournal, MarketSource
 from dydx_trader.app.risk_guard import RiskGuard
+from dydx_trader.app.send_pipeline import OrderSending
 from dydx_trader.app.settlement import Settler
 from dydx_trader.app.validation import SignalValidator
 from dydx_trader.domain.account import Subaccount
 from dydx_trader.domain.decide import decide
 from dydx_trader.domain.decision import Decision
 from dydx_trader.domain.errors import (
-    ClientIdConflict,
     DydxTraderError,
     Refusal,
     SignalRejected,
     Unavailable,
 )
 from dydx_trader.domain.margin import MarginState, margin_state
-from dydx_trader.domain.order import Order, OrderIntent, OrderState, derive_client_id
+from dydx_trader.domain.order import Order, OrderIntent
 from dydx_trader.domain.order_params import OrderParams
 from dydx_trader.domain.pre_trade import RiskLimits
 from dydx_trader.domain.proposal import OrderProposal
 from dydx_trader.domain.protection import ProtectionPolicy
+from dydx_trader.domain.reservation import ReservationCache
 from dydx_trader.domain.signal import Action, Signal
 from dydx_trader.domain.sizing_policy import SizingPolicy
 from dydx_trader.domain.trading_state import OrderOutcome
 
 log = logging.getLogger(__name__)
+_SEND_FAILED = object()
 
-_CLIENT_ID_ATTEMPTS = 3
 AtrSource = Callable[[str], Awaitable[Decimal | None]]
 """The average true range of a market in USDC (``None`` when not known)."""
 
@@ -173,10 +177,22 @@ class AccountActor(Actor):
         # The last valuation: positions whose size and price have not changed
         # are not valued again.
         self._valued: MarginState | None = None
+        self._folded = ReservationCache()  # a burst folds each new reservation only
+        self._sending = OrderSending(
+            owner=owner,
+            executor=executor,
+            reserved=self._reserved,
+            follow=self._follow,
+            risk_guard=risk_guard,
+            metrics=self._metrics,
+            on_failure=self._send_failed,
+        )
 
     # -- messages ----------------------------------------------------------------
 
     async def receive(self, message: object) -> object:
+        if (failure := self._sending.pipeline.failure) is not None:
+            raise failure  # a send apart failed: crash before anything else
         if isinstance(message, SubmitSignal):
             return await self._guarded(message.signal, self._submit)
         if isinstance(message, PreviewSignal):
@@ -191,7 +207,7 @@ class AccountActor(Actor):
             self._release(message.settlement)
             return None
         if isinstance(message, Flush):
-            return None
+            return self._sending.pipeline.drained()
         raise TypeError(f"{self.name} cannot handle {type(message).__name__}")
 
     @property
@@ -205,8 +221,8 @@ class AccountActor(Actor):
         return len(self._settler.following)
 
     async def _guarded(
-        self, signal: Signal, handle: Callable[[Signal], Awaitable[TradeResult]]
-    ) -> TradeResult:
+        self, signal: Signal, handle: Callable[[Signal], Awaitable[TradeResult | Later]]
+    ) -> TradeResult | Later:
         try:
             return await handle(signal)
         except Exception as error:
@@ -224,7 +240,7 @@ class AccountActor(Actor):
         decision = await self._decide(signal)
         return TradeResult(signal, decision, "not validated (preview)", decision.intent)
 
-    async def _submit(self, signal: Signal) -> TradeResult:
+    async def _submit(self, signal: Signal) -> TradeResult | Later:
         self._metrics.decision_started(signal.id)
         # Claimed, not merely recorded: the webhook journals a signal before its 202,
         # and that signal is still to be decided here, exactly once.
@@ -249,21 +265,23 @@ class AccountActor(Actor):
             return TradeResult(signal, None, verdict.summary)
         return await self._decide_and_send(signal, verdict.summary)
 
-    async def _close(self, signal: Signal) -> TradeResult:
+    async def _close(self, signal: Signal) -> TradeResult | Later:
         if not self._journal.claim_signal(signal):
             return TradeResult(signal, None, "duplicate")
         return await self._decide_and_send(signal, "issued by the trader")
 
-    async def _decide_and_send(self, signal: Signal, summary: str) -> TradeResult:
+    async def _decide_and_send(self, signal: Signal, summary: str) -> TradeResult | Later:
         decision = await self._decide(signal)
         self._journal.record_decision(decision)
         self._metrics.decided(signal.id, decision.outcome.value, _reason_code(decision))
+        result = TradeResult(signal, decision, summary)
         if decision.intent is None or decision.reservation is None:
-            return TradeResult(signal, decision, summary)
+            return result
         if self._before_send is not None:
-            self._before_send(decision)
-        order = await self._send(decision.intent, decision.reservation)
-        return TradeResult(signal, decision, summary, order.intent, order)
+            self._before_send(decision)  # the entry's protection levels, journaled first
+        return await self._sending.send(
+            decision.intent, decision.reservation, partial(_with_order, result)
+        )
 
     async def _decide(self, signal: Signal) -> Decision:
         """Read what the decision needs, then decide (a refusal when a read fails)."""
@@ -306,6 +324,7 @@ class AccountActor(Actor):
             in_flight=in_flight,
             atr=atr,
             protection=self._protection,
+            reservations=self._folded,
         )
 
     def _sample_equity(self, snapshot: BalanceSnapshot) -> None:
@@ -323,51 +342,31 @@ class AccountActor(Actor):
 
     # -- sending -------------------------------------------------------------------
 
-    async def _send(self, intent: OrderIntent, reservation: OrderProposal) -> Order:
-        """Reserve, send once, then follow; the reservation goes only when the
-        order is definitively rejected or settled."""
-        signal_id = intent.signal_id
-        self._reserved[signal_id] = reservation
-        self._balance.invalidate(f"order for signal {signal_id} sent")
-        nonce = 0
-        while True:
-            try:
-                order = await self._executor.submit(intent)
-                break
-            except ClientIdConflict:
-                # Its 32-bit client id is already another signal's in the journal
-                # (about one pair in four billion): nothing was sent, derive the next.
-                nonce += 1
-                if nonce > _CLIENT_ID_ATTEMPTS:
-                    del self._reserved[signal_id]
-                    raise
-                client_id = derive_client_id(
-                    self.owner.address, self.owner.number, signal_id, nonce
-                )
-                intent = replace(intent, client_id=client_id)
-            except Exception as error:
-                if getattr(error, "sent", True):
-                    # It may be live: keep its worst case and settle it from the venue.
-                    self._follow(intent)
-                else:
-                    del self._reserved[signal_id]
-                raise
-        self._metrics.order_sent(signal_id)
-        # Followed before anything else may fail: the kill switch's write below
-        # can meet a locked journal, and a live order must never go unfollowed.
-        if order.state is OrderState.REJECTED:
-            self._metrics.order_final(order.state.value)
-            del self._reserved[signal_id]
-        else:
-            self._follow(order.intent)
-        self._risk_guard.record_outcome(_outcome(order))
-        return order
+    def _send_failed(self, error: Exception) -> None:
+        """A send apart failed: crash at the next message, or, stopping, at once."""
+        try:
+            self.tell(_SEND_FAILED)  # wakes the actor to crash on it
+        except ActorStopped:
+            if self._supervisor is not None:
+                self._supervisor.escalate(self, error)
+
+    def dropped(self, message: object) -> None:
+        if isinstance(message, _Settled):  # queued behind a crash: still released
+            self._release(message.settlement)
+
+    def _abort(self) -> None:
+        self._sending.pipeline.close()  # another actor crashed: nothing more goes out
+        super()._abort()
+
+    async def stop(self) -> None:  # the signals queued, then their sends' answers
+        await super().stop()
+        await self._sending.pipeline.drain()
 
     # -- settlement ----------------------------------------------------------------
     # The settler calls these from its tasks, on this actor's event loop.
 
     def _follow(self, intent: OrderIntent) -> None:
-        self._settler.follow(intent)
+        self._settler.follow(intent, just_sent=True)
 
     def settled(self, settlement: Settlement) -> None:
         """The settler's final word on an order: release its reservation in turn
@@ -425,9 +424,5 @@ def _reason_code(decision: Decision) -> str:
     return decision.bound_by or "unbound"
 
 
-def _outcome(order: Order) -> OrderOutcome:
-    if order.state is OrderState.REJECTED:
-        return OrderOutcome.REJECTED
-    if order.state is OrderState.IN_FLIGHT_UNKNOWN:
-        return OrderOutcome.UNKNOWN
-    return OrderOutcome.ACCEPTED
+def _with_order(result: TradeResult, order: Order) -> TradeResult:
+    return replace(result, intent=order.intent, order=order)

@@ -2,7 +2,8 @@
 
 An actor owns its state; others reach it only through :meth:`Actor.tell`
 (fire and forget) and :meth:`Actor.ask` (a reply future, with a timeout).
-Subclasses implement :meth:`Actor.receive`.
+Subclasses implement :meth:`Actor.receive`; one that returns a :class:`Later`
+answers its asker when that future is done, and meanwhile handles the next message.
 
 Errors: a :class:`Refusal` or :class:`Unavailable` raised by ``receive`` is an
 answer (a "no") and goes back to the asker; for a ``tell`` it is logged.
@@ -16,6 +17,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Awaitable, Callable
+from functools import partial
 from typing import Any, Final
 
 from dydx_trader.domain.errors import Refusal, Unavailable
@@ -28,6 +30,28 @@ _STOP: Final = object()
 
 class ActorStopped(RuntimeError):
     """The actor is stopping or stopped: the message was not (and will not be) handled."""
+
+
+class Later:
+    """What :meth:`Actor.receive` returns to answer later, without holding the mailbox:
+    the asker gets ``future``'s result (or its exception) once it is done, while the
+    actor already handles the next message."""
+
+    __slots__ = ("future",)
+
+    def __init__(self, future: asyncio.Future[Any]) -> None:
+        self.future = future
+
+
+def _answer_later(reply: asyncio.Future[Any], done: asyncio.Future[Any]) -> None:
+    if reply.done():
+        return
+    if done.cancelled():
+        reply.set_exception(ActorStopped("the answer was cancelled before it came"))
+    elif (error := done.exception()) is not None:
+        reply.set_exception(error)
+    else:
+        reply.set_result(done.result())
 
 
 class Actor:
@@ -83,9 +107,14 @@ class Actor:
 
     def _fail_pending(self) -> None:
         while not self._mailbox.empty():
-            _, reply = self._mailbox.get_nowait()
+            message, reply = self._mailbox.get_nowait()
             if reply is not None and not reply.done():
                 reply.set_exception(ActorStopped(f"{self.name} stopped before answering"))
+            if reply is None and message is not _STOP:
+                self.dropped(message)
+
+    def dropped(self, message: object) -> None:
+        """A told message left unhandled by a stop or a crash (override to act on it)."""
 
     async def _run(self) -> None:
         try:
@@ -110,6 +139,10 @@ class Actor:
                     if self._supervisor is not None:
                         self._supervisor.escalate(self, error)
                     return
+                if isinstance(result, Later):
+                    if reply is not None:
+                        result.future.add_done_callback(partial(_answer_later, reply))
+                    continue
                 if reply is not None and not reply.done():
                     reply.set_result(result)
         finally:

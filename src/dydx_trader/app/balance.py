@@ -4,7 +4,7 @@ Every trade is sized from the snapshot this returns, so it only returns one it
 can prove fresh:
 
 * fetched within the TTL (monotonic clock; default 5 s, 1-60 s allowed);
-* no fill, order activity or transfer of the account since the fetch began;
+* no fill or transfer of the account since the fetch began;
 * the indexer no more than ``max_indexer_lag_blocks`` behind the chain
   (``latestProcessedBlockHeight`` against the node's latest height) and past
   the height of every fill we were told about and of every settlement that
@@ -266,13 +266,13 @@ class BalanceManager:
         self._listeners.append(listener)
 
     def on_subaccount_update(self, update: SubaccountUpdate) -> None:
-        """A ``v4_subaccounts`` update: fills, order changes or transfers invalidate."""
+        """A ``v4_subaccounts`` update: fills and transfers invalidate; order changes
+        alone do not (a resting order holds no collateral on dYdX v4, our own orders
+        in flight are reserved, and a burst's placements would refetch per decision)."""
         for listener in self._listeners:
             listener(update)
         for fill in update.fills:
             self.on_fill(fill)
-        if update.orders:
-            self.invalidate(f"{len(update.orders)} order update(s)")
         if update.has_transfer:
             self.invalidate("transfer")
 

@@ -20,10 +20,11 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
+from dataclasses import dataclass
 
 from dydx_trader.app.ports import OrderJournal, OrderSender, VenueOrders
 from dydx_trader.app.reconciler import OrderReconciler, Settlement
-from dydx_trader.domain.broadcast import Accepted, BroadcastOutcome, Rejected
+from dydx_trader.domain.broadcast import Accepted, BroadcastOutcome, Rejected, SignedOrder
 from dydx_trader.domain.errors import (
     ClientIdConflict,
     DydxTraderError,
@@ -34,9 +35,19 @@ from dydx_trader.domain.errors import (
 from dydx_trader.domain.market import MarketSpec
 from dydx_trader.domain.order import Order, OrderIntent, OrderState
 
-__all__ = ["OrderExecutor", "Settlement"]
+__all__ = ["OrderExecutor", "PreparedOrder", "Settlement"]
 
 log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True, slots=True)
+class PreparedOrder:
+    """An order journaled (PENDING_SUBMIT) and signed, not yet sent. ``resend``:
+    a stored order whose first send's outcome was never journaled goes out again."""
+
+    intent: OrderIntent
+    signed: SignedOrder
+    resend: bool
 
 
 class OrderExecutor:
@@ -79,14 +90,27 @@ class OrderExecutor:
         intent (nothing sent), and otherwise only :class:`OrderFollowUpFault`:
         ``sent=False`` when nothing left the process, ``sent=True`` when a step
         after the broadcast failed; the order may then be live and must be
-        followed to settlement.
+        followed to settlement. It is :meth:`prepare` then :meth:`send`.
+        """
+        prepared = await self.prepare(intent)
+        if isinstance(prepared, Order):
+            return prepared
+        return await self.send(prepared)
+
+    async def prepare(self, intent: OrderIntent) -> PreparedOrder | Order:
+        """The part of :meth:`submit` before anything leaves the process: journal
+        ``intent`` (PENDING_SUBMIT) and sign it. Returns what :meth:`send` sends,
+        or the stored order when this intent must not be sent (again).
+
+        Raises :class:`ClientIdConflict`, or :class:`OrderFollowUpFault` with
+        ``sent=False``; either way nothing was sent.
         """
         client_id = intent.client_id
         try:
             resend = await self._journal_intent(intent)
             if resend is None:
                 return self._journal.order(client_id)
-            signed = self._sender.sign(intent)
+            return PreparedOrder(intent, self._sender.sign(intent), resend)
         except ClientIdConflict:
             raise
         except Exception as error:  # nothing was sent: say so, whatever it was
@@ -95,14 +119,23 @@ class OrderExecutor:
                 client_id=client_id,
                 sent=False,
             ) from error
+
+    async def send(self, prepared: PreparedOrder) -> Order:
+        """Broadcast a prepared order once and journal what the node said (SUBMITTED,
+        REJECTED or IN_FLIGHT_UNKNOWN). Needs no ordering with other short-term
+        orders' sends: the chain takes them in any order.
+
+        Raises only :class:`OrderFollowUpFault` with ``sent=True``.
+        """
+        intent = prepared.intent
         try:
-            outcome = await self._sender.broadcast(signed)
-            return self._record_outcome(intent, outcome, resend=resend)
+            outcome = await self._sender.broadcast(prepared.signed)
+            return self._record_outcome(intent, outcome, resend=prepared.resend)
         except Exception as error:  # after the send, any failure may hide a live order
             raise OrderFollowUpFault(
-                f"order {client_id} was broadcast but its outcome could not be recorded: "
-                f"{describe(error)}; it may be live: follow it to settlement and halt",
-                client_id=client_id,
+                f"order {intent.client_id} was broadcast but its outcome could not be "
+                f"recorded: {describe(error)}; it may be live: follow it to settlement and halt",
+                client_id=intent.client_id,
                 sent=True,
             ) from error
 

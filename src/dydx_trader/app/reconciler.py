@@ -34,6 +34,7 @@ walking down from good-til-block, so neither falls off a page of newer ones.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -80,6 +81,11 @@ class Settlement:
     height: int = 0
 
 
+def _retrieved(read: asyncio.Future[IndexerHeight]) -> None:
+    if not read.cancelled():
+        read.exception()
+
+
 class OrderReconciler:
     """Reads one subaccount's orders from the indexer into the journal.
 
@@ -97,6 +103,18 @@ class OrderReconciler:
         self._journal = journal
         self._market_spec = market_spec
         self._venue_ids: dict[int, str] = {}
+        self._height_read: asyncio.Future[IndexerHeight] | None = None
+
+    async def _height(self) -> IndexerHeight:
+        """The indexer's height, one read shared by the orders asking meanwhile (a
+        burst's hundreds of settlements). A shared read may have begun a little
+        before this caller asked: its height is lower, never higher, than one of
+        its own, so a window is never judged closed early."""
+        read = self._height_read
+        if read is None or read.done():
+            read = self._height_read = asyncio.ensure_future(self._venue.get_height())
+            read.add_done_callback(_retrieved)  # every asker may have gone: not "lost"
+        return await asyncio.shield(read)
 
     async def settle_once(self, intent: OrderIntent) -> Settlement | None:
         """Read the indexer once: journal new fills, and the final state if there is one.
@@ -109,7 +127,7 @@ class OrderReconciler:
         current = self._journal.order(intent.client_id)
         if current.state is OrderState.REJECTED:
             return Settlement(current, ())
-        height = await self._venue.get_height()
+        height = await self._height()
         venue_order = await self._locate(intent)
         if venue_order is not None:
             self._venue_ids[intent.client_id] = venue_order.order_id

@@ -44,6 +44,7 @@ from dydx_trader.domain.errors import (
     venue_failure,
 )
 from dydx_trader.domain.order import OrderIntent
+from dydx_trader.domain.venue import SubaccountUpdate
 
 log = logging.getLogger(__name__)
 
@@ -63,6 +64,8 @@ class _Followed:
         default_factory=lambda: asyncio.get_running_loop().create_future()
     )
     unsettled: str | None = None
+    # Set (and replaced) when the account's stream may have news of this order.
+    news: asyncio.Event = field(default_factory=asyncio.Event)
     # Reads of the venue begun and finished for this order (see Settler.sweep).
     reads_started: int = 0
     reads_done: int = 0
@@ -118,7 +121,6 @@ class Settler:
         self._max_backoff_s = max_backoff_s
         self._rng = rng or random.Random()
         self._sleep = sleep
-        self._news = asyncio.Event()
         self._read = asyncio.Event()  # set (and replaced) after every read of any order
         self._following: dict[int, _Followed] = {}
         self._settled: set[int] = set()
@@ -128,20 +130,29 @@ class Settler:
         """Client ids of the orders followed now, oldest first."""
         return tuple(self._following)
 
-    def follow(self, intent: OrderIntent) -> None:
-        """Follow ``intent``'s order until it settles (idempotent per client id)."""
+    def follow(self, intent: OrderIntent, *, just_sent: bool = False) -> None:
+        """Follow ``intent``'s order until it settles (idempotent per client id).
+
+        An order ``just_sent`` is first read on news of it or after one poll
+        interval, not at once: the indexer cannot show it before the next block,
+        and a burst's hundreds of sends would each cost a read for nothing."""
         if intent.client_id in self._following or intent.client_id in self._settled:
             return
         record = _Followed(intent)
         self._following[intent.client_id] = record
         record.task = asyncio.create_task(
-            self._run(record), name=f"settle order {intent.client_id}"
+            self._run(record, just_sent), name=f"settle order {intent.client_id}"
         )
 
     def notify(self, update: object = None) -> None:
-        """News on the account's stream: every waiting order reads the venue now."""
-        news, self._news = self._news, asyncio.Event()
-        news.set()
+        """News on the account's stream: the waiting orders it names read the venue
+        now (every order, when it names none, or fills of orders it does not name:
+        a burst's hundreds of updates would otherwise each wake every order)."""
+        named = _named_orders(update)
+        for record in self._following.values():
+            if named is None or record.intent.client_id in named:
+                news, record.news = record.news, asyncio.Event()
+                news.set()
 
     async def sweep(self) -> None:
         """Every followed order reads the venue once more, starting now; returns when
@@ -218,15 +229,17 @@ class Settler:
 
     # -- one order ----------------------------------------------------------------
 
-    async def _run(self, record: _Followed) -> Settlement:
+    async def _run(self, record: _Followed, just_sent: bool = False) -> Settlement:
         intent = record.intent
         deadline = self._clock() + self._confirm_timeout_s
         failures = 0
         problem: str | None = None
         faults: set[str] = set()
         try:
+            if just_sent:
+                await self._pause(record.news, self._poll_interval_s, wake_on_news=True)
             while True:
-                news = self._news
+                news = record.news
                 record.reads_started += 1
                 try:
                     settlement = await self._orders.settle_once(intent)
@@ -316,3 +329,14 @@ def _call(callback: Callable[..., None], *args: object) -> None:
         callback(*args)
     except Exception:
         log.exception("settlement callback %r failed", callback)
+
+
+def _named_orders(update: object) -> frozenset[int] | None:
+    """The client ids an account update is about; ``None`` when it may concern any."""
+    if not isinstance(update, SubaccountUpdate) or not update.orders:
+        return None
+    ids = {order.client_id for order in update.orders}
+    venue_ids = {order.order_id for order in update.orders}
+    if None in ids or any(fill.order_id not in venue_ids for fill in update.fills):
+        return None
+    return frozenset(cid for cid in ids if cid is not None)

@@ -78,6 +78,15 @@ def register(app: typer.Typer) -> None:
                 help="Up to this many more milliseconds, uniform and seeded.",
             ),
         ] = 0,
+        synthetic_markets: Annotated[
+            int,
+            typer.Option(
+                "--synthetic-markets",
+                min=0,
+                max=1_000,
+                help="List this many more markets (SYN001-USD onwards, ETH-USD's parameters).",
+            ),
+        ] = 0,
         clock: Annotated[
             str,
             typer.Option(
@@ -112,6 +121,7 @@ def register(app: typer.Typer) -> None:
                 replay_end=_utc("--to", replay_to),
                 replay_days=days,
                 background_flow=flow,
+                synthetic_markets=synthetic_markets,
             )
             config = DevnetConfig(
                 indexer_port=indexer_port,

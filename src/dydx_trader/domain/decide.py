@@ -49,7 +49,7 @@ from dydx_trader.domain.order_params import OrderParams
 from dydx_trader.domain.pre_trade import RiskLimits, evaluate_order
 from dydx_trader.domain.proposal import OrderProposal
 from dydx_trader.domain.protection import ProtectionPolicy
-from dydx_trader.domain.reservation import Reserved, reserve
+from dydx_trader.domain.reservation import ReservationCache, Reserved, reserve
 from dydx_trader.domain.side import Side
 from dydx_trader.domain.signal import Action, HintKind, Signal
 from dydx_trader.domain.sizing import PositionSizer, Refused
@@ -74,6 +74,7 @@ def decide(
     atr: Decimal | None = None,
     trading_reason: str = "",
     protection: ProtectionPolicy | None = None,
+    reservations: ReservationCache | None = None,
 ) -> Decision:
     """The decision on ``signal`` for ``owner``'s subaccount (see the module docstring).
 
@@ -85,6 +86,8 @@ def decide(
     ``trading_state`` (with the reason it was set, ``trading_reason``) gates what
     may be sent; ``height`` is the chain's latest block height; ``now`` (aware)
     stamps the decision; ``protection`` the stop-loss / take-profit policy.
+    ``reservations`` keeps the last folding of the orders in flight (the
+    caller's, only for speed).
     """
     lines: list[Line] = _account_lines(account, len(in_flight))
     bound_by: str | None = None
@@ -98,7 +101,7 @@ def decide(
             _halt(trading_state, trading_reason)
         if signal.action is not Action.CLOSE:
             _require_cross(math.spec)
-        reserved = reserve(account, in_flight, markets, signal.market)
+        reserved = reserve(account, in_flight, markets, signal.market, reservations)
         # In REDUCING an order may only go out as a reduce-only IOC: price it as one.
         time_in_force = (
             TimeInForce.IOC if trading_state in _REDUCE_ONLY else order_params.time_in_force

@@ -47,23 +47,86 @@ class Reserved:
     worst_cases: tuple[MarginState, ...]
 
 
+@dataclass(slots=True)
+class _Accumulated:
+    """The orders in flight folded onto ``state``: as if all filled (``expected``),
+    their worst-case charge, each market's range of positions (base quantums, by
+    first appearance) and ``worst``: every one of those markets at its worst end."""
+
+    state: MarginState
+    orders: tuple[OrderProposal, ...]
+    expected: MarginState
+    charge: int
+    ranges: dict[str, tuple[MarketMath, int, int]]
+    worst: MarginState
+
+
+class ReservationCache:
+    """The last :func:`reserve` folding, kept by its one caller (the account actor).
+
+    When the next call has the same valuation, the same market math and the same
+    orders in flight plus new ones (a burst: each decision adds one), only the new
+    orders are folded in; the result is exactly what folding them all gives.
+    """
+
+    __slots__ = ("_last",)
+
+    def __init__(self) -> None:
+        self._last: _Accumulated | None = None
+
+
 def reserve(
     state: MarginState,
     in_flight: Sequence[OrderProposal],
     markets: Mapping[str, MarketSpec],
     market: str,
+    cache: ReservationCache | None = None,
 ) -> Reserved:
     """``state`` with every order ``in_flight`` reserved, for an order in ``market``.
 
     ``markets`` must hold every market an order in flight trades (raises
-    ``UnknownMarket`` otherwise).
+    ``UnknownMarket`` otherwise). ``cache`` only makes a burst of calls faster.
     """
     if not in_flight:
         return Reserved(state, (state,))
-    expected = state
-    ranges: dict[str, tuple[MarketMath, int, int]] = {}
-    charge = 0
-    for order in in_flight:
+    folded = _fold(state, tuple(in_flight), markets, None if cache is None else cache._last)
+    if cache is not None:
+        cache._last = folded
+    traded = folded.ranges.get(market)
+    if traded is None:
+        return Reserved(folded.expected, (folded.worst.charged(folded.charge),))
+    # Both ends of the traded market are kept: every other market at its worst end.
+    worst = state
+    for ticker, (math, low, high) in folded.ranges.items():
+        if ticker != market:
+            worst = _moved_to(worst, math, _end(state, ticker, low, high))
+    worst = worst.charged(folded.charge)
+    math, low, high = traded
+    line = state.lines.get(market)
+    held = line.base_quantums if line is not None else 0
+    low_end, high_end = held + low, held + high
+    ends = (high_end,) if low_end == high_end else (high_end, low_end)
+    return Reserved(folded.expected, tuple(_moved_to(worst, math, end) for end in ends))
+
+
+def _fold(
+    state: MarginState,
+    orders: tuple[OrderProposal, ...],
+    markets: Mapping[str, MarketSpec],
+    last: _Accumulated | None,
+) -> _Accumulated:
+    known = len(last.orders) if last is not None else 0
+    if (
+        last is None
+        or last.state is not state
+        or orders[:known] != last.orders
+        or any(lookup(markets, ticker) is not math for ticker, (math, _, _) in last.ranges.items())
+    ):
+        last, known = _Accumulated(state, (), state, 0, {}, state), 0
+    expected, charge, ranges = last.expected, last.charge, dict(last.ranges)
+    new: list[str] = []  # markets first seen in this fold, in that order
+    widened = False  # a market seen before has a new order
+    for order in orders[known:]:
         math = lookup(markets, order.market)
         delta = math.base_quantums(order.position_delta)
         cash = fill_cash_flow(order.position_delta, order.price, order.fee_ppm)
@@ -72,23 +135,25 @@ def reserve(
         # One quote quantum more covers the truncation of the position's notional.
         charge += max(0, -(cash + math.notional_quantums(delta))) + 1
         _, low, high = ranges.get(order.market, (math, 0, 0))
+        if order.market in last.ranges:
+            widened = True
+        elif order.market not in ranges:
+            new.append(order.market)
         ranges[order.market] = (math, low + min(delta, 0), high + max(delta, 0))
-    worst = state
-    traded: tuple[MarketMath, int, int] | None = None
-    for ticker, (math, low, high) in ranges.items():
-        line = state.lines.get(ticker)
-        held = line.base_quantums if line is not None else 0
-        if ticker == market:
-            traded = (math, held + low, held + high)
-            continue
-        end = held + high if abs(held + high) >= abs(held + low) else held + low
-        worst = _moved_to(worst, math, end)
-    worst = worst.charged(charge)
-    if traded is None:
-        return Reserved(expected, (worst,))
-    math, low_end, high_end = traded
-    ends = (high_end,) if low_end == high_end else (high_end, low_end)
-    return Reserved(expected, tuple(_moved_to(worst, math, end) for end in ends))
+    # Markets first seen now move ``worst`` on; a wider range of one seen before
+    # moves it from the start, in the same order: the same result either way.
+    worst, moved = (state, list(ranges)) if widened else (last.worst, new)
+    for ticker in moved:
+        math, low, high = ranges[ticker]
+        worst = _moved_to(worst, math, _end(state, ticker, low, high))
+    return _Accumulated(state, orders, expected, charge, ranges, worst)
+
+
+def _end(state: MarginState, ticker: str, low: int, high: int) -> int:
+    """The end of a market's range of positions with the larger size."""
+    line = state.lines.get(ticker)
+    held = line.base_quantums if line is not None else 0
+    return held + high if abs(held + high) >= abs(held + low) else held + low
 
 
 def _moved_to(state: MarginState, math: MarketMath, base_quantums: int) -> MarginState:

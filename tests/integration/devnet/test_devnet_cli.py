@@ -161,3 +161,20 @@ def test_devnet_command_when_replay_window_impossible_then_one_line_and_exit_2()
     assert proc.returncode == 2
     (line,) = proc.stderr.strip().splitlines()
     assert line.startswith("devnet: replay start 2024-09-06T00:00Z is too early: the data allows")
+
+
+def test_devnet_command_when_latency_and_synthetic_markets_given_then_the_devnet_has_them() -> None:
+    proc = _start("--latency-ms", "30", "--latency-jitter-ms", "5", "--synthetic-markets", "2")
+    try:
+        indexer_url, _ = _wait_ready(proc)
+        with urllib.request.urlopen(f"{indexer_url}/devnet/faults", timeout=5) as response:  # noqa: S310
+            faults = json.load(response)
+        url = f"{indexer_url}/v4/perpetualMarkets?ticker=SYN002-USD"
+        with urllib.request.urlopen(url, timeout=5) as response:  # noqa: S310
+            markets = json.load(response)["markets"]
+    finally:
+        proc.send_signal(signal.SIGINT)
+        proc.communicate(timeout=20)
+
+    assert faults["latency"] == {"ms": 30, "jitter_ms": 5}
+    assert markets["SYN002-USD"]["status"] == "ACTIVE"

@@ -28,7 +28,12 @@ from dydx_trader.domain.errors import (
 )
 from dydx_trader.domain.market import MarketSpec
 from dydx_trader.domain.side import Side
-from dydx_trader.domain.venue import IndexerFill, SubaccountUpdate
+from dydx_trader.domain.venue import (
+    IndexerFill,
+    IndexerOrderStatus,
+    OrderStatusUpdate,
+    SubaccountUpdate,
+)
 
 ADDRESS = "dydx14zzueazeh0hj67cghhf9jypslcf9sh2n5k6art"
 FIXTURES_WS = Path(__file__).resolve().parents[2] / "fixtures" / "dydx" / "indexer_ws"
@@ -352,7 +357,7 @@ async def test_get_snapshot_when_one_caller_cancels_then_others_still_get_the_fe
     assert accounts.calls == 1
 
 
-async def test_on_subaccount_update_when_transfer_or_orders_then_cache_dropped() -> None:
+async def test_on_subaccount_update_when_transfer_then_cache_dropped() -> None:
     accounts = FakeAccounts(_flat)
     manager = _manager(accounts)
     await manager.get_snapshot()
@@ -362,6 +367,16 @@ async def test_on_subaccount_update_when_transfer_or_orders_then_cache_dropped()
     manager.on_subaccount_update(SubaccountUpdate())
     assert manager.cached() is not None
     assert accounts.calls == 2
+
+
+async def test_on_subaccount_update_when_only_orders_changed_then_cache_kept() -> None:
+    # A resting order holds no collateral; our own in flight are reserved by the actor.
+    accounts = FakeAccounts(_flat)
+    manager = _manager(accounts)
+    snapshot = await manager.get_snapshot()
+    placed = OrderStatusUpdate("order-1", "ETH-USD", IndexerOrderStatus.BEST_EFFORT_OPENED)
+    manager.on_subaccount_update(SubaccountUpdate(orders=(placed,)))
+    assert manager.cached() is snapshot and accounts.calls == 1
 
 
 @pytest.mark.parametrize("ttl", [0.5, 61, math.nan, math.inf, True, "5"])

@@ -24,7 +24,7 @@ from dydx_trader.domain.errors import (
     VenueUnavailable,
 )
 from dydx_trader.domain.order import OrderIntent, OrderState
-from dydx_trader.domain.venue import IndexerOrderStatus
+from dydx_trader.domain.venue import IndexerOrderStatus, OrderStatusUpdate, SubaccountUpdate
 from kit.indexer_reads import BTC, FakeMonotonic, FlakyJournal, PagingIndexer, intent
 from kit.venue import FakeSender
 
@@ -222,6 +222,48 @@ async def test_follow_when_stream_news_and_poll_slow_then_reads_at_once(journal:
     run.notify()
 
     await asyncio.wait_for(run.settle_all(), timeout=10)
+    assert [s.order.state for s in recorder.settled] == [OrderState.EXPIRED]
+
+
+async def test_follow_when_news_names_one_order_then_only_that_one_reads_again(
+    journal: Journal,
+) -> None:
+    named = in_flight(journal, intent("t6a", good_til_block=110))
+    other = in_flight(journal, intent("t6b", good_til_block=110))
+    venue = PagingIndexer(height=101)
+    recorder = Recorder()
+    run = settler(journal, venue, recorder, FakeMonotonic(), poll_interval_s=30)
+    run.follow(named)
+    run.follow(other)
+    await until(lambda: venue.calls["height"] >= 1 and venue.calls["orders"] == 2)
+
+    venue.height = 111
+    news = OrderStatusUpdate(
+        "venue-id", "BTC-USD", S.BEST_EFFORT_CANCELED, client_id=named.client_id
+    )
+    run.notify(SubaccountUpdate(orders=(news,)))
+    await until(lambda: len(recorder.settled) == 1)
+
+    assert recorder.settled[0].order.intent.client_id == named.client_id
+    assert run.following == (other.client_id,)  # not woken: it waits for its poll
+    run.notify()  # news naming no order wakes every order
+    await asyncio.wait_for(run.settle_all(), timeout=10)
+    assert len(recorder.settled) == 2
+
+
+async def test_follow_when_just_sent_then_first_read_waits_for_news(journal: Journal) -> None:
+    order_intent = in_flight(journal, intent("t6c", good_til_block=110))
+    venue = PagingIndexer(height=111)
+    recorder = Recorder()
+    run = settler(journal, venue, recorder, FakeMonotonic(), poll_interval_s=30)
+
+    run.follow(order_intent, just_sent=True)
+    await asyncio.sleep(0.01)
+    reads_before_news = venue.calls["orders"]
+    run.notify()
+    await asyncio.wait_for(run.settle_all(), timeout=10)
+
+    assert reads_before_news == 0
     assert [s.order.state for s in recorder.settled] == [OrderState.EXPIRED]
 
 

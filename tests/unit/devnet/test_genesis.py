@@ -74,3 +74,24 @@ def test_fee_constants_when_compared_with_the_bundled_tiers_then_standard_tier_1
     )
     assert fees.fee_quote_quantums(1_000_001, 500) == 501  # rounds up
     assert fees.fee_quote_quantums(1_000_001, -110) == -110  # a rebate rounds toward zero
+
+
+def test_build_markets_when_synthetic_requested_then_copies_with_their_own_ids() -> None:
+    from dydx_devnet.markets import build_markets, synthetic_ticker
+
+    markets = build_markets(("BTC-USD", "ETH-USD"), synthetic=3)
+
+    assert list(markets) == ["BTC-USD", "ETH-USD", "SYN001-USD", "SYN002-USD", "SYN003-USD"]
+    ids = [market.clob_pair_id for market in markets.values()]
+    assert len(set(ids)) == len(ids)
+    copy = markets[synthetic_ticker(2)]
+    assert copy.spec.ticker == "SYN002-USD"
+    assert copy.spec.liquidity_tier == markets["ETH-USD"].spec.liquidity_tier
+    assert "SYN001-USD" not in load_market_payloads()  # the bundled list is untouched
+
+
+def test_engine_config_when_synthetic_markets_out_of_range_then_refused() -> None:
+    from dydx_devnet.config import EngineConfig
+
+    with pytest.raises(ValueError, match=r"synthetic_markets must be 0\.\.1000"):
+        EngineConfig(synthetic_markets=1_001)

@@ -6,9 +6,12 @@ from __future__ import annotations
 
 from decimal import Decimal
 
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
 from dydx_trader.domain.account import PerpetualPosition
 from dydx_trader.domain.proposal import OrderProposal
-from dydx_trader.domain.reservation import reserve
+from dydx_trader.domain.reservation import ReservationCache, reserve
 from dydx_trader.domain.side import Side
 from dydx_trader.domain.units import quote_quantums_floor
 from kit.markets import flat_account, make_market, valued
@@ -86,3 +89,39 @@ def test_reserve_when_orders_both_ways_in_one_market_then_each_end_sums_its_side
 
     # Ends: 0.5 + 1 = 1.5 (only the buy fills) or 0.5 - 3 = -2.5 (only the sell).
     assert worst.lines["ETH-USD"].size == Decimal("-2.5")
+
+
+SOL = make_market("SOL-USD", oracle_price=Decimal(150), imf=Decimal("0.1"), clob_pair_id=5)
+THREE = {**MARKETS, "SOL-USD": SOL}
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    st.lists(
+        st.tuples(
+            st.sampled_from(("ETH-USD", "BTC-USD", "SOL-USD")),
+            st.sampled_from((Side.BUY, Side.SELL)),
+            st.integers(min_value=1, max_value=30),
+        ),
+        min_size=1,
+        max_size=8,
+    ),
+    st.sampled_from(("ETH-USD", "BTC-USD", "SOL-USD")),
+)
+def test_reserve_when_a_burst_adds_orders_one_by_one_then_the_cache_changes_nothing(
+    drawn: list[tuple[str, Side, int]], market: str
+) -> None:
+    orders = [
+        OrderProposal(ticker, side, Decimal(tenths) / 10, THREE[ticker].require_oracle_price())
+        for ticker, side, tenths in drawn
+    ]
+    cache = ReservationCache()
+    for count in range(1, len(orders) + 1):
+        in_flight = tuple(orders[:count])
+        for traded in (market, orders[count - 1].market):
+            assert reserve(STATE, in_flight, THREE, traded, cache) == reserve(
+                STATE, in_flight, THREE, traded
+            )
+    # An order settled (the prefix changed): folded again from the start, still the same.
+    rest = tuple(orders[1:])
+    assert reserve(STATE, rest, THREE, market, cache) == reserve(STATE, rest, THREE, market)

@@ -18,9 +18,10 @@ answer into one of three outcomes:
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections.abc import Awaitable, Callable
 from dataclasses import replace
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 import grpc
 from dydx_v4_client.node.builder import Builder, TxOptions
@@ -161,9 +162,10 @@ class OrderGateway:
         )
         try:
             async with asyncio.timeout(self._timeout_s + 1.0):
-                response = await asyncio.to_thread(
-                    self._stub.BroadcastTx, request, timeout=self._timeout_s
-                )
+                # gRPC's own future, not a worker thread: a burst's broadcasts all
+                # wait on the network at once, not a few at a time.
+                call = self._stub.BroadcastTx.future(request, timeout=self._timeout_s)
+                response = await _answer_of(call)
         except TimeoutError:
             return _unknown(signed, "no answer within the broadcast deadline")
         except grpc.RpcError as error:
@@ -178,6 +180,32 @@ class OrderGateway:
             # the earlier send's outcome stands and the indexer settles it.
             return _unknown(signed, "the node has seen these exact bytes before (sdk code 19)")
         return Rejected(rejection(tx_response.codespace, tx_response.code, tx_response.raw_log))
+
+
+async def _answer_of(call: grpc.Future) -> Any:
+    """The result of a gRPC future, awaited on the event loop (its exception raised).
+    A cancelled wait cancels the call; an answer after it is dropped."""
+    loop = asyncio.get_running_loop()
+    answer: asyncio.Future[Any] = loop.create_future()
+
+    def settle(done: grpc.Future) -> None:
+        if answer.done():
+            return
+        try:
+            answer.set_result(done.result())
+        except Exception as error:  # noqa: BLE001 - handed to the awaiting caller
+            answer.set_exception(error)
+
+    def on_done(done: grpc.Future) -> None:  # in a gRPC thread
+        with contextlib.suppress(RuntimeError):  # the loop is closed: nobody waits
+            loop.call_soon_threadsafe(settle, done)
+
+    call.add_done_callback(on_done)
+    try:
+        return await answer
+    except asyncio.CancelledError:
+        call.cancel()
+        raise
 
 
 def rejection(codespace: str, code: int, raw_log: str) -> VenueRejected:

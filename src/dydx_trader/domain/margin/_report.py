@@ -150,8 +150,9 @@ def _report(
         indexer_equity += notional
         indexer_margin += abs(notional) * line.math.spec.initial_margin_fraction
     positive = equity > 0
+    maintenance = state.maintenance  # summed once: each position's risk needs it
     positions = tuple(
-        _position_risk(state, line_key, equity, entries.get(line_key, _ZERO))
+        _position_risk(state, line_key, equity, entries.get(line_key, _ZERO), maintenance)
         for line_key in state.lines
     )
     reported = state.reported_free_collateral
@@ -160,8 +161,8 @@ def _report(
         equity_quantums=state.net_collateral,
         initial_margin=usdc(state.initial),
         initial_margin_quantums=state.initial,
-        maintenance_margin=usdc(state.maintenance),
-        maintenance_margin_quantums=state.maintenance,
+        maintenance_margin=usdc(maintenance),
+        maintenance_margin_quantums=maintenance,
         free_collateral=usdc(free),
         free_collateral_quantums=free,
         indexer_equity=indexer_equity,
@@ -176,7 +177,7 @@ def _report(
 
 
 def _position_risk(
-    state: MarginState, ticker: str, equity: Decimal, entry_price: Decimal
+    state: MarginState, ticker: str, equity: Decimal, entry_price: Decimal, maintenance: int
 ) -> PositionRisk:
     line = state.lines[ticker]
     math = line.math
@@ -184,7 +185,7 @@ def _position_risk(
     size = line.size
     notional = usdc(line.notional)
     mmf = math.spec.maintenance_margin_fraction
-    other_maintenance = usdc(state.maintenance - line.maintenance)
+    other_maintenance = usdc(maintenance - line.maintenance)
     liquidation = liquidation_price(equity, size, oracle, mmf, other_maintenance)
     distance = None
     if liquidation is not None:

@@ -23,7 +23,7 @@ local indexer view and the minimum is ``min(chain, reported)``.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal
 from types import MappingProxyType
@@ -123,6 +123,17 @@ def _opening_quantums(held: int, new: int) -> int:
     return grown if grown > 0 else 0
 
 
+def _two_largest(lines: Iterable[PositionLine]) -> tuple[PositionLine | None, PositionLine | None]:
+    first: PositionLine | None = None
+    second: PositionLine | None = None
+    for line in lines:
+        if first is None or abs(line.notional) > abs(first.notional):
+            first, second = line, first
+        elif second is None or abs(line.notional) > abs(second.notional):
+            second = line
+    return first, second
+
+
 @dataclass(frozen=True, slots=True)
 class MarginState:
     """Margin totals of one subaccount, quote quantums.
@@ -142,24 +153,19 @@ class MarginState:
     gross_notional: int
     reported_free_collateral: int | None
     custom_imf_ppm: Mapping[str, int] = field(default_factory=lambda: _NO_CUSTOM_IMF)
-    # The two largest positions by |notional|, found once: the sizer asks for every size.
-    _largest: tuple[PositionLine | None, PositionLine | None] = field(
-        init=False, repr=False, compare=False, default=(None, None)
+    # The two largest positions by |notional|, found once when first asked (the sizer
+    # asks for every size; the states a reservation chains through, never).
+    _largest: tuple[PositionLine | None, PositionLine | None] | None = field(
+        init=False, repr=False, compare=False, default=None
     )
-
-    def __post_init__(self) -> None:
-        first: PositionLine | None = None
-        second: PositionLine | None = None
-        for line in self.lines.values():
-            if first is None or abs(line.notional) > abs(first.notional):
-                first, second = line, first
-            elif second is None or abs(line.notional) > abs(second.notional):
-                second = line
-        object.__setattr__(self, "_largest", (first, second))
 
     def largest_line_except(self, ticker: str) -> PositionLine | None:
         """The position with the largest ``|notional|`` in any market but ``ticker``'s."""
-        first, second = self._largest
+        largest = self._largest
+        if largest is None:
+            largest = _two_largest(self.lines.values())
+            object.__setattr__(self, "_largest", largest)
+        first, second = largest
         return second if first is not None and first.math.ticker == ticker else first
 
     @property
