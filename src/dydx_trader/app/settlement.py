@@ -27,6 +27,7 @@ every waiting task at once instead of at its next poll.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import random
 from collections.abc import Awaitable, Callable, Mapping
@@ -288,10 +289,11 @@ class Settler:
         if not wake_on_news:
             await self._sleep(seconds)
             return
-        try:
-            await asyncio.wait_for(news.wait(), seconds)
-        except TimeoutError:
-            pass
+        # asyncio.timeout, not wait_for: on Python 3.11 wait_for can swallow the
+        # cancel a stop sends when the event fires at the same moment (a hung stop).
+        with contextlib.suppress(TimeoutError):
+            async with asyncio.timeout(seconds):
+                await news.wait()
 
     def _unsettled_reason(self, intent: OrderIntent, problem: str | None) -> str:
         why = problem
