@@ -64,6 +64,9 @@ def _settings(journal: Path) -> Settings:
     return Settings.model_validate(
         {
             "journal": {"path": str(journal)},
+            # Alternating BUY / SELL of one size: each adds to or takes from the
+            # position (in target mode a BUY while long would be nothing to trade).
+            "execution": {"position_mode": "accumulate", "max_entries_per_market": 100},
             "validation": {
                 "cooldown_s": 0,
                 "rate_limit_per_minute": 100_000,
