@@ -31,7 +31,8 @@ from dydx_trader.adapters.dydx.node import NodeGateway
 from dydx_trader.adapters.dydx.order_gateway import OrderGateway, sequence_reader
 from dydx_trader.adapters.dydx.stream import IndexerFeed
 from dydx_trader.adapters.journal import Journal
-from dydx_trader.app.account_actor import AccountActor, ClosePosition
+from dydx_trader.app.account_actor import AccountActor
+from dydx_trader.app.account_messages import ClosePosition
 from dydx_trader.app.account_terms import AccountTermsCache
 from dydx_trader.app.balance import BalanceManager
 from dydx_trader.app.executor import OrderExecutor, Settlement
@@ -45,7 +46,8 @@ from dydx_trader.app.protection import ProtectionManager
 from dydx_trader.app.risk_guard import RiskGuard
 from dydx_trader.app.settlement import Settler
 from dydx_trader.app.stateful_orders import stateful_orders_for
-from dydx_trader.app.trader import DECIDE_TIMEOUT_S, WATCH_ONLY, JournalPort, Trader
+from dydx_trader.app.trader import DECIDE_TIMEOUT_S, WATCH_ONLY, Trader
+from dydx_trader.app.trader_types import JournalPort
 from dydx_trader.app.validation import SignalValidator
 from dydx_trader.app.volatility import MarketAtr, no_atr
 from dydx_trader.config import Settings

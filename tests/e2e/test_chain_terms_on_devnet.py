@@ -20,7 +20,7 @@ from v4_proto.dydxprotocol.subaccounts.subaccount_pb2 import SubaccountId
 from dydx_devnet.demo import DEMO_MNEMONIC
 from dydx_devnet.server import Devnet, DevnetConfig
 from dydx_devnet.state import EngineConfig
-from dydx_trader.app.account_actor import TradeResult
+from dydx_trader.app.account_messages import TradeResult
 from dydx_trader.config import Settings
 from dydx_trader.domain.decision import Outcome
 from dydx_trader.domain.order import OrderState

@@ -12,7 +12,7 @@ from e2e_harness import journal_at, settings_for, start_trader
 from dydx_devnet.server import Devnet
 from dydx_trader.adapters.dydx.indexer import IndexerGateway
 from dydx_trader.adapters.journal import Journal
-from dydx_trader.app.account_actor import TradeResult
+from dydx_trader.app.account_messages import TradeResult
 from dydx_trader.bootstrap import Trader
 from dydx_trader.config import Settings
 from dydx_trader.domain.decision import Outcome

@@ -29,8 +29,17 @@ from dataclasses import dataclass, replace
 from decimal import Decimal
 from functools import partial
 
+from dydx_trader.app.account_messages import (
+    ClosePosition,
+    Flush,
+    PreviewSignal,
+    SampleEquity,
+    SubmitSignal,
+    TradeResult,
+)
 from dydx_trader.app.actor import Actor, ActorStopped, Later
-from dydx_trader.app.balance import BalanceManager, BalanceSnapshot
+from dydx_trader.app.balance import BalanceManager
+from dydx_trader.app.balance_snapshot import BalanceSnapshot
 from dydx_trader.app.executor import OrderExecutor, Settlement
 from dydx_trader.app.metrics import NoMetrics, TraderMetrics
 from dydx_trader.app.ports import ChainHeightReader, Clock, DecisionJournal, MarketSource
@@ -66,55 +75,8 @@ AtrSource = Callable[[str], Awaitable[Decimal | None]]
 
 
 @dataclass(frozen=True, slots=True)
-class SubmitSignal:
-    """Decide on ``signal`` and, if accepted, send its order. Answers a :class:`TradeResult`."""
-
-    signal: Signal
-
-
-@dataclass(frozen=True, slots=True)
-class PreviewSignal:
-    """Decide on ``signal`` without journaling or sending anything."""
-
-    signal: Signal
-
-
-@dataclass(frozen=True, slots=True)
-class ClosePosition:
-    """Close ``signal``'s market (a CLOSE the trader itself issues, e.g. to flatten):
-    decided and sent like any signal, without the signal validator's rules."""
-
-    signal: Signal
-
-
-@dataclass(frozen=True, slots=True)
-class Flush:
-    """Answers ``None`` once every message sent before it has been handled (the
-    settlements queued ahead of it released their reservations)."""
-
-
-@dataclass(frozen=True, slots=True)
-class SampleEquity:
-    """Read a balance snapshot proven fresh and feed its equity to the kill switch
-    (a loss is seen while no signal comes). Answers its :class:`AccountRisk`."""
-
-
-@dataclass(frozen=True, slots=True)
 class _Settled:
     settlement: Settlement
-
-
-@dataclass(frozen=True, slots=True)
-class TradeResult:
-    """What became of one signal: the decision (``None`` for HOLD or a rejected
-    signal, see ``validation``, the validator's one-line summary), the intent
-    sent, and the order's state after the send (``None`` when nothing was sent)."""
-
-    signal: Signal
-    decision: Decision | None
-    validation: str
-    intent: OrderIntent | None = None
-    order: Order | None = None
 
 
 class AccountActor(Actor):

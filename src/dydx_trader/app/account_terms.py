@@ -116,8 +116,7 @@ def describe_terms(terms: AccountTerms) -> str:
     text = f"fee {terms.fee_tier.describe()}"
     if terms.custom_imf_ppm:
         settings = ", ".join(
-            f"{ticker} {terms.leverage(ticker):.4g}x"
-            for ticker in sorted(terms.custom_imf_ppm)
+            f"{ticker} {terms.leverage(ticker):.4g}x" for ticker in sorted(terms.custom_imf_ppm)
         )
         return f"{text}; leverage set: {settings}"
     return f"{text}; no leverage set"

@@ -26,9 +26,9 @@ import asyncio
 import random
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from decimal import Decimal
 
 from dydx_trader.app.account_terms import AccountTermsCache
+from dydx_trader.app.balance_snapshot import NO_TERMS, BalanceSnapshot
 from dydx_trader.app.metrics import NoMetrics, TraderMetrics
 from dydx_trader.app.ports import (
     AccountFeed,
@@ -38,7 +38,7 @@ from dydx_trader.app.ports import (
     MonotonicClock,
     SystemClock,
 )
-from dydx_trader.domain.account import AccountSnapshot, PerpetualPosition
+from dydx_trader.domain.account import AccountSnapshot
 from dydx_trader.domain.account_terms import AccountTerms
 from dydx_trader.domain.errors import (
     InvalidInput,
@@ -46,7 +46,7 @@ from dydx_trader.domain.errors import (
     StaleAccountData,
     VenueUnavailable,
 )
-from dydx_trader.domain.margin import AccountRisk, assess
+from dydx_trader.domain.margin import assess
 from dydx_trader.domain.market import MarketSpec
 from dydx_trader.domain.venue import IndexerFill, SubaccountUpdate
 
@@ -55,64 +55,6 @@ MIN_TTL_S = 1.0
 MAX_TTL_S = 60.0
 DEFAULT_MAX_INDEXER_LAG_BLOCKS = 10
 _MAX_ROUNDS = 3  # fetches per refresh when the account keeps changing under it
-NO_TERMS = AccountTerms()  # no leverage setting, the standard fee tier
-
-
-@dataclass(frozen=True, slots=True)
-class BalanceSnapshot:
-    """A subaccount's balance, proven fresh when handed out.
-
-    USDC amounts are ``Decimal``. ``free_collateral`` is the most conservative
-    of the chain-exact local figure (OI-scaled IMF), the indexer formula and
-    the indexer's reported value: size trades from it. ``fetched_at`` is the
-    monotonic time (seconds) the fetch *started*; heights are block heights.
-    ``terms`` are the subaccount's leverage settings and fee tier on the chain.
-    """
-
-    account: AccountSnapshot
-    risk: AccountRisk
-    chain_height: int
-    fetched_at: float
-    terms: AccountTerms = NO_TERMS
-
-    @property
-    def equity(self) -> Decimal:
-        """Net collateral at oracle prices (chain-exact), USDC."""
-        return self.risk.equity
-
-    @property
-    def free_collateral(self) -> Decimal:
-        """The free collateral to size from: the smallest view, USDC."""
-        return self.risk.sizing_free_collateral
-
-    @property
-    def local_free_collateral(self) -> Decimal:
-        """``NC - IMR`` with the open-interest-scaled IMF, USDC."""
-        return self.risk.free_collateral
-
-    @property
-    def indexer_free_collateral(self) -> Decimal | None:
-        """The ``freeCollateral`` the indexer reported (base IMF), USDC."""
-        return self.account.indexer_free_collateral
-
-    @property
-    def indexer_equity(self) -> Decimal | None:
-        """The ``equity`` the indexer reported, USDC."""
-        return self.account.indexer_equity
-
-    @property
-    def usdc_balance(self) -> Decimal:
-        """Signed USDC (negative = borrowed against positions)."""
-        return self.account.usdc_balance
-
-    @property
-    def positions(self) -> tuple[PerpetualPosition, ...]:
-        return self.account.open_positions
-
-    @property
-    def indexer_lag_blocks(self) -> int:
-        """How many blocks the indexer was behind the node when fetched (>= 0)."""
-        return max(self.chain_height - self.account.latest_processed_block_height, 0)
 
 
 @dataclass(frozen=True, slots=True)

@@ -21,7 +21,7 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Protocol
 
-from dydx_trader.app.balance import BalanceSnapshot
+from dydx_trader.app.balance_snapshot import BalanceSnapshot
 from dydx_trader.app.ports import ChainHeightReader
 from dydx_trader.domain.errors import DydxTraderError, describe
 from dydx_trader.domain.signal import Action, Signal, SignalSource

@@ -234,8 +234,7 @@ class ForeignActivityMonitor:
                 log.exception("foreign activity listener failed on %s", activity.venue_id)
         d = activity.details
         log.warning(
-            "%s on %s/%s: %s %s %s at %s (id %s), not placed by this trader; "
-            "the balance counts it",
+            "%s on %s/%s: %s %s %s at %s (id %s), not placed by this trader; the balance counts it",
             f"{d['type']} fill (the chain closed our position)"
             if activity.is_liquidation
             else f"foreign {activity.kind}",

@@ -38,7 +38,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Final, Protocol
 
-from dydx_trader.app.balance import BalanceSnapshot
+from dydx_trader.app.balance_snapshot import BalanceSnapshot
 from dydx_trader.app.ports import MarketSource, ProtectionJournal, VenueOrders
 from dydx_trader.app.reconciler import Settlement
 from dydx_trader.app.stateful_orders import StatefulOrders

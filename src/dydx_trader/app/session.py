@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
 
-from dydx_trader.app.account_actor import TradeResult
+from dydx_trader.app.account_messages import TradeResult
 from dydx_trader.app.executor import Settlement
 from dydx_trader.app.foreign_activity import ForeignActivity
 from dydx_trader.domain.decision import Outcome

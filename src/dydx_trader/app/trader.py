@@ -11,12 +11,11 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import Sequence
-from dataclasses import dataclass
 from decimal import Decimal
-from typing import TYPE_CHECKING, Final, Protocol
+from typing import TYPE_CHECKING, Final
 
-from dydx_trader.app.account_actor import (
-    AccountActor,
+from dydx_trader.app.account_actor import AccountActor
+from dydx_trader.app.account_messages import (
     Flush,
     PreviewSignal,
     SampleEquity,
@@ -33,17 +32,15 @@ from dydx_trader.app.metrics import NoMetrics, TraderMetrics
 from dydx_trader.app.ports import (
     ChainNode,
     Clock,
-    ForeignActivityJournal,
-    ProtectionJournal,
     SystemClock,
-    TraderJournal,
     VenueFeed,
     VenueReader,
 )
-from dydx_trader.app.protection import ProtectionManager, ProtectionStatus
+from dydx_trader.app.protection import ProtectionManager
 from dydx_trader.app.readiness import Check, indexer_lag_check, streams_check
-from dydx_trader.app.risk_guard import RiskGuard, TradingStateStore
+from dydx_trader.app.risk_guard import RiskGuard
 from dydx_trader.app.settlement import Settler
+from dydx_trader.app.trader_types import JournalPort, TraderStatus
 from dydx_trader.app.validation import SignalValidator, ValidationResult
 from dydx_trader.domain.account import Subaccount
 from dydx_trader.domain.errors import (
@@ -53,13 +50,12 @@ from dydx_trader.domain.errors import (
     describe,
 )
 from dydx_trader.domain.margin import AccountRisk, assess
-from dydx_trader.domain.proposal import OrderProposal
 from dydx_trader.domain.signal import Signal
 from dydx_trader.domain.trading_state import TradingState
 from dydx_trader.domain.venue import Candle, CandleResolution
 
 if TYPE_CHECKING:
-    from datetime import datetime
+    pass
 
 log = logging.getLogger(__name__)
 
@@ -75,47 +71,6 @@ WATCH_ONLY: Final = "this trader was built without a mnemonic: it can preview, n
 # and a FLATTENING state is acted on within this.
 PROTECTION_INTERVAL_S: Final = 10.0
 FLATTEN_INTERVAL_S: Final = 2.0
-
-
-class EquitySampleJournal(Protocol):
-    """Where the account marked to market is kept, one sample at a time."""
-
-    def record_equity_sample(self, at: datetime, risk: AccountRisk) -> None: ...
-
-
-class JournalPort(
-    TraderJournal,
-    TradingStateStore,
-    ForeignActivityJournal,
-    EquitySampleJournal,
-    ProtectionJournal,
-    Protocol,
-):
-    """Everything a trader keeps in its journal: decisions, orders, trading state,
-    the account marked to market, the foreign activity seen on its subaccount, and
-    its protection."""
-
-
-@dataclass(frozen=True, slots=True)
-class TraderStatus:
-    """What a trader is doing, read-only.
-
-    ``risk`` is the latest account valuation: the cached balance snapshot's
-    while running (``None`` when none is fresh), the venue's final figures once
-    stopped. ``reserved`` are the worst cases of the orders in flight,
-    ``in_flight`` how many sent orders are still followed, ``failure`` why the
-    actor crashed (``None`` while healthy), ``protection`` the protective orders.
-    """
-
-    owner: Subaccount
-    watch_only: bool
-    trading_state: TradingState
-    trading_reason: str
-    risk: AccountRisk | None
-    reserved: tuple[OrderProposal, ...]
-    in_flight: int
-    failure: str | None
-    protection: ProtectionStatus | None = None
 
 
 class Trader:

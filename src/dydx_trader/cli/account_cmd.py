@@ -16,7 +16,7 @@ from typing import Any
 import typer
 from rich.table import Table
 
-from dydx_trader.app.balance import BalanceSnapshot
+from dydx_trader.app.balance_snapshot import BalanceSnapshot
 from dydx_trader.bootstrap import build_reader
 from dydx_trader.cli import formatting as fmt
 from dydx_trader.cli._common import (

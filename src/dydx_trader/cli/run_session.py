@@ -22,7 +22,6 @@ from decimal import Decimal
 from pathlib import Path
 
 from rich.console import Console
-from rich.live import Live
 
 from dydx_trader.adapters.devnet_clock import DevnetClock
 from dydx_trader.adapters.dydx.network import NetworkProfile, network_profile
@@ -39,7 +38,14 @@ from dydx_trader.cli.paper_window import WARMUP_DAYS, PaperWindow
 from dydx_trader.cli.run_guard import guarded_run
 from dydx_trader.cli.run_http import OperatorHttp, operator_http
 from dydx_trader.cli.run_report import ReportContext, finish, report_step_s
-from dydx_trader.cli.run_view import live_view, plain_line, progress_line, result_line
+from dydx_trader.cli.run_view import (
+    live_screen,
+    live_view,
+    pacer,
+    plain_line,
+    progress_line,
+    result_line,
+)
 from dydx_trader.cli.webhook_cmd import stop_requested
 from dydx_trader.config import Settings
 from dydx_trader.domain.signal import Signal
@@ -200,7 +206,7 @@ async def _lockstep(
                              session_start=None, step_s=step_s) as http:  # fmt: skip
         trader = await build(stats, http.metrics)
         http.source.trader = trader
-        pace = _pacer(context.speed)
+        pace = pacer(context.speed)
         await _replay(settings, trader, (clock, venue, pace), stats, stop, show_live, console, http)
         code = finish(trader, stats, context, console, clock)
         if hold:
@@ -228,7 +234,7 @@ async def _replay(
     http.source.driver_running = running.is_set
     await trader.start(follow_streams=False)
     try:
-        with _screen(show_live, console) as screen:
+        with live_screen(show_live, console) as screen:
 
             def on_step(step: Step) -> None:
                 stats.on_prices(trader.oracle_prices(markets))
@@ -286,8 +292,15 @@ async def live(
     context = ReportContext(settings, folder, network, None, None, None, time.monotonic())
     async with (
         guarded_run(settings, profile, address, mode="live") as run,
-        operator_http(settings, listener, clock, console, mode=network,
-                      session_start=clock.now(), step_s=LIVE_SAMPLE_S) as http,  # fmt: skip
+        operator_http(
+            settings,
+            listener,
+            clock,
+            console,
+            mode=network,
+            session_start=clock.now(),
+            step_s=LIVE_SAMPLE_S,
+        ) as http,  # fmt: skip
     ):
         stats = _stats(show_live, console)
         trader = await build_trader(
@@ -326,7 +339,7 @@ async def _live_loop(
 ) -> None:
     """Evaluate closed candles and sample the account, in real time, until stopped."""
     last_sample = 0.0
-    with _screen(show_live, console) as screen:
+    with live_screen(show_live, console) as screen:
         while not stop.is_set() and not trader.exit_code:
             await runner.tick()
             now = clock.now()
@@ -372,24 +385,6 @@ def _runner(
         for market in entry.markets
     ]
     return StrategyRunner(assignments, trader.candles, submit, clock=clock)
-
-
-def _pacer(speed: float | None) -> Callable[[float], Awaitable[None]]:
-    """Waits so that ``market_s`` market seconds take at least ``market_s / speed``
-    wall seconds; with no speed it only yields to the event loop."""
-    began = time.monotonic()
-
-    async def pace(market_s: float) -> None:
-        wait = 0.0 if not speed else market_s / speed - (time.monotonic() - began)
-        await asyncio.sleep(max(0.0, wait))
-
-    return pace
-
-
-def _screen(show_live: bool, console: Console) -> contextlib.AbstractContextManager[Live | None]:
-    if show_live:
-        return Live(console=console, refresh_per_second=4, transient=False)
-    return contextlib.nullcontext()
 
 
 def _say(console: Console, text: str) -> None:

@@ -4,15 +4,19 @@ tables (read from ``summary.json``'s content)."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+import asyncio
+import contextlib
+import time
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from datetime import datetime
 from decimal import Decimal
 
-from rich.console import Group
+from rich.console import Console, Group
+from rich.live import Live
 from rich.panel import Panel
 from rich.table import Table
 
-from dydx_trader.app.account_actor import TradeResult
+from dydx_trader.app.account_messages import TradeResult
 from dydx_trader.app.protection import ProtectionStatus
 from dydx_trader.app.session import SessionStats
 from dydx_trader.cli import formatting as fmt
@@ -265,3 +269,25 @@ class _Reader:
     def mapping(self, *path: str) -> Mapping[str, object]:
         value = self.get(*path)
         return value if isinstance(value, Mapping) else {}
+
+
+def live_screen(
+    show_live: bool, console: Console
+) -> contextlib.AbstractContextManager[Live | None]:
+    """The live view's screen (refreshed four times a second), or nothing with
+    ``--plain``."""
+    if show_live:
+        return Live(console=console, refresh_per_second=4, transient=False)
+    return contextlib.nullcontext()
+
+
+def pacer(speed: float | None) -> Callable[[float], Awaitable[None]]:
+    """Waits so that ``market_s`` market seconds take at least ``market_s / speed``
+    wall seconds (``--speed``); with no speed it only yields to the event loop."""
+    began = time.monotonic()
+
+    async def pace(market_s: float) -> None:
+        wait = 0.0 if not speed else market_s / speed - (time.monotonic() - began)
+        await asyncio.sleep(max(0.0, wait))
+
+    return pace

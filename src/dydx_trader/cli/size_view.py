@@ -12,7 +12,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from dydx_trader.adapters.dydx.network import NetworkName
-from dydx_trader.app.account_actor import TradeResult
+from dydx_trader.app.account_messages import TradeResult
 from dydx_trader.app.validation import ValidationResult
 from dydx_trader.cli import formatting as fmt
 from dydx_trader.cli._common import console

@@ -21,20 +21,16 @@ opens: closing is always within the caps, the caps bound what is added after.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
 from decimal import Decimal
-from enum import StrEnum
 from types import MappingProxyType
 from typing import Final
 
 from dydx_trader.domain.arithmetic import (
     QUOTE_QUANTUMS,
     USDC,
-    Line,
     Step,
     money,
     plain,
-    render,
 )
 from dydx_trader.domain.errors import (
     BelowMinimumOrderSize,
@@ -52,6 +48,7 @@ from dydx_trader.domain.pre_trade import RiskLimits, evaluate_order
 from dydx_trader.domain.proposal import OrderProposal
 from dydx_trader.domain.side import Side
 from dydx_trader.domain.sizing_policy import PolicyKind, SizingPolicy, SizingRequest
+from dydx_trader.domain.sizing_result import Bound, Refused, Sized
 from dydx_trader.domain.units import PPM, usdc
 
 __all__ = ("Bound", "PositionSizer", "Refused", "Sized")
@@ -62,59 +59,6 @@ _PPM: Final = Decimal(PPM)
 # ceiling, fill floor, fee ceiling: each under one quote quantum); the exact
 # check catches it within a step or two.
 _MAX_STEP_BACK: Final = 4
-
-
-class Bound(StrEnum):
-    """What decided a size: the policy itself or the cap that bound it."""
-
-    POLICY = "policy"
-    FREE_COLLATERAL = "free collateral"
-    USER_LEVERAGE = "your max leverage"
-    OTHER_LEVERAGE = "your max leverage on the other positions"
-    MARKET_LEVERAGE = "market max leverage"
-    EXPOSURE = "max exposure"
-    MARKET_NOTIONAL = "max market notional"
-
-
-@dataclass(frozen=True, slots=True)
-class Sized:
-    """A size to trade: ``size`` base units (whole steps), ``quantums`` base
-    quantums, ``notional`` USDC at the request price, ``bound_by`` what set it,
-    ``steps`` the arithmetic in order as numbers and ``lines`` as text."""
-
-    market: str
-    side: Side
-    size: Decimal
-    quantums: int
-    notional: Decimal
-    bound_by: Bound
-    steps: tuple[Step, ...]
-
-    @property
-    def lines(self) -> tuple[Line, ...]:
-        """The arithmetic, one ``(label, value)`` pair per step, for a person."""
-        return render(self.steps)
-
-
-@dataclass(frozen=True, slots=True)
-class Refused:
-    """No trade, because of ``error`` (a refusal carrying its numbers); ``bound_by``
-    names the cap that left less than one step, when one did."""
-
-    market: str
-    side: Side
-    error: Refusal
-    steps: tuple[Step, ...] = ()
-    bound_by: Bound | None = None
-
-    @property
-    def reason(self) -> str:
-        return str(self.error)
-
-    @property
-    def lines(self) -> tuple[Line, ...]:
-        """The arithmetic up to the refusal, then the reason."""
-        return (*render(self.steps), ("refused", self.reason))
 
 
 _CAP_LABELS: Final = MappingProxyType({bound: f"cap: {bound.value}" for bound in Bound})
@@ -404,9 +348,7 @@ def _caps_of(
         caps.append((Bound.OTHER_LEVERAGE, other_room if other_room > closing else closing))
     if limits.max_market_notional is not None:
         notional_room = limits.max_market_notional / oracle - toward
-        caps.append(
-            (Bound.MARKET_NOTIONAL, notional_room if notional_room > closing else closing)
-        )
+        caps.append((Bound.MARKET_NOTIONAL, notional_room if notional_room > closing else closing))
     if math.open_interest_headroom is not None:
         largest = min(cap for _, cap in caps) - closing
         scaled = state.imf_ppm(math, math.base_quantums(largest)) if largest > 0 else imf_ppm

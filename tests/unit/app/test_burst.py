@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from dydx_trader.app.account_actor import TradeResult
+from dydx_trader.app.account_messages import TradeResult
 from dydx_trader.domain.broadcast import BroadcastOutcome
 from dydx_trader.domain.decision import Outcome
 from dydx_trader.domain.order import OrderState

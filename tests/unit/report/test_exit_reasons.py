@@ -8,7 +8,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
-from dydx_trader.app.account_actor import TradeResult
+from dydx_trader.app.account_messages import TradeResult
 from dydx_trader.app.executor import Settlement
 from dydx_trader.app.foreign_activity import ForeignActivity
 from dydx_trader.app.protection import ProtectionStatus

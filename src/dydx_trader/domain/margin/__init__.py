@@ -8,6 +8,7 @@ USDC, for people). Everything public is listed in ``__all__``.
 """
 
 from dydx_trader.domain.margin import chain_math
+from dydx_trader.domain.margin._lines import PositionLine
 from dydx_trader.domain.margin._market import MarketMath, derive_market_math, lookup
 from dydx_trader.domain.margin._report import (
     AccountRisk,
@@ -18,7 +19,6 @@ from dydx_trader.domain.margin._report import (
 )
 from dydx_trader.domain.margin._state import (
     MarginState,
-    PositionLine,
     TradeOutcome,
     chain_outcome,
     fill_cash_flow,

@@ -23,7 +23,7 @@ local indexer view and the minimum is ``min(chain, reported)``.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal
 from types import MappingProxyType
@@ -31,6 +31,14 @@ from typing import TYPE_CHECKING, Final
 
 from dydx_trader.domain.account import AccountSnapshot
 from dydx_trader.domain.errors import InvalidInput
+from dydx_trader.domain.margin._lines import (
+    PositionLine,
+    ceil_ppm,
+    line_or_none,
+    opening_quantums,
+    two_largest,
+    valued_line,
+)
 from dydx_trader.domain.margin._market import MarketMath, lookup
 from dydx_trader.domain.margin.chain_math import SUCCESS, is_valid_state_transition
 from dydx_trader.domain.units import PPM as _PPM
@@ -40,98 +48,6 @@ if TYPE_CHECKING:  # a spec owns its math; importing it here at run time would b
     from dydx_trader.domain.market import MarketSpec
 
 _NO_CUSTOM_IMF: Final[Mapping[str, int]] = MappingProxyType({})
-
-
-def _ceil_ppm(value: int, ppm: int) -> int:
-    """``ceil(value x ppm / 1e6)`` for ``value >= 0`` (``lib.BigMulPpm``, rounded up)."""
-    return -((-value * ppm) // _PPM)
-
-
-@dataclass(frozen=True, slots=True)
-class PositionLine:
-    """One position valued at its market's oracle price, quote quantums.
-
-    ``notional`` is signed; ``initial`` uses ``imf_ppm``, the larger of the
-    market's open-interest-scaled IMF and the subaccount's own setting.
-    ``open_interest_added`` is how far (base quantums) the trades applied to
-    this valuation may have raised the market's open interest: the IMF is the
-    one at that higher open interest.
-    """
-
-    math: MarketMath
-    size: Decimal
-    base_quantums: int
-    notional: int
-    imf_ppm: int
-    initial: int
-    open_interest_added: int = 0
-
-    @property
-    def base_initial(self) -> int:
-        """Initial margin at the base IMF (the indexer's, and the root of maintenance)."""
-        return _ceil_ppm(abs(self.notional), self.math.base_initial_margin_ppm)
-
-    @property
-    def maintenance(self) -> int:
-        """The chain's maintenance margin: base IMR x maintenance fraction, rounded up."""
-        return _ceil_ppm(self.base_initial, self.math.maintenance_fraction_ppm)
-
-
-def _line(
-    math: MarketMath,
-    base_quantums: int,
-    size: Decimal,
-    custom_imf_ppm: int,
-    open_interest_added: int = 0,
-) -> PositionLine:
-    notional = math.notional_quantums(base_quantums)
-    imf_ppm = (
-        math.initial_margin_ppm_after(open_interest_added)
-        if open_interest_added
-        else math.initial_margin_ppm
-    )
-    if custom_imf_ppm > imf_ppm:
-        imf_ppm = custom_imf_ppm
-    return PositionLine(
-        math,
-        size,
-        base_quantums,
-        notional,
-        imf_ppm,
-        _ceil_ppm(abs(notional), imf_ppm),
-        open_interest_added,
-    )
-
-
-def _line_of(
-    math: MarketMath, base_quantums: int, custom_imf_ppm: int, open_interest_added: int
-) -> PositionLine | None:
-    if base_quantums == 0:
-        return None
-    size = Decimal(base_quantums) * math.size_per_quantum
-    return _line(math, base_quantums, size, custom_imf_ppm, open_interest_added)
-
-
-def _opening_quantums(held: int, new: int) -> int:
-    """Base quantums a move of a position from ``held`` to ``new`` opens: what lies
-    beyond zero on the new side (``|new|`` after a flip, the growth otherwise)."""
-    if new == 0:
-        return 0
-    if held == 0 or (held > 0) != (new > 0):
-        return abs(new)
-    grown = abs(new) - abs(held)
-    return grown if grown > 0 else 0
-
-
-def _two_largest(lines: Iterable[PositionLine]) -> tuple[PositionLine | None, PositionLine | None]:
-    first: PositionLine | None = None
-    second: PositionLine | None = None
-    for line in lines:
-        if first is None or abs(line.notional) > abs(first.notional):
-            first, second = line, first
-        elif second is None or abs(line.notional) > abs(second.notional):
-            second = line
-    return first, second
 
 
 @dataclass(frozen=True, slots=True)
@@ -163,7 +79,7 @@ class MarginState:
         """The position with the largest ``|notional|`` in any market but ``ticker``'s."""
         largest = self._largest
         if largest is None:
-            largest = _two_largest(self.lines.values())
+            largest = two_largest(self.lines.values())
             object.__setattr__(self, "_largest", largest)
         first, second = largest
         return second if first is not None and first.math.ticker == ticker else first
@@ -218,8 +134,8 @@ class MarginState:
         old = self.lines.get(ticker)
         held = old.base_quantums if old is not None else 0
         moved = held + delta_base_quantums
-        added = _opening_quantums(held, moved) + (old.open_interest_added if old else 0)
-        new = _line_of(math, moved, self.custom_imf_ppm.get(ticker, 0), added)
+        added = opening_quantums(held, moved) + (old.open_interest_added if old else 0)
+        new = line_or_none(math, moved, self.custom_imf_ppm.get(ticker, 0), added)
         n_notional, n_initial = (new.notional, new.initial) if new else (0, 0)
         o_notional, o_initial = (old.notional, old.initial) if old else (0, 0)
         net_collateral = self.net_collateral + usdc_delta + n_notional - o_notional
@@ -336,7 +252,7 @@ def fill_cash_flow(delta_size: Decimal, fill_price: Decimal, fee_ppm: int) -> in
     # size x price is exact (well under 28 digits for any real order); scaleb
     # only moves the exponent, and int() of a positive value floors it.
     fill = int((abs(delta_size) * fill_price).scaleb(6))
-    fee = _ceil_ppm(fill, fee_ppm) if fee_ppm else 0
+    fee = ceil_ppm(fill, fee_ppm) if fee_ppm else 0
     return (-fill if delta_size > 0 else fill) - fee
 
 
@@ -383,7 +299,7 @@ def margin_state(
         size = position.size
         line = earlier.get(ticker)
         if line is None or line.math is not math or line.size != size:
-            line = _line(math, math.base_quantums(size), size, custom.get(ticker, 0))
+            line = valued_line(math, math.base_quantums(size), size, custom.get(ticker, 0))
             revalued = True
         lines[ticker] = line
         notional_sum += line.notional
