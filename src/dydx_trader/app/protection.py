@@ -41,6 +41,7 @@ from typing import Final, Protocol
 from dydx_trader.app.balance_snapshot import BalanceSnapshot
 from dydx_trader.app.ports import MarketSource, ProtectionJournal, VenueOrders
 from dydx_trader.app.reconciler import Settlement
+from dydx_trader.app.stateful_budget import StatefulOrderBudget
 from dydx_trader.app.stateful_orders import StatefulOrders
 from dydx_trader.domain.account import Subaccount
 from dydx_trader.domain.broadcast import Accepted
@@ -120,6 +121,8 @@ class ProtectionManager:
         self._lock = asyncio.Lock()
         self._cancels: dict[int, int] = {}  # client id -> indexer height of the accepted cancel
         self._refused: dict[tuple[str, str], int] = {}  # (market, kind) -> height refused
+        self._budget = StatefulOrderBudget()
+        self._deferred = 0  # placements the last sync left for a later block (the budget)
         self._wake = asyncio.Event()
         self.problem: str | None = None
 
@@ -142,12 +145,14 @@ class ProtectionManager:
         self._wake.set()
 
     def pending(self) -> int:
-        """Protective orders whose placement or cancel the venue has not settled yet."""
+        """Protective orders whose placement or cancel the venue has not settled yet,
+        and those the last sync held back for a later block (the chain's rate)."""
         if not self.active:
             return 0
         live = self._journal.live_protective_orders()
         unconfirmed = sum(1 for order in live if order.state in _UNCONFIRMED)
-        return unconfirmed + sum(1 for order in live if order.client_id in self._cancels)
+        cancelling = sum(1 for order in live if order.client_id in self._cancels)
+        return unconfirmed + cancelling + self._deferred
 
     def status(self) -> ProtectionStatus:
         by_market: dict[str, list[Order]] = {}
@@ -187,6 +192,7 @@ class ProtectionManager:
 
     async def _sync(self) -> None:
         assert self._orders is not None
+        self._deferred = 0
         live_before = self._journal.live_protective_orders()
         if not live_before and not self._journal.protection_entries():
             return  # nothing protected, nothing live: no venue read (a replay's every round)
@@ -242,13 +248,18 @@ class ProtectionManager:
             if isinstance(outcome, Accepted):
                 self._cancels[stale.client_id] = height
         for kept in plan.keep:
-            if by_id[kept.client_id].state in _RESENDABLE:
+            if by_id[kept.client_id].state in _RESENDABLE and self._budget.allows(height):
                 # Its placement is unknown: the same order again (the chain dedupes by id).
+                self._budget.spend(height)
                 await self._orders.place(by_id[kept.client_id].intent)
         for order in plan.place:
             refused_at = self._refused.get((order.market, order.kind.value))
             if refused_at is not None and height <= refused_at + RETRY_AFTER_BLOCKS:
                 continue
+            if not self._budget.allows(height):
+                self._deferred += 1  # the chain's stateful-order rate: at a later block
+                continue
+            self._budget.spend(height)
             placed = await self._place(spec, order, now_s)
             if placed.state is OrderState.REJECTED:
                 self._refused[(order.market, order.kind.value)] = height

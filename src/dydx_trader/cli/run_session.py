@@ -45,6 +45,7 @@ from dydx_trader.cli.run_view import (
     plain_line,
     progress_line,
     result_line,
+    say,
 )
 from dydx_trader.cli.webhook_cmd import stop_requested
 from dydx_trader.config import Settings
@@ -83,6 +84,7 @@ async def paper(
     fast as it goes), with the operator's server on ``listener`` (kept up after the
     replay until Ctrl-C with ``hold``); returns the exit code."""
     # The CLI is the one place allowed to wire the devnet into the same process.
+    from dydx_devnet.indexer_limits import IndexerLimits
     from dydx_devnet.server import Devnet, DevnetConfig
     from dydx_devnet.state import EngineConfig
 
@@ -103,7 +105,12 @@ async def paper(
     funds = f"{PAPER_FUNDS_USDC:,} USDC"
     _announce(console, f"dydx-trader paper session: {', '.join(markets)}, {funds}")
     _announce(console, f"replay {window.describe()} ({window.days:g} days), {pace}")
-    async with Devnet(DevnetConfig(indexer_port=0, grpc_port=0, engine=engine)) as devnet:
+    # No request limits counted in wall seconds: a replay puts hours of market time in
+    # each, reads a live run spreads over those hours (429s are tested on the devnet).
+    config = DevnetConfig(
+        indexer_port=0, grpc_port=0, engine=engine, indexer_limits=IndexerLimits(enabled=False)
+    )
+    async with Devnet(config) as devnet:
         address = devnet.fund_demo(PAPER_FUNDS_USDC)
         profile = network_profile(
             "devnet",
@@ -246,7 +253,7 @@ async def _replay(
                                             title="paper trading on the devnet",
                                             protection=status.protection))  # fmt: skip
                 elif step.at.hour == 0 and step.at.minute == 0:
-                    _say(console, progress_line(stats, step.at))
+                    say(console, progress_line(stats, step.at))
 
             replay = LockstepReplay(
                 trader,
@@ -361,7 +368,7 @@ async def _live_loop(
 def _stats(show_live: bool, console: Console) -> SessionStats:
     stats = SessionStats()
     if not show_live:
-        stats.on_line = lambda text: _say(console, plain_line(text))
+        stats.on_line = lambda text: say(console, plain_line(text))
     return stats
 
 
@@ -385,10 +392,6 @@ def _runner(
         for market in entry.markets
     ]
     return StrategyRunner(assignments, trader.candles, submit, clock=clock)
-
-
-def _say(console: Console, text: str) -> None:
-    console.print(text, soft_wrap=True, highlight=False, markup=False)
 
 
 def _announce(console: Console, text: str) -> None:

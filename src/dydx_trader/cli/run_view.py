@@ -291,3 +291,8 @@ def pacer(speed: float | None) -> Callable[[float], Awaitable[None]]:
         await asyncio.sleep(max(0.0, wait))
 
     return pace
+
+
+def say(console: Console, text: str) -> None:
+    """One plain line on the terminal, as given (no markup, never wrapped)."""
+    console.print(text, soft_wrap=True, highlight=False, markup=False)
