@@ -32,11 +32,13 @@ def test_readme_when_commands_listed_then_every_command_is_in_the_table() -> Non
         assert f"| `dydx-trader {name}" in README, name
 
 
-def test_readme_when_it_speaks_of_keys_and_stops_then_it_says_what_is_not_done() -> None:
+def test_readme_when_it_speaks_of_keys_and_stops_then_it_says_what_is_done() -> None:
     text = " ".join(README.split())
     assert "Use a dYdX permissioned key" not in text
     assert "dydx-trader keys create-bot-key" in text and "DYDX_TRADER_BOT_KEY_FILE" in text
-    assert "**no stop-loss or take-profit order is placed**" in text
+    # Stops are placed on the chain now: the README says so, and how they are kept.
+    assert "stop-loss and a take-profit order on the chain" in text
+    assert "One-cancels-other" in text and "trading-state flatten" in text
     walkthrough = (
         ".venv/bin/dydx-trader",
         "source .venv/bin/activate",
