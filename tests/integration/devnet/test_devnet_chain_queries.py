@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from decimal import Decimal
 from typing import Any
 
@@ -15,6 +16,19 @@ from v4_proto.dydxprotocol.subaccounts import query_pb2_grpc as sa_grpc
 
 from dydx_devnet.bank import USDC_DENOM
 from dydx_devnet.demo import DEMO_ADDRESS_2
+
+
+async def _indexed_with_position(demo_trader: Any, ticker: str) -> dict[str, Any]:
+    """The indexer's subaccount once it shows ``ticker``'s position: the chain applies a
+    CheckTx fill at once, the indexer with the next block."""
+    deadline = asyncio.get_running_loop().time() + 30.0
+    while True:
+        reply = await demo_trader.indexer.account.get_subaccount(demo_trader.address, 0)
+        found: dict[str, Any] = reply["subaccount"]
+        if ticker in found.get("openPerpetualPositions", {}):
+            return found
+        assert asyncio.get_running_loop().time() < deadline, "the indexer never showed the fill"
+        await asyncio.sleep(0.2)
 
 
 def _int(serializable: bytes) -> int:
@@ -36,9 +50,7 @@ async def test_subaccount_when_queried_then_usdc_and_positions_in_chain_units(
 
     assert (sub.id.owner, sub.id.number, sub.margin_enabled) == (demo_trader.address, 0, True)
     (usdc,) = sub.asset_positions
-    indexer = (await demo_trader.indexer.account.get_subaccount(demo_trader.address, 0))[
-        "subaccount"
-    ]
+    indexer = await _indexed_with_position(demo_trader, "BTC-USD")
     usdc_size = Decimal(indexer["assetPositions"]["USDC"]["size"])
     assert (usdc.asset_id, _int(usdc.quantums)) == (0, int(usdc_size * 1_000_000))
     (btc,) = sub.perpetual_positions
