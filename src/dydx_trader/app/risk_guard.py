@@ -157,14 +157,7 @@ class RiskGuard:
         Already HALTED (a trader restarted halted that crashes again): the new
         reason is journaled too, as HALTED again."""
         try:
-            if self.state is TradingState.HALTED and self._pending is None:
-                log.warning("trading state stays %s: %s", TradingState.HALTED.value, reason)
-                self.last_reason = reason
-                if not self._store.read_only:
-                    self._pending = (TradingState.HALTED, reason)
-                    self._persist(TradingState.HALTED, reason)
-            else:
-                self.halt(reason)
+            self._tighten(TradingState.HALTED, reason, restate=True)
         except DydxTraderError as error:
             log.error("the halt is not persisted yet (%s); retrying", error)
         await self.persist_pending(patience_s)
@@ -213,9 +206,12 @@ class RiskGuard:
             self._store.save_kill_switch_memory(after)
         return trip
 
-    def _tighten(self, target: TradingState, reason: str) -> None:
+    def _tighten(self, target: TradingState, reason: str, *, restate: bool = False) -> None:
+        """Move to ``target`` unless already at least as strict. ``restate``: already
+        at ``target`` with nothing pending, journal this new reason all the same."""
         current = self.state
-        if stricter(current, target) is current:
+        again = restate and current is target and self._pending is None
+        if stricter(current, target) is current and not again:
             if self._pending is not None:
                 # Not persisted yet: the journal gets this reason too when it does.
                 state, earlier = self._pending
